@@ -1,0 +1,125 @@
+"""Beats: the rhythm features the models see, and how they are derived from notes.
+
+A melody is an array of notes ``(start, end, pitch)`` in seconds (shape ``(n, 3)``, float). The models see
+note ``i`` as a *beat*:
+
+* ``rest_i = start_i - end_{i-1}`` (for the first note, ``start_0``), clipped at 0 for overlapping notes;
+* ``dur_i = end_i - start_i``.
+
+*Offline* models see ``(rest_i, dur_i)`` for the whole take. *Live* models decide the pitch at key-down,
+when ``dur_i`` is not known yet, so they see ``(rest_i, dur_{i-1})`` (``dur_{-1} = 0``). Both go through a
+:class:`FeatureSpec` (clamping and scaling) recorded in every checkpoint, so a model is always fed the
+features it was trained on. The original project's checkpoints use raw seconds (``FeatureSpec.raw()``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+OFFLINE = "offline"
+LIVE = "live"
+KINDS = (OFFLINE, LIVE)
+
+
+def melody_array(notes) -> np.ndarray:
+    """Return ``notes`` as a float64 ``(n, 3)`` array sorted by start time, checking it makes sense."""
+    arr = np.asarray(notes, dtype=np.float64).reshape(-1, 3)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError("melody has NaN or infinite values")
+    order = np.argsort(arr[:, 0], kind="stable")
+    return arr[order]
+
+
+def rests_and_durations(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rest before each note and each note's duration, in seconds (rests of overlapping notes are 0)."""
+    starts = np.asarray(starts, dtype=np.float64)
+    ends = np.asarray(ends, dtype=np.float64)
+    prev_end = np.concatenate([[0.0], ends[:-1]])
+    rests = np.maximum(starts - prev_end, 0.0)
+    durs = np.maximum(ends - starts, 0.0)
+    return rests, durs
+
+
+def offline_beats(rests: np.ndarray, durs: np.ndarray) -> np.ndarray:
+    """``(rest_i, dur_i)``: what an offline model sees."""
+    return np.stack([rests, durs], axis=-1).astype(np.float32)
+
+
+def live_beats(rests: np.ndarray, durs: np.ndarray) -> np.ndarray:
+    """``(rest_i, dur_{i-1})``: all that is known at key-down of note ``i``."""
+    prev_durs = np.concatenate([[0.0], np.asarray(durs, dtype=np.float64)[:-1]])
+    return np.stack([rests, prev_durs], axis=-1).astype(np.float32)
+
+
+def beats_for_kind(kind: str, rests: np.ndarray, durs: np.ndarray) -> np.ndarray:
+    if kind == OFFLINE:
+        return offline_beats(rests, durs)
+    if kind == LIVE:
+        return live_beats(rests, durs)
+    raise ValueError(f"unknown model kind {kind!r} (expected one of {KINDS})")
+
+
+def melody_to_beats(melody: np.ndarray, kind: str = OFFLINE) -> tuple[np.ndarray, np.ndarray]:
+    """Split a melody into raw-second beats for ``kind`` and integer pitches."""
+    m = melody_array(melody)
+    rests, durs = rests_and_durations(m[:, 0], m[:, 1])
+    return beats_for_kind(kind, rests, durs), m[:, 2].astype(np.int64)
+
+
+def beats_to_onsets(rests: np.ndarray, durs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Inverse of :func:`rests_and_durations`: note starts and ends in seconds."""
+    rests = np.asarray(rests, dtype=np.float64)
+    durs = np.asarray(durs, dtype=np.float64)
+    starts = np.empty_like(rests)
+    ends = np.empty_like(rests)
+    t = 0.0
+    for i, (r, d) in enumerate(zip(rests, durs, strict=True)):
+        starts[i] = t + r
+        ends[i] = starts[i] + d
+        t = ends[i]
+    return starts, ends
+
+
+def previous_pitches(pitches: np.ndarray, start_token: int = 0) -> np.ndarray:
+    """Teacher-forcing input: the previous pitch, ``start_token`` (0) before the first note."""
+    pitches = np.asarray(pitches, dtype=np.int64)
+    return np.concatenate([[start_token], pitches[:-1]]).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """How raw-second beats become model inputs.
+
+    ``max_seconds`` clamps very long rests and durations (a pause to think must not look like nothing the
+    model has seen). ``log_scale`` maps ``x`` to ``log1p(x / log_unit)``, which makes tempo changes a shift
+    rather than a stretch and keeps short notes apart. ``raw()`` is the original project's convention.
+    """
+
+    max_seconds: float | None = 4.0
+    log_scale: bool = True
+    log_unit: float = 0.05
+
+    @classmethod
+    def raw(cls) -> FeatureSpec:
+        return cls(max_seconds=None, log_scale=False)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> FeatureSpec:
+        return cls(**{k: d[k] for k in ("max_seconds", "log_scale", "log_unit") if k in d})
+
+    def apply(self, beats):
+        """Transform raw-second beats (numpy array or torch tensor, last axis = 2)."""
+        x = beats
+        if self.max_seconds is not None:
+            x = x.clip(0.0, self.max_seconds)
+        if self.log_scale:
+            if isinstance(x, np.ndarray):
+                x = np.log1p(x / self.log_unit).astype(np.float32)
+            else:
+                x = (x / self.log_unit).log1p()
+        return x

@@ -1,0 +1,1 @@
+"""Subcommands of ``everybody-compose``; each module is discovered by :mod:`composer_app.cli`."""
