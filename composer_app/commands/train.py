@@ -1,0 +1,68 @@
+"""``everybody-compose train``: train one model (the original's flags: -m, -n, -nf, -d, -s, -c)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+NAME = "train"
+HELP = "Train a model on the prepared corpus (see `prepare`)."
+ORDER = 30
+
+
+def add_arguments(p) -> None:
+    p.add_argument("-m", "--model-name", required=True, choices=["vanilla_rnn", "lstm_attn", "attention_rnn"],
+                   help="architecture, by the original project's names")
+    p.add_argument("--live", action="store_true", help="train the live (causal, key-down) kind")
+    p.add_argument("-n", "--n-epochs", type=int, default=10, help="number of epochs (default 10)")
+    p.add_argument("-nf", "--n-files", type=int, default=None, help="use only the first N training tunes")
+    p.add_argument("-d", "--device", default="auto", help="cpu, cuda, cuda:1 … (default: GPU if there is one)")
+    p.add_argument("-s", "--snapshots-freq", type=int, default=0, help="save a snapshot every N epochs")
+    p.add_argument("-c", "--checkpoint", default=None, help="resume from a run's last.pt (exactly)")
+    p.add_argument("--recipe", choices=["ours", "original"], default="ours",
+                   help="'original' reproduces the original project's recipe for comparison")
+    p.add_argument("--preset", choices=["shipped"], default=None,
+                   help="apply the [shipped.*] sizes of the config (the sizes of the shipped checkpoints)")
+    p.add_argument("--config", default=None, help="training config TOML (default: the bundled config.toml)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config value")
+    p.add_argument("--out", default=None, help="run folder (default runs/<model>_<kind>_<recipe>)")
+    p.add_argument("--time-limit", type=float, default=None, help="stop after this many minutes")
+    p.add_argument("--midi-dir", default=None, help="train on a folder of MIDI files instead of the folk corpus")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--ship", action="store_true",
+                   help="when done, write the best model to checkpoints/ in half precision with a model card")
+
+
+def run(args) -> int:
+    import torch
+
+    from composer_app.data.corpus import load_melodies
+    from composer_app.training.config import load_config
+    from composer_app.training.trainer import train
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    kind = "live" if args.live else "offline"
+    cfg = load_config(args.model_name, args.recipe, args.preset, args.config, args.set)
+    sources = ("music21",) if not args.midi_dir else (("midi_dir", args.midi_dir),)
+    train_m = load_melodies("train", sources)
+    valid_m = load_melodies("valid", sources)
+    if args.n_files:
+        train_m = train_m[: args.n_files]
+    data_info = {"sources": [str(s) for s in sources], "train_tunes": len(train_m),
+                 "train_notes": int(sum(len(m.notes) for m in train_m)), "valid_tunes": len(valid_m),
+                 "split_seed": 0}
+    print(f"training {args.model_name} ({kind}, recipe {args.recipe}) on {data_info['train_tunes']} tunes / "
+          f"{data_info['train_notes']} notes; validating on {len(valid_m)} tunes")
+    out = Path(args.out or f"runs/{args.model_name}_{kind}_{args.recipe}")
+    result = train(args.model_name, kind, cfg, [m.notes for m in train_m], [m.notes for m in valid_m],
+                   epochs=args.n_epochs, out_dir=out, device=args.device, snapshot_every=args.snapshots_freq,
+                   resume=args.checkpoint, time_limit_s=args.time_limit * 60 if args.time_limit else None,
+                   data_info=data_info)
+    print(f"done: {result.epochs_run} epochs in {result.seconds:.0f}s; best validation {result.best_valid}")
+    print(f"run folder: {out} (best.pt, last.pt, curves.csv, curves.png)")
+    if args.ship:
+        from composer_app.training.shipping import ship
+
+        card = ship(out / "best.pt", sources)
+        print(f"shipped: {card}")
+    return 0

@@ -1,0 +1,1 @@
+"""Training: windows and augmentation, configuration, the training loop."""

@@ -1,0 +1,215 @@
+"""The training loop: epochs with a progress bar, validation, best checkpoint, exact resume, curves.
+
+Run directory layout (``--out``): ``best.pt`` (best validation NLL, our checkpoint format), ``last.pt`` (the
+same plus optimizer, schedule and random-number state, so ``-c last.pt`` continues exactly),
+``snapshot_eNNN.pt`` every ``-s`` epochs, ``curves.csv`` and ``curves.png``.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+from tqdm import tqdm
+
+import models
+from composer_app.beats import FeatureSpec
+from composer_app.checkpoints import LoadedModel, read_payload, save_checkpoint
+from composer_app.errors import UserError
+from composer_app.evaluation import score_model
+from composer_app.training.config import model_config
+from composer_app.training.windows import Augment, Tune, epoch_windows, iterate_batches
+
+
+@dataclass
+class TrainResult:
+    out_dir: Path
+    epochs_run: int
+    best_valid: dict
+    history: list[dict] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def pick_device(name: str) -> torch.device:
+    if name in ("auto", ""):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError as exc:
+        raise UserError(f"unknown device {name!r}: {exc}") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise UserError("CUDA was asked for (-d cuda) but no GPU is available; use -d cpu")
+    return device
+
+
+def features_for(cfg: dict) -> FeatureSpec:
+    return FeatureSpec.raw() if cfg.get("features") == "raw" else FeatureSpec()
+
+
+def augment_for(cfg: dict) -> Augment | None:
+    if not cfg.get("augment"):
+        return None
+    return Augment(cfg["tempo_min"], cfg["tempo_max"], cfg["tempo_prob"], cfg["transpose"], cfg["transpose_prob"])
+
+
+class LRSchedule:
+    """Warm-up then cosine decay by training progress, where progress is the larger of the epoch fraction
+    and the time fraction (so a ``--time-limit`` run still decays fully)."""
+
+    def __init__(self, cfg: dict):
+        self.kind = cfg.get("schedule", "constant")
+        self.base = cfg["lr"]
+        self.warmup = cfg.get("warmup_steps", 0)
+        self.min_ratio = cfg.get("min_lr_ratio", 0.0)
+
+    def lr(self, step: int, progress: float) -> float:
+        if self.kind == "constant":
+            return self.base
+        warm = min(1.0, (step + 1) / self.warmup) if self.warmup else 1.0
+        cos = 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+        return self.base * warm * (self.min_ratio + (1 - self.min_ratio) * cos)
+
+
+def train(architecture: str, kind: str, cfg: dict, train_notes: list, valid_notes: list, *, epochs: int,
+          out_dir, device: str = "cpu", snapshot_every: int = 0, resume: str | None = None,
+          time_limit_s: float | None = None, data_info: dict | None = None, progress: bool = True,
+          log=print) -> TrainResult:
+    dev = pick_device(device)
+    torch.manual_seed(cfg.get("seed", 0))
+    rng = np.random.default_rng(cfg.get("seed", 0))
+    feats = features_for(cfg)
+    model = models.build(architecture, **model_config(architecture, cfg, kind)).to(dev)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg["lr"], weight_decay=cfg.get("weight_decay", 0.0))
+    schedule = LRSchedule(cfg)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    history: list[dict] = []
+    start_epoch, step, elapsed_before = 0, 0, 0.0
+    best = {"nll": float("inf")}
+    if resume:
+        payload = read_payload(resume)
+        if "resume" not in payload or payload.get("architecture") != architecture or payload.get("kind") != kind:
+            raise UserError(f"{resume} is not a resumable {architecture} ({kind}) run checkpoint (use last.pt)")
+        state = {k: v.float() if v.is_floating_point() else v for k, v in payload["state_dict"].items()}
+        model.load_state_dict(state)
+        r = payload["resume"]
+        optimizer.load_state_dict(r["optimizer"])
+        start_epoch, step, elapsed_before = r["epoch"], r["step"], r["elapsed"]
+        best, history = r["best"], r["history"]
+        rng.bit_generator.state = r["numpy_rng"]
+        torch.set_rng_state(r["torch_rng"])
+        log(f"resuming {architecture} ({kind}) from epoch {start_epoch}")
+    tunes = [Tune.from_notes(n) for n in train_notes]
+    augment = augment_for(cfg)
+    seq_len, batch_size = cfg["seq_len"], cfg["batch_size"]
+    t0 = time.monotonic() - elapsed_before
+    training_info = {"recipe": cfg["recipe"], "config": {k: v for k, v in cfg.items() if v is not None},
+                     "data": data_info or {}, "device": str(dev)}
+
+    def progress_fraction(epoch_float: float) -> float:
+        p = epoch_float / max(epochs, 1)
+        if time_limit_s:
+            p = max(p, (time.monotonic() - t0) / time_limit_s)
+        return p
+
+    epoch = start_epoch
+    stop = False
+    while epoch < epochs and not stop:
+        model.train()
+        n_spans = len(epoch_windows(tunes, seq_len, cfg["recipe"], np.random.default_rng(epoch)))
+        n_batches_est = max(1, math.ceil(n_spans / batch_size))
+        bar = tqdm(total=n_batches_est, desc=f"epoch {epoch + 1}/{epochs}", disable=not progress, leave=False)
+        loss_sum = correct = count = 0
+        for i, (beats, prev, target) in enumerate(iterate_batches(
+                tunes, seq_len, batch_size, kind, feats, cfg["recipe"], rng, augment)):
+            lr = schedule.lr(step, progress_fraction(epoch + i / n_batches_est))
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            beats, prev, target = beats.to(dev), prev.to(dev), target.to(dev)
+            logits = model(beats, prev)
+            loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if cfg.get("clip_value"):
+                torch.nn.utils.clip_grad_value_(model.parameters(), cfg["clip_value"])
+            optimizer.step()
+            step += 1
+            n = target.numel()
+            loss_sum += float(loss.detach()) * n
+            correct += int((logits.argmax(-1) == target).sum())
+            count += n
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss_sum / count:.3f}", lr=f"{lr:.1e}")
+            if time_limit_s and time.monotonic() - t0 > time_limit_s:
+                stop = True
+                break
+        bar.close()
+        epoch += 1
+        loaded = LoadedModel(model, architecture, kind, feats)
+        valid = score_model(loaded, valid_notes)
+        elapsed = time.monotonic() - t0
+        row = {"epoch": epoch, "step": step, "seconds": round(elapsed, 1), "lr": lr,
+               "train_nll": loss_sum / max(count, 1), "train_acc": correct / max(count, 1),
+               "train_ppl": math.exp(loss_sum / max(count, 1)), "valid_nll": valid.nll,
+               "valid_acc": valid.accuracy, "valid_ppl": valid.perplexity}
+        history.append(row)
+        log(f"epoch {epoch}: train nll {row['train_nll']:.3f} acc {row['train_acc']:.3f} | valid nll "
+            f"{valid.nll:.3f} ppl {valid.perplexity:.2f} acc {valid.accuracy:.3f} | {elapsed:.0f}s")
+        info = {**training_info, "epochs": epoch, "seconds": round(elapsed, 1), "steps": step}
+        if valid.nll < best["nll"]:
+            best = {**valid.as_dict(), "epoch": epoch}
+            save_checkpoint(out / "best.pt", model, architecture, kind, feats, training=info,
+                            metrics={"valid": best})
+        save_checkpoint(out / "last.pt", model, architecture, kind, feats, training=info,
+                        metrics={"valid": valid.as_dict()})
+        _attach_resume(out / "last.pt", optimizer, epoch, step, elapsed, best, history, rng)
+        if snapshot_every and epoch % snapshot_every == 0:
+            save_checkpoint(out / f"snapshot_e{epoch:03d}.pt", model, architecture, kind, feats, training=info)
+        write_curves(out, history)
+    return TrainResult(out, epoch, best, history, time.monotonic() - t0)
+
+
+def _attach_resume(path: Path, optimizer, epoch, step, elapsed, best, history, rng) -> None:
+    payload = read_payload(path)
+    payload["resume"] = {"optimizer": optimizer.state_dict(), "epoch": epoch, "step": step,
+                         "elapsed": elapsed, "best": best, "history": history,
+                         "numpy_rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state()}
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(payload, tmp)
+    tmp.replace(path)
+
+
+def write_curves(out: Path, history: list[dict]) -> None:
+    """``curves.csv`` always; ``curves.png`` too (matplotlib, headless backend)."""
+    if not history:
+        return
+    with open(out / "curves.csv", "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(history[0]))
+        writer.writeheader()
+        writer.writerows(history)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    epochs = [r["epoch"] for r in history]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.5))
+    ax1.plot(epochs, [r["train_nll"] for r in history], label="train")
+    ax1.plot(epochs, [r["valid_nll"] for r in history], label="validation")
+    ax1.set_xlabel("epoch")
+    ax1.set_ylabel("NLL (nats/note)")
+    ax1.legend()
+    ax2.plot(epochs, [r["train_acc"] for r in history], label="train")
+    ax2.plot(epochs, [r["valid_acc"] for r in history], label="validation")
+    ax2.set_xlabel("epoch")
+    ax2.set_ylabel("next-note accuracy")
+    ax2.legend()
+    fig.tight_layout()
+    fig.savefig(out / "curves.png", dpi=90)
+    plt.close(fig)

@@ -1,0 +1,106 @@
+"""LSTM with Local Attention (the original project's ``lstm_attn``).
+
+A dense layer lifts each beat, an LSTM encoder reads the rhythm, and decoder step ``i`` combines the previous
+pitch embedding with encoder output ``i`` (notes and beats align 1:1, so attention is *local*: one position,
+linear cost), then an LSTM and a 128-way output.
+
+* *offline* (as published): bidirectional encoder over ``(rest_i, dur_i)``; the decoder starts from the
+  encoder's forward final state. ``start(beats=...)`` encodes the whole rhythm once, then steps read it.
+* *live*: one-direction encoder over ``(rest_i, dur_{i-1})``, stepped together with the decoder, which
+  starts from zeros (the encoder's final state would be the future).
+
+State-dict keys match the original's ``DeepBeatsLSTMLocalAttn``.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+from models.streaming import State, check_position, lstm_step, zeros
+
+
+class LocalAttnEncoder(nn.Module):
+    def __init__(self, hidden_dim: int, bidirectional: bool):
+        super().__init__()
+        self.duration_fc = nn.Linear(2, hidden_dim)
+        self.encoder = nn.LSTM(hidden_dim, hidden_dim, batch_first=True, bidirectional=bidirectional)
+
+    def forward(self, beats: Tensor) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+        out, (h, c) = self.encoder(self.duration_fc(beats))
+        return out, (h[:1], c[:1])
+
+
+class LocalAttnDecoder(nn.Module):
+    def __init__(self, hidden_dim: int, context_dim: int, num_notes: int, dropout: float):
+        super().__init__()
+        self.note_embed = nn.Embedding(num_notes, hidden_dim)
+        self.combine_fc = nn.Linear(hidden_dim + context_dim, hidden_dim)
+        self.dropout = nn.Dropout(dropout)
+        self.rnn = nn.LSTM(hidden_dim, hidden_dim, batch_first=True)
+        self.notes_output = nn.Linear(hidden_dim, num_notes)
+
+    def combine(self, prev_notes: Tensor, context: Tensor) -> Tensor:
+        x = torch.cat((self.dropout(self.note_embed(prev_notes)), context), dim=-1)
+        return F.relu(self.combine_fc(x))
+
+    def forward(self, prev_notes: Tensor, context: Tensor, memory=None) -> Tensor:
+        x, _ = self.rnn(self.combine(prev_notes, context), memory)
+        return self.notes_output(self.dropout(x))
+
+
+class LocalAttentionLSTM(nn.Module):
+    name = "lstm_attn"
+
+    def __init__(self, num_notes: int = 128, hidden_dim: int = 512, dropout_p: float = 0.5,
+                 kind: str = "offline"):
+        super().__init__()
+        self.kind = kind
+        self.num_notes = num_notes
+        self.hidden_dim = hidden_dim
+        bidirectional = kind == "offline"
+        self.encoder = LocalAttnEncoder(hidden_dim, bidirectional)
+        context_dim = hidden_dim * (2 if bidirectional else 1)
+        self.decoder = LocalAttnDecoder(hidden_dim, context_dim, num_notes, dropout_p)
+
+    def config(self) -> dict:
+        return {"num_notes": self.num_notes, "hidden_dim": self.hidden_dim,
+                "dropout_p": self.decoder.dropout.p, "kind": self.kind}
+
+    @classmethod
+    def config_from_state_dict(cls, sd: dict) -> dict:
+        num_notes, hidden = sd["decoder.note_embed.weight"].shape
+        kind = "offline" if "encoder.encoder.weight_ih_l0_reverse" in sd else "live"
+        return {"num_notes": num_notes, "hidden_dim": hidden, "kind": kind}
+
+    def forward(self, beats: Tensor, prev_notes: Tensor) -> Tensor:
+        context, enc_state = self.encoder(beats)
+        memory = enc_state if self.kind == "offline" else None
+        return self.decoder(prev_notes, context, memory)
+
+    def start(self, batch_size: int = 1, beats: Tensor | None = None) -> State:
+        w = self.decoder.notes_output.weight
+        if self.kind == "offline":
+            if beats is None:
+                raise ValueError("an offline model needs the whole rhythm: start(beats=...)")
+            context, (h, c) = self.encoder(beats)
+            return {"context": context, "h": h[0], "c": c[0],
+                    "t": torch.zeros(beats.shape[0], dtype=torch.long, device=w.device)}
+        hd = self.hidden_dim
+        return {"eh": zeros(batch_size, hd, w), "ec": zeros(batch_size, hd, w),
+                "h": zeros(batch_size, hd, w), "c": zeros(batch_size, hd, w)}
+
+    def step(self, state: State, beat: Tensor, prev_pitch: Tensor) -> tuple[Tensor, State]:
+        new = dict(state)
+        if self.kind == "offline":
+            t = check_position(state, state["context"].shape[1])
+            context = state["context"][:, t]
+            new["t"] = state["t"] + 1
+        else:
+            x = self.encoder.duration_fc(beat)
+            new["eh"], new["ec"] = lstm_step(self.encoder.encoder, x, state["eh"], state["ec"])
+            context = new["eh"]
+        x = self.decoder.combine(prev_pitch, context)
+        new["h"], new["c"] = lstm_step(self.decoder.rnn, x, state["h"], state["c"])
+        return self.decoder.notes_output(new["h"]), new

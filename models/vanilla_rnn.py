@@ -1,0 +1,65 @@
+"""Decoder-only Vanilla RNN (the original project's ``vanilla_rnn``).
+
+Each step embeds the previous pitch, concatenates it with the beat, adds a dense + LeakyReLU residual, and
+runs two stacked one-direction tanh RNN layers into a 128-way output. It never looks ahead, so the *offline*
+and *live* kinds share the architecture and differ only in the beat features they are fed
+(``(rest_i, dur_i)`` vs ``(rest_i, dur_{i-1})``, see :mod:`composer_app.beats`). State-dict keys match the
+original's ``DeepBeatsVanillaRNN``.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+from models.streaming import State, rnn_step, zeros
+
+
+class VanillaRNN(nn.Module):
+    name = "vanilla_rnn"
+
+    def __init__(self, num_notes: int = 128, embed_size: int = 32, hidden_dim: int = 256,
+                 dropout: float = 0.0, kind: str = "offline"):
+        super().__init__()
+        self.kind = kind
+        self.num_notes = num_notes
+        self.note_embedding = nn.Embedding(num_notes, embed_size)
+        self.concat_input_fc = nn.Linear(embed_size + 2, embed_size + 2)
+        self.layer1 = nn.RNN(embed_size + 2, hidden_dim, batch_first=True)
+        self.layer2 = nn.RNN(hidden_dim, hidden_dim, batch_first=True)
+        self.dropout = nn.Dropout(dropout)
+        self.notes_output = nn.Linear(hidden_dim, num_notes)
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                nn.init.xavier_uniform_(m.weight)
+                nn.init.constant_(m.bias, 0)
+
+    def config(self) -> dict:
+        return {"num_notes": self.num_notes, "embed_size": self.note_embedding.embedding_dim,
+                "hidden_dim": self.layer1.hidden_size, "dropout": self.dropout.p, "kind": self.kind}
+
+    @classmethod
+    def config_from_state_dict(cls, sd: dict) -> dict:
+        num_notes, embed = sd["note_embedding.weight"].shape
+        return {"num_notes": num_notes, "embed_size": embed, "hidden_dim": sd["layer1.weight_hh_l0"].shape[0]}
+
+    def _inputs(self, beats: Tensor, prev_notes: Tensor) -> Tensor:
+        x = torch.cat((beats, self.dropout(self.note_embedding(prev_notes))), dim=-1)
+        return x + F.leaky_relu(self.concat_input_fc(x))
+
+    def forward(self, beats: Tensor, prev_notes: Tensor) -> Tensor:
+        x, _ = self.layer1(self._inputs(beats, prev_notes))
+        x, _ = self.layer2(self.dropout(x))
+        return self.notes_output(self.dropout(x))
+
+    def start(self, batch_size: int = 1, beats: Tensor | None = None) -> State:
+        w = self.notes_output.weight
+        return {"h1": zeros(batch_size, self.layer1.hidden_size, w),
+                "h2": zeros(batch_size, self.layer2.hidden_size, w)}
+
+    def step(self, state: State, beat: Tensor, prev_pitch: Tensor) -> tuple[Tensor, State]:
+        x = self._inputs(beat, prev_pitch)
+        h1 = rnn_step(self.layer1, x, state["h1"])
+        h2 = rnn_step(self.layer2, h1, state["h2"])
+        return self.notes_output(h2), {"h1": h1, "h2": h2}
