@@ -173,3 +173,19 @@ def load_checkpoint(path, architecture: str | None = None, kind: str | None = No
                            {"n_epochs": int(payload.get("n_epochs", 0)), "origin": "original everybody-compose"},
                            {}, ORIGINAL_FORMAT)
     raise CheckpointError(f"{path} is not an Everybody Compose checkpoint (no model weights in it)")
+
+
+def shipped_or_untrained(architecture: str, kind: str) -> tuple[LoadedModel, bool]:
+    """The shipped model, or (for benchmarks before any training) an untrained one of the shipped size.
+
+    Returns ``(model, is_shipped)`` so callers can say which they measured.
+    """
+    path = default_checkpoint(architecture, kind)
+    if path.exists():
+        return load_checkpoint(path, architecture, kind), True
+    from composer_app.training.config import load_config, model_config
+
+    cfg = load_config(architecture, "ours", "shipped")
+    torch.manual_seed(0)
+    model = models.build(architecture, **model_config(architecture, cfg, kind)).eval()
+    return LoadedModel(model, architecture, kind, FeatureSpec(), "(untrained, shipped size)"), False

@@ -153,36 +153,34 @@ def settings_from_profile(name: str, path=None, **overrides) -> SamplingSettings
     return SamplingSettings(**values)
 
 
+def lock_bias(settings: SamplingSettings) -> torch.Tensor:
+    """Additive bias over the 128 pitches: 0 where the lock allows a pitch, -inf elsewhere."""
+    return torch.zeros(128).masked_fill(~settings.allowed(), float("-inf"))
+
+
 def pitch_log_probs(logits: torch.Tensor, prev: torch.Tensor, s: SamplingSettings,
-                    allowed: torch.Tensor) -> torch.Tensor:
-    """Log-probabilities after temperature, repeat penalty on the previous pitch and the lock: (B, 128)."""
-    logp = torch.log_softmax(logits.float() / s.temperature, dim=-1)
+                    bias: torch.Tensor) -> torch.Tensor:
+    """Log-probabilities after temperature, the lock (``bias`` from :func:`lock_bias``) and the repeat penalty
+    on the previous pitch: (B, 128). Few tensor operations on purpose: this runs at every key-down.
+
+    A ``repeat_decay`` of 1 forbids the repeat unless it is the only pitch the lock allows.
+    """
+    z = logits.float() / s.temperature + bias
     if s.repeat_decay > 0:
-        penalty = math.log1p(-s.repeat_decay) if s.repeat_decay < 1 else float("-inf")
-        logp = logp.clone()
-        logp[torch.arange(len(prev)), prev] += penalty
-    logp = logp.masked_fill(~allowed, float("-inf"))
-    # If the lock or penalty removed everything for some row, fall back to the lock alone.
-    dead = torch.isinf(logp).all(-1)
-    if dead.any():
-        logp[dead] = torch.log_softmax(logits[dead].float().masked_fill(~allowed, float("-inf")), -1)
-    return torch.log_softmax(logp, dim=-1)
-
-
-def truncate(logp: torch.Tensor, top_k: int, top_p: float) -> torch.Tensor:
-    """Keep the ``top_k`` most likely pitches that fit in the ``top_p`` nucleus (always at least one)."""
-    sorted_lp, idx = torch.sort(logp, dim=-1, descending=True)
-    cum = sorted_lp.exp().cumsum(-1)
-    keep = (cum - sorted_lp.exp()) < top_p
-    keep[:, top_k:] = False
-    keep[:, 0] = True
-    mask = torch.zeros_like(keep).scatter(-1, idx, keep)
-    return torch.log_softmax(logp.masked_fill(~mask, float("-inf")), dim=-1)
+        penalty = math.log1p(-s.repeat_decay) if s.repeat_decay < 1 else -1e9
+        z[torch.arange(len(prev)), prev] += penalty
+    return torch.log_softmax(z, dim=-1)
 
 
 def draw(logp: torch.Tensor, s: SamplingSettings, generator: torch.Generator | None) -> torch.Tensor:
-    probs = truncate(logp, s.top_k, s.top_p).exp()
-    return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
+    """Draw one pitch per row among the ``top_k`` most likely that fit in the ``top_p`` nucleus (at least one),
+    as the original did: sorted by probability, nucleus first, then at most ``top_k``."""
+    top, idx = torch.topk(logp, min(s.top_k, logp.shape[-1]), dim=-1)
+    probs = top.exp()
+    keep = (probs.cumsum(-1) - probs) < s.top_p
+    keep[:, 0] = True
+    choice = torch.multinomial(probs * keep, 1, generator=generator)
+    return idx.gather(-1, choice).squeeze(-1)
 
 
 def model_beats(loaded: LoadedModel, rests, durs) -> torch.Tensor:
@@ -212,7 +210,7 @@ def generate(loaded: LoadedModel, rests, durs, settings: SamplingSettings, seed:
 def stochastic(loaded, rests, durs, settings, seed=None, progress=None) -> np.ndarray:
     model, g = loaded.model, _generator(seed)
     beats = model_beats(loaded, rests, durs)
-    allowed = settings.allowed()
+    bias = lock_bias(settings)
     state = model.start(1, beats=beats)
     prev = torch.zeros(1, dtype=torch.long)
     out = []
@@ -221,7 +219,7 @@ def stochastic(loaded, rests, durs, settings, seed=None, progress=None) -> np.nd
         if t < len(settings.hints):
             prev = torch.tensor([settings.hints[t]])
         else:
-            prev = draw(pitch_log_probs(logits, prev, settings, allowed), settings, g)
+            prev = draw(pitch_log_probs(logits, prev, settings, bias), settings, g)
         out.append(int(prev))
         if progress is not None:
             progress(t + 1, beats.shape[1])
@@ -235,7 +233,7 @@ def beam_search(loaded, rests, durs, settings, seed=None, progress=None) -> np.n
     model, g, k = loaded.model, _generator(seed), settings.num_beams
     beats = model_beats(loaded, rests, durs)
     n = beats.shape[1]
-    allowed = settings.allowed()
+    bias = lock_bias(settings)
     state = repeat_state(model.start(1, beats=beats), k)
     prev = torch.zeros(k, dtype=torch.long)
     scores = torch.full((k,), float("-inf"))
@@ -243,7 +241,7 @@ def beam_search(loaded, rests, durs, settings, seed=None, progress=None) -> np.n
     history = torch.zeros(k, n, dtype=torch.long)
     for t in range(n):
         logits, state = model.step(state, beats[:, t].expand(k, -1), prev)
-        logp = pitch_log_probs(logits, prev, settings, allowed)
+        logp = pitch_log_probs(logits, prev, settings, bias)
         if t < len(settings.hints):
             nxt = torch.full((k,), settings.hints[t])
             parents = torch.arange(k)
@@ -292,7 +290,7 @@ class LiveStepper:
         if loaded is not None:
             self.loaded = loaded
         self.loaded.model.eval()
-        self._allowed = self.settings.allowed()
+        self._bias = lock_bias(self.settings)
         with torch.no_grad():
             self._state = self.loaded.model.start(1)
         self._prev = torch.zeros(1, dtype=torch.long)
@@ -300,7 +298,7 @@ class LiveStepper:
 
     def set_settings(self, settings: SamplingSettings) -> None:
         self.settings = settings
-        self._allowed = settings.allowed()
+        self._bias = lock_bias(settings)
 
     @torch.no_grad()
     def next_pitch(self, rest_s: float, prev_dur_s: float) -> int:
@@ -309,7 +307,7 @@ class LiveStepper:
         if self.count < len(self.settings.hints):
             pitch = torch.tensor([self.settings.hints[self.count]])
         else:
-            pitch = draw(pitch_log_probs(logits, self._prev, self.settings, self._allowed),
+            pitch = draw(pitch_log_probs(logits, self._prev, self.settings, self._bias),
                          self.settings, self._generator)
         self._prev = pitch
         self.count += 1

@@ -55,7 +55,7 @@ class Attention(nn.Module):
         if mask is not None:
             scores = scores.masked_fill(~mask, float("-inf"))
         weights = torch.softmax(scores, dim=1)
-        return torch.bmm(weights.unsqueeze(1), values).squeeze(1)
+        return torch.matmul(weights.unsqueeze(1), values).squeeze(1)  # values may broadcast (shared memory)
 
 
 class Decoder(nn.Module):
@@ -128,7 +128,7 @@ class FullAttentionLSTM(nn.Module):
                 raise ValueError("an offline model needs the whole rhythm: start(beats=...)")
             batch_size = beats.shape[0]
             enc = self.encoder(beats)
-            state = {"enc": enc, "keys": self.decoder.attention.project_keys(enc)}
+            state = {"memory_enc": enc, "memory_keys": self.decoder.attention.project_keys(enc)}
         else:
             e, n = self.encode_hidden_dim, self.window
             state = {"eh": zeros(batch_size, e, w), "ec": zeros(batch_size, e, w),
@@ -142,8 +142,8 @@ class FullAttentionLSTM(nn.Module):
         new = dict(state)
         attention = self.decoder.attention
         if self.kind == "offline":
-            check_position(state, state["enc"].shape[1])
-            context = attention.context(state["h"], state["keys"], state["enc"])
+            check_position(state, state["memory_enc"].shape[1])
+            context = attention.context(state["h"], state["memory_keys"], state["memory_enc"])
         else:
             t = int(state["t"][0])
             new["eh"], new["ec"] = lstm_step(self.encoder.encoder_lstm, self.encoder.fc(beat),

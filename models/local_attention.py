@@ -85,7 +85,7 @@ class LocalAttentionLSTM(nn.Module):
             if beats is None:
                 raise ValueError("an offline model needs the whole rhythm: start(beats=...)")
             context, (h, c) = self.encoder(beats)
-            return {"context": context, "h": h[0], "c": c[0],
+            return {"memory_context": context, "h": h[0], "c": c[0],
                     "t": torch.zeros(beats.shape[0], dtype=torch.long, device=w.device)}
         hd = self.hidden_dim
         return {"eh": zeros(batch_size, hd, w), "ec": zeros(batch_size, hd, w),
@@ -94,8 +94,8 @@ class LocalAttentionLSTM(nn.Module):
     def step(self, state: State, beat: Tensor, prev_pitch: Tensor) -> tuple[Tensor, State]:
         new = dict(state)
         if self.kind == "offline":
-            t = check_position(state, state["context"].shape[1])
-            context = state["context"][:, t]
+            t = check_position(state, state["memory_context"].shape[1])
+            context = state["memory_context"][:, t].expand(prev_pitch.shape[0], -1)
             new["t"] = state["t"] + 1
         else:
             x = self.encoder.duration_fc(beat)

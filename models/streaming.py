@@ -7,7 +7,9 @@ Every model in this package runs two ways:
   carried state (live play, sampling, beam search). Stepping gives exactly the ``forward`` logits.
 
 A *state* is a plain ``dict`` of tensors whose first axis is the batch: beam search can therefore copy,
-select and reorder it with :func:`select_state` / :func:`repeat_state` without knowing the model.
+select and reorder it with :func:`select_state` / :func:`repeat_state` without knowing the model. Entries
+named ``memory_*`` hold what an offline model computed once from the whole rhythm (encoder outputs); with a
+batch of one they are shared by every beam instead of copied at each step, and steps broadcast them.
 
 Per-beat steps call ``torch.lstm_cell`` / ``torch.rnn_tanh_cell`` on the weights of the ``nn.LSTM`` /
 ``nn.RNN`` modules that ``forward`` uses (so there is one set of weights), instead of running a length-one
@@ -37,14 +39,21 @@ class StepModel(Protocol):
     def step(self, state: State, beat: Tensor, prev_pitch: Tensor) -> tuple[Tensor, State]: ...
 
 
+MEMORY = "memory_"
+
+
+def _shared(key: str, value: Tensor) -> bool:
+    return key.startswith(MEMORY) and value.shape[0] == 1
+
+
 def select_state(state: State, index: Tensor) -> State:
     """Rows ``index`` of every tensor in ``state`` (reorder, copy or drop batch entries)."""
-    return {k: v.index_select(0, index) for k, v in state.items()}
+    return {k: v if _shared(k, v) else v.index_select(0, index) for k, v in state.items()}
 
 
 def repeat_state(state: State, n: int) -> State:
     """Each batch entry repeated ``n`` times in a row (``[a, b] -> [a]*n + [b]*n``)."""
-    return {k: v.repeat_interleave(n, dim=0) for k, v in state.items()}
+    return {k: v if _shared(k, v) else v.repeat_interleave(n, dim=0) for k, v in state.items()}
 
 
 def clone_state(state: State) -> State:

@@ -102,3 +102,19 @@ def test_states_select_and_repeat(arch, kind):
         out_picked, _ = model.step(picked, beats[[1, 0], 4], prev[[1, 0], 4])
     assert torch.allclose(out_wide[0], out[0], atol=1e-6) and torch.allclose(out_wide[3], out[1], atol=1e-6)
     assert torch.allclose(out_picked, out[[1, 0]], atol=1e-6)
+
+
+@pytest.mark.parametrize("arch,kind", CASES)
+def test_naive_step_matches_fast_step(arch, kind):
+    """The benchmarks' baseline computes the same thing as the fast path."""
+    from models.naive import naive_start, naive_step
+
+    model = make(arch, kind)
+    beats, prev = inputs(batch=1, length=12)
+    with torch.no_grad():
+        fast, _ = run_steps(model, beats, prev)
+        state, outs = naive_start(model, 1, beats=beats), []
+        for t in range(12):
+            out, state = naive_step(model, state, beats[:, t], prev[:, t])
+            outs.append(out)
+    assert torch.allclose(torch.stack(outs, 1), fast, atol=1e-5)

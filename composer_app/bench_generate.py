@@ -1,0 +1,93 @@
+"""``everybody-compose bench generate``: stochastic and beam generation of a 512-beat rhythm per offline
+model, beside the straightforward beam search (one beam and one candidate at a time in Python, each beam
+stepped through the modules on its own — the original's method) in the same run.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import math
+import time
+
+import numpy as np
+import torch
+
+from composer_app.sampling import SamplingSettings, draw, generate, lock_bias, model_beats, pitch_log_probs
+
+ARCHS = ("vanilla_rnn", "lstm_attn", "attention_rnn")
+
+
+@torch.no_grad()
+def naive_beam_search(loaded, rests, durs, settings: SamplingSettings, seed: int = 0) -> np.ndarray:
+    """The same hybrid search, done the straightforward way: a Python list of beams, each stepped alone;
+    on an expanding beat every (beam, pitch) candidate is scored and ranked one at a time."""
+    from models.naive import naive_start, naive_step
+
+    g = torch.Generator().manual_seed(seed)
+    model = loaded.model
+    beats = model_beats(loaded, rests, durs)
+    bias = lock_bias(settings)
+    beams = [(0.0, [], naive_start(model, 1, beats=beats))]
+    for t in range(beats.shape[1]):
+        stepped = []
+        for score, notes, state in beams:
+            prev = torch.tensor([notes[-1] if notes else 0])
+            logits, new_state = naive_step(model, state, beats[:, t], prev)
+            stepped.append((score, notes, new_state, pitch_log_probs(logits, prev, settings, bias)[0]))
+        if torch.rand(1, generator=g).item() < settings.beam_prob:
+            candidates = []
+            for score, notes, state, logp in stepped:
+                for pitch in range(128):
+                    lp = float(logp[pitch])
+                    if lp > -math.inf:
+                        candidates.append((score + lp, notes + [pitch], state))
+            best = heapq.nlargest(settings.num_beams, candidates, key=lambda c: c[0])
+            beams = [(s, n, dict(st)) for s, n, st in best]
+        else:
+            beams = []
+            for score, notes, state, logp in stepped:
+                pitch = int(draw(logp.unsqueeze(0), settings, g))
+                beams.append((score + float(logp[pitch]), notes + [pitch], state))
+    return np.array(max(beams, key=lambda b: b[0])[1])
+
+
+def measure(arch: str, beats: int = 512, seed: int = 0) -> dict:
+    from composer_app.checkpoints import shipped_or_untrained
+
+    loaded, shipped = shipped_or_untrained(arch, "offline")
+    rng = np.random.default_rng(seed)
+    rests = rng.choice([0.0, 0.0, 0.0, 0.1, 0.25], size=beats)
+    durs = rng.choice([0.125, 0.25, 0.25, 0.5, 0.75], size=beats)
+    stochastic = SamplingSettings()
+    beam = SamplingSettings(strategy="beam", num_beams=5, beam_prob=0.5)
+    torch.set_num_threads(1)
+    t0 = time.perf_counter()
+    generate(loaded, rests, durs, stochastic, seed=seed)
+    t1 = time.perf_counter()
+    generate(loaded, rests, durs, beam, seed=seed)
+    t2 = time.perf_counter()
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    naive_beam_search(loaded, rests, durs, beam, seed=seed)
+    t3 = time.perf_counter()
+    return {"model": "shipped" if shipped else "untrained, shipped size", "beats": beats,
+            "stochastic_s": t1 - t0, "beam_s": t2 - t1, "naive_beam_s": t3 - t2,
+            "beam_speedup": (t3 - t2) / (t2 - t1)}
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--beats", type=int, default=512, help="rhythm length (default 512)")
+
+
+def run(args) -> int:
+    n = getattr(args, "beats", 512)
+    results = {arch: measure(arch, n) for arch in getattr(args, "models", None) or ARCHS}
+    if getattr(args, "json", False):
+        print(json.dumps(results))
+        return 0
+    print(f"generation of a {n}-beat rhythm, offline models (5 beams, beam_prob 0.5)")
+    print(f"{'model':15s} {'stochastic':>11s} {'beam':>8s} {'naive beam':>11s} {'speed-up':>9s}")
+    for arch, r in results.items():
+        print(f"{arch:15s} {r['stochastic_s']:10.2f}s {r['beam_s']:7.2f}s {r['naive_beam_s']:10.2f}s "
+              f"{r['beam_speedup']:8.1f}x  [{r['model']}]")
+    return 0

@@ -1,0 +1,64 @@
+"""``everybody-compose generate``: a melody for a rhythm, written as MIDI (and WAV) — the original's job."""
+
+from __future__ import annotations
+
+NAME = "generate"
+HELP = "Generate a melody for a rhythm (.npy, MIDI or take) and write it as a MIDI file."
+ORDER = 35
+
+
+def add_arguments(p) -> None:
+    p.add_argument("-s", "--source", required=True,
+                   help="rhythm: .npy array (n, 2) of (rest, duration) seconds, a MIDI file, or a take")
+    p.add_argument("-o", "--output", required=True, help="MIDI file to write")
+    p.add_argument("-m", "--model-name", choices=["vanilla_rnn", "lstm_attn", "attention_rnn"],
+                   default="lstm_attn", help="architecture of the shipped offline model to use (default lstm_attn)")
+    p.add_argument("-c", "--checkpoint", default=None, help="checkpoint file instead of the shipped model")
+    p.add_argument("-t", "--profile", default="default", help="sampling profile: default, beta, beam, …")
+    p.add_argument("--profiles-file", default=None, help="TOML file of profiles (default: bundled/user)")
+    p.add_argument("--seed", type=int, default=None, help="random seed: the same seed gives the same file")
+    p.add_argument("--hints", nargs="+", default=None, help="first notes as scale degrees (1 = middle C) or names")
+    p.add_argument("--scale", default=None, help='lock to a key, e.g. "C major", "A minor"')
+    p.add_argument("--low", type=int, default=None, help="lowest MIDI pitch allowed")
+    p.add_argument("--high", type=int, default=None, help="highest MIDI pitch allowed")
+    p.add_argument("--temperature", type=float, default=None)
+    p.add_argument("--tempo", type=float, default=120.0, help="tempo written to the file, BPM (default 120)")
+    p.add_argument("--program", type=int, default=0, help="General MIDI program 0-127 (default 0, piano)")
+    p.add_argument("--wav", default=None, help="also render a WAV through FluidSynth")
+    p.add_argument("--soundfont", default=None, help=".sf2 for --wav (default: bundled General MIDI)")
+
+
+def run(args) -> int:
+    import torch
+    from tqdm import tqdm
+
+    from composer_app.beats import beats_to_onsets
+    from composer_app.checkpoints import default_checkpoint, load_checkpoint
+    from composer_app.export import build_midi, render_audio, write_midi, write_wav
+    from composer_app.rhythm import load_rhythm
+    from composer_app.sampling import generate, parse_hint, settings_from_profile
+
+    torch.set_num_threads(1)
+    rests, durs = load_rhythm(args.source)
+    hints = tuple(parse_hint(h) for h in args.hints) if args.hints else None
+    settings = settings_from_profile(args.profile, args.profiles_file, hints=hints, scale=args.scale,
+                                     low=args.low, high=args.high, temperature=args.temperature)
+    ckpt = args.checkpoint or default_checkpoint(args.model_name, "offline")
+    loaded = load_checkpoint(ckpt, architecture=None if args.checkpoint else args.model_name)
+    bar = tqdm(total=len(rests), desc=f"{settings.strategy} {loaded.architecture}", unit="beat",
+               disable=len(rests) < 200)
+
+    def progress(done, total):
+        bar.update(done - bar.n)
+
+    pitches = generate(loaded, rests, durs, settings, seed=args.seed, progress=progress)
+    bar.close()
+    starts, ends = beats_to_onsets(rests, durs)
+    out = write_midi(args.output, starts, ends, pitches, tempo_bpm=args.tempo, program=args.program)
+    print(f"wrote {out}: {len(pitches)} notes, pitches {pitches.min()}-{pitches.max()}, "
+          f"{loaded.label}, profile {args.profile}" + (f", seed {args.seed}" if args.seed is not None else ""))
+    if args.wav:
+        pm = build_midi(starts, ends, pitches, tempo_bpm=args.tempo, program=args.program)
+        wav = write_wav(args.wav, render_audio(pm, soundfont=args.soundfont))
+        print(f"wrote {wav}")
+    return 0

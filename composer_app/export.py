@@ -1,0 +1,99 @@
+"""Writing melodies out: a MIDI file any DAW opens, and a WAV rendered through FluidSynth.
+
+Files are written atomically: to a temporary file beside the target, then renamed over it, so a failure
+never leaves a half-written file (and never destroys an older file of the same name).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import wave
+from pathlib import Path
+
+import numpy as np
+import pretty_midi
+
+from composer_app.errors import UserError
+
+TICKS_PER_BEAT = 960
+
+
+def default_soundfont() -> Path:
+    """The General MIDI soundfont bundled with pretty_midi (TimGM6mb, 6 MB)."""
+    return Path(pretty_midi.__file__).with_name("TimGM6mb.sf2")
+
+
+def build_midi(starts, ends, pitches, velocities=None, *, tempo_bpm: float = 120.0, program: int = 0,
+               time_signature: tuple[int, int] = (4, 4), name: str = "Everybody Compose") -> pretty_midi.PrettyMIDI:
+    """One instrument track with the notes exactly where the rhythm puts them (within one tick)."""
+    if not 0 <= int(program) <= 127:
+        raise UserError(f"General MIDI program must be 0-127, not {program}")
+    if not 10 <= tempo_bpm <= 400:
+        raise UserError(f"tempo must be between 10 and 400 BPM, not {tempo_bpm}")
+    pm = pretty_midi.PrettyMIDI(resolution=TICKS_PER_BEAT, initial_tempo=float(tempo_bpm))
+    pm.time_signature_changes.append(pretty_midi.TimeSignature(int(time_signature[0]), int(time_signature[1]), 0.0))
+    inst = pretty_midi.Instrument(program=int(program), name=name)
+    n = len(pitches)
+    vel = np.full(n, 100) if velocities is None else np.asarray(velocities)
+    for s, e, p, v in zip(starts, ends, pitches, vel, strict=True):
+        inst.notes.append(pretty_midi.Note(velocity=int(np.clip(v, 1, 127)), pitch=int(p), start=float(s),
+                                           end=float(max(e, s + 1e-3))))
+    pm.instruments.append(inst)
+    return pm
+
+
+def _atomic_write(path, write) -> Path:
+    path = Path(path).expanduser()
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise UserError(f"cannot write {path}: folder {folder} does not exist")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
+    except OSError as exc:
+        raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
+    os.close(fd)
+    try:
+        write(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a written file should look like any other
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def write_midi(path, starts, ends, pitches, velocities=None, **options) -> Path:
+    """Write a MIDI file (see :func:`build_midi` for ``options``); returns the path written."""
+    pm = build_midi(starts, ends, pitches, velocities, **options)
+    return _atomic_write(path, lambda tmp: pm.write(tmp))
+
+
+def render_audio(pm: pretty_midi.PrettyMIDI, sample_rate: int = 44100, soundfont=None) -> np.ndarray:
+    """Float audio in [-1, 1] rendered through FluidSynth (pyfluidsynth) with the bundled soundfont."""
+    sf2 = Path(soundfont) if soundfont else default_soundfont()
+    if not sf2.exists():
+        raise UserError(f"soundfont not found: {sf2}")
+    try:
+        audio = pm.fluidsynth(fs=sample_rate, sf2_path=str(sf2))
+    except (ImportError, OSError) as exc:
+        raise UserError(f"cannot render audio: FluidSynth is not available ({exc})") from None
+    peak = float(np.abs(audio).max()) if audio.size else 0.0
+    return audio / peak * 0.9 if peak > 0 else audio
+
+
+def write_wav(path, audio: np.ndarray, sample_rate: int = 44100) -> Path:
+    pcm = (np.clip(audio, -1, 1) * 32767).astype("<i2")
+
+    def write(tmp):
+        with wave.open(tmp, "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(sample_rate)
+            w.writeframes(pcm.tobytes())
+
+    return _atomic_write(path, write)

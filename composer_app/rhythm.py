@@ -1,0 +1,69 @@
+"""Reading a rhythm to generate for: the original recorder's ``.npy``, a MIDI file, or a take of the app.
+
+A rhythm is two float arrays in seconds, ``rests`` (before each note) and ``durs``. Every way in checks the
+data and says plainly what is wrong with a file instead of failing later with a traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from composer_app.beats import rests_and_durations
+from composer_app.errors import UserError
+
+TAKE_SUFFIXES = (".ectake", ".jsonl")
+
+
+def check_rhythm(arr, source: str) -> tuple[np.ndarray, np.ndarray]:
+    arr = np.asarray(arr)
+    if arr.ndim != 2 or arr.shape[1] != 2:
+        raise UserError(f"{source}: a rhythm array must have shape (n, 2) = (rest, duration); got {arr.shape}")
+    if arr.shape[0] == 0:
+        raise UserError(f"{source}: the rhythm is empty")
+    if not np.issubdtype(arr.dtype, np.number):
+        raise UserError(f"{source}: the rhythm must hold numbers, not {arr.dtype}")
+    arr = arr.astype(np.float64)
+    if not np.all(np.isfinite(arr)):
+        raise UserError(f"{source}: the rhythm has NaN or infinite times")
+    if np.any(arr < 0):
+        raise UserError(f"{source}: the rhythm has negative times (row {int(np.argwhere(arr < 0)[0][0])})")
+    if np.all(arr[:, 1] == 0):
+        raise UserError(f"{source}: every note has zero duration")
+    return arr[:, 0].copy(), arr[:, 1].copy()
+
+
+def rhythm_from_notes(notes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    notes = np.asarray(notes, dtype=np.float64)
+    order = np.argsort(notes[:, 0], kind="stable")
+    notes = notes[order]
+    return rests_and_durations(notes[:, 0], notes[:, 1])
+
+
+def load_rhythm(path) -> tuple[np.ndarray, np.ndarray]:
+    """``(rests, durs)`` from a ``.npy`` (n, 2) array, a MIDI file, or a take."""
+    p = Path(path)
+    if not p.exists():
+        raise UserError(f"rhythm file not found: {p}")
+    if p.is_dir():
+        raise UserError(f"{p} is a folder; give a .npy, .mid or take file")
+    suffix = p.suffix.lower()
+    if suffix == ".npy":
+        try:
+            arr = np.load(p, allow_pickle=False)
+        except (ValueError, OSError, EOFError) as exc:
+            raise UserError(f"{p} is not a readable .npy array: {exc}") from None
+        return check_rhythm(arr, str(p))
+    if suffix in (".mid", ".midi"):
+        from composer_app.data.melody import melody_from_midi
+
+        return rhythm_from_notes(melody_from_midi(p))
+    if suffix in TAKE_SUFFIXES:
+        from composer_app.live.take import load_take
+
+        notes = np.asarray(load_take(p).to_melody())
+        if len(notes) == 0:
+            raise UserError(f"{p}: the take has no notes")
+        return rhythm_from_notes(notes[:, :3])
+    raise UserError(f"{p}: unknown rhythm file type {suffix!r} (use .npy, .mid/.midi or a take file)")
