@@ -1,0 +1,54 @@
+"""Test-wide set-up: headless Qt, a silent ALSA default device, and a private JACK server on demand.
+
+The environment lines at the top run before anything imports Qt or sounddevice (pytest loads this file before
+collecting tests): PortAudio and Qt read these variables once, when they initialise.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import tempfile
+
+# --- environment, before any test module imports Qt / sounddevice / rtmidi -----------------------------------
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Never let libjack (rtmidi, PortAudio, JACK-Client) spawn a default jackd as a side effect.
+os.environ["JACK_NO_START_SERVER"] = "1"
+
+# An ALSA "default" device that swallows sound as fast as it is written (about 150x real time), so audio tests
+# run on machines without a sound card and never make noise on machines with one. alsa-lib reads
+# $XDG_CONFIG_HOME/alsa/asoundrc; the temporary directory also keeps tests away from the user's own settings.
+_CONFIG_HOME = tempfile.mkdtemp(prefix="ec-test-config-")
+os.makedirs(os.path.join(_CONFIG_HOME, "alsa"))
+with open(os.path.join(_CONFIG_HOME, "alsa", "asoundrc"), "w") as _f:
+    _f.write('pcm.!default { type plug; slave.pcm "nullsink" }\npcm.nullsink { type null }\n')
+os.environ["XDG_CONFIG_HOME"] = _CONFIG_HOME
+atexit.register(shutil.rmtree, _CONFIG_HOME, True)
+
+import pytest  # noqa: E402
+
+from composer_app.live import jack_rig  # noqa: E402
+
+JACK_RATE = 44100
+JACK_PERIOD = 256
+
+
+@pytest.fixture(scope="session")
+def jack_server():
+    """A private ``jackd --no-realtime -d dummy`` for the whole session, with a unique name.
+
+    ``JackServer.use`` points every libjack user (rtmidi's UNIX_JACK backend, PortAudio's JACK host API,
+    JACK-Client) at it through ``JACK_DEFAULT_SERVER`` and makes PortAudio re-scan, so the JACK output device
+    appears. Skips only when jackd is not installed (``make test`` installs jackd2); a jackd that fails to start
+    fails the tests.
+    """
+    if jack_rig.jackd_path() is None:
+        pytest.skip("jackd is not installed (Debian/Ubuntu: apt-get install --no-install-recommends jackd2)")
+    server = jack_rig.JackServer(rate=JACK_RATE, period=JACK_PERIOD)
+    server.start()
+    try:
+        server.use()
+        yield server
+    finally:
+        server.stop()
