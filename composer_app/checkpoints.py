@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -106,7 +105,7 @@ def read_payload(path) -> dict:
         raise CheckpointError(
             f"{path} was refused: it is not a plain-weights checkpoint (it holds Python objects that are "
             f"not loaded for safety, or it is not a checkpoint at all): {str(exc).splitlines()[0]}") from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError, AttributeError) as exc:
+    except Exception as exc:  # torch.load fails in many ways on foreign files (KeyError, EOFError, …)
         raise CheckpointError(f"{path} is not a readable checkpoint (corrupt or another kind of file): "
                               f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
     if not isinstance(payload, dict):

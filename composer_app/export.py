@@ -79,7 +79,7 @@ def render_audio(pm: pretty_midi.PrettyMIDI, sample_rate: int = 44100, soundfont
     if not sf2.exists():
         raise UserError(f"soundfont not found: {sf2}")
     try:
-        audio = pm.fluidsynth(fs=sample_rate, sf2_path=str(sf2))
+        audio = pm.fluidsynth(fs=sample_rate, synthesizer=str(sf2))
     except (ImportError, OSError) as exc:
         raise UserError(f"cannot render audio: FluidSynth is not available ({exc})") from None
     peak = float(np.abs(audio).max()) if audio.size else 0.0

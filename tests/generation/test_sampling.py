@@ -1,0 +1,132 @@
+"""Samplers over the step interface: controls keep their meaning, seeds reproduce, beams run batched."""
+
+import numpy as np
+import pytest
+import torch
+
+import models
+from composer_app.beats import FeatureSpec
+from composer_app.checkpoints import LoadedModel
+from composer_app.errors import UserError
+from composer_app.sampling import (
+    LiveStepper,
+    SamplingSettings,
+    beam_search,
+    draw,
+    generate,
+    lock_bias,
+    parse_hint,
+    pitch_log_probs,
+    settings_from_profile,
+)
+
+
+def tiny(arch="lstm_attn", kind="offline"):
+    torch.manual_seed(0)
+    cfg = {"vanilla_rnn": {"embed_size": 8, "hidden_dim": 16}, "lstm_attn": {"hidden_dim": 16},
+           "attention_rnn": {"embed_dim": 8, "encode_hidden_dim": 12, "decode_hidden_dim": 16}}[arch]
+    return LoadedModel(models.build(arch, kind=kind, **cfg).eval(), arch, kind, FeatureSpec())
+
+
+RESTS = np.tile([0.0, 0.1, 0.0, 0.3], 10)
+DURS = np.tile([0.25, 0.5, 0.25, 0.75], 10)
+
+
+def test_hints_are_scale_degrees_from_middle_c():
+    assert [parse_hint(h) for h in ["1", "3", "5", "8", "b3", "#4"]] == [60, 64, 67, 72, 63, 66]
+    assert parse_hint("E4") == 64 and parse_hint("Bb3") == 58
+    with pytest.raises(UserError):
+        parse_hint("xyz")
+
+
+def test_profiles_load_and_validate():
+    beam = settings_from_profile("beam")
+    assert beam.strategy == "beam" and beam.num_beams == 5 and beam.beam_prob == 0.5
+    assert settings_from_profile("default").strategy == "stochastic"
+    with pytest.raises(UserError, match="no sampling profile"):
+        settings_from_profile("nope")
+    with pytest.raises(UserError):
+        SamplingSettings(temperature=0)
+
+
+def test_repeat_decay_scales_previous_pitch_probability():
+    logits = torch.randn(1, 128)
+    base = pitch_log_probs(logits, torch.tensor([60]), SamplingSettings(repeat_decay=0.0, low=0, high=127),
+                           lock_bias(SamplingSettings(low=0, high=127)))
+    s = SamplingSettings(repeat_decay=0.5, low=0, high=127)
+    pen = pitch_log_probs(logits, torch.tensor([60]), s, lock_bias(s))
+    # p'(60) / p'(other) == 0.5 * p(60) / p(other)
+    ratio = (pen[0, 60] - pen[0, 61]) - (base[0, 60] - base[0, 61])
+    assert abs(float(ratio) - np.log(0.5)) < 1e-5
+
+
+def test_top_k_and_top_p_limit_the_draw():
+    logp = torch.log_softmax(torch.tensor([[5.0, 4.0, 3.0, 2.0] + [-10.0] * 124]), -1)
+    g = torch.Generator().manual_seed(0)
+    k2 = {int(draw(logp, SamplingSettings(top_k=2, top_p=1.0), g)) for _ in range(200)}
+    assert k2 == {0, 1}
+    p_small = {int(draw(logp, SamplingSettings(top_k=4, top_p=0.5), g)) for _ in range(200)}
+    assert p_small == {0}  # the first pitch alone holds > 50 %
+
+
+def test_temperature_sharpens():
+    logits = torch.randn(1, 128)
+    s1, s2 = SamplingSettings(temperature=1.0, repeat_decay=0), SamplingSettings(temperature=0.5, repeat_decay=0)
+    a = pitch_log_probs(logits, torch.tensor([0]), s1, lock_bias(s1)).exp().max()
+    b = pitch_log_probs(logits, torch.tensor([0]), s2, lock_bias(s2)).exp().max()
+    assert b > a
+
+
+@pytest.mark.parametrize("arch", ["vanilla_rnn", "lstm_attn", "attention_rnn"])
+@pytest.mark.parametrize("strategy", ["stochastic", "beam"])
+def test_same_seed_same_melody_and_lock_respected(arch, strategy):
+    loaded = tiny(arch)
+    s = SamplingSettings(strategy=strategy, scale="A minor", low=57, high=81, hints=(60, 64))
+    a = generate(loaded, RESTS, DURS, s, seed=7)
+    b = generate(loaded, RESTS, DURS, s, seed=7)
+    assert np.array_equal(a, b) and len(a) == len(RESTS)
+    assert list(a[:2]) == [60, 64]  # hints prime the melody
+    assert all(57 <= p <= 81 and p % 12 in (9, 11, 0, 2, 4, 5, 7) for p in a[2:])
+    c = generate(loaded, RESTS, DURS, s, seed=8)
+    assert not np.array_equal(a, c) or strategy == "beam"
+
+
+def test_pure_beam_search_finds_a_better_sequence_than_sampling():
+    """With beam_prob 1 the search keeps the most likely continuations, so its melody scores higher."""
+    loaded = tiny("lstm_attn")
+
+    def log_likelihood(pitches):
+        beats, prev, target = loaded.melody_inputs(np.stack([np.cumsum(RESTS + DURS) - DURS,
+                                                             np.cumsum(RESTS + DURS), pitches], 1))
+        with torch.no_grad():
+            lp = torch.log_softmax(loaded.model(beats, prev), -1)
+        return float(lp[0, torch.arange(len(pitches)), target[0]].sum())
+
+    s = SamplingSettings(strategy="beam", beam_prob=1.0, num_beams=5, repeat_decay=0.0, low=1, high=127)
+    best = beam_search(loaded, RESTS, DURS, s, seed=0)
+    sampled = generate(loaded, RESTS, DURS, s.with_(strategy="stochastic", top_k=20, top_p=1.0), seed=0)
+    assert log_likelihood(best) >= log_likelihood(sampled)
+
+
+def test_beam_search_runs_all_beams_as_one_batch(monkeypatch):
+    loaded = tiny("vanilla_rnn")
+    sizes = []
+    original = loaded.model.step
+
+    def spy(state, beat, prev):
+        sizes.append(prev.shape[0])
+        return original(state, beat, prev)
+
+    monkeypatch.setattr(loaded.model, "step", spy)
+    generate(loaded, RESTS, DURS, SamplingSettings(strategy="beam", num_beams=5), seed=0)
+    assert sizes == [5] * len(RESTS)
+
+
+def test_live_stepper_plays_hints_then_model_and_refuses_offline():
+    stepper = LiveStepper(tiny("attention_rnn", "live"), SamplingSettings(hints=(60, 62)), seed=1)
+    pitches = [stepper.next_pitch(0.1, 0.2) for _ in range(10)]
+    assert pitches[:2] == [60, 62] and all(21 <= p <= 108 for p in pitches)
+    stepper.set_settings(SamplingSettings(scale="C major", low=60, high=72))
+    assert all(stepper.next_pitch(0.1, 0.2) in (60, 62, 64, 65, 67, 69, 71, 72) for _ in range(20))
+    with pytest.raises(UserError, match="live"):
+        LiveStepper(tiny("lstm_attn", "offline"))
