@@ -1,0 +1,700 @@
+"""The live engine: key-downs step a live model once, the drawn pitch sounds at once, everything is recorded.
+
+What happens at a key-down (:meth:`LiveEngine.press`), in this order, under one lock:
+
+1. :class:`~composer_app.live.beat_capture.BeatCapture` decides whether the press starts a note and what is
+   known now: the rest since the previous note ended (clamped to the model's range) and the previous duration.
+2. The live model steps once with that beat and a pitch is drawn with the current sampling settings.
+3. The synth gets the note-on **at once** (after the note-off of a note this press cut short, legato).
+4. Only then the bookkeeping: the undo snapshot, the take journal line, the step-time log, the listeners.
+
+Threads
+-------
+Every public method is thread-safe: one re-entrant lock serialises them, so the GUI thread (tap keys), the
+MIDI thread and a replay can all reach the engine. MIDI note events are handled **on the MIDI input thread
+itself** (``MidiInput``'s callback calls :meth:`press` directly): no hop through a queue or the GUI's event
+loop, whose paint work would otherwise sit between a key and its sound. Callers that must not spend a model
+step on their own thread hand events over with :meth:`submit_press` / :meth:`submit_release` /
+:meth:`submit`, which an :class:`EngineThread` runs in order.
+
+Listeners (:class:`Signal`) are plain callbacks called on whichever thread made the change, with the lock
+held: they must return quickly and not wait for other threads. A Qt GUI connects them to a signal that it
+emits (Qt queues it to the GUI thread).
+
+Sound is never required: without a sound card (or without FluidSynth) the engine plays silently, says so once
+through :attr:`status_changed`, and keeps stepping, recording and exporting.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import queue
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from composer_app.checkpoints import LoadedModel
+from composer_app.errors import UserError
+from composer_app.live.beat_capture import (
+    DEFAULT_CHORD_WINDOW_S,
+    DEFAULT_VELOCITY,
+    Beat,
+    BeatCapture,
+    Ended,
+    midi_event,
+    midi_source,
+)
+from composer_app.live.live_models import DEFAULT_ARCHITECTURE, load_live_model
+from composer_app.live.take import Take, TakeJournal, TakeNote, default_take_dir
+from composer_app.sampling import LiveStepper, SamplingSettings
+
+log = logging.getLogger(__name__)
+
+#: Undo snapshots kept (model states are shared, not copied: a step makes new tensors).
+UNDO_DEPTH = 256
+#: Notes of the take replayed (teacher-forced) into a model switched in mid-take, so it continues the tune.
+PRIME_NOTES = 64
+STEP_LOG = 8192
+
+
+class Signal:
+    """A list of plain callbacks (``connect``/``disconnect``/``emit``); a failing callback is logged, never
+    allowed to break the instrument."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self._slots: list = []
+
+    def connect(self, fn) -> None:
+        self._slots.append(fn)
+
+    def disconnect(self, fn) -> None:
+        self._slots.remove(fn)
+
+    def emit(self, *args) -> None:
+        for fn in list(self._slots):
+            try:
+                fn(*args)
+            except Exception:
+                log.exception("%s listener %r failed", self.name, fn)
+
+
+@dataclass(frozen=True)
+class NoteStarted:
+    """A note that began sounding. ``t_ns`` is the key-down (``perf_counter_ns``), ``sounded_ns`` when the
+    synth got the note-on, ``step_ns`` the model step + draw; ``start_s`` is its time in the take."""
+
+    index: int
+    pitch: int
+    velocity: int
+    source: object
+    t_ns: int
+    sounded_ns: int
+    step_ns: int
+    rest_s: float
+    prev_dur_s: float
+    start_s: float
+
+
+@dataclass(frozen=True)
+class NoteEnded:
+    """A note that stopped: ``reason`` is 'release', 'legato', 'stop', 'undo', 'model', 'sound' or 'take'."""
+
+    index: int
+    pitch: int
+    t_ns: int
+    dur_s: float
+    reason: str
+
+
+class _Stepper(LiveStepper):
+    """:class:`LiveStepper` plus what the engine needs: snapshots for undo and priming a new model."""
+
+    def snapshot(self):
+        return self._state, self._prev, self.count
+
+    def restore(self, snap) -> None:
+        self._state, self._prev, self.count = snap
+
+    @torch.no_grad()
+    def prime(self, notes: list[TakeNote]) -> None:
+        """Feed played notes teacher-forced (their beats and the pitches that sounded): the state a model
+        would have if it had played them."""
+        for n in notes:
+            beat = self.loaded.features_of([[n.rest_s, n.prev_dur_s]])
+            _, self._state = self.loaded.model.step(self._state, beat, self._prev)
+            self._prev = torch.tensor([n.pitch])
+            self.count += 1
+
+
+class _SilentSynth:
+    """Stands in for :class:`~composer_app.live.synth.Synth` when FluidSynth is missing."""
+
+    samplerate = 44100
+    program = 0
+    soundfont = None
+    sounding_notes = frozenset()
+
+    def note_on(self, pitch, velocity=100):
+        pass
+
+    def note_off(self, pitch):
+        pass
+
+    def all_notes_off(self, immediate=False):
+        pass
+
+    def program_select(self, program):
+        self.program = int(program)
+
+    def load_soundfont(self, path):
+        raise UserError("no synthesizer: FluidSynth is not installed, so no soundfont can be loaded")
+
+    def preset_names(self):
+        return {}
+
+    def close(self):
+        pass
+
+
+class LiveEngine:
+    """The instrument: model, synth, audio output, optional MIDI input, and the take.
+
+    Parameters
+    ----------
+    model : str, path or LoadedModel
+        An architecture name (its shipped ``checkpoints/<arch>_live.pt``), a checkpoint file, or a loaded live
+        model. A missing shipped checkpoint raises :class:`UserError` saying how to make one.
+    settings : SamplingSettings, optional
+        Sampling controls (shared with generation); change them with :meth:`set_settings`.
+    seed : int, optional
+        Seed of the pitch draws (reproducible takes).
+    soundfont, program : optional
+        ``.sf2`` file (default: the bundled GM soundfont) and GM program (0 = piano).
+    audio : bool
+        Open a sound device in :meth:`start`. False: never (tests, exports); render ``engine.synth`` yourself.
+    device, blocksize, latency :
+        Output device (index or name; None = default), frames per block, PortAudio latency ('low' or seconds).
+    take_dir : path or None
+        Where take journals go (default ``<user data>/everybody-compose/takes``); ``record=False`` writes none.
+    default_velocity : int
+        Loudness of tap keys (MIDI keys bring their own velocity).
+    synth : Synth, optional
+        Use this synth instead of making one.
+    """
+
+    def __init__(self, model: str | Path | LoadedModel = DEFAULT_ARCHITECTURE,
+                 settings: SamplingSettings | None = None, *, seed: int | None = None, soundfont=None,
+                 program: int = 0, audio: bool = True, device=None, blocksize: int = 128, latency="low",
+                 take_dir=None, record: bool = True, default_velocity: int = DEFAULT_VELOCITY,
+                 chord_window_s: float = DEFAULT_CHORD_WINDOW_S, synth=None):
+        torch.set_num_threads(1)  # DESIGN.md section 3: same medians, far tighter tails
+        self._lock = threading.RLock()
+        self.note_started = Signal("note_started")
+        self.note_ended = Signal("note_ended")
+        self.status_changed = Signal("status_changed")  # (topic, message); topics: sound midi model take
+        self.take_changed = Signal("take_changed")  # (Take): new take, undo
+        self.replay_note = Signal("replay_note")  # (index, on: bool)
+        self.replay_finished = Signal("replay_finished")  # ()
+        self._statuses: dict[str, str] = {}
+        loaded = load_live_model(model)
+        self._stepper = _Stepper(loaded, settings or SamplingSettings(), seed)
+        self._capture = BeatCapture(None, loaded.features.max_seconds, default_velocity, chord_window_s)
+        self.synth = synth if synth is not None else self._make_synth(soundfont, program)
+        self._want_audio = audio
+        self._audio_args = {"device": device, "blocksize": blocksize, "latency": latency}
+        self.audio_output = None
+        self._record = record
+        self._take_dir = Path(take_dir).expanduser() if take_dir is not None else default_take_dir()
+        self._undo: collections.deque = collections.deque(maxlen=UNDO_DEPTH)
+        self.step_times_ns: collections.deque[int] = collections.deque(maxlen=STEP_LOG)
+        self._take, self._journal = self._new_take()
+        self._midi = None
+        self._worker: EngineThread | None = None
+        self._replay: threading.Thread | None = None
+        self._replay_stop = threading.Event()
+        self._closed = False
+        self._set_status("model", f"model: {loaded.label}")
+
+    # -- construction helpers ---------------------------------------------------------------------------------
+    def _make_synth(self, soundfont, program):
+        try:
+            from composer_app.live.synth import Synth
+
+            return Synth(soundfont=soundfont, program=program)
+        except UserError as exc:
+            if soundfont is not None and "SoundFont" in str(exc):
+                raise
+            self._set_status("sound", f"no sound: {exc}; tapping, the melody and export still work")
+            return _SilentSynth()
+
+    def _header(self) -> dict:
+        loaded = self._stepper.loaded
+        settings = asdict(self._stepper.settings)
+        settings["hints"] = list(settings["hints"])
+        return {
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "model": {"architecture": loaded.architecture, "kind": loaded.kind, "label": loaded.label,
+                      "path": str(loaded.path)},
+            "settings": settings,
+            "program": int(getattr(self.synth, "program", 0)),
+            "soundfont": str(getattr(self.synth, "soundfont", "") or ""),
+            "max_rest_s": self._capture.max_rest_s,
+        }
+
+    def _new_take(self) -> tuple[Take, TakeJournal | None]:
+        header = self._header()
+        journal = TakeJournal(self._take_dir, header) if self._record else None
+        return Take(header={"format": "everybody-compose-take/1", **header}), journal
+
+    # -- status -----------------------------------------------------------------------------------------------
+    def _set_status(self, topic: str, message: str) -> None:
+        """Tell listeners once per change of a topic's message."""
+        if self._statuses.get(topic) == message:
+            return
+        self._statuses[topic] = message
+        self.status_changed.emit(topic, message)
+
+    @property
+    def status(self) -> dict[str, str]:
+        """The latest message per topic ('sound', 'midi', 'model', 'take')."""
+        return dict(self._statuses)
+
+    @property
+    def sound_available(self) -> bool:
+        return self.audio_output is not None and self.audio_output.available
+
+    # -- lifetime -----------------------------------------------------------------------------------------------
+    def start(self) -> LiveEngine:
+        """Open the sound device (when ``audio=True``); never raises for a missing one (silent mode)."""
+        if self._want_audio and self.audio_output is None and not isinstance(self.synth, _SilentSynth):
+            from composer_app.live.audio import AudioOutput
+
+            self.audio_output = AudioOutput(self.synth, **self._audio_args,
+                                            on_status=lambda s: self._set_status("sound", s.message))
+            self.audio_output.start()
+        return self
+
+    def stop(self) -> None:
+        """Silence everything now: the sounding note ends (recorded), the replay stops, all notes off."""
+        self.stop_replay()
+        with self._lock:
+            self._end_sounding("stop")
+            self.synth.all_notes_off()
+
+    def close(self) -> None:
+        """All notes off, close MIDI, the sound stream, the synth and the take journal. Safe to call twice."""
+        if self._closed:
+            return
+        self.stop()
+        if self._worker is not None:
+            self._worker.stop()
+        self.close_midi()
+        with self._lock:
+            self._closed = True
+            if self.audio_output is not None:
+                self.audio_output.close()
+            if self._journal is not None:
+                self._journal.close(self._rel(time.perf_counter_ns()))
+            self.synth.close()
+
+    def __enter__(self) -> LiveEngine:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- playing ------------------------------------------------------------------------------------------------
+    def press(self, source, t_ns: int | None = None, velocity: int | None = None) -> NoteStarted | None:
+        """A key went down at ``t_ns`` (``perf_counter_ns``; default now). Returns the note that sounded, or
+        None when the press starts none (a held key repeating, a key joining a chord)."""
+        if t_ns is None:
+            t_ns = time.perf_counter_ns()
+        with self._lock:
+            beat = self._capture.press(source, t_ns, velocity)
+            if beat is None:
+                return None
+            snap = self._stepper.snapshot()
+            t0 = time.perf_counter_ns()
+            pitch = self._stepper.next_pitch(beat.rest_s, beat.prev_dur_s)
+            t1 = time.perf_counter_ns()
+            ended_pitch = self._take.notes[beat.ended.index].pitch if beat.ended is not None else None
+            if ended_pitch is not None:
+                self.synth.note_off(ended_pitch)
+            self.synth.note_on(pitch, beat.velocity)
+            sounded = time.perf_counter_ns()
+            return self._record_start(beat, pitch, snap, t1 - t0, sounded, ended_pitch)
+
+    def _record_start(self, beat: Beat, pitch: int, snap, step_ns: int, sounded: int, ended_pitch) -> NoteStarted:
+        self._undo.append(snap)
+        self.step_times_ns.append(step_ns)
+        if beat.ended is not None:
+            self._record_end(beat.ended, ended_pitch, "legato")
+        note = TakeNote(beat.index, self._rel(beat.t_ns), pitch, beat.velocity, beat.rest_s, beat.prev_dur_s,
+                        str(beat.source), None, step_ns / 1000)
+        self._take.notes.append(note)
+        self._write({"type": "on", "i": note.index, "t": note.start_ns, "pitch": pitch, "vel": note.velocity,
+                     "rest": round(beat.rest_s, 6), "prev_dur": round(beat.prev_dur_s, 6), "src": note.source,
+                     "step_us": round(note.step_us, 1)})
+        event = NoteStarted(beat.index, pitch, beat.velocity, beat.source, beat.t_ns, sounded, step_ns,
+                            beat.rest_s, beat.prev_dur_s, note.start_s)
+        self.note_started.emit(event)
+        return event
+
+    def release(self, source, t_ns: int | None = None) -> NoteEnded | None:
+        """A key went up. Returns the note it ended, or None (see :meth:`BeatCapture.release`)."""
+        if t_ns is None:
+            t_ns = time.perf_counter_ns()
+        with self._lock:
+            ended = self._capture.release(source, t_ns)
+            if ended is None:
+                return None
+            pitch = self._take.notes[ended.index].pitch
+            self.synth.note_off(pitch)
+            return self._record_end(ended, pitch, "release")
+
+    def _record_end(self, ended: Ended, pitch: int, reason: str) -> NoteEnded:
+        note = self._take.notes[ended.index]
+        note.end_ns = self._rel(ended.t_ns)
+        self._write({"type": "off", "i": ended.index, "t": note.end_ns})
+        event = NoteEnded(ended.index, pitch, ended.t_ns, ended.dur_s, reason)
+        self.note_ended.emit(event)
+        return event
+
+    def _end_sounding(self, reason: str) -> NoteEnded | None:
+        ended = self._capture.end_sounding(time.perf_counter_ns())
+        if ended is None:
+            return None
+        pitch = self._take.notes[ended.index].pitch
+        self.synth.note_off(pitch)
+        return self._record_end(ended, pitch, reason)
+
+    def _rel(self, t_ns: int) -> int:
+        return max(0, int(t_ns) - self._capture.t0_ns)
+
+    def _write(self, record: dict) -> None:
+        if self._journal is None:
+            return
+        self._journal.write(record)
+        if self._journal.error:
+            self._set_status("take", self._journal.error)
+
+    # -- MIDI ---------------------------------------------------------------------------------------------------
+    def midi_note(self, kind: str, note: int, velocity: int, timestamp_ns: int) -> None:
+        """``MidiInput``'s callback: a note-on (velocity > 0) presses, anything else releases ``midi:<note>``."""
+        if midi_event(kind, velocity) == "on":
+            self.press(midi_source(note), timestamp_ns, velocity)
+        else:
+            self.release(midi_source(note), timestamp_ns)
+
+    def midi_input(self, backend: str | None = None):
+        """The engine's :class:`~composer_app.live.midi_in.MidiInput` (made on first use; list ports with it)."""
+        if self._midi is None or (backend is not None and self._midi.backend_name != backend):
+            from composer_app.live.midi_in import DEFAULT_BACKEND, MidiInput
+
+            if self._midi is not None:
+                self._midi.close()
+            self._midi = MidiInput(backend or DEFAULT_BACKEND,
+                                   on_vanished=lambda name: self._midi_vanished(name))
+        return self._midi
+
+    def _midi_vanished(self, name: str) -> None:
+        with self._lock:
+            self._end_sounding("stop")
+        self._set_status("midi", f"MIDI input {name!r} disappeared (unplugged?); it reopens when it is back")
+
+    def open_midi(self, port: str | None = None, backend: str | None = None) -> str:
+        """Listen to MIDI input ``port`` (None = the first); returns its name. Raises UserError if it cannot."""
+        midi = self.midi_input(backend)
+        try:
+            name = midi.open(port, self.midi_note)
+        except UserError as exc:
+            self._set_status("midi", str(exc))
+            raise
+        self._set_status("midi", f"MIDI input: {name}")
+        return name
+
+    def poll_midi(self) -> tuple[list[str], list[str]]:
+        """Hot-plug check (call about once a second): ``(appeared, vanished)`` port names."""
+        if self._midi is None:
+            return [], []
+        appeared, vanished = self._midi.poll_ports()
+        if self._midi.is_open and self._midi.port_name in appeared:
+            self._set_status("midi", f"MIDI input: {self._midi.port_name} (back)")
+        return appeared, vanished
+
+    def close_midi(self) -> None:
+        if self._midi is not None:
+            self._midi.close()
+            with self._lock:
+                self._end_sounding("stop")
+
+    # -- settings (each takes effect at the next beat) ----------------------------------------------------------
+    @property
+    def model(self) -> LoadedModel:
+        return self._stepper.loaded
+
+    @property
+    def settings(self) -> SamplingSettings:
+        return self._stepper.settings
+
+    def set_settings(self, settings: SamplingSettings) -> None:
+        """New sampling settings from the next beat on; the sounding note goes on."""
+        with self._lock:
+            self._stepper.set_settings(settings)
+            values = asdict(settings)
+            values["hints"] = list(values["hints"])
+            self._log_change({"settings": values})
+
+    def set_model(self, model: str | Path | LoadedModel) -> LoadedModel:
+        """Switch to another live model (loaded before the switch, outside the lock). The sounding note ends
+        (all notes off); the new model is primed with the take's last notes, so it continues the tune."""
+        loaded = load_live_model(model)
+        with self._lock:
+            self._end_sounding("model")
+            self.synth.all_notes_off()
+            self._stepper.reset(loaded)
+            self._stepper.prime(self._take.notes[-PRIME_NOTES:])
+            self._undo.clear()
+            self._capture.max_rest_s = loaded.features.max_seconds
+            self._log_change({"model": {"architecture": loaded.architecture, "label": loaded.label,
+                                        "path": str(loaded.path)}})
+        self._set_status("model", f"model: {loaded.label}")
+        return loaded
+
+    def set_instrument(self, program: int) -> None:
+        """General MIDI program for the next notes. Raises UserError when the soundfont lacks it."""
+        with self._lock:
+            self.synth.program_select(program)
+            self._take.header["program"] = int(program)
+            self._log_change({"program": int(program)})
+
+    def set_soundfont(self, path) -> None:
+        """Another ``.sf2`` (the old one keeps playing if this one fails to load: UserError)."""
+        with self._lock:
+            self._end_sounding("sound")
+            self.synth.all_notes_off()
+            self.synth.load_soundfont(path)
+            self._log_change({"soundfont": str(path)})
+
+    def set_audio(self, device=..., blocksize: int | None = None, latency=None):
+        """Change output device / block size / latency; the stream restarts (all notes off). Returns the
+        :class:`~composer_app.live.audio.AudioStatus` (silent mode when the device cannot be opened)."""
+        with self._lock:
+            self._end_sounding("sound")
+            if device is not ...:
+                self._audio_args["device"] = device
+            if blocksize is not None:
+                self._audio_args["blocksize"] = blocksize
+            if latency is not None:
+                self._audio_args["latency"] = latency
+        if self.audio_output is None:
+            self._want_audio = True
+            self.start()
+        else:
+            self.audio_output.configure(device=self._audio_args["device"], blocksize=self._audio_args["blocksize"],
+                                        latency=self._audio_args["latency"])
+        return self.audio_output.status if self.audio_output is not None else None
+
+    def set_default_velocity(self, velocity: int) -> None:
+        with self._lock:
+            self._capture.default_velocity = max(1, min(127, int(velocity)))
+
+    def _log_change(self, change: dict) -> None:
+        record = {"t": self._rel(time.perf_counter_ns()), **change}
+        self._take.events.append(record)
+        self._write({"type": "settings", **record})
+
+    # -- the take -----------------------------------------------------------------------------------------------
+    @property
+    def take(self) -> Take:
+        """The take being played (shared: copy it before using it on another thread while playing)."""
+        return self._take
+
+    @property
+    def take_path(self) -> Path | None:
+        """Its journal file (None until the first note, or with ``record=False``)."""
+        return self._journal.path if self._journal is not None else None
+
+    def undo(self) -> bool:
+        """Take back the last note: it stops if sounding, leaves the take, and the model returns to the state
+        before it. False when there is nothing to undo."""
+        with self._lock:
+            if not self._take.notes:
+                return False
+            last = self._take.notes[-1]
+            if self._capture.sounding == last.index:
+                self.synth.note_off(last.pitch)
+            self._take.notes.pop()
+            self._write({"type": "undo", "i": last.index})
+            if self._undo:
+                self._stepper.restore(self._undo.pop())
+            else:  # beyond the undo depth, or the model was switched since: rebuild from the take
+                self._stepper.reset()
+                self._stepper.prime(self._take.notes[-PRIME_NOTES:])
+            prev = self._take.notes[-1] if self._take.notes else None
+            self._capture.undo(None if prev is None else self._capture.t0_ns + (prev.end_ns or prev.start_ns),
+                               0.0 if prev is None or prev.end_ns is None else (prev.end_ns - prev.start_ns) / 1e9)
+            self.note_ended.emit(NoteEnded(last.index, last.pitch, time.perf_counter_ns(), 0.0, "undo"))
+            self.take_changed.emit(self._take)
+            return True
+
+    def new_take(self) -> Take:
+        """Close this take (its journal gets its 'closed' line) and start an empty one; the model restarts."""
+        self.stop_replay()
+        with self._lock:
+            self._end_sounding("take")
+            self.synth.all_notes_off()
+            if self._journal is not None:
+                self._journal.close(self._rel(time.perf_counter_ns()))
+            self._capture.reset()
+            self._stepper.reset()
+            self._undo.clear()
+            self._take, self._journal = self._new_take()
+            self.take_changed.emit(self._take)
+            return self._take
+
+    def to_melody(self) -> np.ndarray:
+        """``(n, 3)`` ``(start, end, pitch)`` of the take so far (a sounding note ends now)."""
+        with self._lock:
+            return self._take.to_melody(now_ns=self._rel(time.perf_counter_ns()))
+
+    def export_midi(self, path, **options) -> Path:
+        """Write the take so far as a MIDI file (:func:`composer_app.export.write_midi`)."""
+        with self._lock:
+            take = Take(dict(self._take.header), [TakeNote(**asdict(n)) for n in self._take.notes])
+            now = self._rel(time.perf_counter_ns())
+            for n in take.notes:
+                if n.end_ns is None:
+                    n.end_ns = max(now, n.start_ns + 1)
+        return take.export_midi(path, **options)
+
+    # -- replay -------------------------------------------------------------------------------------------------
+    @property
+    def replaying(self) -> bool:
+        return self._replay is not None and self._replay.is_alive()
+
+    def replay(self, take: Take | None = None, speed: float = 1.0) -> None:
+        """Play ``take`` (default: this one) through the synth on a background thread; returns at once.
+        :meth:`stop_replay` (or :meth:`stop`) ends it; ``replay_note`` and ``replay_finished`` report progress."""
+        self.stop_replay()
+        with self._lock:
+            source = take if take is not None else self._take
+            melody = source.to_melody(now_ns=self._rel(time.perf_counter_ns()) if take is None else None)
+            vel = source.velocities()
+        events = sorted([(s, 1, i) for i, s in enumerate(melody[:, 0])] + [(e, 0, i) for i, e in enumerate(melody[:, 1])])
+        self._replay_stop = threading.Event()
+        self._replay = threading.Thread(target=self._replay_run, name="take-replay", daemon=True,
+                                        args=(events, melody[:, 2].astype(int), vel, float(speed), self._replay_stop))
+        self._replay.start()
+
+    def _replay_run(self, events, pitches, velocities, speed, stop: threading.Event) -> None:
+        sounding: set[int] = set()
+        t0 = time.perf_counter()
+        offset = events[0][0] if events else 0.0
+        for when, on, i in events:
+            delay = (when - offset) / speed - (time.perf_counter() - t0)
+            if delay > 0 and stop.wait(delay):
+                break
+            if stop.is_set():
+                break
+            if on:
+                self.synth.note_on(int(pitches[i]), int(velocities[i]))
+                sounding.add(i)
+            elif i in sounding:
+                self.synth.note_off(int(pitches[i]))
+                sounding.discard(i)
+            self.replay_note.emit(i, bool(on))
+        for i in sounding:
+            self.synth.note_off(int(pitches[i]))
+        self.replay_finished.emit()
+
+    def stop_replay(self) -> None:
+        thread = self._replay
+        if thread is not None:
+            self._replay_stop.set()
+            if thread is not threading.current_thread():
+                thread.join(timeout=2)
+            self._replay = None
+
+    # -- measurements -------------------------------------------------------------------------------------------
+    def step_stats(self) -> dict:
+        """Model step + draw time of recent beats: ``{'count', 'p50_ms', 'p99_ms', 'max_ms'}``."""
+        with self._lock:
+            arr = np.array(self.step_times_ns, dtype=np.float64) / 1e6
+        if arr.size == 0:
+            return {"count": 0, "p50_ms": float("nan"), "p99_ms": float("nan"), "max_ms": float("nan")}
+        return {"count": int(arr.size), "p50_ms": float(np.percentile(arr, 50)),
+                "p99_ms": float(np.percentile(arr, 99)), "max_ms": float(arr.max())}
+
+    # -- hand-over from other threads -----------------------------------------------------------------------------
+    def _thread(self) -> EngineThread:
+        if self._worker is None:
+            self._worker = EngineThread(self).start()
+        return self._worker
+
+    def submit(self, fn, *args, **kwargs) -> None:
+        """Run ``fn(*args, **kwargs)`` on the engine's worker thread, after everything submitted before."""
+        self._thread().submit(fn, *args, **kwargs)
+
+    def submit_press(self, source, t_ns: int | None = None, velocity: int | None = None) -> None:
+        """:meth:`press` on the worker thread; the timestamp is taken now, so the hand-over costs no timing."""
+        self.submit(self.press, source, time.perf_counter_ns() if t_ns is None else t_ns, velocity)
+
+    def submit_release(self, source, t_ns: int | None = None) -> None:
+        self.submit(self.release, source, time.perf_counter_ns() if t_ns is None else t_ns)
+
+    def wait_idle(self, timeout: float = 5.0) -> bool:
+        """Wait until the worker has run everything submitted so far."""
+        if self._worker is None:
+            return True
+        return self._worker.wait_idle(timeout)
+
+
+class EngineThread:
+    """A thread that runs submitted calls in order (the headless stand-in for a GUI's event loop)."""
+
+    def __init__(self, engine: LiveEngine | None = None, name: str = "live-engine"):
+        self.engine = engine
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def start(self) -> EngineThread:
+        self._thread.start()
+        return self
+
+    def submit(self, fn, *args, **kwargs) -> None:
+        self._queue.put((fn, args, kwargs))
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            fn, args, kwargs = item
+            try:
+                fn(*args, **kwargs)
+            except Exception:
+                log.exception("engine call %r failed", fn)
+
+    def wait_idle(self, timeout: float = 5.0) -> bool:
+        done = threading.Event()
+        self.submit(done.set)
+        return done.wait(timeout)
+
+    def stop(self, timeout: float = 2.0) -> None:
+        if self._thread.is_alive():
+            self._queue.put(None)
+            if self._thread is not threading.current_thread():
+                self._thread.join(timeout)
+
+    def __enter__(self) -> EngineThread:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

@@ -1,0 +1,287 @@
+"""The live engine without a window: a press sounds at once, settings/model switches, undo, replay, silent mode."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import models
+from composer_app import checkpoints
+from composer_app.beats import FeatureSpec
+from composer_app.checkpoints import LoadedModel
+from composer_app.errors import UserError
+from composer_app.live import live_models
+from composer_app.live.engine import LiveEngine
+from composer_app.live.synth import SILENCE_PEAK
+from composer_app.live.take import load_take
+from composer_app.sampling import SamplingSettings, parse_scale
+
+MS = 1_000_000
+
+
+def tiny(arch: str = "vanilla_rnn", seed: int = 0) -> LoadedModel:
+    import torch
+
+    torch.manual_seed(seed)
+    cfg = {"vanilla_rnn": {"embed_size": 8, "hidden_dim": 16}, "lstm_attn": {"hidden_dim": 16},
+           "attention_rnn": {"embed_dim": 8, "encode_hidden_dim": 16, "decode_hidden_dim": 16, "window": 8}}[arch]
+    return LoadedModel(models.build(arch, kind="live", **cfg).eval(), arch, "live", FeatureSpec())
+
+
+@pytest.fixture
+def engine(tmp_path):
+    eng = LiveEngine(tiny(), audio=False, take_dir=tmp_path, seed=1)
+    yield eng
+    eng.close()
+
+
+def tap(eng, source, t_ns, hold_ms=100, velocity=None):
+    started = eng.press(source, t_ns, velocity)
+    eng.release(source, t_ns + hold_ms * MS)
+    return started
+
+
+def test_press_sounds_at_once_with_an_allowed_pitch(engine):
+    heard = []
+    engine.note_started.connect(lambda ev: heard.append((ev, engine.synth.sounding_notes)))
+    t = time.perf_counter_ns()
+    ev = engine.press("key:z", t)
+    assert ev is not None and 21 <= ev.pitch <= 108
+    assert ev.t_ns == t and ev.sounded_ns >= t and ev.step_ns > 0
+    assert heard[0][1] == {ev.pitch}  # the synth already sounded it when listeners ran
+    assert engine.synth.sounding_notes == {ev.pitch}
+    assert peak(engine.synth.render_seconds(0.1)) > 100  # and it is audible
+    ended = engine.release("key:z", t + 200 * MS)
+    assert ended.pitch == ev.pitch and ended.reason == "release" and ended.dur_s == pytest.approx(0.2)
+    assert engine.synth.sounding_notes == frozenset()
+
+
+def test_repeat_press_does_not_step_the_model(engine):
+    t = time.perf_counter_ns()
+    assert engine.press("key:z", t) is not None
+    count = engine._stepper.count
+    assert engine.press("key:z", t + 40 * MS) is None  # auto-repeat
+    assert engine._stepper.count == count and len(engine.take) == 1
+
+
+def test_legato_sends_note_off_of_the_held_note(engine):
+    ended = []
+    engine.note_ended.connect(ended.append)
+    t = time.perf_counter_ns()
+    a = engine.press("key:z", t)
+    b = engine.press("key:x", t + 150 * MS)
+    assert ended and ended[0].index == a.index and ended[0].reason == "legato"
+    assert engine.synth.sounding_notes == {b.pitch}
+    assert b.rest_s == 0.0 and b.prev_dur_s == pytest.approx(0.15)
+
+
+def test_velocity_drives_loudness(tmp_path):
+    peaks = {}
+    for vel in (20, 120):
+        with LiveEngine(tiny(), SamplingSettings(low=60, high=60, repeat_decay=0.0), audio=False,
+                        record=False) as eng:
+            eng.midi_note("on", 50, vel, time.perf_counter_ns())
+            peaks[vel] = peak(eng.synth.render_seconds(0.2))
+            eng.midi_note("on", 50, 0, time.perf_counter_ns())  # velocity 0 = note-off
+            assert eng.synth.sounding_notes == frozenset()
+            assert eng.take.notes[0].velocity == vel
+    assert peaks[120] > 2 * peaks[20]
+
+
+def test_settings_switch_takes_effect_at_next_beat(engine):
+    t = time.perf_counter_ns()
+    first = engine.press("key:z", t)
+    engine.set_settings(SamplingSettings(low=72, high=72, repeat_decay=0.0))
+    assert engine.synth.sounding_notes == {first.pitch}  # the sounding note goes on
+    engine.release("key:z", t + 100 * MS)
+    pitches = [tap(engine, "key:z", t + k * 300 * MS).pitch for k in range(1, 5)]
+    assert pitches == [72] * 4
+    engine.set_settings(SamplingSettings(scale="D dorian", low=50, high=80))
+    tonic, intervals = parse_scale("D dorian")
+    for k in range(5, 25):
+        p = tap(engine, "key:x", t + k * 300 * MS).pitch
+        assert 50 <= p <= 80 and (p - tonic) % 12 in intervals
+    assert engine.take.events[0]["settings"]["high"] == 72
+
+
+def test_model_switch_sends_all_notes_off_and_primes_new_model(engine, monkeypatch):
+    calls = []
+    real = engine.synth.all_notes_off
+    monkeypatch.setattr(engine.synth, "all_notes_off", lambda *a, **k: (calls.append(1), real(*a, **k)))
+    ended = []
+    engine.note_ended.connect(ended.append)
+    t = time.perf_counter_ns()
+    for k in range(3):
+        tap(engine, "key:z", t + k * 200 * MS)
+    engine.press("key:z", t + 700 * MS)
+    new = tiny("lstm_attn")
+    engine.set_model(new)
+    assert calls and engine.synth.sounding_notes == frozenset()
+    assert ended[-1].reason == "model"
+    assert engine.model is new and engine._stepper.count == 4  # primed with the 4 notes played
+    assert engine.status["model"].startswith("model: LSTM with Local Attention")
+    assert engine.release("key:z", t + 800 * MS) is None  # its note was ended by the switch
+    assert tap(engine, "key:x", t + 900 * MS) is not None
+    with pytest.raises(UserError, match="cannot play live"):
+        engine.set_model(LoadedModel(tiny().model, "vanilla_rnn", "offline", FeatureSpec()))
+
+
+def test_missing_shipped_checkpoint_is_a_clear_error(monkeypatch, tmp_path):
+    monkeypatch.setattr(checkpoints, "CHECKPOINT_DIR", tmp_path)
+    monkeypatch.setattr(live_models, "default_checkpoint", lambda a, k: tmp_path / f"{a}_{k}.pt")
+    with pytest.raises(UserError, match="no shipped live model .*vanilla_rnn_live.pt is missing"):
+        LiveEngine("vanilla_rnn", audio=False, record=False)
+
+
+def test_shipped_checkpoint_loads_by_architecture(monkeypatch, tmp_path):
+    loaded = tiny()
+    checkpoints.save_checkpoint(tmp_path / "vanilla_rnn_live.pt", loaded.model, "vanilla_rnn", "live", FeatureSpec())
+    monkeypatch.setattr(live_models, "default_checkpoint", lambda a, k: tmp_path / f"{a}_{k}.pt")
+    with LiveEngine("vanilla_rnn", audio=False, record=False) as eng:
+        assert eng.model.path.endswith("vanilla_rnn_live.pt") and eng.model.kind == "live"
+
+
+def test_no_sound_card_runs_silently_and_says_so_once(tmp_path):
+    messages = []
+    eng = LiveEngine(tiny(), audio=True, device="no such sound card", take_dir=tmp_path)
+    eng.status_changed.connect(lambda topic, msg: messages.append((topic, msg)))
+    eng.start()
+    try:
+        assert not eng.sound_available
+        sound = [m for topic, m in messages if topic == "sound"]
+        assert len(sound) == 1 and "no sound" in sound[0] and "still work" in sound[0]
+        eng.start()
+        t = time.perf_counter_ns()
+        for k in range(3):
+            assert tap(eng, "key:z", t + k * 200 * MS) is not None
+        assert len(eng.take) == 3 and len([1 for topic, _ in messages if topic == "sound"]) == 1
+    finally:
+        eng.close()
+    assert len(load_take(eng.take_path)) == 3
+
+
+def test_without_fluidsynth_everything_but_sound_works(monkeypatch, tmp_path):
+    from composer_app.live import synth as synth_mod
+
+    def missing():
+        raise UserError("the FluidSynth library was not found")
+
+    monkeypatch.setattr(synth_mod, "_fluidsynth", missing)
+    with LiveEngine(tiny(), audio=True, take_dir=tmp_path) as eng:
+        assert "FluidSynth" in eng.status["sound"]
+        assert tap(eng, "key:z", time.perf_counter_ns()) is not None
+        assert eng.to_melody().shape == (1, 3)
+
+
+def test_undo_restores_model_state_and_take(engine):
+    t = time.perf_counter_ns()
+    for k in range(3):
+        tap(engine, "key:z", t + k * 200 * MS)
+    state_before = {k: v.clone() for k, v in engine._stepper._state.items()}
+    engine.press("key:x", t + 700 * MS)
+    assert engine.undo()
+    assert engine.synth.sounding_notes == frozenset() and len(engine.take) == 3
+    assert engine._stepper.count == 3
+    for k, v in engine._stepper._state.items():
+        assert np.array_equal(v.numpy(), state_before[k].numpy())
+    assert engine.release("key:x", t + 750 * MS) is None
+    nxt = engine.press("key:z", t + 900 * MS)
+    assert nxt.index == 3 and nxt.rest_s == pytest.approx(0.9 - 0.5)
+    while engine.undo():
+        pass
+    assert len(engine.take) == 0 and not engine.undo()
+    engine.close()
+    assert len(load_take(engine.take_path)) == 0
+
+
+def test_stop_ends_the_note_and_new_take_closes_the_old(engine, tmp_path):
+    t = time.perf_counter_ns()
+    tap(engine, "key:z", t)
+    engine.press("key:x", t + 300 * MS)
+    engine.stop()
+    assert engine.synth.sounding_notes == frozenset() and engine.take.notes[-1].end_ns is not None
+    first_path = engine.take_path
+    engine.new_take()
+    assert len(engine.take) == 0 and engine._stepper.count == 0
+    assert load_take(first_path).closed and len(load_take(first_path)) == 2
+    tap(engine, "key:z", time.perf_counter_ns())
+    assert engine.take_path != first_path
+
+
+def test_replay_is_timed_non_blocking_and_stoppable(engine):
+    t = time.perf_counter_ns()
+    for k in range(6):
+        tap(engine, "key:z", t + k * 100 * MS, hold_ms=50)
+    seen, done = [], threading.Event()
+    engine.replay_note.connect(lambda i, on: seen.append((i, on, time.perf_counter())))
+    engine.replay_finished.connect(done.set)
+    t0 = time.perf_counter()
+    engine.replay()
+    assert time.perf_counter() - t0 < 0.05  # returns at once
+    assert done.wait(3)
+    assert [(i, on) for i, on, _ in seen if on] == [(k, True) for k in range(6)]
+    onsets = [w for _, on, w in seen if on]
+    assert 0.4 < onsets[-1] - onsets[0] < 0.7  # 5 intervals of 100 ms, in real time
+    assert engine.synth.sounding_notes == frozenset()
+    done.clear()
+    engine.replay(speed=0.1)  # 10x slower: still playing when stopped
+    time.sleep(0.05)
+    assert engine.replaying
+    engine.stop_replay()
+    assert done.wait(1) and not engine.replaying and engine.synth.sounding_notes == frozenset()
+
+
+def test_submit_from_another_thread(engine):
+    got = []
+    engine.note_started.connect(lambda ev: got.append(threading.current_thread().name))
+    t = time.perf_counter_ns()
+    th = threading.Thread(target=lambda: (engine.submit_press("midi:60", t, 90),
+                                          engine.submit_release("midi:60", t + 100 * MS)))
+    th.start()
+    th.join()
+    assert engine.wait_idle()
+    assert got == ["live-engine"] and len(engine.take) == 1 and engine.take.notes[0].end_ns is not None
+
+
+def test_export_midi_round_trip(engine, tmp_path):
+    pretty_midi = pytest.importorskip("pretty_midi")
+    t = time.perf_counter_ns()
+    for k in range(5):
+        tap(engine, "key:z", t + k * 250 * MS, velocity=None)
+    engine.press("key:z", t + 2000 * MS)  # still sounding at export: ends "now"
+    melody = engine.to_melody()
+    assert melody.shape == (6, 3) and np.all(melody[:, 1] >= melody[:, 0])
+    path = engine.export_midi(tmp_path / "take.mid")
+    notes = pretty_midi.PrettyMIDI(str(path)).instruments[0].notes
+    assert [n.pitch for n in notes] == [int(p) for p in melody[:, 2]]
+    assert notes[1].start == pytest.approx(melody[1, 0], abs=0.002)
+
+
+def test_listeners_failing_do_not_break_the_instrument(engine):
+    engine.note_started.connect(lambda ev: 1 / 0)
+    assert engine.press("key:z", time.perf_counter_ns()) is not None
+    assert len(engine.take) == 1
+
+
+def test_close_silences_everything(tmp_path):
+    eng = LiveEngine(tiny(), audio=False, take_dir=tmp_path)
+    eng.press("key:z", time.perf_counter_ns())
+    eng.close()
+    eng.close()
+    assert load_take(eng.take_path).closed
+
+
+def peak(block: np.ndarray) -> int:
+    return int(np.abs(block.astype(np.int32)).max())
+
+
+def test_silence_after_stop(engine):
+    t = time.perf_counter_ns()
+    for k in range(5):
+        engine.press("key:z" if k % 2 else "key:x", t + k * 60 * MS)
+    engine.stop()
+    engine.synth.render_seconds(2.0)
+    assert peak(engine.synth.render_seconds(0.1)) <= SILENCE_PEAK
