@@ -79,7 +79,12 @@ class LRSchedule:
 def train(architecture: str, kind: str, cfg: dict, train_notes: list, valid_notes: list, *, epochs: int,
           out_dir, device: str = "cpu", snapshot_every: int = 0, resume: str | None = None,
           time_limit_s: float | None = None, data_info: dict | None = None, progress: bool = True,
-          log=print) -> TrainResult:
+          log=print, stop_after: int | None = None) -> TrainResult:
+    """Train ``architecture`` (``kind``) for ``epochs`` epochs, or until ``time_limit_s``.
+
+    ``stop_after`` ends this invocation after that many epochs as an interruption would (the schedule
+    still runs over ``epochs``), so that resuming from ``last.pt`` can be checked to continue exactly.
+    """
     dev = pick_device(device)
     torch.manual_seed(cfg.get("seed", 0))
     rng = np.random.default_rng(cfg.get("seed", 0))
@@ -120,7 +125,8 @@ def train(architecture: str, kind: str, cfg: dict, train_notes: list, valid_note
 
     epoch = start_epoch
     stop = False
-    while epoch < epochs and not stop:
+    last_epoch = epochs if stop_after is None else min(epochs, start_epoch + stop_after)
+    while epoch < last_epoch and not stop:
         model.train()
         n_spans = len(epoch_windows(tunes, seq_len, cfg["recipe"], np.random.default_rng(epoch)))
         n_batches_est = max(1, math.ceil(n_spans / batch_size))
