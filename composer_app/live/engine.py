@@ -219,6 +219,8 @@ class LiveEngine:
         self._replay: threading.Thread | None = None
         self._replay_stop = threading.Event()
         self._closed = False
+        #: True: MIDI events go through the worker thread instead of running on the MIDI input thread.
+        self.midi_handoff = True
         self._set_status("model", f"model: {loaded.label}")
 
     # -- construction helpers ---------------------------------------------------------------------------------
@@ -387,6 +389,9 @@ class LiveEngine:
     # -- MIDI ---------------------------------------------------------------------------------------------------
     def midi_note(self, kind: str, note: int, velocity: int, timestamp_ns: int) -> None:
         """``MidiInput``'s callback: a note-on (velocity > 0) presses, anything else releases ``midi:<note>``."""
+        if self.midi_handoff and threading.current_thread() is not getattr(self._worker, "_thread", None):
+            self.submit(self.midi_note, kind, note, velocity, timestamp_ns)
+            return
         if midi_event(kind, velocity) == "on":
             self.press(midi_source(note), timestamp_ns, velocity)
         else:
