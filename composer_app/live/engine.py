@@ -300,10 +300,10 @@ class LiveEngine:
         """All notes off, close MIDI, the sound stream, the synth and the take journal. Safe to call twice."""
         if self._closed:
             return
+        self.close_midi()
         self.stop()
         if self._worker is not None:
             self._worker.stop()
-        self.close_midi()
         with self._lock:
             self._closed = True
             if self.audio_output is not None:
@@ -394,11 +394,16 @@ class LiveEngine:
             self._set_status("take", self._journal.error)
 
     # -- MIDI ---------------------------------------------------------------------------------------------------
-    def midi_note(self, kind: str, note: int, velocity: int, timestamp_ns: int) -> None:
-        """``MidiInput``'s callback: a note-on (velocity > 0) presses, anything else releases ``midi:<note>``."""
-        if self.midi_handoff and threading.current_thread() is not getattr(self._worker, "_thread", None):
+    def _midi_callback(self, kind: str, note: int, velocity: int, timestamp_ns: int) -> None:
+        """What ``MidiInput`` calls, on its own thread: hand over to the worker (or play here, see above)."""
+        if self.midi_handoff:
             self.submit(self.midi_note, kind, note, velocity, timestamp_ns)
-            return
+        else:
+            self.midi_note(kind, note, velocity, timestamp_ns)
+
+    def midi_note(self, kind: str, note: int, velocity: int, timestamp_ns: int) -> None:
+        """A MIDI note event, on the calling thread: a note-on (velocity > 0) presses ``midi:<note>``, anything
+        else releases it."""
         if midi_event(kind, velocity) == "on":
             self.press(midi_source(note), timestamp_ns, velocity)
         else:
@@ -424,7 +429,7 @@ class LiveEngine:
         """Listen to MIDI input ``port`` (None = the first); returns its name. Raises UserError if it cannot."""
         midi = self.midi_input(backend)
         try:
-            name = midi.open(port, self.midi_note)
+            name = midi.open(port, self._midi_callback)
         except UserError as exc:
             self._set_status("midi", str(exc))
             raise

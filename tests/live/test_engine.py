@@ -285,3 +285,53 @@ def test_silence_after_stop(engine):
     engine.stop()
     engine.synth.render_seconds(2.0)
     assert peak(engine.synth.render_seconds(0.1)) <= SILENCE_PEAK
+
+
+def test_plays_on_the_default_device_and_switches_block_size(tmp_path):
+    """conftest's ALSA null sink stands in for a sound card."""
+    with LiveEngine(tiny(), audio=True, take_dir=tmp_path, blocksize=128) as eng:
+        assert eng.sound_available, eng.status
+        ev = eng.press("key:z")
+        deadline = time.monotonic() + 3
+        while not eng.audio_output.note_timings() and time.monotonic() < deadline:
+            time.sleep(0.005)
+        timing = eng.audio_output.note_timings()[-1]
+        assert timing.note_on_ns <= ev.sounded_ns <= timing.block_ns  # rendered by a block after the note-on
+        status = eng.set_audio(blocksize=256, latency=0.02)
+        assert status.available and status.blocksize == 256
+        assert eng.synth.sounding_notes == frozenset() and eng.take.notes[-1].end_ns is not None
+        assert eng.set_audio(device="no such device").available is False
+        assert tap(eng, "key:x", time.perf_counter_ns()) is not None  # silent, still playing
+
+
+def test_midi_loopback_drives_a_take_that_exports(jack_server, tmp_path):
+    """A MIDI keyboard over JACK plays a whole take through the engine's own MIDI input; it exports to MIDI."""
+    pretty_midi = pytest.importorskip("pretty_midi")
+    from composer_app.live.jack_rig import JackMidiSender
+    from composer_app.live.midi_in import JACK_BACKEND
+
+    with JackMidiSender(jack_server.name, name="ec-take-kbd") as kbd, \
+            LiveEngine(tiny(), audio=False, take_dir=tmp_path) as eng:
+        ports, _ = eng.midi_input(JACK_BACKEND).list_input_ports()
+        assert kbd.port_name in ports
+        assert eng.open_midi(kbd.port_name, backend=JACK_BACKEND) == kbd.port_name
+        assert eng.status["midi"] == f"MIDI input: {kbd.port_name}"
+        velocities = [30, 60, 90, 120, 45, 75, 105, 127]
+        for k, vel in enumerate(velocities):
+            kbd.note_on(60 + k, vel)
+            time.sleep(0.03)
+            if k % 2:
+                kbd.send([0x90, 60 + k, 0])  # velocity-0 note-on
+            else:
+                kbd.note_off(60 + k)
+            time.sleep(0.03)
+        deadline = time.monotonic() + 3
+        while (len(eng.take) < 8 or eng.take.notes[-1].end_ns is None) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert [n.velocity for n in eng.take.notes] == velocities
+        assert all(n.end_ns is not None and n.source.startswith("midi:") for n in eng.take.notes)
+        path = eng.export_midi(tmp_path / "loop.mid")
+    notes = pretty_midi.PrettyMIDI(str(path)).instruments[0].notes
+    assert [n.velocity for n in notes] == velocities
+    durs = [n.end - n.start for n in notes]
+    assert all(0.01 < d < 0.2 for d in durs), durs
