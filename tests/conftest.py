@@ -45,7 +45,8 @@ def jack_server():
     """
     if jack_rig.jackd_path() is None:
         pytest.skip("jackd is not installed (Debian/Ubuntu: apt-get install --no-install-recommends jackd2)")
-    server = jack_rig.JackServer(rate=JACK_RATE, period=JACK_PERIOD)
+    # Synchronous mode: no MIDI event lost when the machine is busy (see JackServer).
+    server = jack_rig.JackServer(rate=JACK_RATE, period=JACK_PERIOD, sync=True)
     server.start()
     try:
         server.use()
