@@ -27,6 +27,7 @@ def add_arguments(p) -> None:
     p.add_argument("--out", default=None, help="run folder (default runs/<model>_<kind>_<recipe>)")
     p.add_argument("--time-limit", type=float, default=None, help="stop after this many minutes")
     p.add_argument("--midi-dir", default=None, help="train on a folder of MIDI files instead of the folk corpus")
+    p.add_argument("--maestro-zip", default=None, help="train on the MAESTRO zip (as the original did)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument("--ship", action="store_true",
                    help="when done, write the best model to checkpoints/ in half precision with a model card")
@@ -43,7 +44,8 @@ def run(args) -> int:
         torch.set_num_threads(args.threads)
     kind = "live" if args.live else "offline"
     cfg = load_config(args.model_name, args.recipe, args.preset, args.config, args.set)
-    sources = ("music21",) if not args.midi_dir else (("midi_dir", args.midi_dir),)
+    sources = tuple(s for s in (f"midi:{args.midi_dir}" if args.midi_dir else None,
+                                f"maestro:{args.maestro_zip}" if args.maestro_zip else None) if s) or ("music21",)
     train_m = load_melodies("train", sources)
     valid_m = load_melodies("valid", sources)
     if args.n_files:
