@@ -213,6 +213,11 @@ class LiveEngine:
         self._stepper = _Stepper(loaded, settings or SamplingSettings(), seed)
         self._capture = BeatCapture(None, loaded.features.max_seconds, default_velocity, chord_window_s)
         self.synth = synth if synth is not None else self._make_synth(soundfont, program)
+        # Where note events go. FluidSynth queues events until something renders, and drops them (stuck notes,
+        # "Ringbuffer full" on stderr) once its queue is full: so while no stream renders (silent mode) they go
+        # to a stand-in. With audio=False the caller renders ``engine.synth`` itself and gets the events.
+        self._silent = _SilentSynth()
+        self._sink = self._silent if audio else self.synth
         self._want_audio = audio
         self._audio_args = {"device": device, "blocksize": blocksize, "latency": latency}
         self.audio_output = None
@@ -284,30 +289,37 @@ class LiveEngine:
         if self._want_audio and self.audio_output is None and not isinstance(self.synth, _SilentSynth):
             from composer_app.live.audio import AudioOutput
 
-            self.audio_output = AudioOutput(self.synth, **self._audio_args,
-                                            on_status=lambda s: self._set_status("sound", s.message))
-            self.audio_output.start()
+            self.audio_output = AudioOutput(self.synth, **self._audio_args, on_status=self._audio_status)
+            self._audio_status(self.audio_output.start())
         return self
+
+    def _audio_status(self, status) -> None:
+        """AudioOutput's status (any thread): route notes to the synth only while a stream renders it."""
+        if status.available and self._sink is not self.synth:
+            self.synth.all_notes_off(immediate=True)  # notes whose note-off went to the stand-in must not wake up
+        self._sink = self.synth if status.available else self._silent
+        self._set_status("sound", status.message)
 
     def stop(self) -> None:
         """Silence everything now: the sounding note ends (recorded), the replay stops, all notes off."""
         self.stop_replay()
         with self._lock:
             self._end_sounding("stop")
-            self.synth.all_notes_off()
+            self._sink.all_notes_off()
 
     def close(self) -> None:
         """All notes off, close MIDI, the sound stream, the synth and the take journal. Safe to call twice."""
         if self._closed:
             return
-        self.close_midi()
         self.stop()
+        with self._lock:
+            self._closed = True
+            if self.audio_output is not None:  # before MIDI: see open_midi on JACK
+                self.audio_output.close()
+        self.close_midi()
         if self._worker is not None:
             self._worker.stop()
         with self._lock:
-            self._closed = True
-            if self.audio_output is not None:
-                self.audio_output.close()
             if self._journal is not None:
                 self._journal.close(self._rel(time.perf_counter_ns()))
             self.synth.close()
@@ -325,7 +337,7 @@ class LiveEngine:
         if t_ns is None:
             t_ns = time.perf_counter_ns()
         with self._lock:
-            beat = self._capture.press(source, t_ns, velocity)
+            beat = None if self._closed else self._capture.press(source, t_ns, velocity)
             if beat is None:
                 return None
             snap = self._stepper.snapshot()
@@ -334,8 +346,8 @@ class LiveEngine:
             t1 = time.perf_counter_ns()
             ended_pitch = self._take.notes[beat.ended.index].pitch if beat.ended is not None else None
             if ended_pitch is not None:
-                self.synth.note_off(ended_pitch)
-            self.synth.note_on(pitch, beat.velocity)
+                self._sink.note_off(ended_pitch)
+            self._sink.note_on(pitch, beat.velocity)
             sounded = time.perf_counter_ns()
             return self._record_start(beat, pitch, snap, t1 - t0, sounded, ended_pitch)
 
@@ -360,11 +372,11 @@ class LiveEngine:
         if t_ns is None:
             t_ns = time.perf_counter_ns()
         with self._lock:
-            ended = self._capture.release(source, t_ns)
+            ended = None if self._closed else self._capture.release(source, t_ns)
             if ended is None:
                 return None
             pitch = self._take.notes[ended.index].pitch
-            self.synth.note_off(pitch)
+            self._sink.note_off(pitch)
             return self._record_end(ended, pitch, "release")
 
     def _record_end(self, ended: Ended, pitch: int, reason: str) -> NoteEnded:
@@ -380,7 +392,7 @@ class LiveEngine:
         if ended is None:
             return None
         pitch = self._take.notes[ended.index].pitch
-        self.synth.note_off(pitch)
+        self._sink.note_off(pitch)
         return self._record_end(ended, pitch, reason)
 
     def _rel(self, t_ns: int) -> int:
@@ -425,11 +437,17 @@ class LiveEngine:
             self._end_sounding("stop")
         self._set_status("midi", f"MIDI input {name!r} disappeared (unplugged?); it reopens when it is back")
 
-    def open_midi(self, port: str | None = None, backend: str | None = None) -> str:
-        """Listen to MIDI input ``port`` (None = the first); returns its name. Raises UserError if it cannot."""
+    def open_midi(self, port: str | None = None, backend: str | None = None, *, virtual: bool = False) -> str:
+        """Listen to MIDI input ``port`` (None = the first); returns its name. Raises UserError if it cannot.
+
+        ``virtual=True`` creates an input named ``port`` that other software connects to (JACK, ``aconnect``).
+        On the JACK backend, open (and close) MIDI while no sound stream runs if you can: python-rtmidi holds
+        Python's GIL while JACK waits for a cycle in which our sound callback needs that GIL, so the call stalls
+        for up to a second, or until JACK's client timeout (measured).
+        """
         midi = self.midi_input(backend)
         try:
-            name = midi.open(port, self._midi_callback)
+            name = midi.open(port, self._midi_callback, virtual=virtual)
         except UserError as exc:
             self._set_status("midi", str(exc))
             raise
@@ -474,7 +492,7 @@ class LiveEngine:
         loaded = load_live_model(model)
         with self._lock:
             self._end_sounding("model")
-            self.synth.all_notes_off()
+            self._sink.all_notes_off()
             self._stepper.reset(loaded)
             self._stepper.prime(self._take.notes[-PRIME_NOTES:])
             self._undo.clear()
@@ -495,7 +513,7 @@ class LiveEngine:
         """Another ``.sf2`` (the old one keeps playing if this one fails to load: UserError)."""
         with self._lock:
             self._end_sounding("sound")
-            self.synth.all_notes_off()
+            self._sink.all_notes_off()
             self.synth.load_soundfont(path)
             self._log_change({"soundfont": str(path)})
 
@@ -546,7 +564,7 @@ class LiveEngine:
                 return False
             last = self._take.notes[-1]
             if self._capture.sounding == last.index:
-                self.synth.note_off(last.pitch)
+                self._sink.note_off(last.pitch)
             self._take.notes.pop()
             self._write({"type": "undo", "i": last.index})
             if self._undo:
@@ -566,7 +584,7 @@ class LiveEngine:
         self.stop_replay()
         with self._lock:
             self._end_sounding("take")
-            self.synth.all_notes_off()
+            self._sink.all_notes_off()
             if self._journal is not None:
                 self._journal.close(self._rel(time.perf_counter_ns()))
             self._capture.reset()
@@ -621,14 +639,14 @@ class LiveEngine:
             if stop.is_set():
                 break
             if on:
-                self.synth.note_on(int(pitches[i]), int(velocities[i]))
+                self._sink.note_on(int(pitches[i]), int(velocities[i]))
                 sounding.add(i)
             elif i in sounding:
-                self.synth.note_off(int(pitches[i]))
+                self._sink.note_off(int(pitches[i]))
                 sounding.discard(i)
             self.replay_note.emit(i, bool(on))
         for i in sounding:
-            self.synth.note_off(int(pitches[i]))
+            self._sink.note_off(int(pitches[i]))
         self.replay_finished.emit()
 
     def stop_replay(self) -> None:

@@ -176,18 +176,23 @@ def measure_block(blocksize: int, loaded, taps: list[Tap], *, program: int = PRO
                                 settings=SamplingSettings(low=PITCH_RANGE[0], high=PITCH_RANGE[1]))
             rec = sender = None
             try:
+                if handoff is not None:
+                    engine.midi_handoff = handoff
+                # Order matters on JACK: python-rtmidi holds the GIL while JACK runs a cycle, and every client
+                # with a Python process callback (sound stream, recorder, sender) needs the GIL in that cycle.
+                # So the MIDI input is opened before any of them run, as a virtual port the sender is
+                # patched to (JACK-Client releases the GIL), and closed after they stopped.
+                midi_port = engine.open_midi("bench-in", backend=JACK_BACKEND, virtual=True)
                 engine.start()
                 if not engine.sound_available:
                     raise UserError(f"the JACK output could not be opened: {engine.status.get('sound')}")
                 rec = jack_rig.JackRecorder(server.name, name="ec-ear", seconds=seconds).activate()
                 rec.connect(jack_rig.portaudio_output_ports(server.name, exclude=("system:", rec.name)))
                 sender = jack_rig.JackMidiSender(server.name, name="ec-finger").activate()
-                if handoff is not None:
-                    engine.midi_handoff = handoff
-                engine.open_midi(sender.port_name, backend=JACK_BACKEND)
+                connect_midi(server, sender.port_name, midi_port)
                 started: dict[int, object] = {}
                 engine.note_started.connect(lambda ev: started.__setitem__(ev.index, ev))
-                time.sleep(0.3)  # let the stream settle
+                time.sleep(0.3)  # let the stream and the connection settle
                 sends = _play(sender, taps, progress)
                 time.sleep(0.3)
                 result = _analyse(rec, sends, started, engine.audio_output.note_timings(), server.rate, blocksize)
@@ -196,14 +201,27 @@ def measure_block(blocksize: int, loaded, taps: list[Tap], *, program: int = PRO
                 result["sound"] = engine.status.get("sound", "")
                 result["short_release"] = short
             finally:
-                engine.close()
                 for c in (sender, rec):
                     if c is not None:
                         c.close()
+                engine.close()  # sound stream first, then MIDI
     finally:
         if own:
             server.stop()
     return result
+
+
+def connect_midi(server, source: str, virtual_port: str) -> None:
+    """Connect JACK MIDI ``source`` to the input port rtmidi made for ``virtual_port`` (its full JACK name
+    ends with that name)."""
+    client = server.client("ec-patch")
+    try:
+        ports = [p.name for p in client.get_ports(is_midi=True, is_input=True) if p.name.endswith(":" + virtual_port)]
+        if not ports:
+            raise UserError(f"the MIDI input {virtual_port!r} did not appear in JACK")
+        client.connect(source, ports[0])
+    finally:
+        client.close()
 
 
 def _play(sender, taps: list[Tap], progress=None) -> list[dict]:

@@ -406,7 +406,8 @@ def find_recoverable_takes(data_dir=None) -> list[Path]:
         try:
             take = load_take(path)
         except UserError:
-            found.append(path)  # offered anyway: opening it tells the user what is wrong
+            if path.stat().st_size > 512:  # offered anyway (opening it tells the user what is wrong), unless
+                found.append(path)  # it is only a cut-short header: nothing was played into it
             continue
         if not take.closed and take.notes:
             found.append(path)
