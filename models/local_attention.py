@@ -47,7 +47,7 @@ class LocalAttnDecoder(nn.Module):
 
     def forward(self, prev_notes: Tensor, context: Tensor, memory=None) -> Tensor:
         x, _ = self.rnn(self.combine(prev_notes, context), memory)
-        return self.notes_output(self.dropout(x))
+        return self.notes_output(x)
 
 
 class LocalAttentionLSTM(nn.Module):

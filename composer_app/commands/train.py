@@ -25,7 +25,7 @@ def add_arguments(p) -> None:
     p.add_argument("--config", default=None, help="training config TOML (default: the bundled config.toml)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config value")
     p.add_argument("--out", default=None, help="run folder (default runs/<model>_<kind>_<recipe>)")
-    p.add_argument("--time-limit", type=float, default=None, help="stop after this many minutes")
+    p.add_argument("--time-limit", type=float, default=None, help="stop after this many minutes of CPU time (fair when runs share a machine)")
     p.add_argument("--midi-dir", default=None, help="train on a folder of MIDI files instead of the folk corpus")
     p.add_argument("--maestro-zip", default=None, help="train on the MAESTRO zip (as the original did)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")

@@ -38,8 +38,6 @@ def load_config(architecture: str, recipe: str = "ours", preset: str | None = No
             raise UserError(f"config {path} has no [{preset}.{architecture}] section")
         cfg.update(section[architecture])
     cfg.update(raw.get("recipe", {}).get(recipe, {}))
-    if architecture == "lstm_attn":
-        cfg.pop("dropout", None)
     for item in overrides or []:
         key, sep, value = item.partition("=")
         if not sep:

@@ -27,7 +27,7 @@ def model_card(loaded, size_bytes: int) -> str:
         f"- **Data**: {json.dumps(t.get('data', {}))} — music21's folk collections ryansMammoth, essenFolksong, "
         "oneills1850, split 90/5/5 by tune (seed 0, duplicates on one side); built by `everybody-compose prepare`",
         f"- **Recipe**: `{t.get('recipe')}`; config {json.dumps(cfg)}",
-        f"- **Training**: {t.get('epochs')} epochs, {t.get('steps')} steps, {t.get('seconds', 0) / 60:.1f} min "
+        f"- **Training**: {t.get('epochs')} epochs, {t.get('steps')} steps, {t.get('seconds', 0) / 60:.1f} CPU min "
         f"on {t.get('device')}",
         f"- **Validation** (best epoch): {json.dumps(m.get('valid', {}))}",
         f"- **Test split**: {test.get('notes')} notes, NLL {test.get('nll', float('nan')):.3f} nats/note, "

@@ -60,7 +60,10 @@ def augment_for(cfg: dict) -> Augment | None:
 
 class LRSchedule:
     """Warm-up then cosine decay by training progress, where progress is the larger of the epoch fraction
-    and the time fraction (so a ``--time-limit`` run still decays fully)."""
+    and the time fraction (so a ``--time-limit`` run still decays fully).
+
+    Time is this process's CPU time, not wall time: runs that share a busy machine (two trainings side by
+    side, a test suite) get the same amount of computation for the same limit, so comparisons stay fair."""
 
     def __init__(self, cfg: dict):
         self.kind = cfg.get("schedule", "constant")
@@ -113,14 +116,15 @@ def train(architecture: str, kind: str, cfg: dict, train_notes: list, valid_note
     tunes = [Tune.from_notes(n) for n in train_notes]
     augment = augment_for(cfg)
     seq_len, batch_size = cfg["seq_len"], cfg["batch_size"]
-    t0 = time.monotonic() - elapsed_before
+    t0 = time.process_time() - elapsed_before
+    wall0 = time.monotonic()
     training_info = {"recipe": cfg["recipe"], "config": {k: v for k, v in cfg.items() if v is not None},
                      "data": data_info or {}, "device": str(dev)}
 
     def progress_fraction(epoch_float: float) -> float:
         p = epoch_float / max(epochs, 1)
         if time_limit_s:
-            p = max(p, (time.monotonic() - t0) / time_limit_s)
+            p = max(p, (time.process_time() - t0) / time_limit_s)
         return p
 
     epoch = start_epoch
@@ -152,22 +156,24 @@ def train(architecture: str, kind: str, cfg: dict, train_notes: list, valid_note
             count += n
             bar.update(1)
             bar.set_postfix(loss=f"{loss_sum / count:.3f}", lr=f"{lr:.1e}")
-            if time_limit_s and time.monotonic() - t0 > time_limit_s:
+            if time_limit_s and time.process_time() - t0 > time_limit_s:
                 stop = True
                 break
         bar.close()
         epoch += 1
         loaded = LoadedModel(model, architecture, kind, feats)
         valid = score_model(loaded, valid_notes)
-        elapsed = time.monotonic() - t0
-        row = {"epoch": epoch, "step": step, "seconds": round(elapsed, 1), "lr": lr,
+        elapsed = time.process_time() - t0
+        row = {"epoch": epoch, "step": step, "seconds": round(elapsed, 1),
+               "wall_seconds": round(time.monotonic() - wall0, 1), "lr": lr,
                "train_nll": loss_sum / max(count, 1), "train_acc": correct / max(count, 1),
                "train_ppl": math.exp(loss_sum / max(count, 1)), "valid_nll": valid.nll,
                "valid_acc": valid.accuracy, "valid_ppl": valid.perplexity}
         history.append(row)
         log(f"epoch {epoch}: train nll {row['train_nll']:.3f} acc {row['train_acc']:.3f} | valid nll "
-            f"{valid.nll:.3f} ppl {valid.perplexity:.2f} acc {valid.accuracy:.3f} | {elapsed:.0f}s")
-        info = {**training_info, "epochs": epoch, "seconds": round(elapsed, 1), "steps": step}
+            f"{valid.nll:.3f} ppl {valid.perplexity:.2f} acc {valid.accuracy:.3f} | {elapsed:.0f} CPU s")
+        info = {**training_info, "epochs": epoch, "seconds": round(elapsed, 1), "steps": step,
+                "seconds_are": "CPU seconds of the training process (1 torch thread)"}
         if valid.nll < best["nll"]:
             best = {**valid.as_dict(), "epoch": epoch}
             save_checkpoint(out / "best.pt", model, architecture, kind, feats, training=info,
@@ -178,7 +184,7 @@ def train(architecture: str, kind: str, cfg: dict, train_notes: list, valid_note
         if snapshot_every and epoch % snapshot_every == 0:
             save_checkpoint(out / f"snapshot_e{epoch:03d}.pt", model, architecture, kind, feats, training=info)
         write_curves(out, history)
-    return TrainResult(out, epoch, best, history, time.monotonic() - t0)
+    return TrainResult(out, epoch, best, history, time.process_time() - t0)
 
 
 def _attach_resume(path: Path, optimizer, epoch, step, elapsed, best, history, rng) -> None:
