@@ -1,0 +1,294 @@
+"""Model and sampling controls. Each panel only turns widget values into a request (a model name, a
+:class:`~composer_app.sampling.SamplingSettings`) and emits it; the window hands it to the engine, which applies it
+at the next beat. Invalid combinations (a scale lock that leaves no pitch, an unreadable hint note) are said in
+the panel, next to the control, and never reach the engine.
+"""
+
+from __future__ import annotations
+
+import re
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+import models
+from composer_app.errors import UserError
+from composer_app.gui.model_source import architecture_label
+from composer_app.sampling import MODES, NOTE_NAMES, SamplingSettings, load_profiles, note_name, parse_hint
+
+SCALE_MODES = ["major", "minor", "dorian", "mixolydian", "phrygian", "lydian", "harmonic minor", "pentatonic",
+               "minor pentatonic", "blues"]
+assert all(m in MODES for m in SCALE_MODES)
+
+
+class ModelPanel(QGroupBox):
+    """Which live model plays: the three architectures by their original names and a readable label."""
+
+    architectureChosen = Signal(str)
+    fileRequested = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__("Model", parent)
+        self.combo = QComboBox(self)
+        for arch in models.ARCHITECTURES:
+            self.combo.addItem(architecture_label(arch), arch)
+        self.combo.setToolTip("The live model that picks each note's pitch at key-down "
+                              "(takes effect at the next beat)")
+        self.combo.setAccessibleName("Live model")
+        self.info = QLabel(self)
+        self.info.setWordWrap(True)
+        self.info.setStyleSheet("color: palette(mid);")
+        open_btn = QPushButton("Checkpoint file…", self)
+        open_btn.setToolTip("Play with a live model from a checkpoint file of your own")
+        open_btn.clicked.connect(self.fileRequested)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.combo)
+        layout.addWidget(self.info)
+        layout.addWidget(open_btn)
+        self.combo.activated.connect(lambda i: self.architectureChosen.emit(self.combo.itemData(i)))
+
+    @property
+    def architecture(self) -> str:
+        return self.combo.currentData()
+
+    def show_model(self, loaded, warning: str | None = None) -> None:
+        """Reflect the model that plays now (without emitting a request)."""
+        i = self.combo.findData(loaded.architecture)
+        if i >= 0:
+            self.combo.setCurrentIndex(i)
+        params = sum(p.numel() for p in loaded.model.parameters())
+        source = loaded.path if loaded.path and not str(loaded.path).startswith("(") else "untrained stand-in"
+        text = f"{loaded.label}: {params:,} parameters, {source}"
+        if warning:
+            text += "\n⚠ untrained: random pitches until the shipped model is trained"
+        self.info.setText(text)
+        self.info.setToolTip(warning or str(loaded.path))
+
+
+class NoteSpinBox(QSpinBox):
+    """A MIDI pitch shown as ``C4 (60)``; typing 60 or C4 both work."""
+
+    def textFromValue(self, value: int) -> str:
+        return f"{note_name(value)} ({value})"
+
+    def valueFromText(self, text: str) -> int:
+        text = text.strip()
+        m = re.search(r"\((\d+)\)", text)
+        if m:
+            return int(m.group(1))
+        if text.isdigit():
+            return int(text)
+        try:
+            return parse_hint(text) if re.fullmatch(r"[A-Ga-g][#b]?-?\d", text) else self.value()
+        except UserError:
+            return self.value()
+
+    def validate(self, text, pos):
+        from PySide6.QtGui import QValidator
+
+        return QValidator.State.Acceptable if text.strip() else QValidator.State.Intermediate, text, pos
+
+
+class SamplingPanel(QGroupBox):
+    """Temperature, top-k, top-p, repeat penalty, scale/range lock and hint notes for live play."""
+
+    settingsChanged = Signal(object)  # SamplingSettings
+
+    def __init__(self, parent=None):
+        super().__init__("Sampling", parent)
+        self._loading = False
+        self.profile = QComboBox(self)
+        try:
+            profiles = {k: v for k, v in load_profiles().items() if v.get("strategy", "stochastic") == "stochastic"}
+        except UserError:
+            profiles = {}
+        self._profiles = profiles
+        self.profile.addItem("(custom)", None)
+        for name in profiles:
+            self.profile.addItem(name, name)
+        self.profile.setToolTip("Load a sampling profile (profiles.toml)")
+        self.temperature = _dspin(0.05, 5.0, 0.05, 2, "< 1 sharper, > 1 more adventurous")
+        self.top_k = QSpinBox(self)
+        self.top_k.setRange(1, 128)
+        self.top_k.setToolTip("Draw only among the k most likely pitches")
+        self.top_p = _dspin(0.05, 1.0, 0.05, 2, "Draw only among the most likely pitches holding this much "
+                                                "of the probability")
+        self.repeat = _dspin(0.0, 1.0, 0.05, 2, "Repeat penalty: the previous pitch's probability is "
+                                               "multiplied by (1 - this); 1 forbids repeats")
+        self.key = QComboBox(self)
+        self.key.addItems(NOTE_NAMES)
+        self.mode = QComboBox(self)
+        self.mode.addItem("off", None)
+        for m in SCALE_MODES:
+            self.mode.addItem(m, m)
+        self.mode.setToolTip("Lock pitches to a key (off = every pitch allowed)")
+        scale_row = QHBoxLayout()
+        scale_row.addWidget(self.key)
+        scale_row.addWidget(self.mode, 1)
+        self.low = NoteSpinBox(self)
+        self.high = NoteSpinBox(self)
+        for box in (self.low, self.high):
+            box.setRange(1, 127)
+            box.setToolTip("Range lock: lowest / highest pitch that may sound")
+        range_row = QHBoxLayout()
+        range_row.addWidget(self.low)
+        range_row.addWidget(QLabel("to", self))
+        range_row.addWidget(self.high)
+        self.hints = QLineEdit(self)
+        self.hints.setPlaceholderText("e.g. 1 3 5 or E4 G4")
+        self.hints.setToolTip("First notes of each take, as scale degrees (1 = middle C, 8 = C5, b3, #4) or "
+                              "note names (E4, Bb3)")
+        self.error = QLabel(self)
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet("color: #e06c6c;")
+        self.error.hide()
+        form = QFormLayout(self)
+        form.addRow("Profile", self.profile)
+        form.addRow("Temperature", self.temperature)
+        form.addRow("Top-k", self.top_k)
+        form.addRow("Top-p", self.top_p)
+        form.addRow("Repeat penalty", self.repeat)
+        form.addRow("Scale lock", scale_row)
+        form.addRow("Range", range_row)
+        form.addRow("Hint notes", self.hints)
+        form.addRow(self.error)
+        self.set_settings(SamplingSettings())
+        for box in (self.temperature, self.top_p, self.repeat):
+            box.valueChanged.connect(self._changed)
+        for box in (self.top_k, self.low, self.high):
+            box.valueChanged.connect(self._changed)
+        self.key.currentIndexChanged.connect(self._changed)
+        self.mode.currentIndexChanged.connect(self._changed)
+        self.hints.editingFinished.connect(self._changed)
+        self.profile.activated.connect(self._load_profile)
+
+    # -- values <-> settings --------------------------------------------------------------------------------------
+    def set_settings(self, s: SamplingSettings) -> None:
+        """Show ``s`` without emitting."""
+        self._loading = True
+        try:
+            self.temperature.setValue(s.temperature)
+            self.top_k.setValue(s.top_k)
+            self.top_p.setValue(s.top_p)
+            self.repeat.setValue(s.repeat_decay)
+            tonic, mode = None, None
+            if s.scale:
+                tonic, _, mode = s.scale.strip().partition(" ")
+            self.key.setCurrentIndex(max(0, NOTE_NAMES.index(tonic) if tonic in NOTE_NAMES else 0))
+            self.mode.setCurrentIndex(max(0, self.mode.findData(mode.strip().lower() if mode else None)))
+            self.low.setValue(s.low)
+            self.high.setValue(s.high)
+            self.hints.setText(" ".join(note_name(h) for h in s.hints))
+        finally:
+            self._loading = False
+
+    def settings(self) -> SamplingSettings:
+        """The settings the controls describe; raises UserError in plain words when they make no sense."""
+        hints = tuple(parse_hint(h) for h in re.split(r"[\s,]+", self.hints.text().strip()) if h)
+        mode = self.mode.currentData()
+        scale = f"{self.key.currentText()} {mode}" if mode else None
+        return SamplingSettings(strategy="stochastic", temperature=self.temperature.value(),
+                                top_k=self.top_k.value(), top_p=self.top_p.value(),
+                                repeat_decay=self.repeat.value(), hints=hints, scale=scale,
+                                low=self.low.value(), high=self.high.value())
+
+    def _changed(self, *_) -> None:
+        if self._loading:
+            return
+        self.profile.setCurrentIndex(0)
+        self.emit_settings()
+
+    def emit_settings(self) -> SamplingSettings | None:
+        try:
+            s = self.settings()
+        except UserError as exc:
+            self.error.setText(str(exc))
+            self.error.show()
+            return None
+        self.error.hide()
+        self.settingsChanged.emit(s)
+        return s
+
+    def _load_profile(self, index: int) -> None:
+        name = self.profile.itemData(index)
+        if not name:
+            return
+        values = dict(self._profiles[name])
+        current = self.settings_or_default()
+        values = {k: v for k, v in values.items() if k in ("temperature", "top_k", "top_p", "repeat_decay")}
+        self.set_settings(current.with_(**values))
+        self.profile.setCurrentIndex(index)
+        self.emit_settings()
+
+    def settings_or_default(self) -> SamplingSettings:
+        try:
+            return self.settings()
+        except UserError:
+            return SamplingSettings()
+
+    # -- persistence ----------------------------------------------------------------------------------------------
+    def save(self, store) -> None:
+        s = self.settings_or_default()
+        store.set("sampling/temperature", s.temperature)
+        store.set("sampling/top_k", s.top_k)
+        store.set("sampling/top_p", s.top_p)
+        store.set("sampling/repeat_decay", s.repeat_decay)
+        store.set("sampling/scale", s.scale or "")
+        store.set("sampling/low", s.low)
+        store.set("sampling/high", s.high)
+        store.set("sampling/hints", self.hints.text().strip())
+
+
+def settings_from_store(store) -> SamplingSettings:
+    """The sampling settings saved by :meth:`SamplingPanel.save` (defaults for anything missing or invalid)."""
+    d = SamplingSettings()
+    hints_text = store.get_str("sampling/hints", "") or ""
+    try:
+        hints = tuple(parse_hint(h) for h in re.split(r"[\s,]+", hints_text.strip()) if h)
+    except UserError:
+        hints = ()
+    try:
+        return SamplingSettings(
+            strategy="stochastic",
+            temperature=store.get_float("sampling/temperature", d.temperature),
+            top_k=store.get_int("sampling/top_k", d.top_k),
+            top_p=store.get_float("sampling/top_p", d.top_p),
+            repeat_decay=store.get_float("sampling/repeat_decay", d.repeat_decay),
+            hints=hints,
+            scale=store.get_str("sampling/scale", None),
+            low=store.get_int("sampling/low", d.low),
+            high=store.get_int("sampling/high", d.high))
+    except UserError:
+        return d
+
+
+def _dspin(lo: float, hi: float, step: float, decimals: int, tip: str) -> QDoubleSpinBox:
+    box = QDoubleSpinBox()
+    box.setRange(lo, hi)
+    box.setSingleStep(step)
+    box.setDecimals(decimals)
+    box.setToolTip(tip)
+    box.setKeyboardTracking(False)
+    return box
+
+
+def form_row(label: str, widget: QWidget) -> QWidget:
+    row = QWidget()
+    layout = QHBoxLayout(row)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(QLabel(label))
+    layout.addWidget(widget, 1)
+    row.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+    return row

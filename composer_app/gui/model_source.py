@@ -1,0 +1,83 @@
+"""Where the window gets its models: the shipped checkpoints, a user's file, or a stand-in until training ends.
+
+Qt-free on purpose (the window only asks "give me the live model of this architecture"), so tests can hand the
+window tiny models through the same door.
+
+Before ``checkpoints/<arch>_<kind>.pt`` is shipped the app still has to open and play: it falls back to an
+untrained model of the shipped size and says so in plain words, instead of refusing to start.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import models
+from composer_app.checkpoints import LoadedModel, default_checkpoint, load_checkpoint
+
+LIVE = "live"
+OFFLINE = "offline"
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """A model ready to use and, when it is a stand-in, why (shown in the window)."""
+
+    loaded: LoadedModel
+    warning: str | None = None
+
+
+def architecture_label(arch: str) -> str:
+    """``"lstm_attn — LSTM with Local Attention"``: the original's name and a readable one."""
+    return f"{arch} — {models.LABELS[arch]}"
+
+
+def warm_up(loaded: LoadedModel, steps: int = 3) -> None:
+    """Step a live model a few times on a throw-away state.
+
+    The first steps after loading cost up to tens of milliseconds (allocator and kernel set-up); done here, on
+    the loading thread, they are paid before the player's first note instead of by it. The engine's own state
+    is untouched: the model's forward pass keeps no state of its own.
+    """
+    import torch
+
+    with torch.no_grad():
+        state = loaded.model.start(1)
+        prev = torch.zeros(1, dtype=torch.long)
+        for _ in range(steps):
+            logits, state = loaded.model.step(state, loaded.features_of([[0.25, 0.2]]), prev)
+            prev = logits.argmax(-1)
+
+
+class ModelSource:
+    """Loads live and offline models by architecture name, falling back to untrained ones of shipped size.
+    Live models come warmed up (:func:`warm_up`)."""
+
+    def live(self, arch: str) -> ModelChoice:
+        choice = self._shipped(arch, LIVE)
+        warm_up(choice.loaded)
+        return choice
+
+    def offline(self, arch: str) -> ModelChoice:
+        return self._shipped(arch, OFFLINE)
+
+    def from_file(self, path, kind: str) -> ModelChoice:
+        """A user's checkpoint file; raises :class:`~composer_app.errors.UserError` in plain words."""
+        choice = ModelChoice(load_checkpoint(Path(path), kind=kind))
+        if kind == LIVE:
+            warm_up(choice.loaded)
+        return choice
+
+    def _shipped(self, arch: str, kind: str) -> ModelChoice:
+        if arch not in models.ARCHITECTURES:
+            from composer_app.errors import UserError
+
+            raise UserError(f"unknown model {arch!r}; choose one of {', '.join(models.ARCHITECTURES)}")
+        if default_checkpoint(arch, kind).exists():
+            return ModelChoice(load_checkpoint(default_checkpoint(arch, kind), arch, kind))
+        from composer_app.checkpoints import shipped_or_untrained
+
+        loaded, _ = shipped_or_untrained(arch, kind)
+        return ModelChoice(loaded, f"no trained {kind} model for {models.LABELS[arch]} yet "
+                                   f"({default_checkpoint(arch, kind).name} is missing): an untrained one stands in, "
+                                   "so its pitches are random")

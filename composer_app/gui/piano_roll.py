@@ -1,0 +1,458 @@
+"""The piano roll: notes appear at key-down at their pitch and grow until release, scrolling with time.
+
+A plain QWidget painted with QPainter (no QGraphicsScene): a take is at most a few thousand rectangles and
+only the visible ones are drawn (notes are kept sorted by start time, found with bisect). The widget repaints
+on a 30 fps timer **only while a note sounds or a replay runs**; otherwise it paints only when something
+changes, so an idle window costs nothing. 30 rather than 60 fps because a frame is ~1.5 ms of Python holding
+the GIL, which the audio callback and the MIDI thread also need.
+
+The roll keeps its own copy of the notes (:class:`RollNote`), fed by engine events on the GUI thread, so
+painting never reads the engine's take while another thread appends to it.
+
+Interaction: the wheel scrolls in time, Ctrl+wheel zooms around the pointer, Shift+wheel scrolls in pitch;
+:meth:`zoom` and :meth:`scroll_by` serve the window's +/- and arrow actions. Scrolling back while playing stops
+following the newest note; the next tap follows again.
+"""
+
+from __future__ import annotations
+
+import bisect
+import time
+from dataclasses import dataclass
+
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QFont, QPainter, QPen
+from PySide6.QtWidgets import QScrollBar, QSizePolicy, QVBoxLayout, QWidget
+
+from composer_app.sampling import note_name
+
+FRAME_MS = 33
+KEY_W = 58  # pitch axis width
+TIME_H = 20  # time axis height
+MIN_SPAN = 25  # at least two octaves visible
+MIN_PX_PER_S, MAX_PX_PER_S = 10.0, 2000.0
+BLACK = {1, 3, 6, 8, 10}
+
+
+@dataclass
+class RollNote:
+    index: int
+    pitch: int
+    start_s: float
+    end_s: float | None  # None while it sounds
+    velocity: int = 100
+
+
+def notes_from_take(take) -> list[RollNote]:
+    """RollNotes of a :class:`~composer_app.live.take.Take` (a note still sounding keeps ``end_s`` None)."""
+    return [RollNote(n.index, n.pitch, n.start_ns / 1e9, None if n.end_ns is None else n.end_ns / 1e9, n.velocity)
+            for n in take.notes]
+
+
+class PianoRoll(QWidget):
+    """The roll itself; :class:`RollView` adds the scroll bar."""
+
+    viewChanged = Signal()
+
+    def __init__(self, parent=None, interactive: bool = True):
+        super().__init__(parent)
+        self.notes: list[RollNote] = []
+        self._starts: list[float] = []
+        self._by_index: dict[int, RollNote] = {}
+        self._max_dur = 0.0
+        self.px_per_s = 110.0
+        self.view_start_s = 0.0
+        self.low, self.high = 48, 84
+        self._range_fitted = False  # the pitch range still the default: the first note re-centres it
+        self.follow = True
+        self.origin_ns: int | None = None  # perf_counter_ns of the take's time 0 (live takes)
+        self.live = True
+        self.replay_playing: set[int] = set()
+        self._replay_t0: float | None = None
+        self._replay_offset = 0.0
+        self._timer = QTimer(self)
+        self._timer.setInterval(FRAME_MS)
+        self._timer.timeout.connect(self._frame)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMinimumHeight(160)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self._interactive = interactive
+        self.setAccessibleName("Piano roll")
+
+    # -- data -----------------------------------------------------------------------------------------------------
+    def set_notes(self, notes: list[RollNote], live: bool = False, origin_ns: int | None = None) -> None:
+        """Show ``notes`` (a whole take); ``live`` = more will come from engine events."""
+        self.notes = sorted(notes, key=lambda n: n.start_s)
+        self._starts = [n.start_s for n in self.notes]
+        self._by_index = {n.index: n for n in self.notes}
+        self._max_dur = max(((n.end_s or n.start_s) - n.start_s for n in self.notes), default=0.0)
+        self.live = live
+        self.origin_ns = origin_ns
+        self.replay_playing.clear()
+        self._fit_pitch(reset=True)
+        if not live:
+            self.follow = False
+            self.view_start_s = 0.0
+        else:
+            self.follow = True
+            self._follow_now()
+        self._update_timer()
+        self.viewChanged.emit()
+        self.update()
+
+    def clear(self, live: bool = True) -> None:
+        self.set_notes([], live=live)
+        self.low, self.high = 48, 84
+        self._range_fitted = False
+
+    def note_started(self, index: int, pitch: int, start_s: float, t_ns: int, velocity: int = 100) -> None:
+        """A note began sounding (engine event); ``t_ns`` its key-down, to place "now" on the take's clock."""
+        self.origin_ns = int(t_ns) - int(round(start_s * 1e9))
+        for i in [i for i in self._by_index if i >= index]:  # an undone note's index is reused
+            self._remove(i)
+        note = RollNote(index, pitch, start_s, None, velocity)
+        pos = bisect.bisect_right(self._starts, start_s)
+        self.notes.insert(pos, note)
+        self._starts.insert(pos, start_s)
+        self._by_index[index] = note
+        self.live = True
+        self.follow = True
+        self._fit_pitch()
+        self._follow_now()
+        self._update_timer()
+        self.update()
+
+    def note_ended(self, index: int, dur_s: float, undone: bool = False) -> None:
+        note = self._by_index.get(index)
+        if note is None:
+            return
+        if undone:
+            self._remove(index)
+        else:
+            note.end_s = note.start_s + max(0.0, dur_s)
+            self._max_dur = max(self._max_dur, note.end_s - note.start_s)
+        self._update_timer()
+        self.viewChanged.emit()
+        self.update()
+
+    def _remove(self, index: int) -> None:
+        note = self._by_index.pop(index, None)
+        if note is None:
+            return
+        pos = self.notes.index(note)
+        del self.notes[pos]
+        del self._starts[pos]
+
+    # -- replay ---------------------------------------------------------------------------------------------------
+    def replay_started(self) -> None:
+        self.replay_playing.clear()
+        self._replay_t0 = time.monotonic()
+        self._replay_offset = self.notes[0].start_s if self.notes else 0.0
+        self._update_timer()
+
+    def replay_note(self, index: int, on: bool) -> None:
+        if on:
+            self.replay_playing.add(index)
+            note = self._by_index.get(index)
+            if note is not None:  # keep the replayed note in view
+                span = self.visible_seconds
+                if not self.view_start_s <= note.start_s <= self.view_start_s + span * 0.9:
+                    self.view_start_s = max(0.0, note.start_s - span * 0.2)
+                    self.viewChanged.emit()
+        else:
+            self.replay_playing.discard(index)
+        self.update()
+
+    def replay_finished(self) -> None:
+        self.replay_playing.clear()
+        self._replay_t0 = None
+        self._update_timer()
+        self.update()
+
+    # -- geometry -------------------------------------------------------------------------------------------------
+    @property
+    def visible_seconds(self) -> float:
+        return max(1.0, self.width() - KEY_W) / self.px_per_s
+
+    @property
+    def duration_s(self) -> float:
+        if not self.notes:
+            return 0.0
+        now = self.now_s()
+        return max((n.end_s if n.end_s is not None else max(now, n.start_s)) for n in self.notes)
+
+    def now_s(self) -> float:
+        if self.origin_ns is None:
+            return self.notes[-1].start_s if self.notes else 0.0
+        return (time.perf_counter_ns() - self.origin_ns) / 1e9
+
+    @property
+    def sounding(self) -> bool:
+        return any(n.end_s is None for n in self.notes[-4:])
+
+    def x_of(self, t: float) -> float:
+        return KEY_W + (t - self.view_start_s) * self.px_per_s
+
+    def y_of(self, pitch: float) -> float:
+        """Top of the row of ``pitch``."""
+        h = self.height() - TIME_H
+        row = h / (self.high - self.low + 1)
+        return (self.high - pitch) * row
+
+    def row_height(self) -> float:
+        return (self.height() - TIME_H) / (self.high - self.low + 1)
+
+    def _fit_pitch(self, reset: bool = False) -> None:
+        if not self.notes:
+            return
+        reset = reset or not self._range_fitted
+        self._range_fitted = True
+        lo = min(n.pitch for n in self.notes) - 2
+        hi = max(n.pitch for n in self.notes) + 2
+        if not reset:  # during a take the range only grows: rows must not jump under the player's eyes
+            lo, hi = min(lo, self.low), max(hi, self.high)
+        if hi - lo + 1 < MIN_SPAN:
+            pad = MIN_SPAN - (hi - lo + 1)
+            lo -= pad // 2
+            hi += pad - pad // 2
+        lo, hi = max(0, lo), min(127, hi)
+        self.low, self.high = lo, hi
+
+    def _follow_now(self) -> None:
+        if not self.follow:
+            return
+        end = self.now_s() if self.sounding else self.duration_s
+        span = self.visible_seconds
+        self.view_start_s = max(0.0, end - span * 0.8)
+        self.viewChanged.emit()
+
+    # -- view control ---------------------------------------------------------------------------------------------
+    def zoom(self, factor: float, anchor_x: float | None = None) -> None:
+        """Zoom in time by ``factor`` (>1 = in) around ``anchor_x`` (pixels; default the view's centre)."""
+        if anchor_x is None:
+            anchor_x = KEY_W + (self.width() - KEY_W) / 2
+        t_anchor = self.view_start_s + (anchor_x - KEY_W) / self.px_per_s
+        self.px_per_s = min(MAX_PX_PER_S, max(MIN_PX_PER_S, self.px_per_s * factor))
+        self.view_start_s = max(0.0, t_anchor - (anchor_x - KEY_W) / self.px_per_s)
+        if self.follow:
+            self._follow_now()
+        self.viewChanged.emit()
+        self.update()
+
+    def scroll_by(self, seconds: float) -> None:
+        self.follow = False
+        self.view_start_s = max(0.0, min(self.view_start_s + seconds, max(0.0, self.duration_s)))
+        self.viewChanged.emit()
+        self.update()
+
+    def scroll_to(self, seconds: float) -> None:
+        self.follow = False
+        self.view_start_s = max(0.0, seconds)
+        self.viewChanged.emit()
+        self.update()
+
+    def go_home(self) -> None:
+        self.scroll_to(0.0)
+
+    def go_end(self) -> None:
+        self.follow = True
+        self._follow_now()
+        self.update()
+
+    def fit(self) -> None:
+        """Show the whole take."""
+        dur = self.duration_s
+        if dur > 0:
+            self.px_per_s = min(MAX_PX_PER_S, max(MIN_PX_PER_S, (self.width() - KEY_W - 20) / (dur * 1.02)))
+        self.view_start_s = 0.0
+        self.follow = False
+        self.viewChanged.emit()
+        self.update()
+
+    def shift_pitch(self, semitones: int) -> None:
+        span = self.high - self.low
+        low = max(0, min(127 - span, self.low + semitones))
+        self.low, self.high = low, low + span
+        self.update()
+
+    def wheelEvent(self, event) -> None:
+        if not self._interactive:
+            return super().wheelEvent(event)
+        delta = event.angleDelta()
+        steps = (delta.y() or delta.x()) / 120.0
+        mods = event.modifiers()
+        if mods & Qt.KeyboardModifier.ControlModifier:
+            self.zoom(1.25 ** steps, event.position().x())
+        elif mods & Qt.KeyboardModifier.ShiftModifier:
+            self.shift_pitch(int(round(steps * 2)))
+        else:
+            self.scroll_by(-steps * self.visible_seconds * 0.15)
+        event.accept()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if self.follow:
+            self._follow_now()
+        self.viewChanged.emit()
+
+    # -- animation ------------------------------------------------------------------------------------------------
+    def _update_timer(self) -> None:
+        animate = (self.live and self.sounding) or self._replay_t0 is not None
+        if animate and not self._timer.isActive():
+            self._timer.start()
+        elif not animate and self._timer.isActive():
+            self._timer.stop()
+
+    @property
+    def animating(self) -> bool:
+        return self._timer.isActive()
+
+    def _frame(self) -> None:
+        if self.follow:
+            self._follow_now()
+        self.update()
+        self._update_timer()
+
+    # -- painting -------------------------------------------------------------------------------------------------
+    def visible_notes(self) -> list[RollNote]:
+        t0 = self.view_start_s - self._max_dur - 1.0
+        t1 = self.view_start_s + self.visible_seconds
+        lo = bisect.bisect_left(self._starts, t0)
+        hi = bisect.bisect_right(self._starts, t1)
+        return self.notes[lo:hi]
+
+    def paintEvent(self, event) -> None:
+        p = QPainter(self)
+        w, h = self.width(), self.height()
+        grid_h = h - TIME_H
+        row = self.row_height()
+        p.fillRect(self.rect(), QColor(26, 29, 36))
+        small = QFont(self.font())
+        small.setPointSizeF(8)
+        p.setFont(small)
+
+        # pitch rows: black-key rows darker, a line at each C
+        for pitch in range(self.low, self.high + 1):
+            y = self.y_of(pitch)
+            if pitch % 12 in BLACK:
+                p.fillRect(QRectF(KEY_W, y, w - KEY_W, row), QColor(22, 24, 30))
+            else:
+                p.fillRect(QRectF(KEY_W, y, w - KEY_W, row), QColor(31, 35, 43))
+            if pitch % 12 == 0:
+                p.setPen(QPen(QColor(70, 76, 90), 1))
+                p.drawLine(QPointF(KEY_W, y + row), QPointF(w, y + row))
+
+        # time grid and labels
+        step = _grid_step(self.px_per_s)
+        t = (int(self.view_start_s / step)) * step
+        p.setPen(QPen(QColor(52, 57, 68), 1))
+        end_t = self.view_start_s + self.visible_seconds
+        while t <= end_t + step:
+            x = self.x_of(t)
+            if x >= KEY_W:
+                p.setPen(QPen(QColor(52, 57, 68), 1))
+                p.drawLine(QPointF(x, 0), QPointF(x, grid_h))
+                p.setPen(QColor(140, 146, 160))
+                label = f"{t:.0f}s" if step >= 1 else f"{t:.1f}s"
+                p.drawText(QRectF(x + 3, grid_h, 60, TIME_H), Qt.AlignmentFlag.AlignVCenter, label)
+            t += step
+
+        # notes
+        now = self.now_s()
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        for n in self.visible_notes():
+            end = n.end_s if n.end_s is not None else max(now, n.start_s + 0.02)
+            x0, x1 = self.x_of(n.start_s), self.x_of(end)
+            if x1 < KEY_W or n.pitch < self.low or n.pitch > self.high:
+                continue
+            x0 = max(x0, KEY_W)
+            rect = QRectF(x0, self.y_of(n.pitch) + 1, max(3.0, x1 - x0), max(2.0, row - 2))
+            sounding = n.end_s is None or n.index in self.replay_playing
+            shade = 0.55 + 0.45 * (n.velocity / 127)
+            color = QColor(255, 190, 80) if sounding else QColor(int(90 * shade), int(170 * shade), int(255 * shade))
+            p.setBrush(color)
+            p.setPen(QPen(QColor(255, 240, 200) if sounding else QColor(30, 60, 100), 1))
+            p.drawRoundedRect(rect, 3, 3)
+            if row >= 11 and rect.width() > 26:
+                p.setPen(QColor(15, 20, 30))
+                p.drawText(rect.adjusted(3, 0, 0, 0), Qt.AlignmentFlag.AlignVCenter, note_name(n.pitch))
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+
+        # now line (while a note sounds) or replay play-head
+        head = None
+        if self.live and self.sounding:
+            head = now
+        elif self._replay_t0 is not None:
+            head = self._replay_offset + time.monotonic() - self._replay_t0
+        if head is not None:
+            x = self.x_of(head)
+            if KEY_W <= x <= w:
+                p.setPen(QPen(QColor(255, 120, 80), 2))
+                p.drawLine(QPointF(x, 0), QPointF(x, grid_h))
+
+        # pitch axis: a keyboard with names at the Cs and MIDI numbers
+        p.fillRect(QRectF(0, 0, KEY_W, grid_h), QColor(236, 236, 236))
+        for pitch in range(self.low, self.high + 1):
+            y = self.y_of(pitch)
+            if pitch % 12 in BLACK:
+                p.fillRect(QRectF(0, y, KEY_W * 0.6, row), QColor(30, 30, 34))
+            if pitch % 12 in (0, 5):
+                p.setPen(QPen(QColor(170, 170, 170), 1))
+                p.drawLine(QPointF(0, y + row), QPointF(KEY_W, y + row))
+            if pitch % 12 == 0 or (row >= 12 and pitch % 12 not in BLACK):
+                p.setPen(QColor(40, 40, 40))
+                p.drawText(QRectF(2, y - 2, KEY_W - 4, row + 4),
+                           Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                           f"{note_name(pitch)} {pitch}")
+        p.setPen(QPen(QColor(90, 96, 110), 1))
+        p.drawLine(QPointF(KEY_W, 0), QPointF(KEY_W, grid_h))
+        if not self.notes:
+            p.setPen(QColor(120, 126, 140))
+            big = QFont(self.font())
+            big.setPointSizeF(12)
+            p.setFont(big)
+            p.drawText(QRectF(KEY_W, 0, w - KEY_W, grid_h), Qt.AlignmentFlag.AlignCenter,
+                       "Notes appear here as you play")
+        p.end()
+
+
+def _grid_step(px_per_s: float) -> float:
+    """Seconds between grid lines: about 60-150 pixels apart."""
+    for step in (0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60):
+        if step * px_per_s >= 60:
+            return float(step)
+    return 120.0
+
+
+class RollView(QWidget):
+    """The piano roll with a horizontal scroll bar kept in step with it."""
+
+    SCALE = 100  # scroll bar units per second
+
+    def __init__(self, parent=None, interactive: bool = True):
+        super().__init__(parent)
+        self.roll = PianoRoll(self, interactive)
+        self.bar = QScrollBar(Qt.Orientation.Horizontal, self)
+        self.bar.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.roll, 1)
+        layout.addWidget(self.bar)
+        self._syncing = False
+        self.roll.viewChanged.connect(self._sync_bar)
+        self.bar.valueChanged.connect(self._bar_moved)
+
+    def _sync_bar(self) -> None:
+        self._syncing = True
+        span = self.roll.visible_seconds
+        end = max(self.roll.duration_s + 1.0, self.roll.view_start_s + span)
+        self.bar.setRange(0, max(0, int((end - span) * self.SCALE)))
+        self.bar.setPageStep(int(span * self.SCALE))
+        self.bar.setSingleStep(max(1, int(span * self.SCALE / 10)))
+        self.bar.setValue(int(self.roll.view_start_s * self.SCALE))
+        self._syncing = False
+
+    def _bar_moved(self, value: int) -> None:
+        if not self._syncing:
+            self.roll.scroll_to(value / self.SCALE)

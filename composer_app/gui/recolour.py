@@ -1,0 +1,233 @@
+"""Recolour: regenerate a whole take's pitches with an offline model, keeping its rhythm; then compare.
+
+An offline model sees every beat of the take at once (DESIGN.md section 1), so it can do what the live model
+could not: plan the melody over the whole rhythm, by stochastic sampling or beam search (a profile). That takes
+from milliseconds to seconds, so it runs in :class:`RecolourWorker` (a QThread) with progress and cancel, and
+the window keeps playing meanwhile. :class:`CompareDialog` then shows both versions, plays either through the
+engine, and lets the player keep one.
+
+Only pitches change: every note keeps its start, end and velocity (:func:`recoloured_take`).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict
+
+import numpy as np
+from PySide6.QtCore import QThread, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+)
+
+import models
+from composer_app.beats import rests_and_durations
+from composer_app.gui.model_source import architecture_label
+from composer_app.gui.piano_roll import RollView, notes_from_take
+from composer_app.live.take import Take, TakeNote
+from composer_app.sampling import generate
+
+PROGRESS_EVERY_S = 0.05
+
+
+class Cancelled(Exception):
+    """Raised inside the generation loop when the player cancels."""
+
+
+def copy_take(take: Take) -> Take:
+    """A deep copy of ``take`` (notes are mutable dataclasses shared with the engine)."""
+    return Take(header=dict(take.header), notes=[TakeNote(**asdict(n)) for n in take.notes], closed=take.closed,
+                path=take.path, events=[dict(e) for e in take.events])
+
+
+def take_rhythm(take: Take) -> tuple[np.ndarray, np.ndarray]:
+    """``(rests, durs)`` of a take's notes, in seconds, as the offline models see them."""
+    melody = take.to_melody()
+    return rests_and_durations(melody[:, 0], melody[:, 1])
+
+
+def recoloured_take(played: Take, pitches, info: dict) -> Take:
+    """``played`` with new ``pitches``: same starts, ends and velocities; ``info`` goes into the header."""
+    out = copy_take(played)
+    out.path = None
+    for note, pitch in zip(out.notes, pitches, strict=True):
+        note.pitch = int(pitch)
+    out.header["recoloured"] = info
+    return out
+
+
+class RecolourWorker(QThread):
+    """Runs :func:`composer_app.sampling.generate` over a take on its own thread.
+
+    Signals: ``progress(done, total)`` (at most every 50 ms), then exactly one of ``succeeded(Take)``,
+    ``failed(str)`` or ``cancelled()``.
+    """
+
+    progress = Signal(int, int)
+    succeeded = Signal(object)
+    failed = Signal(str)
+    cancelled = Signal()
+
+    def __init__(self, take: Take, loaded, settings, seed: int | None = None, profile: str = "", parent=None):
+        super().__init__(parent)
+        self.take = take
+        self.loaded = loaded
+        self.settings = settings
+        self.seed = seed
+        self.profile = profile
+        self._cancel = False
+        self._last = 0.0
+
+    def cancel(self) -> None:
+        self._cancel = True
+
+    def _progress(self, done: int, total: int) -> None:
+        if self._cancel:
+            raise Cancelled
+        now = time.monotonic()
+        if now - self._last >= PROGRESS_EVERY_S or done == total:
+            self._last = now
+            self.progress.emit(done, total)
+
+    def run(self) -> None:
+        try:
+            rests, durs = take_rhythm(self.take)
+            t0 = time.perf_counter()
+            pitches = generate(self.loaded, rests, durs, self.settings, seed=self.seed, progress=self._progress)
+            info = {"architecture": self.loaded.architecture, "label": self.loaded.label,
+                    "path": str(self.loaded.path), "profile": self.profile, "strategy": self.settings.strategy,
+                    "seed": self.seed, "seconds": round(time.perf_counter() - t0, 3)}
+            result = recoloured_take(self.take, pitches, info)
+        except Cancelled:
+            self.cancelled.emit()
+            return
+        except Exception as exc:  # noqa: BLE001 - a failure is shown in the window; the app keeps running
+            from composer_app.errors import UserError
+
+            self.failed.emit(str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}")
+            return
+        self.succeeded.emit(result)
+
+
+class RecolourDialog(QDialog):
+    """Asks which offline model, which profile, which seed (keyboard: Enter starts, Esc cancels)."""
+
+    def __init__(self, parent, profiles: list[str], arch: str, profile: str, seed: int, keep_locks: bool):
+        super().__init__(parent)
+        self.setWindowTitle("Recolour the take")
+        self.model = QComboBox(self)
+        for a in models.ARCHITECTURES:
+            self.model.addItem(architecture_label(a), a)
+        self.model.setCurrentIndex(max(0, self.model.findData(arch)))
+        self.profile = QComboBox(self)
+        self.profile.addItems(profiles)
+        self.profile.setCurrentIndex(max(0, self.profile.findText(profile)))
+        self.profile.setToolTip("default / beta: stochastic sampling; beam: hybrid beam search")
+        self.seed = QSpinBox(self)
+        self.seed.setRange(0, 2**31 - 1)
+        self.seed.setSpecialValueText("random")
+        self.seed.setValue(seed)
+        self.keep_locks = QCheckBox("Keep my scale/range lock and hint notes", self)
+        self.keep_locks.setChecked(keep_locks)
+        form = QFormLayout()
+        form.addRow("Offline model", self.model)
+        form.addRow("Profile", self.profile)
+        form.addRow("Seed", self.seed)
+        form.addRow(self.keep_locks)
+        note = QLabel("The rhythm you played stays exactly as it is; only the pitches are chosen again, by a "
+                      "model that sees the whole take.", self)
+        note.setWordWrap(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel,
+                                   self)
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Recolour")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(note)
+        layout.addWidget(buttons)
+
+    def values(self) -> tuple[str, str, int | None, bool]:
+        seed = self.seed.value()
+        return self.model.currentData(), self.profile.currentText(), (seed or None), self.keep_locks.isChecked()
+
+
+class CompareDialog(QDialog):
+    """Played vs recoloured, one above the other; listen to each (1, 2), stop (S), keep either.
+
+    Non-modal: the window stays usable, and tests can press its buttons. ``kept`` says which was chosen
+    ('played' or 'recoloured').
+    """
+
+    listen = Signal(object)  # Take
+    stopRequested = Signal()
+    kept = Signal(str)
+
+    def __init__(self, parent, played: Take, recoloured: Take):
+        super().__init__(parent)
+        self.played, self.recoloured = played, recoloured
+        info = recoloured.header.get("recoloured", {})
+        self.setWindowTitle("Compare: played and recoloured")
+        self.resize(900, 560)
+        self.played_view = RollView(self, interactive=True)
+        self.recoloured_view = RollView(self, interactive=True)
+        for view, take in ((self.played_view, played), (self.recoloured_view, recoloured)):
+            view.roll.set_notes(notes_from_take(take), live=False)
+            view.setMinimumHeight(180)
+        self.played_view.roll.low = self.recoloured_view.roll.low = min(self.played_view.roll.low,
+                                                                        self.recoloured_view.roll.low)
+        self.played_view.roll.high = self.recoloured_view.roll.high = max(self.played_view.roll.high,
+                                                                          self.recoloured_view.roll.high)
+        changed = sum(a.pitch != b.pitch for a, b in zip(played.notes, recoloured.notes, strict=True))
+        self.listen_played = QPushButton("Listen to played (1)", self)
+        self.listen_recoloured = QPushButton("Listen to recoloured (2)", self)
+        self.stop_button = QPushButton("Stop (S)", self)
+        self.keep_played = QPushButton("Keep played", self)
+        self.keep_recoloured = QPushButton("Keep recoloured", self)
+        self.keep_recoloured.setDefault(True)
+        self.listen_played.clicked.connect(lambda: self.listen.emit(self.played))
+        self.listen_recoloured.clicked.connect(lambda: self.listen.emit(self.recoloured))
+        self.stop_button.clicked.connect(self.stopRequested)
+        self.keep_played.clicked.connect(lambda: self._keep("played"))
+        self.keep_recoloured.clicked.connect(lambda: self._keep("recoloured"))
+        for key, fn in (("1", self.listen_played.click), ("2", self.listen_recoloured.click),
+                        ("S", self.stop_button.click)):
+            QShortcut(QKeySequence(key), self, fn)
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel(f"<b>Played</b> — {len(played)} notes", self))
+        layout.addWidget(self.played_view, 1)
+        layout.addWidget(QLabel(f"<b>Recoloured</b> — {info.get('label', '')}, profile {info.get('profile', '')}"
+                                f" ({info.get('strategy', '')}): {changed} of {len(played)} pitches changed, "
+                                "timing unchanged", self))
+        layout.addWidget(self.recoloured_view, 1)
+        row = QHBoxLayout()
+        for b in (self.listen_played, self.listen_recoloured, self.stop_button):
+            row.addWidget(b)
+        row.addStretch(1)
+        row.addWidget(self.keep_played)
+        row.addWidget(self.keep_recoloured)
+        layout.addLayout(row)
+        self.choice: str | None = None
+
+    def _keep(self, which: str) -> None:
+        self.choice = which
+        self.stopRequested.emit()
+        self.kept.emit(which)
+        self.accept()
+
+    def reject(self) -> None:  # Esc / closing the window: nothing changes, the played take stays
+        if self.choice is None:
+            self.choice = "played"
+            self.stopRequested.emit()
+            self.kept.emit("played")
+        super().reject()

@@ -1,0 +1,275 @@
+"""The tap area: z, x and space play; every press flashes and shows the note that sounded.
+
+Why it is built this way
+------------------------
+* **The key goes to the engine first, feedback after.** ``press(source, t_ns)`` (the window's
+  :meth:`~composer_app.gui.engine_bridge.EngineBridge.press`) sounds the note before anything is repainted;
+  it steps the model on this thread only when the engine thread is idle (well under a millisecond) and queues
+  the event otherwise, so the GUI thread never waits on slow engine work. :attr:`TapArea.handler_ns` keeps what
+  each key-down cost this thread. Timing rules (legato, repeats, chords) live in the engine's beat capture.
+* **Event time, not handling time.** :class:`KeyClock` maps Qt's millisecond key timestamps (the X server's
+  clock under X11) onto ``perf_counter_ns``, the engine's clock, so a busy GUI thread delays a note but does not
+  shift it in the take. Synthetic events without a timestamp (tests) use the current time.
+* **Auto-repeat is ignored** (``isAutoRepeat()``); X11's release/press pairs of a held key are dropped again by
+  the beat capture.
+* **Keys reach the instrument wherever the focus is.** :class:`KeyRouter` sends z, x and space from any
+  non-text widget of the window to the tap area, so changing a control never silences the keyboard.
+* **No stuck notes.** Losing the window's focus while a key is down releases it.
+"""
+
+from __future__ import annotations
+
+import collections
+import time
+
+from PySide6.QtCore import QEvent, QObject, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QFont, QPainter, QPen
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QApplication,
+    QComboBox,
+    QLineEdit,
+    QPlainTextEdit,
+    QSizePolicy,
+    QTextEdit,
+    QWidget,
+)
+
+from composer_app.live.beat_capture import EventClock, key_source
+from composer_app.sampling import note_name
+
+TAP_KEYS = {Qt.Key.Key_Z: "z", Qt.Key.Key_X: "x", Qt.Key.Key_Space: "space"}
+FLASH_MS = 220
+FRAME_MS = 30
+
+
+class KeyClock:
+    """Qt key-event timestamps (ms) -> ``perf_counter_ns``; events stamped 0 (synthetic) get "now"."""
+
+    def __init__(self):
+        self._clock = EventClock(1_000_000)
+
+    def to_ns(self, stamp: int) -> int:
+        now = time.perf_counter_ns()
+        if not stamp:
+            return now
+        return self._clock.to_ns(stamp, now)
+
+
+class TapArea(QWidget):
+    """The big playing surface. ``press(source, t_ns)`` / ``release(source, t_ns)`` are called at once, on
+    the GUI thread, and must only hand the event over."""
+
+    tapped = Signal(str)  # key name, after the press was handed to the engine (for the window's bookkeeping)
+
+    def __init__(self, press, release, parent=None):
+        super().__init__(parent)
+        self._press = press
+        self._release = release
+        self.clock = KeyClock()
+        self.held: set[str] = set()
+        self.handler_ns: collections.deque[int] = collections.deque(maxlen=4096)
+        self.beats = 0
+        self.last_note: tuple[int, int] | None = None  # (index, pitch) of the last note that sounded
+        self.sounding = False
+        self._flash = 0.0
+        self._flash_t0 = 0.0
+        self._timer = QTimer(self)
+        self._timer.setInterval(FRAME_MS)
+        self._timer.timeout.connect(self._tick)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMinimumHeight(150)
+        self.setAccessibleName("Tap area: press z, x or space to play")
+        self.setToolTip("Tap z, x or space (or a MIDI keyboard) to play. Hold a key for a longer note; "
+                        "press another key while holding one for legato.")
+
+    # -- keys -----------------------------------------------------------------------------------------------------
+    def keyPressEvent(self, event) -> None:
+        if not self.handle_key(event, True):
+            super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event) -> None:
+        if not self.handle_key(event, False):
+            super().keyReleaseEvent(event)
+
+    def handle_key(self, event, down: bool) -> bool:
+        """Play a tap-key event; True when it was one (consumed, repeats included)."""
+        t0 = time.perf_counter_ns()
+        name = TAP_KEYS.get(event.key())
+        mods = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+        if name is None or mods != Qt.KeyboardModifier.NoModifier:
+            return False
+        event.accept()
+        if event.isAutoRepeat():
+            return True
+        t_ns = self.clock.to_ns(event.timestamp())
+        if down:
+            if name in self.held:
+                return True
+            self.held.add(name)
+            self._press(key_source(name), t_ns)
+            self.handler_ns.append(time.perf_counter_ns() - t0)
+            self.beats += 1
+            self._start_flash()
+            self.tapped.emit(name)
+        else:
+            if name not in self.held:
+                return True
+            self.held.discard(name)
+            self._release(key_source(name), t_ns)
+            self.update()
+        return True
+
+    def release_all(self) -> None:
+        """Release every held tap key now (the window lost focus: the key-ups would never arrive)."""
+        now = time.perf_counter_ns()
+        for name in sorted(self.held):
+            self._release(key_source(name), now)
+        self.held.clear()
+        self.update()
+
+    def focusOutEvent(self, event) -> None:
+        # A popup or another window took the keyboard: its key-ups will not come here.
+        if event.reason() in (Qt.FocusReason.ActiveWindowFocusReason, Qt.FocusReason.PopupFocusReason):
+            self.release_all()
+        super().focusOutEvent(event)
+        self.update()
+
+    def focusInEvent(self, event) -> None:
+        super().focusInEvent(event)
+        self.update()
+
+    def mousePressEvent(self, event) -> None:
+        self.setFocus(Qt.FocusReason.MouseFocusReason)
+        super().mousePressEvent(event)
+
+    # -- feedback -------------------------------------------------------------------------------------------------
+    def show_note(self, index: int, pitch: int) -> None:
+        """The engine sounded ``pitch`` (for a key or a MIDI note): flash and show its name."""
+        self.last_note = (index, pitch)
+        self.sounding = True
+        self._start_flash()
+
+    def note_stopped(self) -> None:
+        self.sounding = False
+        self.update()
+
+    def clear(self) -> None:
+        self.last_note = None
+        self.sounding = False
+        self.update()
+
+    def _start_flash(self) -> None:
+        self._flash = 1.0
+        self._flash_t0 = time.monotonic()
+        if not self._timer.isActive():
+            self._timer.start()
+        self.update()
+
+    def _tick(self) -> None:
+        elapsed = (time.monotonic() - self._flash_t0) * 1000
+        self._flash = max(0.0, 1.0 - elapsed / FLASH_MS)
+        if self._flash <= 0.0:
+            self._timer.stop()
+        self.update()
+
+    @property
+    def note_text(self) -> str:
+        if self.last_note is None:
+            return ""
+        return f"{note_name(self.last_note[1])}  ({self.last_note[1]})"
+
+    def paintEvent(self, event) -> None:
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        r = QRectF(self.rect()).adjusted(4, 4, -4, -4)
+        base = QColor(38, 44, 58)
+        lit = QColor(255, 170, 60)
+        f = self._flash
+        bg = QColor(int(base.red() + (lit.red() - base.red()) * f * 0.6),
+                    int(base.green() + (lit.green() - base.green()) * f * 0.6),
+                    int(base.blue() + (lit.blue() - base.blue()) * f * 0.6))
+        p.setBrush(bg)
+        focus = self.hasFocus()
+        p.setPen(QPen(QColor(255, 170, 60) if focus else QColor(90, 96, 110), 3 if focus else 1.5))
+        p.drawRoundedRect(r, 14, 14)
+
+        # the note that sounded last, large
+        big = QFont(self.font())
+        big.setPointSizeF(max(18.0, min(54.0, r.height() * 0.28)))
+        big.setBold(True)
+        p.setFont(big)
+        p.setPen(QColor(255, 235, 200) if self.sounding else QColor(200, 205, 215))
+        text = self.note_text or "Tap to play"
+        p.drawText(r.adjusted(0, 0, 0, -r.height() * 0.30), Qt.AlignmentFlag.AlignCenter, text)
+
+        # the three keys, lit while held
+        small = QFont(self.font())
+        small.setPointSizeF(11)
+        p.setFont(small)
+        key_w, key_h, gap = 64.0, 30.0, 12.0
+        widths = {"z": key_w, "x": key_w, "space": key_w * 2.6}
+        total = sum(widths.values()) + 2 * gap
+        x = r.center().x() - total / 2
+        y = r.bottom() - key_h - 14
+        for name in ("z", "x", "space"):
+            cap = QRectF(x, y, widths[name], key_h)
+            held = name in self.held
+            p.setBrush(QColor(255, 170, 60) if held else QColor(60, 66, 80))
+            p.setPen(QPen(QColor(140, 146, 160), 1))
+            p.drawRoundedRect(cap, 6, 6)
+            p.setPen(QColor(20, 20, 20) if held else QColor(220, 224, 230))
+            p.drawText(cap, Qt.AlignmentFlag.AlignCenter, name)
+            x += widths[name] + gap
+        hint = f"{self.beats} taps" if self.beats else "z  x  space play  ·  hold for long notes  ·  Esc stops"
+        if not focus:
+            hint = "click here (or press Esc) to give the keyboard back to the instrument"
+        p.setPen(QColor(150, 156, 170))
+        p.drawText(QRectF(r.left() + 12, r.top() + 8, r.width() - 24, 20),
+                   Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, hint)
+        p.end()
+
+
+_TEXT_INPUTS = (QLineEdit, QAbstractSpinBox, QTextEdit, QPlainTextEdit)
+
+
+class KeyRouter(QObject):
+    """Application event filter: z, x and space typed into any non-text widget of ``window`` play.
+
+    A text field keeps its letters (a hint note may be typed there), except the key-up of a key the tap area
+    holds, which must always reach it.
+    """
+
+    def __init__(self, window, tap: TapArea):
+        super().__init__(window)
+        self.window = window
+        self.tap = tap
+
+    def eventFilter(self, obj, event) -> bool:
+        kind = event.type()
+        if kind not in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
+            return False
+        if obj is self.tap or not isinstance(obj, QWidget) or obj.window() is not self.window:
+            return False
+        name = TAP_KEYS.get(event.key())
+        if name is None:
+            return False
+        down = kind == QEvent.Type.KeyPress
+        if _is_text_input(obj) and (down or name not in self.tap.held):
+            return False
+        return self.tap.handle_key(event, down)
+
+    def install(self) -> None:
+        QApplication.instance().installEventFilter(self)
+
+    def uninstall(self) -> None:
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self)
+
+
+def _is_text_input(widget: QWidget) -> bool:
+    if isinstance(widget, _TEXT_INPUTS):
+        return True
+    return isinstance(widget, QComboBox) and widget.isEditable()

@@ -1,0 +1,126 @@
+"""Fixtures for driving the real window offscreen: tiny models, a private settings file, a private data folder.
+
+The window is the app's own :class:`MainWindow` on a real :class:`LiveEngine` (FluidSynth included) with
+``audio=False`` and no MIDI watcher, so nothing here needs a sound card, a MIDI system or the user's settings.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from PySide6.QtCore import Qt
+
+import models
+from composer_app.beats import FeatureSpec
+from composer_app.checkpoints import LoadedModel
+from composer_app.gui import tasks
+from composer_app.gui.main_window import MainWindow
+from composer_app.gui.model_source import ModelChoice
+from composer_app.gui.settings_store import SettingsStore
+from composer_app.live.engine import LiveEngine
+
+TINY = {"vanilla_rnn": {"embed_size": 8, "hidden_dim": 16}, "lstm_attn": {"hidden_dim": 16},
+        "attention_rnn": {"embed_dim": 8, "encode_hidden_dim": 16, "decode_hidden_dim": 16}}
+
+
+def tiny_model(arch: str = "vanilla_rnn", kind: str = "live", seed: int = 0) -> LoadedModel:
+    import torch
+
+    torch.manual_seed(seed)
+    cfg = dict(TINY[arch])
+    if arch == "attention_rnn" and kind == "live":
+        cfg["window"] = 8
+    return LoadedModel(models.build(arch, kind=kind, **cfg).eval(), arch, kind, FeatureSpec(), f"(tiny {arch})")
+
+
+class TinySource:
+    """Stands in for :class:`ModelSource`: tiny untrained models, instantly; records what was asked."""
+
+    def __init__(self):
+        self.asked: list[tuple[str, str]] = []
+
+    def live(self, arch):
+        self.asked.append(("live", arch))
+        return ModelChoice(tiny_model(arch, "live"))
+
+    def offline(self, arch):
+        self.asked.append(("offline", arch))
+        return ModelChoice(tiny_model(arch, "offline", seed=1))
+
+    def from_file(self, path, kind):
+        from composer_app.checkpoints import load_checkpoint
+
+        return ModelChoice(load_checkpoint(path, kind=kind))
+
+
+@pytest.fixture
+def store(tmp_path):
+    return SettingsStore(tmp_path / "settings.ini")
+
+
+@pytest.fixture
+def source():
+    return TinySource()
+
+
+@pytest.fixture
+def data_dir(tmp_path):
+    path = tmp_path / "data"
+    (path / "takes").mkdir(parents=True)
+    return path
+
+
+@pytest.fixture
+def make_window(qtbot, store, source, data_dir):
+    """``make_window(**engine_kwargs)``: the real window, shown and focused, closed at the end."""
+    made = []
+
+    def make(arch="vanilla_rnn", **engine_kwargs):
+        engine_kwargs.setdefault("audio", False)
+        engine = LiveEngine(tiny_model(arch), take_dir=data_dir / "takes", seed=1, **engine_kwargs)
+        win = MainWindow(engine, store, data_dir, source, midi=False, audio=False)
+        qtbot.addWidget(win)
+        win.show()
+        qtbot.waitExposed(win)
+        win.activateWindow()
+        made.append(win)
+        return win
+
+    yield make
+    for win in made:
+        win.close()
+
+
+@pytest.fixture
+def window(make_window):
+    return make_window()
+
+
+def settle(qtbot, win, timeout: float = 5.0) -> None:
+    """Let the engine thread run everything handed to it, then deliver its queued signals."""
+    assert win.engine.wait_idle(timeout)
+    qtbot.waitUntil(lambda: tasks.pending() == 0, timeout=int(timeout * 1000))
+    qtbot.wait(1)
+
+
+@pytest.fixture
+def tap(qtbot):
+    """``tap(win, keys, hold_ms=40, gap_ms=30)``: key-down/key-up on the tap area, like a player."""
+    names = {"z": Qt.Key.Key_Z, "x": Qt.Key.Key_X, "space": Qt.Key.Key_Space}
+
+    def play(win, keys, hold_ms: int = 40, gap_ms: int = 30, target=None):
+        target = target or win.tap
+        for key in keys.split():
+            qtbot.keyPress(target, names[key])
+            time.sleep(hold_ms / 1000)
+            qtbot.keyRelease(target, names[key])
+            time.sleep(gap_ms / 1000)
+        settle(qtbot, win)
+
+    return play
+
+
+@pytest.fixture
+def wait_settled(qtbot):
+    return lambda win, timeout=5.0: settle(qtbot, win, timeout)

@@ -1,0 +1,169 @@
+"""Playing the real window: key taps become notes in the take and on the piano roll, at once."""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import QApplication
+
+from composer_app.gui.main_window import APP_TITLE
+from composer_app.gui.piano_roll import KEY_W
+from composer_app.sampling import note_name
+
+
+def test_window_opens_titled_with_the_tap_area_holding_the_keyboard(window, qtbot):
+    assert window.windowTitle() == APP_TITLE
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is window.tap)
+    assert window.tap.height() >= 120 and window.roll.height() >= 160
+
+
+def test_taps_make_notes_in_take_and_roll(window, tap):
+    tap(window, "z x z space")
+    take = window.engine.take
+    assert len(take) == 4
+    assert [n.source for n in take.notes] == ["key:z", "key:x", "key:z", "key:space"]
+    assert [(n.index, n.pitch) for n in window.roll.notes] == [(n.index, n.pitch) for n in take.notes]
+    assert all(n.end_s is not None and n.end_s > n.start_s for n in window.roll.notes)
+    starts = [n.start_s for n in window.roll.notes]
+    assert starts == sorted(starts) and starts[-1] - starts[0] >= 0.15  # 3 gaps of >= 70 ms
+    last = take.notes[-1].pitch
+    assert window.tap.note_text.startswith(note_name(last))  # feedback: the note that sounded
+    assert window.tap.beats == 4
+    assert window.windowTitle().startswith(f"{APP_TITLE} — take-")  # the take's name follows
+
+
+def test_a_held_key_grows_until_release_and_autorepeat_is_ignored(window, qtbot, wait_settled):
+    qtbot.keyPress(window.tap, Qt.Key.Key_X)
+    for _ in range(3):  # what a held key sends: auto-repeat presses
+        QApplication.sendEvent(window.tap, QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_X,
+                                                     Qt.KeyboardModifier.NoModifier, "x", True))
+    wait_settled(window)
+    assert len(window.engine.take) == 1
+    note = window.roll.notes[0]
+    assert note.end_s is None and window.roll.animating  # growing, repainted by the timer
+    assert window.engine.synth.sounding_notes == {note.pitch}
+    qtbot.wait(120)
+    qtbot.keyRelease(window.tap, Qt.Key.Key_X)
+    wait_settled(window)
+    assert note.end_s is not None and note.end_s - note.start_s >= 0.1
+    assert not window.roll.animating  # nothing sounds: no repaint timer
+    assert window.engine.synth.sounding_notes == frozenset()
+
+
+def test_tap_keys_play_wherever_the_focus_is_but_text_fields_keep_letters(window, qtbot, tap, wait_settled):
+    combo = window.model_panel.combo
+    combo.setFocus()
+    qtbot.waitUntil(combo.hasFocus)
+    tap(window, "z x", target=combo)
+    assert len(window.engine.take) == 2
+    hints = window.sampling_panel.hints
+    hints.setFocus()
+    qtbot.waitUntil(hints.hasFocus)
+    qtbot.keyClicks(hints, "x")
+    wait_settled(window)
+    assert hints.text() == "x" and len(window.engine.take) == 2
+
+
+def test_key_down_sounds_before_the_handler_returns_and_costs_about_one_step(window, qtbot, tap):
+    sounding_at_return = []
+    original = window.tap._press
+
+    def press(source, t_ns):
+        original(source, t_ns)
+        sounding_at_return.append(bool(window.engine.synth.sounding_notes))
+
+    window.tap._press = press
+    tap(window, " ".join(["z", "x"] * 10), hold_ms=5, gap_ms=5)
+    assert len(window.engine.take) == 20
+    assert all(sounding_at_return) and window.bridge.last_route == "direct"
+    handler_ms = statistics.median(window.tap.handler_ns) / 1e6
+    step_ms = statistics.median(window.step_ns) / 1e6
+    assert handler_ms < step_ms + 2.0, (handler_ms, step_ms)  # the step, the note-on, and little else
+
+
+def test_a_key_is_queued_not_kept_waiting_while_the_engine_thread_is_busy(window, qtbot, wait_settled):
+    window.bridge.submit(time.sleep, 0.3)  # e.g. a model being primed, a sound device reopening
+    t = time.perf_counter()
+    qtbot.keyPress(window.tap, Qt.Key.Key_Z)
+    qtbot.keyRelease(window.tap, Qt.Key.Key_Z)
+    assert time.perf_counter() - t < 0.15  # the GUI thread did not wait for the busy engine thread
+    assert window.bridge.last_route == "queued" and len(window.engine.take) == 0
+    wait_settled(window)
+    assert len(window.engine.take) == 1 and len(window.roll.notes) == 1
+
+
+def test_undo_and_new_take_from_the_keyboard(window, qtbot, tap, wait_settled):
+    tap(window, "z x z")
+    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    wait_settled(window)
+    assert len(window.engine.take) == 2 and len(window.roll.notes) == 2
+    qtbot.keyClick(window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    wait_settled(window)
+    assert len(window.engine.take) == 0 and window.roll.notes == []
+    tap(window, "x")
+    assert len(window.engine.take) == 1 and window.roll.notes[0].index == 0
+
+
+def test_stop_silences_a_held_note(window, qtbot, wait_settled):
+    qtbot.keyPress(window.tap, Qt.Key.Key_Z)
+    wait_settled(window)
+    assert window.engine.synth.sounding_notes
+    qtbot.keyClick(window, Qt.Key.Key_Escape)
+    wait_settled(window)
+    assert window.engine.synth.sounding_notes == frozenset()
+    assert window.roll.notes[0].end_s is not None
+    qtbot.keyRelease(window.tap, Qt.Key.Key_Z)
+
+
+def test_roll_scrolls_and_zooms_after_playing(window, qtbot, tap):
+    tap(window, "z x z x", hold_ms=30, gap_ms=150)
+    roll = window.roll
+    before = roll.px_per_s
+    qtbot.keyClick(window, Qt.Key.Key_Plus)
+    assert roll.px_per_s > before
+    qtbot.keyClick(window, Qt.Key.Key_Minus)
+    qtbot.keyClick(window, Qt.Key.Key_Minus)
+    assert roll.px_per_s < before
+    roll.fit()
+    first, last = roll.notes[0], roll.notes[-1]
+    assert KEY_W <= roll.x_of(first.start_s) and roll.x_of(last.end_s) <= roll.width()  # the whole take shows
+    roll.zoom(4.0)
+    qtbot.keyClick(window, Qt.Key.Key_Right)
+    assert roll.view_start_s > 0 and not roll.follow
+    start = roll.view_start_s
+    window.roll_view.bar.setValue(0)
+    assert roll.view_start_s == 0 < start
+    assert roll.low <= min(n.pitch for n in roll.notes) and max(n.pitch for n in roll.notes) <= roll.high
+    image = roll.grab().toImage()  # paints without error, and notes are drawn in their colour
+    assert not image.isNull()
+
+
+def test_losing_focus_releases_held_keys(window, qtbot, wait_settled):
+    qtbot.keyPress(window.tap, Qt.Key.Key_Z)
+    wait_settled(window)
+    t = time.perf_counter()
+    window.tap.release_all()
+    wait_settled(window)
+    assert window.tap.held == set() and window.engine.synth.sounding_notes == frozenset()
+    assert time.perf_counter() - t < 5
+
+
+def test_replay_plays_the_take_through_the_synth_and_shows_it(window, qtbot, tap, wait_settled):
+    tap(window, "z x z", hold_ms=60, gap_ms=60)
+    heard = []
+    window.engine.replay_note.connect(lambda i, on: heard.append((i, on)))
+    qtbot.keyClick(window, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+    wait_settled(window)
+    assert window.roll.animating  # the play-head moves
+    qtbot.waitUntil(lambda: (2, False) in heard, timeout=5000)
+    assert [i for i, on in heard if on] == [0, 1, 2]
+    qtbot.waitUntil(lambda: not window.roll.animating, timeout=3000)
+    assert window.engine.synth.sounding_notes == frozenset()
+
+
+def test_replay_of_nothing_says_what_to_do(window):
+    window.replay()
+    assert window.banner.level == "info" and "tap z, x or space" in window.banner.message

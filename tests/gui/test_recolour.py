@@ -1,0 +1,98 @@
+"""Recolour from the real window: a worker thread, progress, cancel, a compare dialog, and keeping either."""
+
+from __future__ import annotations
+
+import time
+
+import pretty_midi
+
+from composer_app.gui import recolour
+from composer_app.gui.recolour import CompareDialog
+
+
+def _wait_compare(qtbot, window, timeout=10_000) -> CompareDialog:
+    qtbot.waitUntil(lambda: window.compare is not None, timeout=timeout)
+    return window.compare
+
+
+def test_recolour_keeps_timing_changes_pitches(window, qtbot, tap, wait_settled, source, tmp_path):
+    tap(window, " ".join(["z", "x"] * 6), hold_ms=20, gap_ms=20)
+    played = [(n.start_ns, n.end_ns, n.pitch, n.velocity) for n in window.engine.take.notes]
+    window.start_recolour("lstm_attn", "beam", seed=7)
+    dialog = _wait_compare(qtbot, window)
+    assert ("offline", "lstm_attn") in source.asked
+    assert dialog.isVisible() and not dialog.isModal()
+    assert not window.recolour_bar.isVisible()
+    # listen to each version through the engine
+    dialog.listen_recoloured.click()
+    wait_settled(window)
+    assert window.engine.replaying
+    dialog.stop_button.click()
+    wait_settled(window)
+    assert not window.engine.replaying
+    dialog.keep_recoloured.click()
+    wait_settled(window)
+    kept = window.document
+    assert kept is not None and kept.header["recoloured"]["profile"] == "beam"
+    assert [(n.start_ns, n.end_ns, n.velocity) for n in kept.notes] == [(s, e, v) for s, e, _, v in played]
+    assert [n.pitch for n in kept.notes] != [p for _, _, p, _ in played]
+    assert [n.pitch for n in window.roll.notes] == [n.pitch for n in kept.notes]
+    saved = list((window.take_dir).glob("*-recoloured.ectake"))
+    assert len(saved) == 1 and window.document_path == saved[0]
+    window.export_midi(tmp_path / "recoloured.mid")
+    wait_settled(window)
+    assert [n.pitch for n in pretty_midi.PrettyMIDI(str(tmp_path / "recoloured.mid")).instruments[0].notes] == \
+        [n.pitch for n in kept.notes]
+
+
+def test_keep_played_changes_nothing(window, qtbot, tap, wait_settled):
+    tap(window, "z x z")
+    pitches = [n.pitch for n in window.engine.take.notes]
+    window.start_recolour("vanilla_rnn", "default", seed=1)
+    dialog = _wait_compare(qtbot, window)
+    dialog.keep_played.click()
+    wait_settled(window)
+    assert window.document is None
+    assert [n.pitch for n in window.roll.notes] == pitches
+    assert not list(window.take_dir.glob("*-recoloured.ectake"))
+
+
+def _slow_generate(loaded, rests, durs, settings, seed=None, progress=None):
+    import numpy as np
+
+    for i in range(len(rests)):
+        time.sleep(0.02)
+        if progress is not None:
+            progress(i + 1, len(rests))
+    return np.full(len(rests), 60)
+
+
+def test_recolour_runs_beside_playing_and_can_be_cancelled(window, qtbot, tap, wait_settled, monkeypatch):
+    monkeypatch.setattr(recolour, "generate", _slow_generate)
+    tap(window, " ".join(["z"] * 40), hold_ms=1, gap_ms=1)
+    window.start_recolour("vanilla_rnn", "default")
+    qtbot.waitUntil(lambda: window.recolour_worker is not None and window.recolour_progress.value() > 0)
+    assert window.recolour_bar.isVisible()
+    tap(window, "x z")  # the window keeps playing while the worker runs
+    assert len(window.engine.take) == 42
+    assert window.recolour_worker is not None
+    window.cancel_recolour()
+    qtbot.waitUntil(lambda: window.recolour_worker is None)
+    assert window.banner.message == "recolour cancelled" and not window.recolour_bar.isVisible()
+    assert window.compare is None
+
+
+def test_recolour_of_an_empty_take_says_why(window, qtbot, wait_settled):
+    window.start_recolour("vanilla_rnn", "default")
+    wait_settled(window)
+    qtbot.waitUntil(lambda: window.banner.level == "error")
+    assert "empty" in window.banner.message and window.compare is None
+
+
+def test_recoloured_take_keeps_notes_timing():
+    from composer_app.live.take import Take, TakeNote
+
+    played = Take({"program": 3}, [TakeNote(0, 0, 60, 90, end_ns=5), TakeNote(1, 10, 62, 80, end_ns=20)])
+    out = recolour.recoloured_take(played, [70, 71], {"profile": "x"})
+    assert [(n.start_ns, n.end_ns, n.velocity, n.pitch) for n in out.notes] == [(0, 5, 90, 70), (10, 20, 80, 71)]
+    assert [n.pitch for n in played.notes] == [60, 62]  # the played take is untouched

@@ -1,0 +1,237 @@
+"""The issue's own check of the desktop app, on a virtual X display (not part of the default test run).
+
+Run: ``.venv/bin/python tests/gui/xvfb_check.py [--screenshot docs/screenshot.png] [--keep]``
+
+It starts ``Xvfb``, opens the app exactly as a user would (``everybody-compose run``), and with ``xdotool``:
+
+1. taps eight notes and checks they are in the take's journal;
+2. kills the app with SIGKILL and checks the data folder holds a take of eight notes left by the crash;
+3. starts the app again, checks it offers the take back ("Restore"), restores it, exports it with Ctrl+E through
+   the file dialog and checks the MIDI file holds the eight notes;
+4. with ``--screenshot``, plays a longer take in a fresh window and saves a picture of the whole screen.
+
+Needs ``Xvfb`` and ``xdotool`` (``apt-get install xvfb xdotool``). Screenshots are taken by a separate Qt client
+grabbing the X root window, the way ``xwd`` would. With ``--jack`` the app plays into a private JACK dummy server
+(paced like a real card), so the status bar shows a real output device and latency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = ROOT / ".venv" / "bin" / "everybody-compose"
+PY = ROOT / ".venv" / "bin" / "python"
+GRAB = """
+import sys
+from PySide6.QtGui import QGuiApplication
+app = QGuiApplication(sys.argv[:1])
+shot = app.primaryScreen().grabWindow(0)
+assert shot.save(sys.argv[1]), "could not save the screenshot"
+"""
+
+
+class Check:
+    def __init__(self, display: str, work: Path, jack: str | None):
+        self.display = display
+        self.work = work
+        self.env = dict(os.environ, DISPLAY=display, QT_QPA_PLATFORM="xcb")
+        self.env.pop("WAYLAND_DISPLAY", None)
+        if jack:
+            self.env.update(JACK_DEFAULT_SERVER=jack, JACK_NO_START_SERVER="1")
+        self.app: subprocess.Popen | None = None
+
+    def x(self, *args: str, check: bool = True) -> str:
+        out = subprocess.run(["xdotool", *args], env=self.env, capture_output=True, text=True, timeout=30)
+        if check and out.returncode != 0:
+            raise RuntimeError(f"xdotool {' '.join(args)} failed: {out.stderr.strip()}")
+        return out.stdout.strip()
+
+    def wait_window(self, name: str, timeout: float = 30.0) -> str:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            ids = self.x("search", "--onlyvisible", "--name", name, check=False).split()
+            if ids:
+                return ids[-1]
+            if self.app is not None and self.app.poll() is not None:
+                raise RuntimeError(f"the app exited ({self.app.returncode}):\n{self.log()}")
+            time.sleep(0.2)
+        raise RuntimeError(f"no window named {name!r} after {timeout} s:\n{self.log()}")
+
+    def start(self, data: Path, settings: Path, *extra: str) -> None:
+        self.logfile = open(self.work / "app.log", "a")  # noqa: SIM115 - lives as long as the app
+        self.app = subprocess.Popen([str(APP), "run", "--data-dir", str(data), "--settings", str(settings), *extra],
+                                    env=self.env, stdout=self.logfile, stderr=subprocess.STDOUT)
+
+    def log(self) -> str:
+        path = self.work / "app.log"
+        return path.read_text()[-3000:] if path.exists() else ""
+
+    def play(self, pattern: list[tuple[str, float, float]]) -> None:
+        """(key, hold seconds, gap seconds) with real key-down / key-up events."""
+        self.x("mousemove", "500", "620")
+        self.x("windowfocus", self.wait_window("Everybody Compose"), check=False)  # as a window manager would
+        for key, hold, gap in pattern:
+            self.x("keydown", key)
+            time.sleep(hold)
+            self.x("keyup", key)
+            time.sleep(gap)
+
+    def screenshot(self, path: Path) -> None:
+        subprocess.run([str(PY), "-c", GRAB, str(path)], env=self.env, check=True, timeout=60)
+
+    def kill(self, sig=signal.SIGKILL) -> None:
+        if self.app is not None and self.app.poll() is None:
+            self.app.send_signal(sig)
+            self.app.wait(timeout=15)
+        self.app = None
+
+
+def journal_notes(path: Path) -> int:
+    from composer_app.live.take import load_take
+
+    return len(load_take(path))
+
+
+def run(args) -> int:
+    from composer_app.gui.settings_store import SettingsStore
+    from composer_app.live.take import find_recoverable_takes
+
+    work = Path(tempfile.mkdtemp(prefix="ec-xvfb-"))
+    display = args.display or ":97"
+    xvfb = None
+    jackd = None
+    if not args.display:
+        xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(1.0)
+    jack_name = None
+    if args.jack:
+        jack_name = f"ec-xvfb-{os.getpid()}"
+        jackd = subprocess.Popen(["jackd", "--no-realtime", "-n", jack_name, "-d", "dummy", "-r", "44100", "-p",
+                                  "128"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                 env=dict(os.environ, JACK_NO_START_SERVER="1"))
+        time.sleep(1.5)
+    check = Check(display, work, jack_name)
+    data, settings = work / "data", work / "settings.ini"
+    results = {}
+    try:
+        # 1-2. eight taps, then SIGKILL
+        check.start(data, settings)
+        check.wait_window("Everybody Compose")
+        time.sleep(1.5)
+        check.play([(k, 0.12, 0.15) for k in "z x z space x z x space".split()])
+        time.sleep(0.5)
+        journals = sorted((data / "takes").glob("take-*.jsonl"))
+        assert len(journals) == 1, journals
+        results["notes_before_kill"] = journal_notes(journals[0])
+        assert results["notes_before_kill"] == 8, results
+        check.kill(signal.SIGKILL)
+        found = find_recoverable_takes(data / "takes")
+        assert found == journals, found
+        results["recoverable"] = [p.name for p in found]
+        results["recoverable_notes"] = journal_notes(found[0])
+        print("killed after 8 taps; left for recovery:", found[0].name, results["recoverable_notes"], "notes")
+
+        # 3. the next start offers it back; restore it and export it with Ctrl+E
+        check.start(data, settings)
+        dialog = check.wait_window("Restore the last take")
+        if args.screenshot:
+            check.screenshot(work / "recovery.png")
+        check.x("windowfocus", dialog, check=False)
+        check.x("key", "Return")
+        time.sleep(1.0)
+        main_window = check.wait_window("Everybody Compose")
+        check.x("windowfocus", main_window, check=False)  # what a window manager does; bare Xvfb has none
+        time.sleep(0.3)
+        title = check.x("getwindowname", main_window)
+        results["title_after_restore"] = title
+        assert found[0].name in title, title
+        out = work / "restored.mid"
+        check.x("key", "ctrl+e")
+        file_dialog = check.wait_window("Export MIDI")
+        time.sleep(0.5)
+        check.x("key", "ctrl+a")
+        check.x("type", "--delay", "20", str(out))
+        check.x("key", "Return")
+        end = time.monotonic() + 10
+        while not out.exists() and time.monotonic() < end:
+            time.sleep(0.2)
+        import pretty_midi
+
+        notes = pretty_midi.PrettyMIDI(str(out)).instruments[0].notes
+        results["exported_notes"] = len(notes)
+        assert len(notes) == 8, len(notes)
+        print(f"restored and exported {out.name}: {len(notes)} notes (file dialog {file_dialog})")
+        check.kill(signal.SIGTERM)
+        assert find_recoverable_takes(data / "takes") == []
+
+        # 4. a longer take for the README picture
+        if args.screenshot:
+            shot_data = work / "shot-data"
+            store = SettingsStore(work / "shot.ini")
+            store.set("sampling/scale", "C major")
+            store.set("sampling/low", 57)
+            store.set("sampling/high", 81)
+            store.set("sound/program", 0)
+            store.sync()
+            check.start(shot_data, work / "shot.ini")
+            check.wait_window("Everybody Compose")
+            time.sleep(2.0)
+            rhythm = [("z", 0.25, 0.05), ("x", 0.12, 0.12), ("z", 0.12, 0.12), ("space", 0.5, 0.2),
+                      ("x", 0.12, 0.1), ("z", 0.12, 0.1), ("x", 0.25, 0.05), ("z", 0.6, 0.3),
+                      ("x", 0.2, 0.05), ("z", 0.2, 0.05), ("x", 0.2, 0.05), ("space", 0.45, 0.25),
+                      ("z", 0.12, 0.1), ("x", 0.12, 0.1), ("z", 0.3, 0.05), ("x", 0.3, 0.05)]
+            check.play(rhythm)
+            check.x("keydown", "space")
+            time.sleep(0.35)
+            check.screenshot(Path(args.screenshot))
+            check.x("keyup", "space")
+            print("screenshot:", args.screenshot)
+            check.kill(signal.SIGTERM)
+        results["ok"] = True
+        print(json.dumps(results, indent=1))
+        return 0
+    except Exception:
+        print(check.log(), file=sys.stderr)
+        raise
+    finally:
+        check.kill(signal.SIGKILL)
+        if jackd is not None:
+            jackd.terminate()
+            jackd.wait(5)
+        if xvfb is not None:
+            xvfb.terminate()
+            xvfb.wait(5)
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+        else:
+            print("kept", work)
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--screenshot", default=None, help="also save a screenshot of a played take here")
+    p.add_argument("--display", default=None, help="use this X display instead of starting Xvfb")
+    p.add_argument("--jack", action="store_true", help="play into a private JACK dummy server")
+    p.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, files)")
+    args = p.parse_args()
+    for tool in ("xdotool",) + (() if args.display else ("Xvfb",)):
+        if shutil.which(tool) is None:
+            print(f"{tool} is not installed (apt-get install xvfb xdotool)", file=sys.stderr)
+            return 2
+    sys.path.insert(0, str(ROOT))
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
