@@ -1,9 +1,14 @@
 """The main window: wires the tap area, piano roll and control panels to a :class:`LiveEngine`.
 
-The window owns no musical logic. It hands every engine call to the engine's worker thread (through
-:class:`~composer_app.gui.engine_bridge.EngineBridge`), every slow job (loading models, files, rendering) to a
-background thread (:mod:`composer_app.gui.tasks`) or a QThread (recolour), and hears results back as queued
-signals. So the GUI thread only ever handles events and paints, and a key press is never kept waiting.
+The window owns no musical logic. A key-down goes straight into the engine (a model step, well under a
+millisecond) unless the engine thread is busy with something of ours, then it is queued there
+(:class:`~composer_app.gui.engine_bridge.EngineBridge`); every other engine call runs on the engine's thread,
+every slow job (loading models, files, rendering) on a background thread (:mod:`composer_app.gui.tasks`) or a
+QThread (recolour), and results come back as queued signals. So the GUI thread only handles events, steps the
+model at a key-down, and paints; it never waits for slow work.
+
+File work lives in :mod:`~composer_app.gui.take_files`, the recolour flow in
+:mod:`~composer_app.gui.recolour_flow` (mixins of this class).
 
 What is shown is either the **live take** (the engine's, growing as you play) or a **document**: a take opened
 from a file, restored after a crash, or a kept recolouring. Export, save, replay and recolour act on what is
@@ -16,8 +21,6 @@ nothing is modal while playing.
 from __future__ import annotations
 
 import collections
-import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +39,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from composer_app.errors import UserError
 from composer_app.gui import tasks
 from composer_app.gui.banner import MessageBanner
 from composer_app.gui.controls import ModelPanel, SamplingPanel
@@ -45,24 +47,19 @@ from composer_app.gui.help_dialog import ShortcutsDialog
 from composer_app.gui.midi_panel import MidiPanel, MidiWatcher
 from composer_app.gui.model_source import ModelSource
 from composer_app.gui.piano_roll import RollView, notes_from_take
-from composer_app.gui.recolour import CompareDialog, RecolourDialog, RecolourWorker, copy_take
+from composer_app.gui.recolour import CompareDialog, RecolourWorker
+from composer_app.gui.recolour_flow import RecolourMixin
 from composer_app.gui.sound_panel import SoundPanel
+from composer_app.gui.take_files import TakeFilesMixin
 from composer_app.gui.tap_area import KeyRouter, TapArea
-from composer_app.live.take import (
-    TAKE_SUFFIX,
-    Take,
-    dismiss_recoverable,
-    find_recoverable_takes,
-    load_take,
-    save_take,
-)
+from composer_app.live.take import Take
 
 APP_TITLE = "Everybody Compose"
 ICON = Path(__file__).resolve().parents[2] / "assets" / "icon.svg"
 STATUS_MS = 1000
 
 
-class MainWindow(QMainWindow):
+class MainWindow(TakeFilesMixin, RecolourMixin, QMainWindow):
     """The instrument's window.
 
     Parameters
@@ -572,299 +569,6 @@ class MainWindow(QMainWindow):
             name = self.engine.take_path.stem
         self.setWindowTitle(f"{APP_TITLE} — {name}" if name else APP_TITLE)
 
-    # -- the take shown -------------------------------------------------------------------------------------------
-    def shown_take(self) -> Take:
-        """A private copy of the take shown (the live one is copied on the engine thread, between events).
-
-        Blocks until the engine thread has made the copy: call it from a background task, never the GUI thread.
-        """
-        if self.document is not None:
-            return self.document
-        done = threading.Event()
-        box: list[Take] = []
-
-        def grab():
-            box.append(copy_take(self.engine.take))
-            done.set()
-
-        self.engine.submit(grab)
-        if not done.wait(5.0):
-            raise UserError("the engine is busy; try again")
-        return box[0]
-
-    def show_document(self, take: Take, path: Path | None) -> None:
-        self.document = take
-        self.document_path = Path(path) if path else None
-        self.roll.set_notes(notes_from_take(take), live=False)
-        self.roll.fit()
-        self.tap.clear()
-        self._update_title()
-        self.refresh_status()
-
-    # -- files ----------------------------------------------------------------------------------------------------
-    def _default_dir(self) -> str:
-        return self.store.get_str("paths/last_dir", str(Path.home())) or str(Path.home())
-
-    def _remember_dir(self, path) -> None:
-        self.store.set("paths/last_dir", str(Path(path).expanduser().parent))
-
-    def _suggest_name(self, suffix: str) -> str:
-        stem = (self.document_path.stem if self.document_path else
-                self.engine.take_path.stem if self.engine.take_path else "take")
-        return str(Path(self._default_dir()) / f"{stem}{suffix}")
-
-    def export_midi_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export MIDI", self._suggest_name(".mid"),
-                                              "MIDI files (*.mid *.midi)")
-        if path:
-            self.export_midi(path)
-
-    def export_midi(self, path) -> None:
-        path = _with_suffix(path, ".mid")
-        self._remember_dir(path)
-
-        def write():
-            take = self.shown_take()
-            if not take.notes:
-                raise UserError("the take is empty: play something first")
-            return take.export_midi(path)
-
-        tasks.run_in_thread(write, lambda p: self.banner.show_message(f"exported {p}", "info"),
-                            lambda msg: self.banner.show_message(f"MIDI export failed: {msg}", "error"),
-                            name="export-midi")
-
-    def export_wav_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export WAV", self._suggest_name(".wav"), "WAV files (*.wav)")
-        if path:
-            self.export_wav(path)
-
-    def export_wav(self, path) -> None:
-        from composer_app.export import build_midi, render_audio, write_wav
-
-        path = _with_suffix(path, ".wav")
-        self._remember_dir(path)
-        soundfont = getattr(self.engine.synth, "soundfont", None)
-
-        def render():
-            take = self.shown_take()
-            if not take.notes:
-                raise UserError("the take is empty: play something first")
-            melody = take.to_melody()
-            pm = build_midi(melody[:, 0], melody[:, 1], melody[:, 2].astype(int), take.velocities(),
-                            program=int(take.header.get("program", 0)))
-            return write_wav(path, render_audio(pm, soundfont=soundfont))
-
-        self.banner.show_message(f"rendering {path}…", "info")
-        tasks.run_in_thread(render, lambda p: self.banner.show_message(f"exported {p}", "info"),
-                            lambda msg: self.banner.show_message(f"WAV export failed: {msg}", "error"),
-                            name="export-wav")
-
-    def save_take_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save take", self._suggest_name(TAKE_SUFFIX),
-                                              f"Takes (*{TAKE_SUFFIX})")
-        if path:
-            self.save_take(path)
-
-    def save_take(self, path) -> None:
-        path = _with_suffix(path, TAKE_SUFFIX)
-        self._remember_dir(path)
-
-        def saved(p):
-            if self.document is not None:
-                self.document_path = Path(p)
-                self._update_title()
-            self.banner.show_message(f"saved {p}", "info")
-
-        tasks.run_in_thread(lambda: save_take(self.shown_take(), path), saved,
-                            lambda msg: self.banner.show_message(f"could not save: {msg}", "error"),
-                            name="save-take")
-
-    def open_take_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open take", self._default_dir(),
-                                              f"Takes (*{TAKE_SUFFIX} *.jsonl);;All files (*)")
-        if path:
-            self.open_take(path)
-
-    def open_take(self, path) -> None:
-        self._remember_dir(path)
-        tasks.run_in_thread(lambda: load_take(path), lambda take: self.show_document(take, Path(path)),
-                            lambda msg: self.banner.show_message(f"could not open the take: {msg}", "error"),
-                            name="open-take")
-
-    # -- crash recovery -------------------------------------------------------------------------------------------
-    def offer_recovery(self) -> str | None:
-        """If a crash left a take in the data folder, ask whether to restore it. Returns the answer."""
-        found = find_recoverable_takes(self.take_dir)
-        if not found:
-            return None
-        path = found[0]
-        answer = self.ask_recovery(path, len(found))
-        if answer == "restore":
-            try:
-                take = load_take(path)
-            except UserError as exc:
-                self.banner.show_message(f"the take left by the crash cannot be restored: {exc}", "error")
-                _dismiss(path, "unreadable")
-                return answer
-            _dismiss(path, "recovered")
-            self.show_document(take, path)
-            self.banner.show_message(f"restored {len(take)} notes from {path.name} (left by a crash). "
-                                     "Save or export it, or just tap to start a new take.", "info")
-        elif answer == "discard":
-            _dismiss(path, "discarded")
-        return answer
-
-    def ask_recovery(self, path: Path, count: int) -> str:
-        """The restore/discard question (a modal box at start-up, before any playing). Tests replace it."""
-        try:
-            n = len(load_take(path))
-            what = f"{n} notes"
-        except UserError:
-            what = "a damaged take"
-        box = QMessageBox(self)
-        box.setIcon(QMessageBox.Icon.Question)
-        box.setWindowTitle("Restore the last take?")
-        box.setText(f"The app stopped unexpectedly while a take was being played ({what}, {path.name}).")
-        more = f" ({count - 1} older one{'s' if count > 2 else ''} left too.)" if count > 1 else ""
-        box.setInformativeText("Restore it to listen, save or export it?" + more)
-        restore = box.addButton("Restore", QMessageBox.ButtonRole.AcceptRole)
-        discard = box.addButton("Discard", QMessageBox.ButtonRole.DestructiveRole)
-        box.addButton("Not now", QMessageBox.ButtonRole.RejectRole)
-        box.setDefaultButton(restore)
-        box.exec()
-        clicked = box.clickedButton()
-        return "restore" if clicked is restore else "discard" if clicked is discard else "later"
-
-    # -- recolour -------------------------------------------------------------------------------------------------
-    def recolour_dialog(self) -> None:
-        from composer_app.sampling import load_profiles
-
-        try:
-            profiles = list(load_profiles())
-        except UserError as exc:
-            self.banner.show_message(str(exc), "error")
-            return
-        dialog = RecolourDialog(self, profiles, self.store.get_str("recolour/architecture", "lstm_attn"),
-                                self.store.get_str("recolour/profile", "default"),
-                                self.store.get_int("recolour/seed", 0),
-                                self.store.get_bool("recolour/keep_locks", True))
-        if dialog.exec():
-            arch, profile, seed, keep = dialog.values()
-            self.store.set("recolour/architecture", arch)
-            self.store.set("recolour/profile", profile)
-            self.store.set("recolour/seed", seed or 0)
-            self.store.set("recolour/keep_locks", keep)
-            self.start_recolour(arch, profile, seed, keep)
-        self.tap.setFocus()
-
-    def start_recolour(self, arch: str, profile: str = "default", seed: int | None = None,
-                       keep_locks: bool = True) -> None:
-        """Recolour the take shown with the offline ``arch`` model and sampling ``profile``; non-blocking."""
-        if self.recolour_worker is not None:
-            self.banner.show_message("a recolouring is already running (Esc cancels it)", "info")
-            return
-        from composer_app.sampling import settings_from_profile
-
-        panel = self.sampling_panel.settings_or_default()
-        overrides = {"hints": panel.hints, "scale": panel.scale, "low": panel.low, "high": panel.high} \
-            if keep_locks else {}
-
-        def prepare():
-            take = self.shown_take()
-            if not take.notes:
-                raise UserError("the take is empty: play something first, then recolour it")
-            for n in take.notes:  # a note still held ends where it is now
-                if n.end_ns is None:
-                    n.end_ns = n.start_ns + int(0.25e9)
-            settings = settings_from_profile(profile, **overrides)
-            return take, self.source.offline(arch), settings
-
-        self.recolour_bar.show()
-        self.recolour_progress.setRange(0, 0)
-        self.recolour_progress.setFormat("Preparing…")
-        self._recolour_pending = True
-        tasks.run_in_thread(prepare, lambda r: self._run_recolour(*r, seed=seed, profile=profile),
-                            self._recolour_failed, name="recolour-prepare")
-
-    def _run_recolour(self, take, choice, settings, seed, profile) -> None:
-        if not getattr(self, "_recolour_pending", False):  # cancelled while preparing
-            return
-        if choice.warning:
-            self.banner.show_message(choice.warning, "warning")
-        worker = RecolourWorker(take, choice.loaded, settings, seed, profile, self)
-        worker.progress.connect(self._recolour_progress)
-        worker.succeeded.connect(self._recolour_done)
-        worker.failed.connect(self._recolour_failed)
-        worker.cancelled.connect(self._recolour_cancelled)
-        worker.finished.connect(worker.deleteLater)
-        self.recolour_worker = worker
-        self.recolour_progress.setRange(0, max(1, len(take)))
-        self.recolour_progress.setValue(0)
-        self.recolour_progress.setFormat(f"Recolouring with {choice.loaded.label}, {profile}… %p%")
-        worker.start(worker.Priority.LowPriority)
-
-    def _recolour_progress(self, done: int, total: int) -> None:
-        self.recolour_progress.setRange(0, total)
-        self.recolour_progress.setValue(done)
-
-    def _end_recolour(self) -> None:
-        self._recolour_pending = False
-        worker, self.recolour_worker = self.recolour_worker, None
-        if worker is not None:
-            worker.wait(2000)
-        self.recolour_bar.hide()
-
-    def _recolour_failed(self, message: str) -> None:
-        self._end_recolour()
-        self.banner.show_message(f"recolour failed: {message}", "error")
-
-    def _recolour_cancelled(self) -> None:
-        self._end_recolour()
-        self.banner.show_message("recolour cancelled", "info")
-
-    def cancel_recolour(self) -> None:
-        self._recolour_pending = False
-        if self.recolour_worker is not None:
-            self.recolour_worker.cancel()
-        else:
-            self.recolour_bar.hide()
-
-    def _recolour_done(self, recoloured: Take) -> None:
-        played = self.recolour_worker.take if self.recolour_worker is not None else None
-        self._end_recolour()
-        if played is None:
-            return
-        self.compare = CompareDialog(self, played, recoloured)
-        self.compare.listen.connect(self._listen)
-        self.compare.stopRequested.connect(lambda: self.bridge.call("stop the replay", self.engine.stop_replay))
-        self.compare.kept.connect(lambda which: self._kept(which, played, recoloured))
-        self.compare.show()
-
-    def _listen(self, take: Take) -> None:
-        self.bridge.call("replay", self.engine.replay, take)
-
-    def _kept(self, which: str, played: Take, recoloured: Take) -> None:
-        self.compare = None
-        if which != "recoloured":
-            self.tap.setFocus()
-            return
-        self.take_dir.mkdir(parents=True, exist_ok=True)
-        stem = (played.path.stem if played.path else self.engine.take_path.stem if self.engine.take_path
-                else time.strftime("take-%Y%m%d-%H%M%S"))
-        target = self.take_dir / f"{stem}-recoloured{TAKE_SUFFIX}"
-        self.show_document(recoloured, None)
-
-        def saved(p):
-            if self.document is recoloured:
-                self.document_path = Path(p)
-                self._update_title()
-            self.banner.show_message(f"kept the recoloured take (saved as {p}); export it with Ctrl+E", "info")
-
-        tasks.run_in_thread(lambda: save_take(recoloured, target), saved,
-                            lambda msg: self.banner.show_message(f"could not save the recoloured take: {msg}",
-                                                                 "error"), name="save-recoloured")
-        self.tap.setFocus()
-
     # -- help -----------------------------------------------------------------------------------------------------
     def show_shortcuts(self) -> ShortcutsDialog:
         dialog = ShortcutsDialog(self, self.shortcut_actions)
@@ -903,18 +607,6 @@ class MainWindow(QMainWindow):
 def _copy_notes(take: Take) -> Take:
     """A shallow snapshot of the notes list (the engine thread may append meanwhile)."""
     return Take(header=take.header, notes=list(take.notes))
-
-
-def _with_suffix(path, suffix: str) -> Path:
-    path = Path(path).expanduser()
-    return path if path.suffix else path.with_suffix(suffix)
-
-
-def _dismiss(path: Path, reason: str) -> None:
-    try:
-        dismiss_recoverable(path, reason)
-    except UserError:
-        pass
 
 
 def _short(text: str, n: int) -> str:

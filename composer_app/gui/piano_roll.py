@@ -27,7 +27,8 @@ from PySide6.QtWidgets import QScrollBar, QSizePolicy, QVBoxLayout, QWidget
 from composer_app.sampling import note_name
 
 FRAME_MS = 33
-KEY_W = 58  # pitch axis width
+KEY_W = 72  # pitch axis width: note names, then a keyboard
+LABEL_W = 44
 TIME_H = 20  # time axis height
 MIN_SPAN = 25  # at least two octaves visible
 MIN_PX_PER_S, MAX_PX_PER_S = 10.0, 2000.0
@@ -390,18 +391,20 @@ class PianoRoll(QWidget):
                 p.setPen(QPen(QColor(255, 120, 80), 2))
                 p.drawLine(QPointF(x, 0), QPointF(x, grid_h))
 
-        # pitch axis: a keyboard with names at the Cs and MIDI numbers
-        p.fillRect(QRectF(0, 0, KEY_W, grid_h), QColor(236, 236, 236))
+        # pitch axis: names and MIDI numbers (every C; every white key when rows are tall), then a keyboard
+        p.fillRect(QRectF(0, 0, LABEL_W, grid_h), QColor(34, 38, 47))
+        p.fillRect(QRectF(LABEL_W, 0, KEY_W - LABEL_W, grid_h), QColor(232, 232, 232))
+        black_w = (KEY_W - LABEL_W) * 0.6
         for pitch in range(self.low, self.high + 1):
             y = self.y_of(pitch)
             if pitch % 12 in BLACK:
-                p.fillRect(QRectF(0, y, KEY_W * 0.6, row), QColor(30, 30, 34))
-            if pitch % 12 in (0, 5):
-                p.setPen(QPen(QColor(170, 170, 170), 1))
-                p.drawLine(QPointF(0, y + row), QPointF(KEY_W, y + row))
+                p.fillRect(QRectF(LABEL_W, y, black_w, row), QColor(30, 30, 34))
+            if pitch % 12 in (0, 5) and row >= 3:
+                p.setPen(QPen(QColor(160, 160, 160), 1))
+                p.drawLine(QPointF(LABEL_W, y + row), QPointF(KEY_W, y + row))
             if pitch % 12 == 0 or (row >= 12 and pitch % 12 not in BLACK):
-                p.setPen(QColor(40, 40, 40))
-                p.drawText(QRectF(2, y - 2, KEY_W - 4, row + 4),
+                p.setPen(QColor(225, 228, 235) if pitch % 12 == 0 else QColor(150, 156, 170))
+                p.drawText(QRectF(0, y + row / 2 - 8, LABEL_W - 4, 16),
                            Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
                            f"{note_name(pitch)} {pitch}")
         p.setPen(QPen(QColor(90, 96, 110), 1))

@@ -1,0 +1,152 @@
+"""The window's recolour flow: options, the worker with progress and cancel, the compare dialog, keeping.
+
+A mixin of :class:`~composer_app.gui.main_window.MainWindow`. The take is copied on the engine thread, the
+offline model loaded in a background task, the pitches drawn in a :class:`RecolourWorker` (QThread); the window
+keeps playing throughout. A kept recolouring is saved next to the takes at once, so tapping on (which starts a
+new take) never loses it.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from composer_app.errors import UserError
+from composer_app.gui import tasks
+from composer_app.gui.recolour import CompareDialog, RecolourDialog, RecolourWorker
+from composer_app.live.take import TAKE_SUFFIX, Take, save_take
+
+
+class RecolourMixin:
+    """Needs the window's ``engine``, ``bridge``, ``source``, ``store``, ``sampling_panel``, ``take_dir``,
+    ``recolour_bar``/``recolour_progress``, ``banner``, ``tap``, ``shown_take`` and ``show_document``."""
+
+    # -- recolour -------------------------------------------------------------------------------------------------
+    def recolour_dialog(self) -> None:
+        from composer_app.sampling import load_profiles
+
+        try:
+            profiles = list(load_profiles())
+        except UserError as exc:
+            self.banner.show_message(str(exc), "error")
+            return
+        dialog = RecolourDialog(self, profiles, self.store.get_str("recolour/architecture", "lstm_attn"),
+                                self.store.get_str("recolour/profile", "default"),
+                                self.store.get_int("recolour/seed", 0),
+                                self.store.get_bool("recolour/keep_locks", True))
+        if dialog.exec():
+            arch, profile, seed, keep = dialog.values()
+            self.store.set("recolour/architecture", arch)
+            self.store.set("recolour/profile", profile)
+            self.store.set("recolour/seed", seed or 0)
+            self.store.set("recolour/keep_locks", keep)
+            self.start_recolour(arch, profile, seed, keep)
+        self.tap.setFocus()
+
+    def start_recolour(self, arch: str, profile: str = "default", seed: int | None = None,
+                       keep_locks: bool = True) -> None:
+        """Recolour the take shown with the offline ``arch`` model and sampling ``profile``; non-blocking."""
+        if self.recolour_worker is not None:
+            self.banner.show_message("a recolouring is already running (Esc cancels it)", "info")
+            return
+        from composer_app.sampling import settings_from_profile
+
+        panel = self.sampling_panel.settings_or_default()
+        overrides = {"hints": panel.hints, "scale": panel.scale, "low": panel.low, "high": panel.high} \
+            if keep_locks else {}
+
+        def prepare():
+            take = self.shown_take()
+            if not take.notes:
+                raise UserError("the take is empty: play something first, then recolour it")
+            for n in take.notes:  # a note still held ends where it is now
+                if n.end_ns is None:
+                    n.end_ns = n.start_ns + int(0.25e9)
+            settings = settings_from_profile(profile, **overrides)
+            return take, self.source.offline(arch), settings
+
+        self.recolour_bar.show()
+        self.recolour_progress.setRange(0, 0)
+        self.recolour_progress.setFormat("Preparing…")
+        self._recolour_pending = True
+        tasks.run_in_thread(prepare, lambda r: self._run_recolour(*r, seed=seed, profile=profile),
+                            self._recolour_failed, name="recolour-prepare")
+
+    def _run_recolour(self, take, choice, settings, seed, profile) -> None:
+        if not getattr(self, "_recolour_pending", False):  # cancelled while preparing
+            return
+        if choice.warning:
+            self.banner.show_message(choice.warning, "warning")
+        worker = RecolourWorker(take, choice.loaded, settings, seed, profile, self)
+        worker.progress.connect(self._recolour_progress)
+        worker.succeeded.connect(self._recolour_done)
+        worker.failed.connect(self._recolour_failed)
+        worker.cancelled.connect(self._recolour_cancelled)
+        worker.finished.connect(worker.deleteLater)
+        self.recolour_worker = worker
+        self.recolour_progress.setRange(0, max(1, len(take)))
+        self.recolour_progress.setValue(0)
+        self.recolour_progress.setFormat(f"Recolouring with {choice.loaded.label}, {profile}… %p%")
+        worker.start(worker.Priority.LowPriority)
+
+    def _recolour_progress(self, done: int, total: int) -> None:
+        self.recolour_progress.setRange(0, total)
+        self.recolour_progress.setValue(done)
+
+    def _end_recolour(self) -> None:
+        self._recolour_pending = False
+        worker, self.recolour_worker = self.recolour_worker, None
+        if worker is not None:
+            worker.wait(2000)
+        self.recolour_bar.hide()
+
+    def _recolour_failed(self, message: str) -> None:
+        self._end_recolour()
+        self.banner.show_message(f"recolour failed: {message}", "error")
+
+    def _recolour_cancelled(self) -> None:
+        self._end_recolour()
+        self.banner.show_message("recolour cancelled", "info")
+
+    def cancel_recolour(self) -> None:
+        self._recolour_pending = False
+        if self.recolour_worker is not None:
+            self.recolour_worker.cancel()
+        else:
+            self.recolour_bar.hide()
+
+    def _recolour_done(self, recoloured: Take) -> None:
+        played = self.recolour_worker.take if self.recolour_worker is not None else None
+        self._end_recolour()
+        if played is None:
+            return
+        self.compare = CompareDialog(self, played, recoloured)
+        self.compare.listen.connect(self._listen)
+        self.compare.stopRequested.connect(lambda: self.bridge.call("stop the replay", self.engine.stop_replay))
+        self.compare.kept.connect(lambda which: self._kept(which, played, recoloured))
+        self.compare.show()
+
+    def _listen(self, take: Take) -> None:
+        self.bridge.call("replay", self.engine.replay, take)
+
+    def _kept(self, which: str, played: Take, recoloured: Take) -> None:
+        self.compare = None
+        if which != "recoloured":
+            self.tap.setFocus()
+            return
+        self.take_dir.mkdir(parents=True, exist_ok=True)
+        stem = (played.path.stem if played.path else self.engine.take_path.stem if self.engine.take_path
+                else time.strftime("take-%Y%m%d-%H%M%S"))
+        target = self.take_dir / f"{stem}-recoloured{TAKE_SUFFIX}"
+        self.show_document(recoloured, None)
+
+        def saved(p):
+            if self.document is recoloured:
+                self.document_path = Path(p)
+                self._update_title()
+            self.banner.show_message(f"kept the recoloured take (saved as {p}); export it with Ctrl+E", "info")
+
+        tasks.run_in_thread(lambda: save_take(recoloured, target), saved,
+                            lambda msg: self.banner.show_message(f"could not save the recoloured take: {msg}",
+                                                                 "error"), name="save-recoloured")
+        self.tap.setFocus()

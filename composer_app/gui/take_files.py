@@ -1,0 +1,206 @@
+"""The window's file work: the take shown, export (MIDI, WAV), save, open, and crash recovery.
+
+A mixin of :class:`~composer_app.gui.main_window.MainWindow`, kept apart so each part reads in one sitting. All
+disk work runs in background tasks (:mod:`composer_app.gui.tasks`); the result or the reason it failed comes
+back to the banner in plain words.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from composer_app.errors import UserError
+from composer_app.gui import tasks
+from composer_app.gui.piano_roll import notes_from_take
+from composer_app.gui.recolour import copy_take
+from composer_app.live.take import (
+    TAKE_SUFFIX,
+    Take,
+    dismiss_recoverable,
+    find_recoverable_takes,
+    load_take,
+    save_take,
+)
+
+
+class TakeFilesMixin:
+    """Needs the window's ``engine``, ``store``, ``take_dir``, ``document``/``document_path``, ``roll``,
+    ``tap``, ``banner`` and ``_update_title``/``refresh_status``."""
+
+    # -- the take shown -------------------------------------------------------------------------------------------
+    def shown_take(self) -> Take:
+        """A private copy of the take shown (the live one is copied on the engine thread, between events).
+
+        Blocks until the engine thread has made the copy: call it from a background task, never the GUI thread.
+        """
+        if self.document is not None:
+            return self.document
+        done = threading.Event()
+        box: list[Take] = []
+
+        def grab():
+            box.append(copy_take(self.engine.take))
+            done.set()
+
+        self.engine.submit(grab)
+        if not done.wait(5.0):
+            raise UserError("the engine is busy; try again")
+        return box[0]
+
+    def show_document(self, take: Take, path: Path | None) -> None:
+        self.document = take
+        self.document_path = Path(path) if path else None
+        self.roll.set_notes(notes_from_take(take), live=False)
+        self.roll.fit()
+        self.tap.clear()
+        self._update_title()
+        self.refresh_status()
+
+    # -- files ----------------------------------------------------------------------------------------------------
+    def _default_dir(self) -> str:
+        return self.store.get_str("paths/last_dir", str(Path.home())) or str(Path.home())
+
+    def _remember_dir(self, path) -> None:
+        self.store.set("paths/last_dir", str(Path(path).expanduser().parent))
+
+    def _suggest_name(self, suffix: str) -> str:
+        stem = (self.document_path.stem if self.document_path else
+                self.engine.take_path.stem if self.engine.take_path else "take")
+        return str(Path(self._default_dir()) / f"{stem}{suffix}")
+
+    def export_midi_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export MIDI", self._suggest_name(".mid"),
+                                              "MIDI files (*.mid *.midi)")
+        if path:
+            self.export_midi(path)
+
+    def export_midi(self, path) -> None:
+        path = _with_suffix(path, ".mid")
+        self._remember_dir(path)
+
+        def write():
+            take = self.shown_take()
+            if not take.notes:
+                raise UserError("the take is empty: play something first")
+            return take.export_midi(path)
+
+        tasks.run_in_thread(write, lambda p: self.banner.show_message(f"exported {p}", "info"),
+                            lambda msg: self.banner.show_message(f"MIDI export failed: {msg}", "error"),
+                            name="export-midi")
+
+    def export_wav_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export WAV", self._suggest_name(".wav"), "WAV files (*.wav)")
+        if path:
+            self.export_wav(path)
+
+    def export_wav(self, path) -> None:
+        from composer_app.export import build_midi, render_audio, write_wav
+
+        path = _with_suffix(path, ".wav")
+        self._remember_dir(path)
+        soundfont = getattr(self.engine.synth, "soundfont", None)
+
+        def render():
+            take = self.shown_take()
+            if not take.notes:
+                raise UserError("the take is empty: play something first")
+            melody = take.to_melody()
+            pm = build_midi(melody[:, 0], melody[:, 1], melody[:, 2].astype(int), take.velocities(),
+                            program=int(take.header.get("program", 0)))
+            return write_wav(path, render_audio(pm, soundfont=soundfont))
+
+        self.banner.show_message(f"rendering {path}…", "info")
+        tasks.run_in_thread(render, lambda p: self.banner.show_message(f"exported {p}", "info"),
+                            lambda msg: self.banner.show_message(f"WAV export failed: {msg}", "error"),
+                            name="export-wav")
+
+    def save_take_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save take", self._suggest_name(TAKE_SUFFIX),
+                                              f"Takes (*{TAKE_SUFFIX})")
+        if path:
+            self.save_take(path)
+
+    def save_take(self, path) -> None:
+        path = _with_suffix(path, TAKE_SUFFIX)
+        self._remember_dir(path)
+
+        def saved(p):
+            if self.document is not None:
+                self.document_path = Path(p)
+                self._update_title()
+            self.banner.show_message(f"saved {p}", "info")
+
+        tasks.run_in_thread(lambda: save_take(self.shown_take(), path), saved,
+                            lambda msg: self.banner.show_message(f"could not save: {msg}", "error"),
+                            name="save-take")
+
+    def open_take_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open take", self._default_dir(),
+                                              f"Takes (*{TAKE_SUFFIX} *.jsonl);;All files (*)")
+        if path:
+            self.open_take(path)
+
+    def open_take(self, path) -> None:
+        self._remember_dir(path)
+        tasks.run_in_thread(lambda: load_take(path), lambda take: self.show_document(take, Path(path)),
+                            lambda msg: self.banner.show_message(f"could not open the take: {msg}", "error"),
+                            name="open-take")
+
+    # -- crash recovery -------------------------------------------------------------------------------------------
+    def offer_recovery(self) -> str | None:
+        """If a crash left a take in the data folder, ask whether to restore it. Returns the answer."""
+        found = find_recoverable_takes(self.take_dir)
+        if not found:
+            return None
+        path = found[0]
+        answer = self.ask_recovery(path, len(found))
+        if answer == "restore":
+            try:
+                take = load_take(path)
+            except UserError as exc:
+                self.banner.show_message(f"the take left by the crash cannot be restored: {exc}", "error")
+                _dismiss(path, "unreadable")
+                return answer
+            _dismiss(path, "recovered")
+            self.show_document(take, path)
+            self.banner.show_message(f"restored {len(take)} notes from {path.name} (left by a crash). "
+                                     "Save or export it, or just tap to start a new take.", "info")
+        elif answer == "discard":
+            _dismiss(path, "discarded")
+        return answer
+
+    def ask_recovery(self, path: Path, count: int) -> str:
+        """The restore/discard question (a modal box at start-up, before any playing). Tests replace it."""
+        try:
+            n = len(load_take(path))
+            what = f"{n} notes"
+        except UserError:
+            what = "a damaged take"
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle("Restore the last take?")
+        box.setText(f"The app stopped unexpectedly while a take was being played ({what}, {path.name}).")
+        more = f" ({count - 1} older one{'s' if count > 2 else ''} left too.)" if count > 1 else ""
+        box.setInformativeText("Restore it to listen, save or export it?" + more)
+        restore = box.addButton("Restore", QMessageBox.ButtonRole.AcceptRole)
+        discard = box.addButton("Discard", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton("Not now", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(restore)
+        box.exec()
+        clicked = box.clickedButton()
+        return "restore" if clicked is restore else "discard" if clicked is discard else "later"
+
+
+def _with_suffix(path, suffix: str) -> Path:
+    path = Path(path).expanduser()
+    return path if path.suffix else path.with_suffix(suffix)
+
+
+def _dismiss(path: Path, reason: str) -> None:
+    try:
+        dismiss_recoverable(path, reason)
+    except UserError:
+        pass
