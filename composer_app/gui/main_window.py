@@ -206,6 +206,8 @@ class MainWindow(TakeFilesMixin, RecolourMixin, QMainWindow):
         a = self._action
         self.act_new = a("&New take", "Ctrl+N", self.new_take, "Start an empty take")
         self.act_open = a("&Open take…", "Ctrl+O", self.open_take_dialog, "Open a saved take")
+        self.act_open_rhythm = a("Open &rhythm…", "Ctrl+Shift+O", self.open_rhythm_dialog,
+                                 "Open a rhythm (.npy or MIDI) to give it a melody with Recolour")
         self.act_save = a("&Save take…", "Ctrl+S", self.save_take_dialog, "Save the take shown")
         self.act_export = a("&Export MIDI…", "Ctrl+E", self.export_midi_dialog, "Write the take as a MIDI file")
         self.act_export_wav = a("Export &WAV…", "Ctrl+Shift+E", self.export_wav_dialog,
@@ -236,7 +238,7 @@ class MainWindow(TakeFilesMixin, RecolourMixin, QMainWindow):
 
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
-        for act in (self.act_new, self.act_open, self.act_save, None, self.act_export, self.act_export_wav, None,
+        for act in (self.act_new, self.act_open, self.act_open_rhythm, self.act_save, None, self.act_export, self.act_export_wav, None,
                     self.act_quit):
             file_menu.addSeparator() if act is None else file_menu.addAction(act)
         play = bar.addMenu("&Play")

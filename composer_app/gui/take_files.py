@@ -25,6 +25,8 @@ from composer_app.live.take import (
     save_take,
 )
 
+ASSETS_RHYTHMS = Path(__file__).resolve().parents[2] / "assets" / "rhythms"
+
 
 class TakeFilesMixin:
     """Needs the window's ``engine``, ``store``, ``take_dir``, ``document``/``document_path``, ``roll``,
@@ -149,6 +151,28 @@ class TakeFilesMixin:
                             lambda msg: self.banner.show_message(f"could not open the take: {msg}", "error"),
                             name="open-take")
 
+    def open_rhythm_dialog(self) -> None:
+        start = ASSETS_RHYTHMS if ASSETS_RHYTHMS.is_dir() else Path(self._default_dir())
+        path, _ = QFileDialog.getOpenFileName(self, "Open rhythm", str(start),
+                                              "Rhythms (*.npy *.mid *.midi);;All files (*)")
+        if path:
+            self.open_rhythm(path)
+
+    def open_rhythm(self, path) -> None:
+        """A rhythm without a melody (``.npy`` of (rest, duration), or a MIDI file's timing): shown as a take
+        of middle Cs, ready to be recoloured (Ctrl+G)."""
+
+        def done(take):
+            self.show_document(take, None)
+            self.document_path = None
+            self.setWindowTitle(f"{self.windowTitle().split(' — ')[0]} — rhythm {Path(path).name}")
+            self.banner.show_message(f"{Path(path).name}: {len(take)} beats, all middle C for now. "
+                                     "Recolour it (Ctrl+G) to give it a melody.", "info")
+
+        tasks.run_in_thread(lambda: rhythm_take(path), done,
+                            lambda msg: self.banner.show_message(f"could not open the rhythm: {msg}", "error"),
+                            name="open-rhythm")
+
     # -- crash recovery -------------------------------------------------------------------------------------------
     def offer_recovery(self) -> str | None:
         """If a crash left a take in the data folder, ask whether to restore it. Returns the answer."""
@@ -192,6 +216,24 @@ class TakeFilesMixin:
         box.exec()
         clicked = box.clickedButton()
         return "restore" if clicked is restore else "discard" if clicked is discard else "later"
+
+
+def rhythm_take(path, pitch: int = 60) -> Take:
+    """A take holding a rhythm file's beats (every note ``pitch``): what Recolour needs to sing it."""
+    from composer_app.beats import beats_to_onsets
+    from composer_app.live.take import TakeNote
+    from composer_app.rhythm import load_rhythm
+
+    rests, durs = load_rhythm(path)
+    starts, ends = beats_to_onsets(rests, durs)
+    notes = []
+    prev_dur = 0.0
+    for i, (s, e, r, d) in enumerate(zip(starts, ends, rests, durs, strict=True)):
+        notes.append(TakeNote(i, int(round(s * 1e9)), pitch, 100, float(r), prev_dur, "rhythm",
+                              int(round(max(e, s + 1e-3) * 1e9))))
+        prev_dur = float(d)
+    return Take(header={"format": "everybody-compose-take/1", "rhythm": str(path), "program": 0}, notes=notes,
+                closed=True)
 
 
 def _with_suffix(path, suffix: str) -> Path:

@@ -96,3 +96,22 @@ def test_recoloured_take_keeps_notes_timing():
     out = recolour.recoloured_take(played, [70, 71], {"profile": "x"})
     assert [(n.start_ns, n.end_ns, n.velocity, n.pitch) for n in out.notes] == [(0, 5, 90, 70), (10, 20, 80, 71)]
     assert [n.pitch for n in played.notes] == [60, 62]  # the played take is untouched
+
+
+def test_a_demo_rhythm_opens_and_recolours_into_a_melody(window, qtbot, wait_settled):
+    from pathlib import Path
+
+    import numpy as np
+
+    rhythm = Path(__file__).resolve().parents[2] / "assets" / "rhythms" / "twinkle.npy"
+    window.open_rhythm(rhythm)
+    wait_settled(window)
+    take = window.document
+    assert take is not None and len(take) == len(np.load(rhythm)) == 28
+    assert {n.pitch for n in take.notes} == {60} and "rhythm twinkle.npy" in window.windowTitle()
+    window.start_recolour("vanilla_rnn", "default", seed=2)
+    dialog = _wait_compare(qtbot, window)
+    dialog.keep_recoloured.click()
+    wait_settled(window)
+    assert len({n.pitch for n in window.document.notes}) > 1
+    assert [n.start_ns for n in window.document.notes] == [n.start_ns for n in take.notes]
