@@ -191,6 +191,8 @@ class LiveEngine:
         Where take journals go (default ``<user data>/everybody-compose/takes``); ``record=False`` writes none.
     default_velocity : int
         Loudness of tap keys (MIDI keys bring their own velocity).
+    chord_window_s : float
+        Presses this close to a note's start join it (a chord is one beat; see ``beat_capture``).
     synth : Synth, optional
         Use this synth instead of making one.
     """

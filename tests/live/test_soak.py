@@ -141,8 +141,11 @@ def check(result: dict, rss_slack: int | None) -> None:
         assert result["rss_growth"] < rss_slack + result["notes_added"] * PER_NOTE_BYTES, result["rss_growth"]
     steps = result["steps"] / 1e6
     tenth = max(len(steps) // 10, 1)
-    first, last = np.median(steps[:tenth]), np.median(steps[-tenth:])
-    assert last < 3 * first + 0.5, (first, last)  # flat: no growth with take length (generous for a busy machine)
+    # Flat: no growth with take length. The 10th percentile, not the median: on a busy machine whole stretches
+    # run several times slower (measured: medians of 2 and 12 ms alternating), but a cost that grew with the
+    # take would raise even the fastest steps.
+    first, last = np.percentile(steps[:tenth], 10), np.percentile(steps[-tenth:], 10)
+    assert last < 3 * first + 0.5, (first, last)
     back = load_take(result["path"])
     assert back.closed and len(back) == len(result["take"])
     np.testing.assert_allclose(back.to_melody(), result["melody"], atol=1e-6)
