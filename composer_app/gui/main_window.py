@@ -112,6 +112,8 @@ class MainWindow(TakeFilesMixin, RecolourMixin, QMainWindow):
         self._timer.setInterval(STATUS_MS)
         self._timer.timeout.connect(self.refresh_status)
         self._timer.start()
+        if not audio:
+            self.status_sound.setText("sound: off (--no-audio)")
         for topic, message in engine.status.items():
             self._on_status(topic, message)
         if model_warning:

@@ -61,6 +61,7 @@ class PianoRoll(QWidget):
         self._starts: list[float] = []
         self._by_index: dict[int, RollNote] = {}
         self._max_dur = 0.0
+        self._max_end = 0.0  # latest end (or start) of any note: the take's length without a scan
         self.px_per_s = 110.0
         self.view_start_s = 0.0
         self.low, self.high = 48, 84
@@ -87,6 +88,7 @@ class PianoRoll(QWidget):
         self._starts = [n.start_s for n in self.notes]
         self._by_index = {n.index: n for n in self.notes}
         self._max_dur = max(((n.end_s or n.start_s) - n.start_s for n in self.notes), default=0.0)
+        self._max_end = max(((n.end_s if n.end_s is not None else n.start_s) for n in self.notes), default=0.0)
         self.live = live
         self.origin_ns = origin_ns
         self.replay_playing.clear()
@@ -116,6 +118,7 @@ class PianoRoll(QWidget):
         self.notes.insert(pos, note)
         self._starts.insert(pos, start_s)
         self._by_index[index] = note
+        self._max_end = max(self._max_end, start_s)
         self.live = True
         self.follow = True
         self._fit_pitch()
@@ -132,6 +135,7 @@ class PianoRoll(QWidget):
         else:
             note.end_s = note.start_s + max(0.0, dur_s)
             self._max_dur = max(self._max_dur, note.end_s - note.start_s)
+            self._max_end = max(self._max_end, note.end_s)
         self._update_timer()
         self.viewChanged.emit()
         self.update()
@@ -143,6 +147,7 @@ class PianoRoll(QWidget):
         pos = self.notes.index(note)
         del self.notes[pos]
         del self._starts[pos]
+        self._max_end = max(((n.end_s if n.end_s is not None else n.start_s) for n in self.notes), default=0.0)
 
     # -- replay ---------------------------------------------------------------------------------------------------
     def replay_started(self) -> None:
@@ -177,10 +182,10 @@ class PianoRoll(QWidget):
 
     @property
     def duration_s(self) -> float:
+        """End of the take so far (now, while a note sounds)."""
         if not self.notes:
             return 0.0
-        now = self.now_s()
-        return max((n.end_s if n.end_s is not None else max(now, n.start_s)) for n in self.notes)
+        return max(self._max_end, self.now_s()) if self.sounding else self._max_end
 
     def now_s(self) -> float:
         if self.origin_ns is None:
