@@ -121,7 +121,6 @@ def run_app(args) -> int:
     window.raise_()
     window.activateWindow()
     if args.midi_port:
-        window.midi_panel.wanted = args.midi_port
         window.choose_midi_port(args.midi_port)
     QTimer.singleShot(0, window.offer_recovery)
     print(f"everybody-compose: the window is open; takes are kept in {data_dir / 'takes'}", flush=True)

@@ -125,10 +125,11 @@ class MainWindow(TakeFilesMixin, RecolourMixin, QMainWindow):
             self.watcher.portsChanged.connect(self._on_midi_ports)
             self.watcher.opened.connect(self._on_midi_opened)
             self.watcher.failed.connect(lambda msg: self.banner.show_message(msg, "error"))
+            self.watcher.waiting.connect(self._on_midi_waiting)
             self.watcher.start()
             wanted = store.get_str("midi/port", "")
             if wanted:
-                self.midi_panel.wanted = wanted
+                self.midi_panel.select(wanted)
                 self.watcher.request_open(wanted)
         else:
             self.midi_panel.set_ports([], "MIDI input is off (--no-midi)")
@@ -488,6 +489,7 @@ class MainWindow(TakeFilesMixin, RecolourMixin, QMainWindow):
 
     def choose_midi_port(self, name: str) -> None:
         self.store.set("midi/port", name or "")
+        self.midi_panel.select(name or "")
         if self.watcher is not None:
             self.watcher.request_open(name or None)
 
@@ -501,6 +503,10 @@ class MainWindow(TakeFilesMixin, RecolourMixin, QMainWindow):
         else:
             self.status_midi.setText(f"MIDI: {len(names)} port{'s' if len(names) != 1 else ''}, none chosen")
             self.status_midi.setToolTip("\n".join(names))
+
+    def _on_midi_waiting(self, name: str) -> None:
+        self.midi_panel.status.setText(f"{name} is not connected: it plays as soon as it is plugged in")
+        self.status_midi.setText(f"MIDI: waiting for {_short(name, 30)}")
 
     def _on_midi_opened(self, name: str) -> None:
         self.midi_panel.set_opened(name)

@@ -33,6 +33,7 @@ class MidiWatcher(QObject):
     portsChanged = Signal(list, str)  # names, reason ("" when there is a MIDI system)
     opened = Signal(str)  # the port now listened to ("" = none)
     failed = Signal(str)  # plain words
+    waiting = Signal(str)  # the chosen port is not connected now; it is opened when it appears
 
     def __init__(self, engine, backend: str | None = None, interval_s: float = POLL_S, parent=None):
         super().__init__(parent)
@@ -41,6 +42,8 @@ class MidiWatcher(QObject):
         self.interval_s = interval_s
         self.ports: list[str] = []
         self.reason = ""
+        self.wanted: str | None = None  # the port the player chose, plugged in or not
+        self._polled = False
         self._requests: queue.SimpleQueue = queue.SimpleQueue()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="midi-watch", daemon=True)
@@ -84,6 +87,9 @@ class MidiWatcher(QObject):
                 known, first = current, False
                 self.ports, self.reason = sorted(current), reason
                 self.portsChanged.emit(self.ports, self.reason)
+            self._polled = True
+            if self.wanted in appeared and not midi.is_open and not midi.port_vanished:
+                self._open(self.wanted)  # chosen while unplugged (or at start-up): plugged in now
             no_system = bool(reason) and not reason.startswith("no MIDI input ports")
             try:
                 kind, arg = self._requests.get(timeout=max(self.interval_s, NO_SYSTEM_POLL_S) if no_system
@@ -96,9 +102,14 @@ class MidiWatcher(QObject):
                 self._open(arg)
 
     def _open(self, name: str | None) -> None:
+        self.wanted = name or None
         if not name:
             self.engine.close_midi()
             self.opened.emit("")
+            return
+        if self._polled and name not in self.ports:
+            self.engine.close_midi()
+            self.waiting.emit(name)
             return
         try:
             opened = self.engine.open_midi(name, self.backend)
@@ -126,6 +137,7 @@ class MidiPanel(QGroupBox):
         layout.addWidget(self.combo)
         layout.addWidget(self.status)
         self.wanted = ""
+        self._seen: set[str] = set()
         self.combo.activated.connect(self._chosen)
 
     def _chosen(self, index: int) -> None:
@@ -140,7 +152,9 @@ class MidiPanel(QGroupBox):
         for name in names:
             self.combo.addItem(name, name)
         if current and current not in names:  # the chosen port is unplugged: keep it listed as such
-            self.combo.addItem(f"{current} (unplugged)", current)
+            self.combo.addItem(f"{current} (unplugged)" if current in self._seen else f"{current} (not found)",
+                               current)
+        self._seen.update(names)
         self.combo.setCurrentIndex(max(0, self.combo.findData(current)))
         self.combo.blockSignals(False)
         if reason:
@@ -150,6 +164,16 @@ class MidiPanel(QGroupBox):
         else:
             self.status.setText("no MIDI input ports")
 
+    def select(self, name: str) -> None:
+        """Show ``name`` as the chosen port (without emitting); kept as the wish while it is not listed."""
+        self.wanted = name or ""
+        i = self.combo.findData(self.wanted)
+        if i < 0 and self.wanted:
+            self.combo.addItem(f"{self.wanted} (not found)", self.wanted)
+            i = self.combo.count() - 1
+        self.combo.setCurrentIndex(max(0, i))
+
     def set_opened(self, name: str) -> None:
         if name:
+            self.select(name)
             self.status.setText(f"listening to {name}")

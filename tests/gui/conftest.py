@@ -76,10 +76,10 @@ def make_window(qtbot, store, source, data_dir):
     """``make_window(**engine_kwargs)``: the real window, shown and focused, closed at the end."""
     made = []
 
-    def make(arch="vanilla_rnn", **engine_kwargs):
+    def make(arch="vanilla_rnn", midi=False, midi_backend=None, **engine_kwargs):
         engine_kwargs.setdefault("audio", False)
         engine = LiveEngine(tiny_model(arch), take_dir=data_dir / "takes", seed=1, **engine_kwargs)
-        win = MainWindow(engine, store, data_dir, source, midi=False, audio=False)
+        win = MainWindow(engine, store, data_dir, source, midi=midi, midi_backend=midi_backend, audio=False)
         qtbot.addWidget(win)
         win.show()
         qtbot.waitExposed(win)

@@ -117,6 +117,8 @@ def test_an_unplugged_midi_keyboard_is_said_in_the_window(window, qtbot):
 class _FakeMidi:
     def __init__(self):
         self.reason = None
+        self.is_open = False
+        self.port_vanished = False
 
 
 class _FakeMidiEngine:
@@ -142,7 +144,7 @@ class _FakeMidiEngine:
         return name
 
     def close_midi(self):
-        self.opened.append(None)
+        pass
 
 
 def test_midi_port_list_follows_hot_plug(window, qtbot):
@@ -160,6 +162,22 @@ def test_midi_port_list_follows_hot_plug(window, qtbot):
         assert [combo.itemData(i) for i in range(combo.count())] == ["", "Pads"]
         watcher.request_open("Pads")
         qtbot.waitUntil(lambda: engine.opened == ["Pads"])
+    finally:
+        watcher.stop()
+
+
+def test_a_chosen_keyboard_that_is_not_plugged_in_is_opened_when_it_appears(qtbot):
+    engine = _FakeMidiEngine([([], [], None), ([], [], None), (["Keys"], [], None)])
+    engine.midi.is_open = False
+    engine.midi.port_vanished = False
+    watcher = MidiWatcher(engine, interval_s=0.05)
+    waiting = []
+    watcher.waiting.connect(waiting.append)
+    watcher.request_open("Keys")  # saved from the last run; not plugged in yet
+    watcher.start()
+    try:
+        qtbot.waitUntil(lambda: engine.opened == ["Keys"], timeout=5000)
+        assert waiting == ["Keys"]  # said once, not an error
     finally:
         watcher.stop()
 
