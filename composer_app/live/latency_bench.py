@@ -289,6 +289,15 @@ def run_bench(architecture: str = DEFAULT_ARCH, block_sizes=BLOCK_SIZES, quick: 
     loaded, shipped = shipped_or_untrained(architecture)
     n_human, n_stress = (12, 40) if quick else (80, 200)
     rng = np.random.default_rng(seed)
+    about = {
+        "model": f"{loaded.label} {'shipped' if shipped else 'untrained, shipped size'}",
+        "shipped": shipped, "architecture": architecture, "rate": RATE, "threshold": THRESHOLD,
+        "instrument": f"GM {PROGRAM} (Wood Block), no reverb",
+        "instrument_attack_ms": round(instrument_attack_ms(PROGRAM), 3),
+        "piano_attack_ms": round(instrument_attack_ms(0), 3),
+        "target": "at 128 frames: p99 < 10 ms, jitter (p99 - p50) < 3 ms",
+        "quick": quick, "cpus": os.cpu_count(),
+    }
     result: dict = {}
     for bs in block_sizes:
         taps = human_taps(n_human, rng)
@@ -297,18 +306,10 @@ def run_bench(architecture: str = DEFAULT_ARCH, block_sizes=BLOCK_SIZES, quick: 
         r["period_ms"] = round(bs / RATE * 1000, 3)
         r["step_p50_ms"] = round(r["step"]["p50_ms"], 4)
         r["step_p99_ms"] = round(r["step"]["p99_ms"], 4)
+        # Latency tails follow the machine's load (other processes competing for the CPUs): record it.
+        r["load_average"] = [round(x, 2) for x in os.getloadavg()]
+        r.update(about)
         result[str(bs)] = r
-    result["meta"] = {
-        "model": f"{loaded.label} {'shipped' if shipped else 'untrained, shipped size'}",
-        "shipped": shipped, "architecture": architecture, "rate": RATE, "threshold": THRESHOLD,
-        "instrument": f"GM {PROGRAM} (Wood Block), no reverb",
-        "instrument_attack_ms": round(instrument_attack_ms(PROGRAM), 3),
-        "piano_attack_ms": round(instrument_attack_ms(0), 3),
-        "target": "at 128 frames: p99 < 10 ms, jitter (p99 - p50) < 3 ms",
-        "quick": quick,
-        "load_average": [round(x, 2) for x in os.getloadavg()],
-        "cpus": os.cpu_count(),
-    }
     return result
 
 
@@ -325,16 +326,15 @@ def add_arguments(p) -> None:
 
 
 def _format(result: dict) -> str:
-    meta = result["meta"]
+    meta = next(iter(result.values()))
+    loads = ", ".join(f"{r['load_average'][0]}" for r in result.values())
     lines = [f"key-to-sound latency, MIDI event -> first audible sample (-40 dBFS), JACK dummy at {meta['rate']} Hz",
              f"model: {meta['model']}; instrument: {meta['instrument']} (its attack {meta['instrument_attack_ms']} ms; "
              f"the default piano's {meta['piano_attack_ms']} ms)",
-             f"machine: {meta['cpus']} CPUs, load average {meta['load_average'][0]} while measuring",
+             f"machine: {meta['cpus']} CPUs, load average {loads} after each block size",
              f"{'block':>5s} {'period':>7s} {'p50':>7s} {'p99':>7s} {'jitter':>7s} {'max':>7s} {'notes':>6s} "
              f"{'engine p99':>10s} {'step p50':>9s} {'step p99':>9s} {'xruns':>6s}   (ms)"]
     for key, r in result.items():
-        if key == "meta":
-            continue
         lines.append(f"{key:>5s} {r['period_ms']:7.2f} {r['p50_ms']:7.2f} {r['p99_ms']:7.2f} {r['jitter_ms']:7.2f} "
                      f"{r['max_ms']:7.2f} {r['count']:6d} {r['engine_ms']['p99_ms']:10.2f} {r['step_p50_ms']:9.3f} "
                      f"{r['step_p99_ms']:9.3f} {r['underflows']:6d}")
