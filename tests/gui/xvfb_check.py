@@ -96,6 +96,14 @@ class Check:
         self.app = None
 
 
+def free_display() -> str:
+    """An X display number nobody uses (no lock file, no socket)."""
+    for n in range(90, 200):
+        if not Path(f"/tmp/.X{n}-lock").exists() and not Path(f"/tmp/.X11-unix/X{n}").exists():
+            return f":{n}"
+    raise RuntimeError("no free X display number between :90 and :199")
+
+
 def journal_notes(path: Path) -> int:
     from composer_app.live.take import load_take
 
@@ -107,7 +115,7 @@ def run(args) -> int:
     from composer_app.live.take import find_recoverable_takes
 
     work = Path(tempfile.mkdtemp(prefix="ec-xvfb-"))
-    display = args.display or ":97"
+    display = args.display or free_display()
     xvfb = None
     jackd = None
     if not args.display:
