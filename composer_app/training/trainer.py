@@ -59,7 +59,8 @@ def augment_for(cfg: dict) -> Augment | None:
 
 
 class LRSchedule:
-    """Warm-up then cosine decay by training progress, where progress is the larger of the epoch fraction
+    """Warm-up then cosine decay (``cosine``: over the whole run; ``wsd``: warm-up, stable, decay over the last
+    ``decay_fraction``) by training progress, where progress is the larger of the epoch fraction
     and the time fraction (so a ``--time-limit`` run still decays fully).
 
     Time is this process's CPU time, not wall time: runs that share a busy machine (two trainings side by
@@ -70,12 +71,15 @@ class LRSchedule:
         self.base = cfg["lr"]
         self.warmup = cfg.get("warmup_steps", 0)
         self.min_ratio = cfg.get("min_lr_ratio", 0.0)
+        self.decay_fraction = cfg.get("decay_fraction", 1.0) if self.kind == "wsd" else 1.0
 
     def lr(self, step: int, progress: float) -> float:
         if self.kind == "constant":
             return self.base
         warm = min(1.0, (step + 1) / self.warmup) if self.warmup else 1.0
-        cos = 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+        start = 1.0 - self.decay_fraction
+        decay = max(0.0, min(progress, 1.0) - start) / self.decay_fraction
+        cos = 0.5 * (1 + math.cos(math.pi * decay))
         return self.base * warm * (self.min_ratio + (1 - self.min_ratio) * cos)
 
 
