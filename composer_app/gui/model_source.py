@@ -14,6 +14,7 @@ from pathlib import Path
 
 import models
 from composer_app.checkpoints import LoadedModel, default_checkpoint, load_checkpoint
+from composer_app.errors import UserError
 
 LIVE = "live"
 OFFLINE = "offline"
@@ -70,14 +71,25 @@ class ModelSource:
 
     def _shipped(self, arch: str, kind: str) -> ModelChoice:
         if arch not in models.ARCHITECTURES:
-            from composer_app.errors import UserError
-
             raise UserError(f"unknown model {arch!r}; choose one of {', '.join(models.ARCHITECTURES)}")
-        if default_checkpoint(arch, kind).exists():
-            return ModelChoice(load_checkpoint(default_checkpoint(arch, kind), arch, kind))
-        from composer_app.checkpoints import shipped_or_untrained
+        path = default_checkpoint(arch, kind)
+        problem = f"{path.name} is missing"
+        if path.exists():
+            try:
+                return ModelChoice(load_checkpoint(path, arch, kind))
+            except UserError as exc:  # a damaged shipped file must not keep the app from playing
+                problem = str(exc)
+        return ModelChoice(_untrained(arch, kind), f"no trained {kind} model for {models.LABELS[arch]} ({problem}): an "
+                                   "untrained one stands in, so its pitches are random")
 
-        loaded, _ = shipped_or_untrained(arch, kind)
-        return ModelChoice(loaded, f"no trained {kind} model for {models.LABELS[arch]} yet "
-                                   f"({default_checkpoint(arch, kind).name} is missing): an untrained one stands in, "
-                                   "so its pitches are random")
+
+def _untrained(arch: str, kind: str) -> LoadedModel:
+    """An untrained model of the shipped size (as ``checkpoints.shipped_or_untrained`` makes one)."""
+    import torch
+
+    from composer_app.beats import FeatureSpec
+    from composer_app.training.config import load_config, model_config
+
+    torch.manual_seed(0)
+    model = models.build(arch, **model_config(arch, load_config(arch, "ours", "shipped"), kind)).eval()
+    return LoadedModel(model, arch, kind, FeatureSpec(), "(untrained, shipped size)")

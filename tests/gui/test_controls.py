@@ -247,3 +247,15 @@ def test_engine_from_a_checkpoint_file(store, source, data_dir, tmp_path):
     finally:
         engine.close()
     assert isinstance(engine, LiveEngine)
+
+
+def test_a_missing_or_damaged_shipped_model_is_replaced_by_a_stand_in(tmp_path, monkeypatch):
+    from composer_app.gui import model_source
+
+    monkeypatch.setattr(model_source, "default_checkpoint", lambda arch, kind: tmp_path / f"{arch}_{kind}.pt")
+    missing = model_source.ModelSource().offline("vanilla_rnn")
+    assert "vanilla_rnn_offline.pt is missing" in missing.warning and missing.loaded.kind == "offline"
+    (tmp_path / "vanilla_rnn_live.pt").write_bytes(b"damaged")
+    damaged = model_source.ModelSource().live("vanilla_rnn")
+    assert "untrained one stands in" in damaged.warning and "vanilla_rnn_live.pt" in damaged.warning
+    assert damaged.loaded.kind == "live" and damaged.loaded.architecture == "vanilla_rnn"
