@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import zipfile
 
 import numpy as np
@@ -96,9 +95,7 @@ def test_bad_sources_fail_fast(tmp_path, monkeypatch):
 
 def test_music21_source_and_cache_hit(midi_dir, monkeypatch, tmp_cache):
     sources = ["music21:ryansMammoth", f"midi:{midi_dir}"]
-    t0 = time.perf_counter()
     first = prepare(sources, limit=3, jobs=1, progress=False)
-    build_time = time.perf_counter() - t0
     ryans, _midi = first.sources
     assert ryans.tunes == 3 and ryans.notes > 300 and not ryans.from_cache
     expected = load_melodies("all", sources, limit=3)
@@ -112,12 +109,9 @@ def test_music21_source_and_cache_hit(midi_dir, monkeypatch, tmp_cache):
 
     monkeypatch.setattr(abc_corpus, "melody_from_abc", boom)
     monkeypatch.setattr(extract, "run_items", boom)
-    t0 = time.perf_counter()
     second = prepare(sources, limit=3, jobs=1, progress=False)
-    hit_time = time.perf_counter() - t0
     assert all(r.from_cache for r in second.sources)
     assert second.splits == first.splits
-    assert hit_time < build_time / 5
     again = load_melodies("all", sources, limit=3)
     assert [m.id for m in again] == [m.id for m in expected]
     for a, b in zip(again, expected, strict=True):

@@ -111,8 +111,9 @@ def test_jack_output_is_recorded(jack_server, synth):
         assert rec.peak_since(onset) > 0.05
         left, right = rec.audio[onset - rec.first_frame:].T
         assert np.abs(left).max() > 0.05 and np.abs(right).max() > 0.05
-        # JACK paces the callback like a real card: about one period per 5.8 ms, not 150x real time.
+        # JACK paces the callback like a real card (the ALSA null sink runs ~150x real time): frames advance,
+        # but never much faster than the sample rate. (A loaded machine can make it slower, never faster.)
         t0, f0 = time.monotonic(), out.frames_rendered
-        time.sleep(0.2)
+        time.sleep(0.3)
         rate = (out.frames_rendered - f0) / (time.monotonic() - t0)
-        assert 0.5 * jack_server.rate < rate < 2 * jack_server.rate
+        assert 0 < rate < 2 * jack_server.rate
