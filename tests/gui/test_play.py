@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 import time
 
+import pytest
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QKeyEvent, QWheelEvent
 from PySide6.QtWidgets import QApplication
@@ -189,3 +190,40 @@ def test_replay_plays_the_take_through_the_synth_and_shows_it(window, qtbot, tap
 def test_replay_of_nothing_says_what_to_do(window):
     window.replay()
     assert window.banner.level == "info" and "tap z, x or space" in window.banner.message
+
+
+def _stamped(kind, key, stamp_ms):
+    event = QKeyEvent(kind, key, Qt.KeyboardModifier.NoModifier, "")
+    event.setTimestamp(stamp_ms)
+    return event
+
+
+def test_an_x_autorepeat_pair_that_qt_did_not_flag_does_not_restart_the_note(window, qtbot, wait_settled):
+    base = 5_000_000
+    down, up = QEvent.Type.KeyPress, QEvent.Type.KeyRelease
+    QApplication.sendEvent(window.tap, _stamped(down, Qt.Key.Key_Z, base))
+    time.sleep(0.3)
+    QApplication.sendEvent(window.tap, _stamped(up, Qt.Key.Key_Z, base + 300))  # auto-repeat: up and down
+    QApplication.sendEvent(window.tap, _stamped(down, Qt.Key.Key_Z, base + 300))  # with one timestamp
+    time.sleep(0.2)
+    QApplication.sendEvent(window.tap, _stamped(up, Qt.Key.Key_Z, base + 500))  # the real key-up
+    qtbot.wait(50)
+    wait_settled(window)
+    notes = window.engine.take.notes
+    assert len(notes) == 1 and window.tap.beats == 1
+    assert (notes[0].end_ns - notes[0].start_ns) / 1e6 == pytest.approx(500, abs=2)  # the event times, exactly
+    assert window.engine.synth.sounding_notes == frozenset()
+
+
+def test_a_held_back_key_up_goes_first_when_another_key_goes_down(window, qtbot, wait_settled):
+    base = 9_000_000
+    down, up = QEvent.Type.KeyPress, QEvent.Type.KeyRelease
+    QApplication.sendEvent(window.tap, _stamped(down, Qt.Key.Key_Z, base))
+    time.sleep(0.1)
+    QApplication.sendEvent(window.tap, _stamped(up, Qt.Key.Key_Z, base + 100))
+    QApplication.sendEvent(window.tap, _stamped(down, Qt.Key.Key_X, base + 104))
+    wait_settled(window)
+    a, b = window.engine.take.notes
+    assert (a.end_ns - a.start_ns) / 1e6 == pytest.approx(100, abs=2)
+    assert (b.start_ns - a.end_ns) / 1e6 == pytest.approx(4, abs=2) and b.rest_s > 0  # not legato: z was up
+    QApplication.sendEvent(window.tap, _stamped(up, Qt.Key.Key_X, base + 150))
