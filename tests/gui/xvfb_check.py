@@ -36,6 +36,8 @@ import sys
 from PySide6.QtGui import QGuiApplication
 app = QGuiApplication(sys.argv[:1])
 shot = app.primaryScreen().grabWindow(0)
+if len(sys.argv) > 2:  # x y width height: the window only
+    shot = shot.copy(*map(int, sys.argv[2:6]))
 assert shot.save(sys.argv[1]), "could not save the screenshot"
 """
 
@@ -86,8 +88,13 @@ class Check:
             self.x("keyup", key)
             time.sleep(gap)
 
-    def screenshot(self, path: Path) -> None:
-        subprocess.run([str(PY), "-c", GRAB, str(path)], env=self.env, check=True, timeout=60)
+    def screenshot(self, path: Path, window: str | None = None) -> None:
+        """The whole screen, or only ``window`` (an X window id)."""
+        area = []
+        if window is not None:
+            geo = dict(line.split("=", 1) for line in self.x("getwindowgeometry", "--shell", window).splitlines())
+            area = [geo["X"], geo["Y"], geo["WIDTH"], geo["HEIGHT"]]
+        subprocess.run([str(PY), "-c", GRAB, str(path), *area], env=self.env, check=True, timeout=60)
 
     def kill(self, sig=signal.SIGKILL) -> None:
         if self.app is not None and self.app.poll() is None:
@@ -202,7 +209,7 @@ def run(args) -> int:
             check.play(rhythm)
             check.x("keydown", "space")
             time.sleep(0.35)
-            check.screenshot(Path(args.screenshot))
+            check.screenshot(Path(args.screenshot), check.wait_window("Everybody Compose"))
             check.x("keyup", "space")
             print("screenshot:", args.screenshot)
             check.kill(signal.SIGTERM)
