@@ -1,47 +1,49 @@
-"""``everybody-compose run`` starts the real app (offscreen here) and SIGTERM closes it cleanly."""
+"""``everybody-compose run`` (the default command) opens the real window and closes it cleanly.
+
+Run in this process (a child process would spend most of its time importing torch); the process-wide things
+``run_app`` sets for a real session (signal handlers, GIL switch interval, the dark theme) are kept out of the
+test process. The same start from a shell, under Xvfb, is the slow test in ``test_xvfb.py``.
+"""
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
 import sys
-import threading
-import time
-from pathlib import Path
 
-from composer_app.cli import build_parser
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from composer_app import cli
+from composer_app.gui import theme
+from composer_app.gui.main_window import APP_TITLE, MainWindow
 
 
 def test_run_is_the_default_command_and_takes_the_data_folder():
-    args = build_parser().parse_args(["run", "--data-dir", "/tmp/x", "--no-audio", "--midi-port", "Keys"])
+    args = cli.build_parser().parse_args(["run", "--data-dir", "/tmp/x", "--no-audio", "--midi-port", "Keys"])
     assert args.command == "run" and args.data_dir == "/tmp/x" and args.no_audio and args.midi_port == "Keys"
 
 
-def test_the_app_starts_and_closes_cleanly(tmp_path):
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
-    settings = tmp_path / "settings.ini"
-    app = subprocess.Popen([sys.executable, "-m", "composer_app.cli", "--data-dir", str(tmp_path / "data"),
-                            "--settings", str(settings), "--no-audio", "--no-midi"],
-                           env=env, cwd=Path(__file__).resolve().parents[2], stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, text=True)
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(app.stdout), daemon=True)
-    reader.start()
-    try:
-        end = time.monotonic() + 60
-        while not any("window is open" in line for line in lines) and time.monotonic() < end:
-            assert app.poll() is None, "".join(lines)
-            time.sleep(0.05)
-        time.sleep(0.5)
-        assert app.poll() is None, "".join(lines)
-        app.send_signal(signal.SIGTERM)
-        app.wait(timeout=30)
-        reader.join(5)
-    finally:
-        if app.poll() is None:
-            app.kill()
-    out = "".join(lines)
-    assert app.returncode == 0, out
-    assert "Traceback" not in out
-    assert "window" in settings.read_text()  # the window saved its state on the way out
+def test_the_run_command_opens_the_window_and_closes_cleanly(qapp, tmp_path, monkeypatch, capsys):
+    handlers, themed = [], []
+    monkeypatch.setattr(signal, "signal", lambda sig, fn: handlers.append(sig))
+    monkeypatch.setattr(sys, "setswitchinterval", lambda seconds: None)
+    monkeypatch.setattr(theme, "apply_dark_theme", themed.append)
+    seen = {}
+
+    def look_and_close():
+        windows = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
+        seen["titles"] = [w.windowTitle() for w in windows]
+        seen["focus"] = [type(w.focusWidget()).__name__ for w in windows]  # keyboard goes here when active
+        for w in windows:
+            w.close()
+
+    QTimer.singleShot(300, look_and_close)
+    QTimer.singleShot(20_000, QApplication.quit)  # never hang the suite
+    data = tmp_path / "data"
+    rc = cli.main(["--data-dir", str(data), "--settings", str(tmp_path / "settings.ini"), "--no-audio",
+                   "--no-midi"])  # no command: "run"
+    assert rc == 0
+    assert seen["titles"] == [APP_TITLE] and seen["focus"] == ["TapArea"]
+    assert (data / "takes").is_dir() and "window is open" in capsys.readouterr().out
+    assert set(handlers) == {signal.SIGINT, signal.SIGTERM} and themed
+    assert "window" in (tmp_path / "settings.ini").read_text()  # the window saved its state on the way out
