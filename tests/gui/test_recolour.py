@@ -61,7 +61,7 @@ def _slow_generate(loaded, rests, durs, settings, seed=None, progress=None):
     import numpy as np
 
     for i in range(len(rests)):
-        time.sleep(0.02)
+        time.sleep(0.05)
         if progress is not None:
             progress(i + 1, len(rests))
     return np.full(len(rests), 60)
