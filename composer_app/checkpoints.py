@@ -174,17 +174,24 @@ def load_checkpoint(path, architecture: str | None = None, kind: str | None = No
     raise CheckpointError(f"{path} is not an Everybody Compose checkpoint (no model weights in it)")
 
 
-def shipped_or_untrained(architecture: str, kind: str) -> tuple[LoadedModel, bool]:
-    """The shipped model, or (for benchmarks before any training) an untrained one of the shipped size.
+def untrained_shipped_size(architecture: str, kind: str, seed: int = 0) -> LoadedModel:
+    """An untrained model of the shipped size (``[shipped.<arch>]`` in the training config).
 
-    Returns ``(model, is_shipped)`` so callers can say which they measured.
+    For benchmarks, tests and a stand-in before any checkpoint is shipped: it costs exactly what the trained
+    one costs per step, but its pitches are noise.
     """
-    path = default_checkpoint(architecture, kind)
-    if path.exists():
-        return load_checkpoint(path, architecture, kind), True
     from composer_app.training.config import load_config, model_config
 
     cfg = load_config(architecture, "ours", "shipped")
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     model = models.build(architecture, **model_config(architecture, cfg, kind)).eval()
-    return LoadedModel(model, architecture, kind, FeatureSpec(), "(untrained, shipped size)"), False
+    return LoadedModel(model, architecture, kind, FeatureSpec(), "(untrained, shipped size)")
+
+
+def shipped_or_untrained(architecture: str, kind: str) -> tuple[LoadedModel, bool]:
+    """The shipped model, or an untrained one of the shipped size; ``(model, is_shipped)`` so callers can say
+    which they measured."""
+    path = default_checkpoint(architecture, kind)
+    if path.exists():
+        return load_checkpoint(path, architecture, kind), True
+    return untrained_shipped_size(architecture, kind), False

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import models
-from composer_app.checkpoints import LoadedModel, default_checkpoint, load_checkpoint
+from composer_app.checkpoints import LoadedModel, default_checkpoint, load_checkpoint, untrained_shipped_size
 from composer_app.errors import UserError
 
 LIVE = "live"
@@ -79,17 +79,7 @@ class ModelSource:
                 return ModelChoice(load_checkpoint(path, arch, kind))
             except UserError as exc:  # a damaged shipped file must not keep the app from playing
                 problem = str(exc)
-        return ModelChoice(_untrained(arch, kind), f"no trained {kind} model for {models.LABELS[arch]} ({problem}): an "
+        return ModelChoice(untrained_shipped_size(arch, kind), f"no trained {kind} model for {models.LABELS[arch]} ({problem}): an "
                                    "untrained one stands in, so its pitches are random")
 
 
-def _untrained(arch: str, kind: str) -> LoadedModel:
-    """An untrained model of the shipped size (as ``checkpoints.shipped_or_untrained`` makes one)."""
-    import torch
-
-    from composer_app.beats import FeatureSpec
-    from composer_app.training.config import load_config, model_config
-
-    torch.manual_seed(0)
-    model = models.build(arch, **model_config(arch, load_config(arch, "ours", "shipped"), kind)).eval()
-    return LoadedModel(model, arch, kind, FeatureSpec(), "(untrained, shipped size)")

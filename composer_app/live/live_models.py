@@ -8,8 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import models
-from composer_app.beats import LIVE, FeatureSpec
-from composer_app.checkpoints import LoadedModel, default_checkpoint, load_checkpoint
+from composer_app import checkpoints
+from composer_app.beats import LIVE
+from composer_app.checkpoints import LoadedModel, default_checkpoint, load_checkpoint, untrained_shipped_size
 from composer_app.errors import UserError
 
 DEFAULT_ARCHITECTURE = "lstm_attn"
@@ -40,23 +41,10 @@ def load_live_model(spec: str | Path | LoadedModel = DEFAULT_ARCHITECTURE) -> Lo
 
 
 def untrained_live_model(architecture: str, seed: int = 0) -> LoadedModel:
-    """An untrained live model of the shipped size (``[shipped.<arch>]`` in the training config).
-
-    For benchmarks and tests before any checkpoint is shipped: it costs exactly what the trained one costs per
-    step, but its pitches are noise.
-    """
-    import torch
-
-    from composer_app.training.config import load_config, model_config
-
-    cfg = load_config(architecture, "ours", "shipped")
-    torch.manual_seed(seed)
-    model = models.build(architecture, **model_config(architecture, cfg, LIVE)).eval()
-    return LoadedModel(model, architecture, LIVE, FeatureSpec(), "(untrained, shipped size)")
+    """An untrained live model of the shipped size (benchmarks and tests before any checkpoint is shipped)."""
+    return untrained_shipped_size(architecture, LIVE, seed)
 
 
 def shipped_or_untrained(architecture: str) -> tuple[LoadedModel, bool]:
     """The shipped live model if there is one, else an untrained one of its size; ``(model, is_shipped)``."""
-    if default_checkpoint(architecture, LIVE).exists():
-        return load_live_model(architecture), True
-    return untrained_live_model(architecture), False
+    return checkpoints.shipped_or_untrained(architecture, LIVE)
