@@ -7,6 +7,7 @@ the panel, next to the control, and never reach the engine.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -69,7 +70,8 @@ class ModelPanel(QGroupBox):
         if i >= 0:
             self.combo.setCurrentIndex(i)
         params = sum(p.numel() for p in loaded.model.parameters())
-        source = loaded.path if loaded.path and not str(loaded.path).startswith("(") else "untrained stand-in"
+        path = str(loaded.path or "")
+        source = Path(path).name if path and not path.startswith("(") else "untrained stand-in"
         text = f"{loaded.label}: {params:,} parameters, {source}"
         if warning:
             text += "\n⚠ untrained: random pitches until the shipped model is trained"
