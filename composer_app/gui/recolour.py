@@ -219,6 +219,11 @@ class CompareDialog(QDialog):
         layout.addLayout(row)
         self.choice: str | None = None
 
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        for view in (self.played_view, self.recoloured_view):  # only now do the rolls know their width
+            view.roll.fit()
+
     def _keep(self, which: str) -> None:
         self.choice = which
         self.stopRequested.emit()
