@@ -29,7 +29,7 @@ pair "-m attention_rnn --preset shipped -n 100 --time-limit $T_BIG --ship" \
      "-m attention_rnn --preset shipped -n 1000 --time-limit $T_BIG --recipe original"
 pair "-m lstm_attn --live --preset shipped -n 100 --time-limit $T_BIG --ship" \
      "-m attention_rnn --live --preset shipped -n 100 --time-limit $T_BIG --ship"
-pair "-m vanilla_rnn --preset shipped -n 100 --time-limit $T_SMALL --ship" \
+pair "-m vanilla_rnn --preset shipped -n 100 --time-limit $T_SMALL --ship --set augment=false" \
      "-m vanilla_rnn --preset shipped -n 1000 --time-limit $T_SMALL --recipe original"
 $EC train -m vanilla_rnn --live --preset shipped -n 100 --time-limit "$T_SMALL" --ship --threads 1 \
     > runs/logs/vanilla_live.log 2>&1

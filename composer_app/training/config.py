@@ -48,6 +48,7 @@ def load_config(architecture: str, recipe: str = "ours", preset: str | None = No
             cfg[key.strip()] = value
     cfg["recipe"] = recipe
     cfg["preset"] = preset
+    cfg["overrides"] = list(overrides or [])
     return cfg
 
 

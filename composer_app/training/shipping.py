@@ -33,9 +33,10 @@ def model_card(loaded, size_bytes: int) -> str:
         f"- **Test split**: {test.get('notes')} notes, NLL {test.get('nll', float('nan')):.3f} nats/note, "
         f"perplexity {test.get('perplexity', float('nan')):.2f}, accuracy {100 * test.get('accuracy', 0):.1f} %",
         "",
-        "Reproduce: `everybody-compose train -m {a}{live} --preset shipped -n {n} --time-limit {tl} --ship`".format(
-            a=loaded.architecture, live=" --live" if loaded.kind == "live" else "", n=cfg.get("epochs_asked", "N"),
-            tl="M"),
+        "Reproduce: `everybody-compose train -m {a}{live} --preset shipped -n 100 --time-limit {tl} --ship{extra}` "
+        "(`--time-limit` is in CPU minutes; `scripts/train_shipped.sh` trains all six and the twins).".format(
+            a=loaded.architecture, live=" --live" if loaded.kind == "live" else "",
+            tl=round(t.get("seconds", 0) / 60), extra="".join(f" --set {k}" for k in cfg.get("overrides", []))),
         "",
     ]
     return "\n".join(lines)
