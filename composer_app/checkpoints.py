@@ -101,10 +101,10 @@ def read_payload(path) -> dict:
         raise CheckpointError(f"{path} is a folder, not a checkpoint file")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
+    except pickle.UnpicklingError:
         raise CheckpointError(
-            f"{path} was refused: it is not a plain-weights checkpoint (it holds Python objects that are "
-            f"not loaded for safety, or it is not a checkpoint at all): {str(exc).splitlines()[0]}") from None
+            f"{path} was refused: it is not a plain-weights checkpoint (it holds Python objects, which are "
+            "never loaded for safety, or it is not a checkpoint at all)") from None
     except Exception as exc:  # torch.load fails in many ways on foreign files (KeyError, EOFError, …)
         raise CheckpointError(f"{path} is not a readable checkpoint (corrupt or another kind of file): "
                               f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
