@@ -22,7 +22,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from models.streaming import State, check_position, lstm_step, zeros
+from models.streaming import FoldedInputLSTM, State, check_position, lstm_step, zeros
 
 
 class Encoder(nn.Module):
@@ -92,6 +92,7 @@ class FullAttentionLSTM(nn.Module):
         self.context_dim = encode_hidden_dim * (2 if bidirectional else 1)
         self.encoder = Encoder(encode_hidden_dim, bidirectional)
         self.decoder = Decoder(num_notes, embed_dim, self.context_dim, decode_hidden_dim, dropout)
+        self._encoder_step = FoldedInputLSTM(self.encoder.fc, self.encoder.encoder_lstm)
 
     def config(self) -> dict:
         return {"num_notes": self.num_notes, "embed_dim": self.decoder.note_embedding.embedding_dim,
@@ -146,8 +147,7 @@ class FullAttentionLSTM(nn.Module):
             context = attention.context(state["h"], state["memory_keys"], state["memory_enc"])
         else:
             t = int(state["t"][0])
-            new["eh"], new["ec"] = lstm_step(self.encoder.encoder_lstm, self.encoder.fc(beat),
-                                             state["eh"], state["ec"])
+            new["eh"], new["ec"] = self._encoder_step.step(beat, state["eh"], state["ec"])
             slot = torch.tensor([t % self.window], device=beat.device)
             new["enc"] = state["enc"].index_copy(1, slot, new["eh"].unsqueeze(1))
             new["keys"] = state["keys"].index_copy(1, slot, attention.project_keys(new["eh"]).unsqueeze(1))

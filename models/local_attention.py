@@ -18,7 +18,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from models.streaming import State, check_position, lstm_step, zeros
+from models.streaming import FoldedInputLSTM, State, check_position, lstm_step, zeros
 
 
 class LocalAttnEncoder(nn.Module):
@@ -63,6 +63,7 @@ class LocalAttentionLSTM(nn.Module):
         self.encoder = LocalAttnEncoder(hidden_dim, bidirectional)
         context_dim = hidden_dim * (2 if bidirectional else 1)
         self.decoder = LocalAttnDecoder(hidden_dim, context_dim, num_notes, dropout_p)
+        self._encoder_step = FoldedInputLSTM(self.encoder.duration_fc, self.encoder.encoder)
 
     def config(self) -> dict:
         return {"num_notes": self.num_notes, "hidden_dim": self.hidden_dim,
@@ -98,8 +99,7 @@ class LocalAttentionLSTM(nn.Module):
             context = state["memory_context"][:, t].expand(prev_pitch.shape[0], -1)
             new["t"] = state["t"] + 1
         else:
-            x = self.encoder.duration_fc(beat)
-            new["eh"], new["ec"] = lstm_step(self.encoder.encoder, x, state["eh"], state["ec"])
+            new["eh"], new["ec"] = self._encoder_step.step(beat, state["eh"], state["ec"])
             context = new["eh"]
         x = self.decoder.combine(prev_pitch, context)
         new["h"], new["c"] = lstm_step(self.decoder.rnn, x, state["h"], state["c"])
