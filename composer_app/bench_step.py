@@ -28,12 +28,27 @@ def _time_steps(step, n_warm: int, n: int) -> np.ndarray:
     return out
 
 
-def measure(arch: str, steps: int = 2000, warmup: int = 200) -> dict:
+def original_size_model(arch: str):
+    """An untrained live model at the original project's sizes (hidden 512, attention decoder 1024)."""
+    import models
+    from composer_app.beats import FeatureSpec
+    from composer_app.checkpoints import LoadedModel
+    from composer_app.training.config import load_config, model_config
+
+    torch.manual_seed(0)
+    model = models.build(arch, **model_config(arch, load_config(arch, "original"), "live")).eval()
+    return LoadedModel(model, arch, "live", FeatureSpec(), "(untrained, original size)")
+
+
+def measure(arch: str, steps: int = 2000, warmup: int = 200, original_size: bool = False) -> dict:
     from composer_app.checkpoints import shipped_or_untrained
     from composer_app.sampling import LiveStepper, SamplingSettings
     from models.naive import naive_start, naive_step
 
-    loaded, shipped = shipped_or_untrained(arch, "live")
+    if original_size:
+        loaded, shipped = original_size_model(arch), None
+    else:
+        loaded, shipped = shipped_or_untrained(arch, "live")
     model = loaded.model
     rng = np.random.default_rng(0)
     beats = loaded.features_of(rng.uniform(0, 0.6, size=(steps + warmup, 2)))
@@ -73,7 +88,7 @@ def measure(arch: str, steps: int = 2000, warmup: int = 200) -> dict:
         beat_t = _time_steps(beat, warmup, steps)
     torch.set_num_threads(default_threads)
     return {
-        "model": "shipped" if shipped else "untrained, shipped size",
+        "model": "untrained, original size" if shipped is None else "shipped" if shipped else "untrained, shipped size",
         "params": int(sum(p.numel() for p in model.parameters())),
         "p50_us": float(np.median(fast_t)), "p99_us": float(np.percentile(fast_t, 99)),
         "naive_p50_us": float(np.median(naive_t)), "naive_p99_us": float(np.percentile(naive_t, 99)),
@@ -87,10 +102,13 @@ def measure(arch: str, steps: int = 2000, warmup: int = 200) -> dict:
 def add_arguments(p) -> None:
     p.add_argument("--steps", type=int, default=2000, help="timed steps per model (default 2000)")
     p.add_argument("--models", nargs="+", choices=ARCHS, default=list(ARCHS))
+    p.add_argument("--original-size", action="store_true",
+                   help="untrained models at the original project's sizes instead of the shipped ones")
 
 
 def run(args) -> int:
-    results = {arch: measure(arch, getattr(args, "steps", 2000)) for arch in getattr(args, "models", ARCHS)}
+    results = {arch: measure(arch, getattr(args, "steps", 2000), original_size=getattr(args, "original_size", False))
+               for arch in getattr(args, "models", ARCHS)}
     if getattr(args, "json", False):
         print(json.dumps(results))
         return 0
