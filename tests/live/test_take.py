@@ -136,7 +136,7 @@ CHILD = textwrap.dedent("""
         time.sleep(0.01)
         eng.release("key:z" if k % 2 else "key:x")
     eng.press("key:space")  # held when killed
-    print(eng.take_path, flush=True)
+    print("TAKE", eng.take_path, flush=True)
     time.sleep(60)
 """)
 
@@ -145,7 +145,12 @@ def test_take_survives_kill_9(tmp_path):
     proc = subprocess.Popen([sys.executable, "-c", CHILD, str(tmp_path)], cwd=ROOT, stdout=subprocess.PIPE,
                             text=True)
     try:
-        path = Path(proc.stdout.readline().strip())
+        # Libraries may print on import (pyfluidsynth does when CI is set): find the child's own line.
+        line = ""
+        while not line.startswith("TAKE "):
+            line = proc.stdout.readline()
+            assert line, "the child did not start"
+        path = Path(line[len("TAKE "):].strip())
         assert path.exists(), "the child did not start"
         assert find_recoverable_takes(tmp_path) == []  # still being written by a live process
         os.kill(proc.pid, signal.SIGKILL)
