@@ -61,13 +61,14 @@ def measure(arch: str, beats: int = 512, seed: int = 0) -> dict:
     durs = rng.choice([0.125, 0.25, 0.25, 0.5, 0.75], size=beats)
     stochastic = SamplingSettings()
     beam = SamplingSettings(strategy="beam", num_beams=5, beam_prob=0.5)
-    torch.set_num_threads(1)
+    default_threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # ours: one thread, as the app runs it
     t0 = time.perf_counter()
     generate(loaded, rests, durs, stochastic, seed=seed)
     t1 = time.perf_counter()
     generate(loaded, rests, durs, beam, seed=seed)
     t2 = time.perf_counter()
-    torch.set_num_threads(max(1, torch.get_num_threads()))
+    torch.set_num_threads(default_threads)  # the baseline: default torch settings
     naive_beam_search(loaded, rests, durs, beam, seed=seed)
     t3 = time.perf_counter()
     return {"model": "shipped" if shipped else "untrained, shipped size", "beats": beats,

@@ -67,12 +67,9 @@ def load_inputs(args) -> tuple[list, list[str]]:
 
 
 def run(args) -> int:
-    import torch
-
     from composer_app.checkpoints import default_checkpoint, load_checkpoint
     from composer_app.evaluation import baseline_scores, score_model
 
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     ckpt = args.checkpoint or default_checkpoint("lstm_attn")
     loaded = load_checkpoint(ckpt, architecture=args.model_name)
     melodies, skipped = load_inputs(args)
