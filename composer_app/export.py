@@ -1,19 +1,18 @@
 """Writing melodies out: a MIDI file any DAW opens, and a WAV rendered through FluidSynth.
 
-Files are written atomically: to a temporary file beside the target, then renamed over it, so a failure
-never leaves a half-written file (and never destroys an older file of the same name).
+Files are written atomically (:mod:`composer_app.atomic`): a failure never leaves a half-written file and
+never destroys an older file of the same name.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 import wave
 from pathlib import Path
 
 import numpy as np
 import pretty_midi
 
+from composer_app.atomic import atomic_write
 from composer_app.errors import UserError
 
 TICKS_PER_BEAT = 960
@@ -43,34 +42,10 @@ def build_midi(starts, ends, pitches, velocities=None, *, tempo_bpm: float = 120
     return pm
 
 
-def _atomic_write(path, write) -> Path:
-    path = Path(path).expanduser()
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise UserError(f"cannot write {path}: folder {folder} does not exist")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
-    except OSError as exc:
-        raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
-    os.close(fd)
-    try:
-        write(tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a written file should look like any other
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
-
-
 def write_midi(path, starts, ends, pitches, velocities=None, **options) -> Path:
     """Write a MIDI file (see :func:`build_midi` for ``options``); returns the path written."""
     pm = build_midi(starts, ends, pitches, velocities, **options)
-    return _atomic_write(path, lambda tmp: pm.write(tmp))
+    return atomic_write(path, lambda tmp: pm.write(tmp))
 
 
 def render_audio(pm: pretty_midi.PrettyMIDI, sample_rate: int = 44100, soundfont=None) -> np.ndarray:
@@ -96,4 +71,4 @@ def write_wav(path, audio: np.ndarray, sample_rate: int = 44100) -> Path:
             w.setframerate(sample_rate)
             w.writeframes(pcm.tobytes())
 
-    return _atomic_write(path, write)
+    return atomic_write(path, write)

@@ -21,13 +21,13 @@ import datetime as _dt
 import json
 import os
 import re
-import tempfile
 import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from composer_app.atomic import atomic_write
 from composer_app.errors import UserError
 
 try:  # advisory locks tell a live take from a crashed one; not available on Windows
@@ -351,18 +351,12 @@ def save_take(take: Take, path) -> Path:
     path = Path(path).expanduser()
     if path.suffix == "":
         path = path.with_suffix(TAKE_SUFFIX)
-    if not path.parent.is_dir():
-        raise UserError(f"cannot save take {path}: folder {path.parent} does not exist")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
+
+    def write(tmp):
+        with open(tmp, "w", encoding="utf-8") as f:
             json.dump(take.to_document(), f, indent=1)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise UserError(f"cannot save take {path}: {exc.strerror or exc}") from None
-    return path
+
+    return atomic_write(path, write, "save take")
 
 
 def _held_elsewhere(path: Path) -> bool:

@@ -1,0 +1,41 @@
+"""Writing a file so that a failure never leaves it half-written.
+
+The content goes to a temporary file beside the target, is flushed to disk, then renamed over the target: an
+older file of the same name survives any error, and no ``.part`` file is left behind.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from composer_app.errors import UserError
+
+
+def atomic_write(path, write, action: str = "write") -> Path:
+    """Call ``write(tmp_path)`` then move the result to ``path``; errors become a :class:`UserError` that
+    reads "cannot ``action`` ``path``: reason"."""
+    path = Path(path).expanduser()
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise UserError(f"cannot {action} {path}: folder {folder} does not exist")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
+    except OSError as exc:
+        raise UserError(f"cannot {action} {path}: {exc.strerror or exc}") from None
+    os.close(fd)
+    try:
+        write(tmp)
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a written file should look like any other
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise UserError(f"cannot {action} {path}: {exc.strerror or exc}") from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
