@@ -71,8 +71,12 @@ def default_checkpoint(architecture: str, kind: str = OFFLINE) -> Path:
 
 
 def save_checkpoint(path, model, architecture: str, kind: str, features: FeatureSpec, *,
-                    training: dict | None = None, metrics: dict | None = None, half: bool = False) -> None:
-    """Write a checkpoint atomically (a temp file renamed over the target: nothing half-written)."""
+                    training: dict | None = None, metrics: dict | None = None, half: bool = False,
+                    extra: dict | None = None) -> None:
+    """Write a checkpoint atomically (a temp file renamed over the target: nothing half-written).
+
+    ``extra`` adds entries to the saved dict (a run's ``resume`` state: optimizer, schedule, random numbers).
+    """
     state = {k: (v.detach().half() if half and v.is_floating_point() else v.detach()).cpu().contiguous()
              for k, v in model.state_dict().items()}
     payload = {
@@ -84,6 +88,7 @@ def save_checkpoint(path, model, architecture: str, kind: str, features: Feature
         "state_dict": state,
         "training": training or {},
         "metrics": metrics or {},
+        **(extra or {}),
     }
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -182,23 +182,15 @@ def train(architecture: str, kind: str, cfg: dict, train_notes: list, valid_note
             best = {**valid.as_dict(), "epoch": epoch}
             save_checkpoint(out / "best.pt", model, architecture, kind, feats, training=info,
                             metrics={"valid": best})
+        resume_state = {"optimizer": optimizer.state_dict(), "epoch": epoch, "step": step, "elapsed": elapsed,
+                        "best": best, "history": history, "numpy_rng": rng.bit_generator.state,
+                        "torch_rng": torch.get_rng_state()}
         save_checkpoint(out / "last.pt", model, architecture, kind, feats, training=info,
-                        metrics={"valid": valid.as_dict()})
-        _attach_resume(out / "last.pt", optimizer, epoch, step, elapsed, best, history, rng)
+                        metrics={"valid": valid.as_dict()}, extra={"resume": resume_state})
         if snapshot_every and epoch % snapshot_every == 0:
             save_checkpoint(out / f"snapshot_e{epoch:03d}.pt", model, architecture, kind, feats, training=info)
         write_curves(out, history)
     return TrainResult(out, epoch, best, history, time.process_time() - t0)
-
-
-def _attach_resume(path: Path, optimizer, epoch, step, elapsed, best, history, rng) -> None:
-    payload = read_payload(path)
-    payload["resume"] = {"optimizer": optimizer.state_dict(), "epoch": epoch, "step": step,
-                         "elapsed": elapsed, "best": best, "history": history,
-                         "numpy_rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state()}
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(payload, tmp)
-    tmp.replace(path)
 
 
 def write_curves(out: Path, history: list[dict]) -> None:
