@@ -12,8 +12,9 @@ import numpy as np
 
 from composer_app.beats import rests_and_durations
 from composer_app.errors import UserError
+from composer_app.live.take import JOURNAL_SUFFIX, TAKE_SUFFIX
 
-TAKE_SUFFIXES = (".ectake", ".jsonl")
+TAKE_SUFFIXES = (TAKE_SUFFIX, JOURNAL_SUFFIX)
 
 
 def check_rhythm(arr, source: str) -> tuple[np.ndarray, np.ndarray]:
