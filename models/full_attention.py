@@ -13,6 +13,11 @@ instead of at every decoder step over the whole history as the original did.
   last ``window`` beats only (a ring buffer in the state), so the cost of a beat stays flat however long a
   take runs.
 
+Steps run on an inference plan (:mod:`models.kernels`). Each encoder output is kept as a key and a mix: its
+attention key and its share of ``combine_fc`` (``mix_j = W_ctx e_j``), both from one matrix. The context
+enters the decoder only through ``W_ctx (sum_j a_j e_j) = sum_j a_j mix_j``, so a step mixes stored rows
+instead of multiplying, and the previous pitch's share of ``combine_fc`` is a table row.
+
 State-dict keys match the original's ``DeepBeatsAttentionRNN``.
 """
 
@@ -22,7 +27,8 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from models.streaming import FoldedInputLSTM, State, check_position, lstm_step, zeros
+from models.kernels import BeatEncoderCell, Dense, PlanCache, embedding_table, lstm_update, recurrent_dense
+from models.streaming import State, check_position, lstm_step, position, zeros
 
 
 class Encoder(nn.Module):
@@ -92,7 +98,7 @@ class FullAttentionLSTM(nn.Module):
         self.context_dim = encode_hidden_dim * (2 if bidirectional else 1)
         self.encoder = Encoder(encode_hidden_dim, bidirectional)
         self.decoder = Decoder(num_notes, embed_dim, self.context_dim, decode_hidden_dim, dropout)
-        self._encoder_step = FoldedInputLSTM(self.encoder.fc, self.encoder.encoder_lstm)
+        self._plan = PlanCache(_StepPlan)
 
     def config(self) -> dict:
         return {"num_notes": self.num_notes, "embed_dim": self.decoder.note_embedding.embedding_dim,
@@ -124,37 +130,68 @@ class FullAttentionLSTM(nn.Module):
 
     def start(self, batch_size: int = 1, beats: Tensor | None = None) -> State:
         w = self.decoder.notes_output.weight
+        plan = self._plan.refresh(self)
         if self.kind == "offline":
             if beats is None:
                 raise ValueError("an offline model needs the whole rhythm: start(beats=...)")
             batch_size = beats.shape[0]
-            enc = self.encoder(beats)
-            state = {"memory_enc": enc, "memory_keys": self.decoder.attention.project_keys(enc)}
+            with torch.no_grad():
+                enc = self.encoder(beats)
+                state = {"memory_enc": enc, "memory_keys_mix": plan.keys_and_mix(enc)}
         else:
-            e, n = self.encode_hidden_dim, self.window
-            state = {"eh": zeros(batch_size, e, w), "ec": zeros(batch_size, e, w),
-                     "enc": w.new_zeros(batch_size, n, e), "keys": w.new_zeros(batch_size, n, self.decode_hidden_dim)}
+            state = {"eh": zeros(batch_size, self.encode_hidden_dim, w),
+                     "ec": zeros(batch_size, self.encode_hidden_dim, w),
+                     "keys_mix": w.new_zeros(batch_size, 2, self.window, self.decode_hidden_dim)}
         state["h"] = zeros(batch_size, self.decode_hidden_dim, w)
         state["c"] = zeros(batch_size, self.decode_hidden_dim, w)
         state["t"] = torch.zeros(batch_size, dtype=torch.long, device=w.device)
         return state
 
     def step(self, state: State, beat: Tensor, prev_pitch: Tensor) -> tuple[Tensor, State]:
+        """One beat (inference only: no gradients flow through the plan's weights)."""
+        plan = self._plan.plan
         new = dict(state)
-        attention = self.decoder.attention
         if self.kind == "offline":
-            check_position(state, state["memory_enc"].shape[1])
-            context = attention.context(state["h"], state["memory_keys"], state["memory_enc"])
+            check_position(state, state["memory_keys_mix"].shape[2])
+            keys_mix = state["memory_keys_mix"]
         else:
-            t = int(state["t"][0])
-            new["eh"], new["ec"] = self._encoder_step.step(beat, state["eh"], state["ec"])
-            slot = torch.tensor([t % self.window], device=beat.device)
-            new["enc"] = state["enc"].index_copy(1, slot, new["eh"].unsqueeze(1))
-            new["keys"] = state["keys"].index_copy(1, slot, attention.project_keys(new["eh"]).unsqueeze(1))
-            if t + 1 >= self.window:
-                context = attention.context(state["h"], new["keys"], new["enc"])
-            else:
-                context = attention.context(state["h"], new["keys"][:, : t + 1], new["enc"][:, : t + 1])
-        logits, new["h"], new["c"] = self.decoder.step(context, prev_pitch, state["h"], state["c"])
+            t = position(state)
+            new["eh"], new["ec"] = plan.encoder(beat, state["eh"], state["ec"])
+            row = plan.keys_and_mix(new["eh"].unsqueeze(1))
+            new["keys_mix"] = keys_mix = state["keys_mix"].index_copy(2, plan.slots[t % self.window], row)
+            if t + 1 < self.window:
+                keys_mix = keys_mix[:, :, : t + 1]
+        weights = torch.softmax(plan.scores(state["h"], keys_mix[:, 0]), dim=1)
+        mixed = torch.matmul(weights.unsqueeze(1), keys_mix[:, 1]).squeeze(1)
+        x = torch.relu(plan.pitch_mix.index_select(0, prev_pitch) + mixed)
+        new["h"], new["c"] = lstm_update(plan.decoder(torch.cat((x, state["h"]), 1)), state["c"])
         new["t"] = state["t"] + 1
-        return logits, new
+        return plan.output(new["h"]), new
+
+
+class _StepPlan:
+    """Derived weights for inference steps (rebuilt by :class:`PlanCache` when the parameters change)."""
+
+    def __init__(self, model: FullAttentionLSTM):
+        dec, d = model.decoder, model.decode_hidden_dim
+        attn1, embed = dec.attention.attn1, dec.note_embedding.embedding_dim
+        self.encoder = BeatEncoderCell(model.encoder.fc, model.encoder.encoder_lstm)
+        # [key; mix] of an encoder output in one matrix: attention keys, then its share of combine_fc.
+        mix_weight = dec.combine_fc.weight[:, embed:]
+        self.keys_mix = Dense(torch.cat([attn1.weight[:, d:], mix_weight]),
+                              torch.cat([attn1.bias, torch.zeros_like(attn1.bias)]))
+        self.query = Dense(attn1.weight[:, :d])
+        self.score_vector = dec.attention.attn2.weight[0].detach().clone()  # attn2's bias cancels in softmax
+        self.pitch_mix = embedding_table(dec.note_embedding, dec.combine_fc, slice(0, embed))
+        self.decoder = recurrent_dense(dec.post_attention_lstm)
+        self.output = Dense.of(dec.notes_output)
+        self.slots = [torch.tensor([i]) for i in range(model.window)]
+
+    def keys_and_mix(self, enc: Tensor) -> Tensor:
+        """Encoder outputs (B, N, C) -> (B, 2, N, D): attention keys, then their share of ``combine_fc``."""
+        both = self.keys_mix(enc)
+        return both.view(*both.shape[:-1], 2, -1).transpose(1, 2).contiguous()
+
+    def scores(self, h: Tensor, keys: Tensor) -> Tensor:
+        """Additive attention scores (B, N) of decoder state ``h`` against ``keys`` (B or 1, N, D)."""
+        return torch.matmul(F.leaky_relu_(keys + self.query(h).unsqueeze(1)), self.score_vector)

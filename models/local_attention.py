@@ -9,6 +9,10 @@ linear cost), then an LSTM and a 128-way output.
 * *live*: one-direction encoder over ``(rest_i, dur_{i-1})``, stepped together with the decoder, which
   starts from zeros (the encoder's final state would be the future).
 
+Steps run on an inference plan (:mod:`models.kernels`): the previous pitch's share of ``combine_fc`` is a
+table row, the context's share is computed once per rhythm (offline) or once per beat (live), and the
+decoder LSTM reads ``[x; h]`` through one packed matrix.
+
 State-dict keys match the original's ``DeepBeatsLSTMLocalAttn``.
 """
 
@@ -18,7 +22,8 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from models.streaming import FoldedInputLSTM, State, check_position, lstm_step, zeros
+from models.kernels import BeatEncoderCell, Dense, PlanCache, embedding_table, lstm_update, recurrent_dense
+from models.streaming import State, check_position, zeros
 
 
 class LocalAttnEncoder(nn.Module):
@@ -63,7 +68,7 @@ class LocalAttentionLSTM(nn.Module):
         self.encoder = LocalAttnEncoder(hidden_dim, bidirectional)
         context_dim = hidden_dim * (2 if bidirectional else 1)
         self.decoder = LocalAttnDecoder(hidden_dim, context_dim, num_notes, dropout_p)
-        self._encoder_step = FoldedInputLSTM(self.encoder.duration_fc, self.encoder.encoder)
+        self._plan = PlanCache(_StepPlan)
 
     def config(self) -> dict:
         return {"num_notes": self.num_notes, "hidden_dim": self.hidden_dim,
@@ -82,25 +87,42 @@ class LocalAttentionLSTM(nn.Module):
 
     def start(self, batch_size: int = 1, beats: Tensor | None = None) -> State:
         w = self.decoder.notes_output.weight
+        plan = self._plan.refresh(self)
         if self.kind == "offline":
             if beats is None:
                 raise ValueError("an offline model needs the whole rhythm: start(beats=...)")
-            context, (h, c) = self.encoder(beats)
-            return {"memory_context": context, "h": h[0], "c": c[0],
+            with torch.no_grad():
+                context, (h, c) = self.encoder(beats)
+                mixed = plan.context_mix(context)
+            return {"memory_context": context, "memory_mix": mixed, "h": h[0], "c": c[0],
                     "t": torch.zeros(beats.shape[0], dtype=torch.long, device=w.device)}
         hd = self.hidden_dim
         return {"eh": zeros(batch_size, hd, w), "ec": zeros(batch_size, hd, w),
                 "h": zeros(batch_size, hd, w), "c": zeros(batch_size, hd, w)}
 
     def step(self, state: State, beat: Tensor, prev_pitch: Tensor) -> tuple[Tensor, State]:
+        """One beat (inference only: no gradients flow through the plan's weights)."""
+        plan = self._plan.plan
         new = dict(state)
         if self.kind == "offline":
-            t = check_position(state, state["memory_context"].shape[1])
-            context = state["memory_context"][:, t].expand(prev_pitch.shape[0], -1)
+            t = check_position(state, state["memory_mix"].shape[1])
+            mixed = state["memory_mix"][:, t]
             new["t"] = state["t"] + 1
         else:
-            new["eh"], new["ec"] = self._encoder_step.step(beat, state["eh"], state["ec"])
-            context = new["eh"]
-        x = self.decoder.combine(prev_pitch, context)
-        new["h"], new["c"] = lstm_step(self.decoder.rnn, x, state["h"], state["c"])
-        return self.decoder.notes_output(new["h"]), new
+            new["eh"], new["ec"] = plan.encoder(beat, state["eh"], state["ec"])
+            mixed = plan.context_mix(new["eh"])
+        x = torch.relu(plan.pitch_mix.index_select(0, prev_pitch) + mixed)
+        new["h"], new["c"] = lstm_update(plan.decoder(torch.cat((x, state["h"]), 1)), state["c"])
+        return plan.output(new["h"]), new
+
+
+class _StepPlan:
+    """Derived weights for inference steps (rebuilt by :class:`PlanCache` when the parameters change)."""
+
+    def __init__(self, model: LocalAttentionLSTM):
+        dec, hidden = model.decoder, model.hidden_dim
+        self.encoder = BeatEncoderCell(model.encoder.duration_fc, model.encoder.encoder)
+        self.pitch_mix = embedding_table(dec.note_embed, dec.combine_fc, slice(0, hidden))
+        self.context_mix = Dense(dec.combine_fc.weight[:, hidden:])
+        self.decoder = recurrent_dense(dec.rnn)
+        self.output = Dense.of(dec.notes_output)

@@ -18,7 +18,7 @@ from models.vanilla_rnn import VanillaRNN
 def naive_start(model, batch_size: int = 1, beats=None) -> dict:
     state = model.start(batch_size, beats=beats)
     if isinstance(model, FullAttentionLSTM) and model.kind == "live":
-        state["history"] = state["enc"][:, :0]
+        state["history"] = state["eh"].new_zeros(batch_size, 0, model.encode_hidden_dim)
     return state
 
 

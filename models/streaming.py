@@ -11,9 +11,11 @@ select and reorder it with :func:`select_state` / :func:`repeat_state` without k
 named ``memory_*`` hold what an offline model computed once from the whole rhythm (encoder outputs); with a
 batch of one they are shared by every beam instead of copied at each step, and steps broadcast them.
 
-Per-beat steps call ``torch.lstm_cell`` / ``torch.rnn_tanh_cell`` on the weights of the ``nn.LSTM`` /
-``nn.RNN`` modules that ``forward`` uses (so there is one set of weights), instead of running a length-one
-sequence through the module: the module path goes through oneDNN and costs ~20x more per step on CPU.
+Per-beat steps never run a length-one sequence through an ``nn.LSTM``/``nn.RNN`` module (that path goes
+through oneDNN and costs many times more per step on CPU). ``step`` is for inference: it runs without
+gradients on a plan derived from the same weights (:mod:`models.kernels`: packed matrices, folded tables),
+kept in step with them. Training uses ``forward``, whose attention decoder steps with ``torch.lstm_cell``
+on the module's own weights (:func:`lstm_step`).
 """
 
 from __future__ import annotations
@@ -74,11 +76,6 @@ def lstm_step(lstm: nn.LSTM, x: Tensor, h: Tensor, c: Tensor) -> tuple[Tensor, T
     return torch.lstm_cell(x, (h, c), *lstm_weights(lstm))
 
 
-def rnn_step(rnn: nn.RNN, x: Tensor, h: Tensor) -> Tensor:
-    """One step of a single-layer tanh ``nn.RNN`` with its own weights."""
-    return torch.rnn_tanh_cell(x, h, *lstm_weights(rnn))
-
-
 def zeros(batch_size: int, size: int, like: Tensor) -> Tensor:
     return torch.zeros(batch_size, size, dtype=like.dtype, device=like.device)
 
@@ -93,35 +90,3 @@ def check_position(state: State, length: int) -> int:
     if t >= length:
         raise IndexError(f"stepped past the end of the rhythm ({length} beats) given to start()")
     return t
-
-
-class FoldedInputLSTM:
-    """A dense layer feeding an LSTM, folded into the LSTM's input weights for inference steps.
-
-    ``W_ih (W_fc x + b_fc) + b_ih = (W_ih W_fc) x + (W_ih b_fc + b_ih)``: the beat (2 numbers) then meets a
-    ``4H x 2`` matrix instead of ``H x 2`` followed by ``4H x H``, which saves a quarter of the weights a live
-    step reads. The folded weights are recomputed whenever the source weights change (training, loading);
-    with gradients enabled the plain path runs, so training never sees the fold.
-    """
-
-    def __init__(self, fc: nn.Linear, lstm: nn.LSTM):
-        self.fc, self.lstm = fc, lstm
-        self._key = None
-        self._w = self._b = None
-
-    def _weights(self) -> tuple[Tensor, Tensor]:
-        w_ih, b_ih = self.lstm.weight_ih_l0, self.lstm.bias_ih_l0
-        tensors = (self.fc.weight, self.fc.bias, w_ih, b_ih)
-        key = tuple((t.data_ptr(), t._version) for t in tensors)
-        if key != self._key:
-            with torch.no_grad():
-                self._w = w_ih @ self.fc.weight
-                self._b = w_ih @ self.fc.bias + b_ih
-            self._key = key
-        return self._w, self._b
-
-    def step(self, beat: Tensor, h: Tensor, c: Tensor) -> tuple[Tensor, Tensor]:
-        if torch.is_grad_enabled():
-            return lstm_step(self.lstm, self.fc(beat), h, c)
-        w, b = self._weights()
-        return torch.lstm_cell(beat, (h, c), w, self.lstm.weight_hh_l0, b, self.lstm.bias_hh_l0)

@@ -13,7 +13,8 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from models.streaming import State, rnn_step, zeros
+from models.kernels import Dense, PlanCache, embedding_table, recurrent_dense
+from models.streaming import State, zeros
 
 
 class VanillaRNN(nn.Module):
@@ -34,6 +35,7 @@ class VanillaRNN(nn.Module):
             if isinstance(m, nn.Linear):
                 nn.init.xavier_uniform_(m.weight)
                 nn.init.constant_(m.bias, 0)
+        self._plan = PlanCache(_StepPlan)
 
     def config(self) -> dict:
         return {"num_notes": self.num_notes, "embed_size": self.note_embedding.embedding_dim,
@@ -55,11 +57,29 @@ class VanillaRNN(nn.Module):
 
     def start(self, batch_size: int = 1, beats: Tensor | None = None) -> State:
         w = self.notes_output.weight
+        self._plan.refresh(self)
         return {"h1": zeros(batch_size, self.layer1.hidden_size, w),
                 "h2": zeros(batch_size, self.layer2.hidden_size, w)}
 
     def step(self, state: State, beat: Tensor, prev_pitch: Tensor) -> tuple[Tensor, State]:
-        x = self._inputs(beat, prev_pitch)
-        h1 = rnn_step(self.layer1, x, state["h1"])
-        h2 = rnn_step(self.layer2, h1, state["h2"])
-        return self.notes_output(h2), {"h1": h1, "h2": h2}
+        """One beat (inference only: no gradients flow through the plan's weights)."""
+        plan = self._plan.plan
+        x = torch.cat((beat, plan.embedding.index_select(0, prev_pitch)), 1)
+        x = x + F.leaky_relu(torch.addmm(plan.residual_table.index_select(0, prev_pitch), beat, plan.residual_beat))
+        h1 = torch.tanh(plan.layer1(torch.cat((x, state["h1"]), 1)))
+        h2 = torch.tanh(plan.layer2(torch.cat((h1, state["h2"]), 1)))
+        return plan.output(h2), {"h1": h1, "h2": h2}
+
+
+class _StepPlan:
+    """Derived weights for inference steps (rebuilt by :class:`PlanCache` when the parameters change): the
+    residual layer's share of the pitch embedding is a table, each RNN layer one Dense over ``[x; h]``."""
+
+    def __init__(self, model: VanillaRNN):
+        fc = model.concat_input_fc
+        self.embedding = model.note_embedding.weight.detach().clone()
+        self.residual_table = embedding_table(model.note_embedding, fc, slice(2, None))
+        self.residual_beat = fc.weight[:, :2].t().contiguous()
+        self.layer1 = recurrent_dense(model.layer1)
+        self.layer2 = recurrent_dense(model.layer2)
+        self.output = Dense.of(model.notes_output)

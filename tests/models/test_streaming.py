@@ -83,7 +83,7 @@ def test_full_attention_live_window_bounds_history():
     beat, pitch = torch.rand(1, 2), torch.tensor([60])
     for _ in range(30):
         _, state = model.step(state, beat, pitch)
-    assert state["enc"].shape[1] == model.window  # memory does not grow with the take
+    assert state["keys_mix"].shape[2] == model.window  # memory does not grow with the take
 
 
 @pytest.mark.parametrize("arch,kind", CASES)

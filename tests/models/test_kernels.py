@@ -1,0 +1,77 @@
+"""Inference kernels: packed dense layers compute what F.linear does, plans follow weight changes, and steps
+on shipped-precision (float16-exact) weights still equal the teacher-forced forward."""
+
+import pytest
+import torch
+from torch.nn import functional as F
+
+import models
+from models.kernels import FBGEMM, Dense, lstm_update
+
+from .test_streaming import CASES, inputs, make, run_steps
+
+
+def fp16_exact(model):
+    """Round every weight to float16 and back, as the shipped checkpoints are stored."""
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(p.half().float())
+    return model
+
+
+@pytest.mark.parametrize("rows", [1, 5, 0])
+def test_dense_packs_fp16_exact_weights_and_matches_linear(rows):
+    torch.manual_seed(0)
+    w, b = torch.randn(96, 40).half().float(), torch.randn(96)
+    x = torch.randn(rows, 40)
+    dense = Dense(w, b)
+    assert (dense.packed is not None) == FBGEMM
+    assert torch.allclose(dense(x), F.linear(x, w, b), atol=1e-5)
+    assert dense(torch.randn(3, 7, 40)).shape == (3, 7, 96)  # leading dimensions kept
+
+
+def test_dense_keeps_fp32_weights_unpacked():
+    """Packing fp32 weights into fp16 would change the model's outputs: such weights stay on F.linear."""
+    w = torch.randn(16, 8) / 3
+    dense = Dense(w)
+    assert dense.packed is None
+    x = torch.randn(2, 8)
+    assert torch.equal(dense(x), F.linear(x, w))
+
+
+def test_lstm_update_matches_lstm_cell():
+    torch.manual_seed(0)
+    cell = torch.nn.LSTMCell(6, 10)
+    x, h, c = torch.randn(3, 6), torch.randn(3, 10), torch.randn(3, 10)
+    with torch.no_grad():
+        gates = F.linear(x, cell.weight_ih, cell.bias_ih) + F.linear(h, cell.weight_hh, cell.bias_hh)
+        ref_h, ref_c = cell(x, (h, c))
+        new_h, new_c = lstm_update(gates, c)
+    assert torch.allclose(new_h, ref_h, atol=1e-6) and torch.allclose(new_c, ref_c, atol=1e-6)
+
+
+@pytest.mark.parametrize("arch,kind", CASES)
+def test_step_equals_forward_at_shipped_precision(arch, kind):
+    """Float16-exact weights take the packed path; stepping still reproduces forward to 1e-5."""
+    model = fp16_exact(make(arch, kind))
+    beats, prev = inputs()
+    with torch.no_grad():
+        full = model(beats, prev)
+        stepped, _ = run_steps(model, beats, prev)
+    assert torch.allclose(full, stepped, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("arch", list(models.ARCHITECTURES))
+def test_start_picks_up_changed_weights(arch):
+    """The step plan is derived from the weights: loading other weights and starting again uses them."""
+    model = make(arch, "live")
+    beats, prev = inputs(batch=1, length=6)
+    with torch.no_grad():
+        before, _ = run_steps(model, beats, prev)
+        torch.manual_seed(5)
+        other = models.build(arch, **model.config()).eval()
+        model.load_state_dict(other.state_dict())
+        after, _ = run_steps(model, beats, prev)
+        expected = other(beats, prev)
+    assert not torch.allclose(before, after, atol=1e-3)
+    assert torch.allclose(after, expected, atol=1e-5)
