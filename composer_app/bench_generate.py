@@ -13,9 +13,26 @@ import time
 import numpy as np
 import torch
 
-from composer_app.sampling import SamplingSettings, draw, generate, lock_bias, model_beats, pitch_log_probs
+from composer_app.sampling import SamplingSettings, generate, lock_bias, model_beats
 
 ARCHS = ("vanilla_rnn", "lstm_attn", "attention_rnn")
+
+
+def _log_probs(logits, prev: int, s: SamplingSettings, bias: torch.Tensor) -> torch.Tensor:
+    """One beam's log-probabilities with torch ops on a (128,) tensor, as the original worked on tensors."""
+    z = logits[0].float() / s.temperature + bias
+    if s.repeat_decay > 0:
+        z[prev] += math.log1p(-s.repeat_decay) if s.repeat_decay < 1 else -1e9
+    return torch.log_softmax(z, dim=-1)
+
+
+def _draw(logp: torch.Tensor, s: SamplingSettings, g: torch.Generator) -> int:
+    """Top-k, then the top-p nucleus among them (at least one), then a multinomial draw: one beam's pitch."""
+    top, idx = torch.topk(logp, min(s.top_k, logp.shape[-1]))
+    probs = top.exp()
+    keep = (probs.cumsum(-1) - probs) < s.top_p
+    keep[0] = True
+    return int(idx[torch.multinomial(probs * keep, 1, generator=g)])
 
 
 @torch.no_grad()
@@ -27,14 +44,14 @@ def naive_beam_search(loaded, rests, durs, settings: SamplingSettings, seed: int
     g = torch.Generator().manual_seed(seed)
     model = loaded.model
     beats = model_beats(loaded, rests, durs)
-    bias = lock_bias(settings)
+    bias = torch.from_numpy(lock_bias(settings))
     beams = [(0.0, [], naive_start(model, 1, beats=beats))]
     for t in range(beats.shape[1]):
         stepped = []
         for score, notes, state in beams:
-            prev = torch.tensor([notes[-1] if notes else 0])
-            logits, new_state = naive_step(model, state, beats[:, t], prev)
-            stepped.append((score, notes, new_state, pitch_log_probs(logits, prev, settings, bias)[0]))
+            prev = notes[-1] if notes else 0
+            logits, new_state = naive_step(model, state, beats[:, t], torch.tensor([prev]))
+            stepped.append((score, notes, new_state, _log_probs(logits, prev, settings, bias)))
         if torch.rand(1, generator=g).item() < settings.beam_prob:
             candidates = []
             for score, notes, state, logp in stepped:
@@ -47,7 +64,7 @@ def naive_beam_search(loaded, rests, durs, settings: SamplingSettings, seed: int
         else:
             beams = []
             for score, notes, state, logp in stepped:
-                pitch = int(draw(logp.unsqueeze(0), settings, g))
+                pitch = _draw(logp, settings, g)
                 beams.append((score + float(logp[pitch]), notes + [pitch], state))
     return np.array(max(beams, key=lambda b: b[0])[1])
 

@@ -153,34 +153,44 @@ def settings_from_profile(name: str, path=None, **overrides) -> SamplingSettings
     return SamplingSettings(**values)
 
 
-def lock_bias(settings: SamplingSettings) -> torch.Tensor:
+def lock_bias(settings: SamplingSettings) -> np.ndarray:
     """Additive bias over the 128 pitches: 0 where the lock allows a pitch, -inf elsewhere."""
-    return torch.zeros(128).masked_fill(~settings.allowed(), float("-inf"))
+    return np.where(settings.allowed().numpy(), 0.0, -np.inf).astype(np.float32)
 
 
-def pitch_log_probs(logits: torch.Tensor, prev: torch.Tensor, s: SamplingSettings,
-                    bias: torch.Tensor) -> torch.Tensor:
-    """Log-probabilities after temperature, the lock (``bias`` from :func:`lock_bias``) and the repeat penalty
-    on the previous pitch: (B, 128). Few tensor operations on purpose: this runs at every key-down.
+def pitch_log_probs(logits: torch.Tensor, prev, s: SamplingSettings, bias: np.ndarray) -> np.ndarray:
+    """Log-probabilities after temperature, the lock (``bias`` from :func:`lock_bias`) and the repeat penalty
+    on the previous pitch: (B, 128).
 
-    A ``repeat_decay`` of 1 forbids the repeat unless it is the only pitch the lock allows.
+    NumPy on purpose: this runs at every key-down and every beam step on a few rows of 128 numbers, where
+    each torch call costs several microseconds and each NumPy call about one. A ``repeat_decay`` of 1
+    forbids the repeat unless it is the only pitch the lock allows.
     """
-    z = logits.float() / s.temperature + bias
+    z = logits.detach().numpy()
+    z = z + bias if s.temperature == 1.0 else z * np.float32(1.0 / s.temperature) + bias
     if s.repeat_decay > 0:
         penalty = math.log1p(-s.repeat_decay) if s.repeat_decay < 1 else -1e9
-        z[torch.arange(len(prev)), prev] += penalty
-    return torch.log_softmax(z, dim=-1)
+        z[np.arange(len(z)), prev] += penalty
+    z -= np.maximum.reduce(z, axis=1, keepdims=True)
+    z -= np.log(np.add.reduce(np.exp(z), axis=1, keepdims=True))
+    return z
 
 
-def draw(logp: torch.Tensor, s: SamplingSettings, generator: torch.Generator | None) -> torch.Tensor:
+def draw(logp: np.ndarray, s: SamplingSettings, rng: np.random.Generator) -> np.ndarray:
     """Draw one pitch per row among the ``top_k`` most likely that fit in the ``top_p`` nucleus (at least one),
-    as the original did: sorted by probability, nucleus first, then at most ``top_k``."""
-    top, idx = torch.topk(logp, min(s.top_k, logp.shape[-1]), dim=-1)
-    probs = top.exp()
-    keep = (probs.cumsum(-1) - probs) < s.top_p
-    keep[:, 0] = True
-    choice = torch.multinomial(probs * keep, 1, generator=generator)
-    return idx.gather(-1, choice).squeeze(-1)
+    as the original did: sorted by probability, nucleus first, then at most ``top_k``.
+
+    The kept pitches are a prefix of the sorted row, so one cumulative sum serves both the nucleus and the
+    inverse-CDF draw: ``u`` lies below the prefix's total, so no pitch past the prefix can be reached."""
+    rows = np.arange(len(logp))
+    k = min(s.top_k, logp.shape[1])
+    idx = np.argsort(logp, axis=1)[:, :-k - 1:-1]  # the k most likely, most likely first
+    p = np.exp(logp[rows[:, None], idx])
+    cum = np.cumsum(p, axis=1)
+    kept = np.maximum(((cum - p) < s.top_p).sum(axis=1), 1)
+    u = rng.random(len(logp)) * cum[rows, kept - 1]
+    choice = np.minimum((cum <= u[:, None]).sum(axis=1), kept - 1)
+    return idx[rows, choice]
 
 
 def model_beats(loaded: LoadedModel, rests, durs) -> torch.Tensor:
@@ -189,10 +199,9 @@ def model_beats(loaded: LoadedModel, rests, durs) -> torch.Tensor:
     return loaded.features_of(raw).unsqueeze(0)
 
 
-def _generator(seed: int | None) -> torch.Generator:
-    g = torch.Generator()
-    g.manual_seed(int(seed) if seed is not None else int(torch.seed() % (2**63)))
-    return g
+def make_rng(seed: int | None) -> np.random.Generator:
+    """The random source of every draw: seeded for reproducible results, else fresh entropy."""
+    return np.random.default_rng(None if seed is None else int(seed))
 
 
 @torch.no_grad()
@@ -208,60 +217,72 @@ def generate(loaded: LoadedModel, rests, durs, settings: SamplingSettings, seed:
 
 @torch.no_grad()
 def stochastic(loaded, rests, durs, settings, seed=None, progress=None) -> np.ndarray:
-    model, g = loaded.model, _generator(seed)
+    model, rng = loaded.model, make_rng(seed)
     beats = model_beats(loaded, rests, durs)
+    n = beats.shape[1]
     bias = lock_bias(settings)
     state = model.start(1, beats=beats)
-    prev = torch.zeros(1, dtype=torch.long)
-    out = []
-    for t in range(beats.shape[1]):
-        logits, state = model.step(state, beats[:, t], prev)
+    prev = np.zeros(1, dtype=np.int64)
+    out = np.empty(n, dtype=np.int64)
+    for t in range(n):
+        logits, state = model.step(state, beats[:, t], torch.from_numpy(prev))
         if t < len(settings.hints):
-            prev = torch.tensor([settings.hints[t]])
+            prev = np.array([settings.hints[t]], dtype=np.int64)
         else:
-            prev = draw(pitch_log_probs(logits, prev, settings, bias), settings, g)
-        out.append(int(prev))
+            prev = draw(pitch_log_probs(logits, prev, settings, bias), settings, rng)
+        out[t] = prev[0]
         if progress is not None:
-            progress(t + 1, beats.shape[1])
-    return np.array(out, dtype=np.int64)
+            progress(t + 1, n)
+    return out
 
 
 @torch.no_grad()
 def beam_search(loaded, rests, durs, settings, seed=None, progress=None) -> np.ndarray:
     """Hybrid beam search: all ``num_beams`` beams step as one batch; each beat either expands every beam
-    over all pitches and keeps the best (probability ``beam_prob``) or draws one continuation per beam."""
-    model, g, k = loaded.model, _generator(seed), settings.num_beams
+    over all pitches and keeps the best (probability ``beam_prob``) or draws one continuation per beam.
+
+    Beams keep back-pointers (parent and pitch per beat), so a beat costs the same at the end of a long
+    rhythm as at its start; the state is reordered only on beats where beams were replaced."""
+    model, rng, k = loaded.model, make_rng(seed), settings.num_beams
     beats = model_beats(loaded, rests, durs)
     n = beats.shape[1]
     bias = lock_bias(settings)
     state = repeat_state(model.start(1, beats=beats), k)
-    prev = torch.zeros(k, dtype=torch.long)
-    scores = torch.full((k,), float("-inf"))
+    prev = np.zeros(k, dtype=np.int64)
+    scores = np.full(k, -np.inf)
     scores[0] = 0.0  # all beams start identical: expand only one of them at first
-    history = torch.zeros(k, n, dtype=torch.long)
+    rows = np.arange(k)
+    parents_at = np.empty((n, k), dtype=np.int64)
+    pitches_at = np.empty((n, k), dtype=np.int64)
+    beat_rows = beats[0].unsqueeze(1).expand(n, k, beats.shape[2]).unbind(0)  # beat t for every beam, as views
     for t in range(n):
-        logits, state = model.step(state, beats[:, t].expand(k, -1), prev)
+        logits, state = model.step(state, beat_rows[t], torch.from_numpy(prev))
         logp = pitch_log_probs(logits, prev, settings, bias)
+        parents = rows
         if t < len(settings.hints):
-            nxt = torch.full((k,), settings.hints[t])
-            parents = torch.arange(k)
-            scores = scores + logp[parents, nxt]
-        elif torch.rand(1, generator=g).item() < settings.beam_prob:
-            total = (scores.unsqueeze(1) + logp).reshape(-1)
-            best = torch.topk(total, k).indices
-            parents, nxt = best // 128, best % 128
+            nxt = np.full(k, settings.hints[t], dtype=np.int64)
+            scores = scores + logp[rows, nxt]
+        elif rng.random() < settings.beam_prob:
+            total = (scores[:, None] + logp).ravel()
+            best = np.argpartition(-total, k - 1)[:k]
+            best = best[np.argsort(-total[best], kind="stable")]
+            parents, nxt = np.divmod(best, logp.shape[1])
             scores = total[best]
         else:
-            parents = torch.arange(k)
-            nxt = draw(logp, settings, g)
-            scores = scores + logp[parents, nxt]
-        state = select_state(state, parents)
-        history = history[parents]
-        history[:, t] = nxt
+            nxt = draw(logp, settings, rng)
+            scores = scores + logp[rows, nxt]
+        if parents is not rows and not np.array_equal(parents, rows):
+            state = select_state(state, torch.from_numpy(parents))
+        parents_at[t], pitches_at[t] = parents, nxt
         prev = nxt
         if progress is not None:
             progress(t + 1, n)
-    return history[int(torch.argmax(scores))].numpy().astype(np.int64)
+    melody = np.empty(n, dtype=np.int64)
+    beam = int(np.argmax(scores))
+    for t in range(n - 1, -1, -1):
+        melody[t] = pitches_at[t, beam]
+        beam = parents_at[t, beam]
+    return melody
 
 
 @dataclass
@@ -277,7 +298,7 @@ class LiveStepper:
     seed: int | None = None
 
     def __post_init__(self):
-        self._generator = _generator(self.seed)
+        self._rng = make_rng(self.seed)
         self.reset()
 
     def _check_kind(self, loaded: LoadedModel) -> None:
@@ -293,22 +314,33 @@ class LiveStepper:
         self._bias = lock_bias(self.settings)
         with torch.no_grad():
             self._state = self.loaded.model.start(1)
-        self._prev = torch.zeros(1, dtype=torch.long)
+        self._prev = np.zeros(1, dtype=np.int64)
         self.count = 0
 
     def set_settings(self, settings: SamplingSettings) -> None:
         self.settings = settings
         self._bias = lock_bias(settings)
 
+    def _step(self, rest_s: float, prev_dur_s: float) -> torch.Tensor:
+        beat = self.loaded.features_of([[rest_s, prev_dur_s]])
+        logits, self._state = self.loaded.model.step(self._state, beat, torch.from_numpy(self._prev))
+        return logits
+
     @torch.no_grad()
     def next_pitch(self, rest_s: float, prev_dur_s: float) -> int:
-        beat = self.loaded.features_of([[rest_s, prev_dur_s]])
-        logits, self._state = self.loaded.model.step(self._state, beat, self._prev)
+        logits = self._step(rest_s, prev_dur_s)
         if self.count < len(self.settings.hints):
-            pitch = torch.tensor([self.settings.hints[self.count]])
+            pitch = np.array([self.settings.hints[self.count]], dtype=np.int64)
         else:
-            pitch = draw(pitch_log_probs(logits, self._prev, self.settings, self._bias),
-                         self.settings, self._generator)
+            pitch = draw(pitch_log_probs(logits, self._prev, self.settings, self._bias), self.settings, self._rng)
         self._prev = pitch
         self.count += 1
-        return int(pitch)
+        return int(pitch[0])
+
+    @torch.no_grad()
+    def force(self, rest_s: float, prev_dur_s: float, pitch: int) -> None:
+        """Step with a beat whose pitch is already known (teacher forcing): the state the model would have
+        if it had drawn ``pitch`` itself, e.g. to prime a new model with the notes already played."""
+        self._step(rest_s, prev_dur_s)
+        self._prev = np.array([pitch], dtype=np.int64)
+        self.count += 1

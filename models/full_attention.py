@@ -23,11 +23,22 @@ State-dict keys match the original's ``DeepBeatsAttentionRNN``.
 
 from __future__ import annotations
 
+import threading
+
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from models.kernels import BeatEncoderCell, Dense, PlanCache, embedding_table, lstm_update, recurrent_dense
+from models.kernels import (
+    BeatEncoderCell,
+    Dense,
+    PlanCache,
+    embedding_table,
+    lstm_update,
+    recurrent_dense,
+    relu_mix_and_hidden,
+    scratch,
+)
 from models.streaming import State, check_position, lstm_step, position, zeros
 
 
@@ -162,9 +173,13 @@ class FullAttentionLSTM(nn.Module):
             if t + 1 < self.window:
                 keys_mix = keys_mix[:, :, : t + 1]
         weights = torch.softmax(plan.scores(state["h"], keys_mix[:, 0]), dim=1)
-        mixed = torch.matmul(weights.unsqueeze(1), keys_mix[:, 1]).squeeze(1)
-        x = torch.relu(plan.pitch_mix.index_select(0, prev_pitch) + mixed)
-        new["h"], new["c"] = lstm_update(plan.decoder(torch.cat((x, state["h"]), 1)), state["c"])
+        mix = keys_mix[:, 1]
+        if mix.shape[0] == 1:  # shared by every row (offline memory, or a single live take)
+            mixed = torch.mm(weights, mix[0])
+        else:
+            mixed = torch.bmm(weights.unsqueeze(1), mix).squeeze(1)
+        x_h = relu_mix_and_hidden(plan.pitch_mix, prev_pitch, mixed, state["h"])
+        new["h"], new["c"] = lstm_update(plan.decoder(x_h), state["c"])
         new["t"] = state["t"] + 1
         return plan.output(new["h"]), new
 
@@ -186,6 +201,7 @@ class _StepPlan:
         self.decoder = recurrent_dense(dec.post_attention_lstm)
         self.output = Dense.of(dec.notes_output)
         self.slots = [torch.tensor([i]) for i in range(model.window)]
+        self._scratch = threading.local()
 
     def keys_and_mix(self, enc: Tensor) -> Tensor:
         """Encoder outputs (B, N, C) -> (B, 2, N, D): attention keys, then their share of ``combine_fc``."""
@@ -193,5 +209,12 @@ class _StepPlan:
         return both.view(*both.shape[:-1], 2, -1).transpose(1, 2).contiguous()
 
     def scores(self, h: Tensor, keys: Tensor) -> Tensor:
-        """Additive attention scores (B, N) of decoder state ``h`` against ``keys`` (B or 1, N, D)."""
-        return torch.matmul(F.leaky_relu_(keys + self.query(h).unsqueeze(1)), self.score_vector)
+        """Additive attention scores (B, N) of decoder state ``h`` against ``keys`` (B or 1, N, D).
+
+        The (B, N, D) intermediate is written into a per-thread scratch buffer: over a 512-beat rhythm with
+        five beams it is 2.6 MB, and allocating it afresh each step costs more than the arithmetic."""
+        query = self.query(h).unsqueeze(1)
+        shape = (query.shape[0], keys.shape[1], keys.shape[2])
+        work = scratch(self._scratch, shape)
+        torch.add(keys, query, out=work)
+        return torch.matmul(F.leaky_relu_(work), self.score_vector)

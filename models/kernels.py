@@ -139,7 +139,29 @@ class BeatEncoderCell:
         return lstm_update(gates, c)
 
 
+def scratch(local, shape: tuple[int, ...]) -> Tensor:
+    """A float32 work buffer of ``shape`` kept in ``local`` (a ``threading.local``): reused while the shape
+    stays, so a step does not allocate (and page-fault) megabytes; per thread, so concurrent
+    generations with one model never share it."""
+    buf = getattr(local, "buffer", None)
+    if buf is None or buf.shape != shape:
+        buf = local.buffer = torch.empty(shape)
+    return buf
+
+
+def relu_mix_and_hidden(table: np.ndarray, prev_pitch: Tensor, mixed: Tensor, h: Tensor) -> Tensor:
+    """The decoder LSTM's input ``[relu(table[prev] + mixed); h]`` (B, X + H), built in one NumPy array:
+    a table row per previous pitch plus the context's share (``mixed`` (B or 1, X)), then the hidden state."""
+    width = table.shape[1]
+    out = np.empty((h.shape[0], width + h.shape[1]), dtype=np.float32)
+    x = out[:, :width]
+    np.add(table[prev_pitch.numpy()], mixed.numpy(), out=x)
+    np.maximum(x, 0.0, out=x)
+    out[:, width:] = h.numpy()
+    return torch.from_numpy(out)
+
+
 def embedding_table(embedding: nn.Embedding, linear: nn.Linear, columns: slice) -> Tensor:
     """``linear`` applied to every embedding row, for the input columns the embedding feeds (plus the bias):
-    a (num_notes, out) table, so a step looks a row up instead of multiplying."""
-    return (embedding.weight @ linear.weight[:, columns].t() + linear.bias).contiguous()
+    a (num_notes, out) NumPy table, so a step looks a row up instead of multiplying."""
+    return (embedding.weight @ linear.weight[:, columns].t() + linear.bias).contiguous().numpy()

@@ -22,7 +22,15 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from models.kernels import BeatEncoderCell, Dense, PlanCache, embedding_table, lstm_update, recurrent_dense
+from models.kernels import (
+    BeatEncoderCell,
+    Dense,
+    PlanCache,
+    embedding_table,
+    lstm_update,
+    recurrent_dense,
+    relu_mix_and_hidden,
+)
 from models.streaming import State, check_position, zeros
 
 
@@ -111,8 +119,8 @@ class LocalAttentionLSTM(nn.Module):
         else:
             new["eh"], new["ec"] = plan.encoder(beat, state["eh"], state["ec"])
             mixed = plan.context_mix(new["eh"])
-        x = torch.relu(plan.pitch_mix.index_select(0, prev_pitch) + mixed)
-        new["h"], new["c"] = lstm_update(plan.decoder(torch.cat((x, state["h"]), 1)), state["c"])
+        x_h = relu_mix_and_hidden(plan.pitch_mix, prev_pitch, mixed, state["h"])
+        new["h"], new["c"] = lstm_update(plan.decoder(x_h), state["c"])
         return plan.output(new["h"]), new
 
 

@@ -9,6 +9,7 @@ original's ``DeepBeatsVanillaRNN``.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
@@ -64,10 +65,16 @@ class VanillaRNN(nn.Module):
     def step(self, state: State, beat: Tensor, prev_pitch: Tensor) -> tuple[Tensor, State]:
         """One beat (inference only: no gradients flow through the plan's weights)."""
         plan = self._plan.plan
-        x = torch.cat((beat, plan.embedding.index_select(0, prev_pitch)), 1)
-        x = x + F.leaky_relu(torch.addmm(plan.residual_table.index_select(0, prev_pitch), beat, plan.residual_beat))
-        h1 = torch.tanh(plan.layer1(torch.cat((x, state["h1"]), 1)))
-        h2 = torch.tanh(plan.layer2(torch.cat((h1, state["h2"]), 1)))
+        pitch, b = prev_pitch.numpy(), beat.numpy()
+        residual = plan.residual_table[pitch] + b @ plan.residual_beat
+        np.maximum(residual, 0.01 * residual, out=residual)  # leaky_relu
+        width = residual.shape[1]
+        x_h = np.empty((len(pitch), width + self.layer1.hidden_size), dtype=np.float32)
+        x_h[:, :2], x_h[:, 2:width] = b, plan.embedding[pitch]
+        x_h[:, :width] += residual
+        x_h[:, width:] = state["h1"].numpy()
+        h1 = plan.layer1(torch.from_numpy(x_h)).tanh_()
+        h2 = plan.layer2(torch.cat((h1, state["h2"]), 1)).tanh_()
         return plan.output(h2), {"h1": h1, "h2": h2}
 
 
@@ -77,9 +84,9 @@ class _StepPlan:
 
     def __init__(self, model: VanillaRNN):
         fc = model.concat_input_fc
-        self.embedding = model.note_embedding.weight.detach().clone()
+        self.embedding = model.note_embedding.weight.detach().clone().numpy()
         self.residual_table = embedding_table(model.note_embedding, fc, slice(2, None))
-        self.residual_beat = fc.weight[:, :2].t().contiguous()
+        self.residual_beat = fc.weight[:, :2].t().contiguous().numpy()
         self.layer1 = recurrent_dense(model.layer1)
         self.layer2 = recurrent_dense(model.layer2)
         self.output = Dense.of(model.notes_output)

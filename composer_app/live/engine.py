@@ -128,15 +128,11 @@ class _Stepper(LiveStepper):
     def restore(self, snap) -> None:
         self._state, self._prev, self.count = snap
 
-    @torch.no_grad()
     def prime(self, notes: list[TakeNote]) -> None:
         """Feed played notes teacher-forced (their beats and the pitches that sounded): the state a model
         would have if it had played them."""
         for n in notes:
-            beat = self.loaded.features_of([[n.rest_s, n.prev_dur_s]])
-            _, self._state = self.loaded.model.step(self._state, beat, self._prev)
-            self._prev = torch.tensor([n.pitch])
-            self.count += 1
+            self.force(n.rest_s, n.prev_dur_s, n.pitch)
 
 
 class _SilentSynth:

@@ -51,29 +51,49 @@ def test_profiles_load_and_validate():
 
 def test_repeat_decay_scales_previous_pitch_probability():
     logits = torch.randn(1, 128)
-    base = pitch_log_probs(logits, torch.tensor([60]), SamplingSettings(repeat_decay=0.0, low=0, high=127),
+    base = pitch_log_probs(logits, np.array([60]), SamplingSettings(repeat_decay=0.0, low=0, high=127),
                            lock_bias(SamplingSettings(low=0, high=127)))
     s = SamplingSettings(repeat_decay=0.5, low=0, high=127)
-    pen = pitch_log_probs(logits, torch.tensor([60]), s, lock_bias(s))
+    pen = pitch_log_probs(logits, np.array([60]), s, lock_bias(s))
+    assert np.allclose(np.exp(pen).sum(1), 1.0, atol=1e-5)
     # p'(60) / p'(other) == 0.5 * p(60) / p(other)
     ratio = (pen[0, 60] - pen[0, 61]) - (base[0, 60] - base[0, 61])
     assert abs(float(ratio) - np.log(0.5)) < 1e-5
 
 
 def test_top_k_and_top_p_limit_the_draw():
-    logp = torch.log_softmax(torch.tensor([[5.0, 4.0, 3.0, 2.0] + [-10.0] * 124]), -1)
-    g = torch.Generator().manual_seed(0)
-    k2 = {int(draw(logp, SamplingSettings(top_k=2, top_p=1.0), g)) for _ in range(200)}
+    logp = torch.log_softmax(torch.tensor([[5.0, 4.0, 3.0, 2.0] + [-10.0] * 124]), -1).numpy()
+    rng = np.random.default_rng(0)
+    k2 = {int(draw(logp, SamplingSettings(top_k=2, top_p=1.0), rng)[0]) for _ in range(200)}
     assert k2 == {0, 1}
-    p_small = {int(draw(logp, SamplingSettings(top_k=4, top_p=0.5), g)) for _ in range(200)}
+    p_small = {int(draw(logp, SamplingSettings(top_k=4, top_p=0.5), rng)[0]) for _ in range(200)}
     assert p_small == {0}  # the first pitch alone holds > 50 %
+
+
+def test_draw_follows_the_kept_probabilities():
+    """Among the kept pitches, each is drawn in proportion to its probability (renormalised)."""
+    probs = np.array([0.5, 0.3, 0.15, 0.05] + [0.0] * 124)
+    with np.errstate(divide="ignore"):
+        logp = np.log(probs)[None].repeat(4000, 0)
+    drawn = draw(logp, SamplingSettings(top_k=3, top_p=1.0), np.random.default_rng(1))
+    freq = np.bincount(drawn, minlength=128)[:4] / len(drawn)
+    assert freq[3] == 0  # outside top-k
+    assert np.allclose(freq[:3], probs[:3] / probs[:3].sum(), atol=0.03)
+
+
+def test_draw_never_picks_a_locked_pitch_inside_top_k():
+    """With fewer allowed pitches than top_k, the locked ones (probability 0) are never drawn."""
+    logp = np.full((2000, 128), -np.inf)
+    logp[:, 60], logp[:, 62] = np.log(0.75), np.log(0.25)
+    drawn = draw(logp, SamplingSettings(top_k=8, top_p=1.0), np.random.default_rng(2))
+    assert set(drawn.tolist()) == {60, 62}
 
 
 def test_temperature_sharpens():
     logits = torch.randn(1, 128)
     s1, s2 = SamplingSettings(temperature=1.0, repeat_decay=0), SamplingSettings(temperature=0.5, repeat_decay=0)
-    a = pitch_log_probs(logits, torch.tensor([0]), s1, lock_bias(s1)).exp().max()
-    b = pitch_log_probs(logits, torch.tensor([0]), s2, lock_bias(s2)).exp().max()
+    a = np.exp(pitch_log_probs(logits, np.array([0]), s1, lock_bias(s1))).max()
+    b = np.exp(pitch_log_probs(logits, np.array([0]), s2, lock_bias(s2))).max()
     assert b > a
 
 
