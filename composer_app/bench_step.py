@@ -1,9 +1,10 @@
 """``everybody-compose bench step``: the per-beat cost of each live model, ours versus the naive way.
 
-Ours: one torch thread (tight tails), ``torch.lstm_cell``-style steps on carried state, attention keys
-projected once per beat. Naive: the same weights stepped through ``nn.LSTM``/``nn.RNN`` modules one token at
-a time with default torch settings (threads, oneDNN), full attention recomputed over the window each beat —
-what the original's sampler did. Both are timed in the same process, so the ratio is what matters.
+Ours: one torch thread (tight tails), inference mode, the models' step plans (packed float16-exact weights,
+folded tables, attention keys projected once per beat and carried). Naive: the same weights stepped through
+``nn.LSTM``/``nn.RNN`` modules one token at a time with default torch settings (threads, oneDNN), full
+attention recomputed over the window each beat — what the original's sampler did. Both run in the same
+process, in alternating blocks, so the ratio is what matters.
 """
 
 from __future__ import annotations
@@ -17,15 +18,27 @@ import torch
 ARCHS = ("vanilla_rnn", "lstm_attn", "attention_rnn")
 
 
-def _time_steps(step, n_warm: int, n: int) -> np.ndarray:
-    for _ in range(n_warm):
-        step()
-    out = np.empty(n)
-    for i in range(n):
-        t0 = time.perf_counter_ns()
-        step()
-        out[i] = (time.perf_counter_ns() - t0) / 1000.0
-    return out
+def _time_interleaved(contestants: dict, warmup: int, steps: int, blocks: int = 8) -> dict[str, np.ndarray]:
+    """Per-call times (us) of each contestant ``name -> (torch threads, step function)``, run in alternating
+    blocks so that whatever the machine does meanwhile (frequency, other processes, the OpenMP pool's
+    moods) falls on every contestant alike, not on whichever happened to run first."""
+    times = {name: [] for name in contestants}
+    for threads, step in contestants.values():
+        torch.set_num_threads(threads)
+        for _ in range(warmup):
+            step()
+    per_block = -(-steps // blocks)
+    for b in range(blocks):
+        n = min(per_block, steps - b * per_block)
+        for name, (threads, step) in contestants.items():
+            torch.set_num_threads(threads)
+            out = np.empty(n)
+            for i in range(n):
+                t0 = time.perf_counter_ns()
+                step()
+                out[i] = (time.perf_counter_ns() - t0) / 1000.0
+            times[name].append(out)
+    return {name: np.concatenate(parts) for name, parts in times.items()}
 
 
 def original_size_model(arch: str):
@@ -56,36 +69,33 @@ def measure(arch: str, steps: int = 2000, warmup: int = 200, original_size: bool
     default_threads = torch.get_num_threads()
 
     with torch.no_grad():
-        # Naive: default settings.
-        torch.set_num_threads(default_threads)
-        st = {"s": naive_start(model), "i": 0}
+        naive_state = {"s": naive_start(model), "i": 0}
 
-        def naive():
-            i = st["i"] % len(beats)
-            _, st["s"] = naive_step(model, st["s"], beats[i:i + 1], pitches[i:i + 1])
-            st["i"] += 1
+        def naive():  # the same weights through the modules, default torch settings
+            i = naive_state["i"] % len(beats)
+            _, naive_state["s"] = naive_step(model, naive_state["s"], beats[i:i + 1], pitches[i:i + 1])
+            naive_state["i"] += 1
 
-        naive_t = _time_steps(naive, warmup, steps)
-        # Ours: one thread, fast cell path.
-        torch.set_num_threads(1)
-        fs = {"s": model.start(1), "i": 0}
+        ours_state = {"s": model.start(1), "i": 0}
 
-        def fast():
-            i = fs["i"] % len(beats)
-            _, fs["s"] = model.step(fs["s"], beats[i:i + 1], pitches[i:i + 1])
-            fs["i"] += 1
+        def fast():  # ours: one thread, the step plan, inference mode (as LiveStepper runs it)
+            i = ours_state["i"] % len(beats)
+            with torch.inference_mode():
+                _, ours_state["s"] = model.step(ours_state["s"], beats[i:i + 1], pitches[i:i + 1])
+            ours_state["i"] += 1
 
-        fast_t = _time_steps(fast, warmup, steps)
         stepper = LiveStepper(loaded, SamplingSettings(), seed=0)
         raw = rng.uniform(0, 0.6, size=(steps + warmup, 2))
-        ks = {"i": 0}
+        beat_index = {"i": 0}
 
-        def beat():
-            r = raw[ks["i"] % len(raw)]
+        def beat():  # everything done at key-down: features, model step, sampling
+            r = raw[beat_index["i"] % len(raw)]
             stepper.next_pitch(float(r[0]), float(r[1]))
-            ks["i"] += 1
+            beat_index["i"] += 1
 
-        beat_t = _time_steps(beat, warmup, steps)
+        timed = _time_interleaved({"naive": (default_threads, naive), "ours": (1, fast), "beat": (1, beat)},
+                                  warmup, steps)
+        naive_t, fast_t, beat_t = timed["naive"], timed["ours"], timed["beat"]
     torch.set_num_threads(default_threads)
     return {
         "model": "untrained, original size" if shipped is None else "shipped" if shipped else "untrained, shipped size",

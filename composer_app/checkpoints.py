@@ -61,8 +61,10 @@ class LoadedModel:
 
     def features_of(self, raw_beats) -> torch.Tensor:
         """Raw-second beats (array/tensor ``(..., 2)``) as model input features."""
-        x = torch.as_tensor(np.asarray(raw_beats, dtype=np.float32))
-        return self.features.apply(x).float()
+        if isinstance(raw_beats, torch.Tensor):
+            return self.features.apply(raw_beats.float()).float()
+        x = self.features.apply(np.asarray(raw_beats, dtype=np.float32))  # NumPy: cheaper for one key-down
+        return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
 
 
 def default_checkpoint(architecture: str, kind: str = OFFLINE) -> Path:

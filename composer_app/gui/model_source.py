@@ -42,7 +42,7 @@ def warm_up(loaded: LoadedModel, steps: int = 3) -> None:
     """
     import torch
 
-    with torch.no_grad():
+    with torch.inference_mode():  # as the engine steps it (sampling.LiveStepper)
         state = loaded.model.start(1)
         prev = torch.zeros(1, dtype=torch.long)
         for _ in range(steps):
