@@ -168,7 +168,7 @@ class FullAttentionLSTM(nn.Module):
         else:
             t = position(state)
             new["eh"], new["ec"] = plan.encoder(beat, state["eh"], state["ec"])
-            row = plan.keys_and_mix(new["eh"].unsqueeze(1))
+            row = plan.keys_mix(new["eh"]).view(-1, 2, 1, self.decode_hidden_dim)  # (B, key/mix, slot, D)
             new["keys_mix"] = keys_mix = state["keys_mix"].index_copy(2, plan.slots[t % self.window], row)
             if t + 1 < self.window:
                 keys_mix = keys_mix[:, :, : t + 1]

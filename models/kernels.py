@@ -8,9 +8,9 @@ stored in float16 — it computes the same products as fp32 (to rounding of the 
 2x faster. :class:`Dense` packs a weight that way only when the packing loses nothing, and otherwise (a
 freshly trained model, an original-format checkpoint in fp32, a torch without FBGEMM) uses ``F.linear``.
 
-:class:`PlanCache` keeps the derived tensors of a model (packed weights, tables folded from embeddings)
-and rebuilds them when any parameter changes (training, ``load_state_dict``), so steps never use stale
-weights.
+:class:`PlanCache` keeps the derived tensors of a model (packed weights, tables folded from embeddings);
+every ``start()`` rebuilds them if a parameter changed since (training, ``load_state_dict``), so a sequence
+never steps on stale weights.
 """
 
 from __future__ import annotations
@@ -41,7 +41,8 @@ def fp16_exact(weight: Tensor) -> bool:
 
 
 class Dense:
-    """``y = x W^T + b`` for a few rows ``x`` (B, in), with weights packed for that case when it is lossless."""
+    """``y = x W^T + b`` for a few rows ``x`` (B, in), with weights packed for that case when it is lossless
+    (``allow_fp16=False`` forces the plain fp32 path)."""
 
     def __init__(self, weight: Tensor, bias: Tensor | None = None, allow_fp16: bool = True):
         weight = weight.detach().float().contiguous()
@@ -113,6 +114,8 @@ class PlanCache:
 
     def refresh(self, module: nn.Module) -> Any:
         params = tuple(module.parameters())
+        if any(p.device.type != "cpu" for p in params):
+            raise ValueError("per-beat steps run on the CPU: move the model there first (model.cpu())")
         key = tuple((id(p), p.data_ptr(), p._version) for p in params)
         if key != self._key:
             with torch.no_grad():
@@ -161,7 +164,7 @@ def relu_mix_and_hidden(table: np.ndarray, prev_pitch: Tensor, mixed: Tensor, h:
     return torch.from_numpy(out)
 
 
-def embedding_table(embedding: nn.Embedding, linear: nn.Linear, columns: slice) -> Tensor:
+def embedding_table(embedding: nn.Embedding, linear: nn.Linear, columns: slice) -> np.ndarray:
     """``linear`` applied to every embedding row, for the input columns the embedding feeds (plus the bias):
     a (num_notes, out) NumPy table, so a step looks a row up instead of multiplying."""
     return (embedding.weight @ linear.weight[:, columns].t() + linear.bias).contiguous().numpy()

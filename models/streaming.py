@@ -12,10 +12,10 @@ named ``memory_*`` hold what an offline model computed once from the whole rhyth
 batch of one they are shared by every beam instead of copied at each step, and steps broadcast them.
 
 Per-beat steps never run a length-one sequence through an ``nn.LSTM``/``nn.RNN`` module (that path goes
-through oneDNN and costs many times more per step on CPU). ``step`` is for inference: it runs without
-gradients on a plan derived from the same weights (:mod:`models.kernels`: packed matrices, folded tables),
-kept in step with them. Training uses ``forward``, whose attention decoder steps with ``torch.lstm_cell``
-on the module's own weights (:func:`lstm_step`).
+through oneDNN and costs many times more per step on CPU). ``step`` is for inference, on the CPU: it runs
+without gradients on a plan derived from the same weights (:mod:`models.kernels`: packed matrices, folded
+tables) that ``start()`` refreshes when the weights changed. Training uses ``forward``, whose attention
+decoder steps with ``torch.lstm_cell`` on the module's own weights (:func:`lstm_step`).
 """
 
 from __future__ import annotations
