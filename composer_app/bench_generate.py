@@ -69,7 +69,16 @@ def naive_beam_search(loaded, rests, durs, settings: SamplingSettings, seed: int
     return np.array(max(beams, key=lambda b: b[0])[1])
 
 
-def measure(arch: str, beats: int = 512, seed: int = 0) -> dict:
+def _timed(fn, threads: int) -> float:
+    torch.set_num_threads(threads)
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def measure(arch: str, beats: int = 512, seed: int = 0, repeats: int = 3) -> dict:
+    """Median of ``repeats`` rounds, each timing ours (one thread, as the app runs it) and the baseline
+    (default torch settings) one after the other, so that drift in the machine falls on both."""
     from composer_app.checkpoints import shipped_or_untrained
 
     loaded, shipped = shipped_or_untrained(arch, "offline")
@@ -79,33 +88,37 @@ def measure(arch: str, beats: int = 512, seed: int = 0) -> dict:
     stochastic = SamplingSettings()
     beam = SamplingSettings(strategy="beam", num_beams=5, beam_prob=0.5)
     default_threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # ours: one thread, as the app runs it
-    t0 = time.perf_counter()
-    generate(loaded, rests, durs, stochastic, seed=seed)
-    t1 = time.perf_counter()
-    generate(loaded, rests, durs, beam, seed=seed)
-    t2 = time.perf_counter()
-    torch.set_num_threads(default_threads)  # the baseline: default torch settings
-    naive_beam_search(loaded, rests, durs, beam, seed=seed)
-    t3 = time.perf_counter()
-    return {"model": "shipped" if shipped else "untrained, shipped size", "beats": beats,
-            "stochastic_s": t1 - t0, "beam_s": t2 - t1, "naive_beam_s": t3 - t2,
-            "beam_speedup": (t3 - t2) / (t2 - t1)}
+    rounds = []
+    for _ in range(max(1, repeats)):
+        rounds.append((
+            _timed(lambda: generate(loaded, rests, durs, stochastic, seed=seed), 1),
+            _timed(lambda: generate(loaded, rests, durs, beam, seed=seed), 1),
+            _timed(lambda: naive_beam_search(loaded, rests, durs, beam, seed=seed), default_threads),
+        ))
+    torch.set_num_threads(default_threads)
+    stochastic_s, beam_s, naive_s = (float(np.median(column)) for column in zip(*rounds, strict=True))
+    return {"model": "shipped" if shipped else "untrained, shipped size", "beats": beats, "repeats": len(rounds),
+            "stochastic_s": stochastic_s, "beam_s": beam_s, "naive_beam_s": naive_s,
+            "beam_speedup": naive_s / beam_s,
+            "beam_speedup_range": [min(r[2] / r[1] for r in rounds), max(r[2] / r[1] for r in rounds)]}
 
 
 def add_arguments(p) -> None:
     p.add_argument("--beats", type=int, default=512, help="rhythm length (default 512)")
+    p.add_argument("--repeats", type=int, default=3, help="rounds per model, medians reported (default 3)")
 
 
 def run(args) -> int:
     n = getattr(args, "beats", 512)
-    results = {arch: measure(arch, n) for arch in getattr(args, "models", None) or ARCHS}
+    repeats = getattr(args, "repeats", 3)
+    results = {arch: measure(arch, n, repeats=repeats) for arch in getattr(args, "models", None) or ARCHS}
     if getattr(args, "json", False):
         print(json.dumps(results))
         return 0
-    print(f"generation of a {n}-beat rhythm, offline models (5 beams, beam_prob 0.5)")
-    print(f"{'model':15s} {'stochastic':>11s} {'beam':>8s} {'naive beam':>11s} {'speed-up':>9s}")
+    print(f"generation of a {n}-beat rhythm, offline models (5 beams, beam_prob 0.5), median of {repeats} rounds")
+    print(f"{'model':15s} {'stochastic':>11s} {'beam':>8s} {'naive beam':>11s} {'speed-up':>9s} {'range':>12s}")
     for arch, r in results.items():
+        low, high = r["beam_speedup_range"]
         print(f"{arch:15s} {r['stochastic_s']:10.2f}s {r['beam_s']:7.2f}s {r['naive_beam_s']:10.2f}s "
-              f"{r['beam_speedup']:8.1f}x  [{r['model']}]")
+              f"{r['beam_speedup']:8.1f}x {low:5.1f}-{high:4.1f}x  [{r['model']}]")
     return 0

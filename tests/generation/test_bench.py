@@ -1,0 +1,43 @@
+"""The speed benchmarks, small: their baselines compute what ours compute, and their JSON has the asked keys."""
+
+import json
+
+import numpy as np
+import pytest
+
+from composer_app.bench_generate import naive_beam_search
+from composer_app.cli import main
+from composer_app.sampling import SamplingSettings, beam_search
+
+from .test_sampling import DURS, RESTS, tiny
+
+
+@pytest.mark.parametrize("arch", ["vanilla_rnn", "lstm_attn", "attention_rnn"])
+def test_naive_beam_search_finds_the_same_melody_when_no_draw_is_made(arch):
+    """With beam_prob 1 every beat expands and keeps the best: no random draw, so the per-beam baseline and
+    the batched search must agree note for note (the baseline is the same search, done slowly)."""
+    loaded = tiny(arch)
+    s = SamplingSettings(strategy="beam", beam_prob=1.0, num_beams=4, repeat_decay=0.3)
+    ours = beam_search(loaded, RESTS, DURS, s, seed=0)
+    naive = naive_beam_search(loaded, RESTS, DURS, s, seed=0)
+    assert np.array_equal(ours, naive)
+
+
+def test_bench_generate_json(capsys):
+    assert main(["bench", "generate", "--json", "--beats", "12", "--repeats", "2"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert set(result) == {"vanilla_rnn", "lstm_attn", "attention_rnn"}
+    for r in result.values():
+        assert r["stochastic_s"] > 0 and r["beam_s"] > 0 and r["naive_beam_s"] > 0
+        assert r["repeats"] == 2 and r["beam_speedup"] == pytest.approx(r["naive_beam_s"] / r["beam_s"])
+        low, high = r["beam_speedup_range"]
+        assert low <= high
+
+
+def test_bench_step_json(capsys):
+    assert main(["bench", "step", "--json", "--steps", "40", "--models", "lstm_attn", "attention_rnn"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert set(result) == {"lstm_attn", "attention_rnn"}
+    for r in result.values():
+        assert 0 < r["p50_us"] <= r["p99_us"] and 0 < r["naive_p50_us"] <= r["naive_p99_us"]
+        assert r["steps"] == 40 and r["beat_p50_us"] > 0
