@@ -173,11 +173,10 @@ class FullAttentionLSTM(nn.Module):
             if t + 1 < self.window:
                 keys_mix = keys_mix[:, :, : t + 1]
         weights = torch.softmax(plan.scores(state["h"], keys_mix[:, 0]), dim=1)
-        mix = keys_mix[:, 1]
-        if mix.shape[0] == 1:  # shared by every row (offline memory, or a single live take)
-            mixed = torch.mm(weights, mix[0])
+        if keys_mix.shape[0] == 1:  # shared by every row (offline memory, or a single live take)
+            mixed = torch.mm(weights, keys_mix[0, 1])
         else:
-            mixed = torch.bmm(weights.unsqueeze(1), mix).squeeze(1)
+            mixed = torch.bmm(weights.unsqueeze(1), keys_mix[:, 1]).squeeze(1)
         x_h = relu_mix_and_hidden(plan.pitch_mix, prev_pitch, mixed, state["h"])
         new["h"], new["c"] = lstm_update(plan.decoder(x_h), state["c"])
         new["t"] = state["t"] + 1
@@ -205,7 +204,7 @@ class _StepPlan:
 
     def keys_and_mix(self, enc: Tensor) -> Tensor:
         """Encoder outputs (B, N, C) -> (B, 2, N, D): attention keys, then their share of ``combine_fc``."""
-        both = self.keys_mix(enc)
+        both = self.keys_mix.apply(enc)
         return both.view(*both.shape[:-1], 2, -1).transpose(1, 2).contiguous()
 
     def scores(self, h: Tensor, keys: Tensor) -> Tensor:
@@ -213,8 +212,7 @@ class _StepPlan:
 
         The (B, N, D) intermediate is written into a per-thread scratch buffer: over a 512-beat rhythm with
         five beams it is 2.6 MB, and allocating it afresh each step costs more than the arithmetic."""
-        query = self.query(h).unsqueeze(1)
-        shape = (query.shape[0], keys.shape[1], keys.shape[2])
-        work = scratch(self._scratch, shape)
-        torch.add(keys, query, out=work)
-        return torch.matmul(F.leaky_relu_(work), self.score_vector)
+        query = self.query(h)
+        work = scratch(self._scratch, (query.shape[0], keys.shape[1], keys.shape[2]))
+        torch.add(keys, query.unsqueeze(1), out=work)
+        return torch.mv(F.leaky_relu_(work).view(-1, work.shape[2]), self.score_vector).view(work.shape[:2])

@@ -42,7 +42,7 @@ def fp16_exact(weight: Tensor) -> bool:
 
 class Dense:
     """``y = x W^T + b`` for a few rows ``x`` (B, in), with weights packed for that case when it is lossless
-    (``allow_fp16=False`` forces the plain fp32 path)."""
+    (``allow_fp16=False`` forces the plain fp32 path). Calling it takes rows; :meth:`apply` any leading shape."""
 
     def __init__(self, weight: Tensor, bias: Tensor | None = None, allow_fp16: bool = True):
         weight = weight.detach().float().contiguous()
@@ -55,15 +55,17 @@ class Dense:
                 self.packed = torch.fbgemm_pack_gemm_matrix_fp16(weight)
             except RuntimeError:  # a CPU FBGEMM does not support
                 self.packed = None
-            self._zero_bias = torch.zeros(self.out_features)
+        # FBGEMM wants a bias tensor: a zero one stands in for none.
+        self._fbgemm_bias = self.bias if self.bias is not None else torch.zeros(self.out_features)
 
-    def __call__(self, x: Tensor) -> Tensor:
-        if self.packed is None or not x.numel():
-            return F.linear(x, self.weight, self.bias)
-        bias = self.bias if self.bias is not None else self._zero_bias
-        if x.dim() == 2:
-            return torch.fbgemm_linear_fp16_weight(x.contiguous(), self.packed, bias)
-        y = torch.fbgemm_linear_fp16_weight(x.reshape(-1, self.in_features).contiguous(), self.packed, bias)
+    def __call__(self, rows: Tensor) -> Tensor:
+        if self.packed is None:
+            return F.linear(rows, self.weight, self.bias)
+        return torch.fbgemm_linear_fp16_weight(rows, self.packed, self._fbgemm_bias)
+
+    def apply(self, x: Tensor) -> Tensor:
+        """For ``x`` of any leading shape (..., in), e.g. a whole rhythm's encoder outputs."""
+        y = self(x.reshape(-1, self.in_features).contiguous())
         return y.reshape(*x.shape[:-1], self.out_features)
 
     @classmethod
@@ -152,19 +154,16 @@ def scratch(local, shape: tuple[int, ...]) -> Tensor:
     return buf
 
 
-def relu_mix_and_hidden(table: np.ndarray, prev_pitch: Tensor, mixed: Tensor, h: Tensor) -> Tensor:
-    """The decoder LSTM's input ``[relu(table[prev] + mixed); h]`` (B, X + H), built in one NumPy array:
-    a table row per previous pitch plus the context's share (``mixed`` (B or 1, X)), then the hidden state."""
-    width = table.shape[1]
-    out = np.empty((h.shape[0], width + h.shape[1]), dtype=np.float32)
-    x = out[:, :width]
-    np.add(table[prev_pitch.numpy()], mixed.numpy(), out=x)
-    np.maximum(x, 0.0, out=x)
-    out[:, width:] = h.numpy()
-    return torch.from_numpy(out)
+def relu_mix_and_hidden(table: Tensor, prev_pitch: Tensor, mixed: Tensor, h: Tensor) -> Tensor:
+    """The decoder LSTM's input ``[relu(table[prev] + mixed); h]`` (B, X + H): a table row per previous
+    pitch plus the context's share (``mixed`` (B or 1, X)), then the hidden state. In place on the looked-up
+    rows: under inference mode these few torch calls cost less than building the array in NumPy."""
+    x = table.index_select(0, prev_pitch)
+    x += mixed
+    return torch.cat((x.relu_(), h), 1)
 
 
-def embedding_table(embedding: nn.Embedding, linear: nn.Linear, columns: slice) -> np.ndarray:
+def embedding_table(embedding: nn.Embedding, linear: nn.Linear, columns: slice) -> Tensor:
     """``linear`` applied to every embedding row, for the input columns the embedding feeds (plus the bias):
-    a (num_notes, out) NumPy table, so a step looks a row up instead of multiplying."""
-    return (embedding.weight @ linear.weight[:, columns].t() + linear.bias).contiguous().numpy()
+    a (num_notes, out) table, so a step looks a row up instead of multiplying."""
+    return (embedding.weight @ linear.weight[:, columns].t() + linear.bias).contiguous()

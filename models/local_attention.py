@@ -101,7 +101,7 @@ class LocalAttentionLSTM(nn.Module):
                 raise ValueError("an offline model needs the whole rhythm: start(beats=...)")
             with torch.no_grad():
                 context, (h, c) = self.encoder(beats)
-                mixed = plan.context_mix(context)
+                mixed = plan.context_mix.apply(context)
             return {"memory_context": context, "memory_mix": mixed, "h": h[0], "c": c[0],
                     "t": torch.zeros(beats.shape[0], dtype=torch.long, device=w.device)}
         hd = self.hidden_dim

@@ -85,7 +85,7 @@ class _StepPlan:
     def __init__(self, model: VanillaRNN):
         fc = model.concat_input_fc
         self.embedding = model.note_embedding.weight.detach().clone().numpy()
-        self.residual_table = embedding_table(model.note_embedding, fc, slice(2, None))
+        self.residual_table = embedding_table(model.note_embedding, fc, slice(2, None)).numpy()
         self.residual_beat = fc.weight[:, :2].t().contiguous().numpy()
         self.layer1 = recurrent_dense(model.layer1)
         self.layer2 = recurrent_dense(model.layer2)
