@@ -42,7 +42,8 @@ def _time_interleaved(contestants: dict, warmup: int, steps: int, blocks: int = 
 
 
 def original_size_model(arch: str):
-    """An untrained live model at the original project's sizes (hidden 512, attention decoder 1024)."""
+    """An untrained live model at the original project's sizes (hidden 512, attention decoder 1024), its weights
+    rounded to float16 as a shipped checkpoint stores them (so it steps as a shipped model would)."""
     import models
     from composer_app.beats import FeatureSpec
     from composer_app.checkpoints import LoadedModel
@@ -50,6 +51,9 @@ def original_size_model(arch: str):
 
     torch.manual_seed(0)
     model = models.build(arch, **model_config(arch, load_config(arch, "original"), "live")).eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(p.half().float())
     return LoadedModel(model, arch, "live", FeatureSpec(), "(untrained, original size)")
 
 

@@ -182,14 +182,15 @@ def load_checkpoint(path, architecture: str | None = None, kind: str | None = No
 
 
 def untrained_shipped_size(architecture: str, kind: str, seed: int = 0) -> LoadedModel:
-    """An untrained model of the shipped size (``[shipped.<arch>]`` in the training config).
+    """An untrained model of the shipped size (``[shipped.<arch>]`` in the training config, and its
+    ``[shipped.<arch>.<kind>]`` sub-table where the kinds ship at different sizes).
 
     For benchmarks, tests and a stand-in before any checkpoint is shipped: it costs exactly what the trained
     one costs per step, but its pitches are noise.
     """
     from composer_app.training.config import load_config, model_config
 
-    cfg = load_config(architecture, "ours", "shipped")
+    cfg = load_config(architecture, "ours", "shipped", kind=kind)
     torch.manual_seed(seed)
     model = models.build(architecture, **model_config(architecture, cfg, kind)).eval()
     return LoadedModel(model, architecture, kind, FeatureSpec(), "(untrained, shipped size)")

@@ -43,7 +43,7 @@ def run(args) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     kind = "live" if args.live else "offline"
-    cfg = load_config(args.model_name, args.recipe, args.preset, args.config, args.set)
+    cfg = load_config(args.model_name, args.recipe, args.preset, args.config, args.set, kind=kind)
     sources = tuple(s for s in (f"midi:{args.midi_dir}" if args.midi_dir else None,
                                 f"maestro:{args.maestro_zip}" if args.maestro_zip else None) if s) or ("music21",)
     train_m = load_melodies("train", sources)

@@ -17,10 +17,11 @@ MODEL_KEYS = {
 
 
 def load_config(architecture: str, recipe: str = "ours", preset: str | None = None, path=None,
-                overrides: list[str] | None = None) -> dict:
+                overrides: list[str] | None = None, kind: str | None = None) -> dict:
     """Flatten the config file into one dict for ``architecture``: common < architecture < preset < recipe.
 
-    ``overrides`` are ``key=value`` strings (values parsed as TOML, e.g. ``hidden_dim=128``).
+    A preset section may hold a sub-table per kind (``[shipped.lstm_attn.live]``): it applies on top for that
+    kind. ``overrides`` are ``key=value`` strings (values parsed as TOML, e.g. ``hidden_dim=128``).
     """
     path = Path(path) if path else DEFAULT_CONFIG
     try:
@@ -36,7 +37,8 @@ def load_config(architecture: str, recipe: str = "ours", preset: str | None = No
         section = raw.get(preset, {})
         if architecture not in section:
             raise UserError(f"config {path} has no [{preset}.{architecture}] section")
-        cfg.update(section[architecture])
+        cfg.update({k: v for k, v in section[architecture].items() if not isinstance(v, dict)})
+        cfg.update(section[architecture].get(kind, {}) if kind else {})
     cfg.update(raw.get("recipe", {}).get(recipe, {}))
     for item in overrides or []:
         key, sep, value = item.partition("=")

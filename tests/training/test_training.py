@@ -79,3 +79,14 @@ def test_config_defaults_are_the_originals():
     assert load_config("vanilla_rnn", "original")["seq_len"] == 64
     shipped = load_config("lstm_attn", "ours", "shipped")
     assert shipped["hidden_dim"] == 256 and shipped["augment"] is True
+
+
+def test_a_preset_can_size_each_kind(tmp_path):
+    """``[preset.<arch>.<kind>]`` applies on top of ``[preset.<arch>]`` for that kind only."""
+    path = tmp_path / "config.toml"
+    path.write_text("[lstm_attn]\nhidden_dim = 512\n[shipped.lstm_attn]\nhidden_dim = 256\nseq_len = 64\n"
+                    "[shipped.lstm_attn.live]\nhidden_dim = 384\n")
+    live = load_config("lstm_attn", "ours", "shipped", path, kind="live")
+    offline = load_config("lstm_attn", "ours", "shipped", path, kind="offline")
+    assert (live["hidden_dim"], offline["hidden_dim"]) == (384, 256)
+    assert live["seq_len"] == offline["seq_len"] == 64 and "live" not in offline
