@@ -65,14 +65,12 @@ class Attention(nn.Module):
         """The decoder-independent part of the score, once per encoder output: (..., D)."""
         return F.linear(enc, self.attn1.weight[:, self.decode_hidden_dim:], self.attn1.bias)
 
-    def context(self, h: Tensor, keys: Tensor, values: Tensor, mask: Tensor | None = None) -> Tensor:
+    def context(self, h: Tensor, keys: Tensor, values: Tensor) -> Tensor:
         """Context for decoder state ``h`` (B, D) over ``keys`` (B, N, D) / ``values`` (B, N, C)."""
         query = F.linear(h, self.attn1.weight[:, : self.decode_hidden_dim])
         scores = self.attn2(F.leaky_relu(keys + query.unsqueeze(1))).squeeze(-1)
-        if mask is not None:
-            scores = scores.masked_fill(~mask, float("-inf"))
         weights = torch.softmax(scores, dim=1)
-        return torch.matmul(weights.unsqueeze(1), values).squeeze(1)  # values may broadcast (shared memory)
+        return torch.matmul(weights.unsqueeze(1), values).squeeze(1)
 
 
 class Decoder(nn.Module):

@@ -58,10 +58,6 @@ def repeat_state(state: State, n: int) -> State:
     return {k: v if _shared(k, v) else v.repeat_interleave(n, dim=0) for k, v in state.items()}
 
 
-def clone_state(state: State) -> State:
-    return {k: v.clone() for k, v in state.items()}
-
-
 def lstm_weights(lstm: nn.LSTM, suffix: str = "_l0") -> tuple[Tensor, Tensor, Tensor, Tensor]:
     return (
         getattr(lstm, "weight_ih" + suffix),
