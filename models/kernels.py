@@ -46,7 +46,6 @@ class Dense:
 
     def __init__(self, weight: Tensor, bias: Tensor | None = None, allow_fp16: bool = True):
         weight = weight.detach().float().contiguous()
-        self.weight = weight
         self.bias = None if bias is None else bias.detach().float().contiguous()
         self.out_features, self.in_features = weight.shape
         self.packed = None
@@ -55,6 +54,8 @@ class Dense:
                 self.packed = torch.fbgemm_pack_gemm_matrix_fp16(weight)
             except RuntimeError:  # a CPU FBGEMM does not support
                 self.packed = None
+        # The fp32 matrix is kept only for the F.linear path: a packed one would be a second copy of the weights.
+        self.weight = weight if self.packed is None else None
         # FBGEMM wants a bias tensor: a zero one stands in for none.
         self._fbgemm_bias = self.bias if self.bias is not None else torch.zeros(self.out_features)
 
