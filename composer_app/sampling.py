@@ -24,7 +24,7 @@ import torch
 from composer_app.beats import beats_for_kind
 from composer_app.checkpoints import LoadedModel
 from composer_app.errors import UserError
-from models.streaming import repeat_state, select_state
+from models.streaming import session_for
 
 PROFILES_FILE = Path(__file__).with_name("profiles.toml")
 MAJOR = (0, 2, 4, 5, 7, 9, 11)
@@ -159,39 +159,61 @@ def lock_bias(settings: SamplingSettings) -> np.ndarray:
     return np.where(settings.allowed().numpy(), 0.0, -np.inf).astype(np.float32)
 
 
-def pitch_log_probs(logits: torch.Tensor, prev, s: SamplingSettings, bias: np.ndarray) -> np.ndarray:
-    """Log-probabilities after temperature, the lock (``bias`` from :func:`lock_bias`) and the repeat penalty
-    on the previous pitch: (B, 128).
+class PitchHead:
+    """The sampling settings as per-beat arithmetic on ``rows`` rows of logits, derived once per generation.
 
     NumPy on purpose: this runs at every key-down and every beam step on a few rows of 128 numbers, where
-    each torch call costs several microseconds and each NumPy call about one. A ``repeat_decay`` of 1
-    forbids the repeat unless it is the only pitch the lock allows.
+    each torch call costs several microseconds and each NumPy call about one; the constants (lock bias,
+    penalty, row numbers) are made here, not at every beat.
     """
-    z = logits.detach().numpy()
-    z = z + bias if s.temperature == 1.0 else z * np.float32(1.0 / s.temperature) + bias
-    if s.repeat_decay > 0:
-        penalty = math.log1p(-s.repeat_decay) if s.repeat_decay < 1 else -1e9
-        z[np.arange(len(z)), prev] += penalty
-    z -= np.maximum.reduce(z, axis=1, keepdims=True)
-    z -= np.log(np.add.reduce(np.exp(z), axis=1, keepdims=True))
-    return z
 
+    def __init__(self, settings: SamplingSettings, rows: int = 1):
+        self.settings = settings
+        self.bias = lock_bias(settings)
+        self.scale = None if settings.temperature == 1.0 else np.float32(1.0 / settings.temperature)
+        decay = settings.repeat_decay
+        self.penalty = None if decay == 0 else (math.log1p(-decay) if decay < 1 else -1e9)
+        self.rows = np.arange(rows)
+        self.top_k = min(settings.top_k, len(self.bias))
+        self.top_p = settings.top_p
 
-def draw(logp: np.ndarray, s: SamplingSettings, rng: np.random.Generator) -> np.ndarray:
-    """Draw one pitch per row among the ``top_k`` most likely that fit in the ``top_p`` nucleus (at least one),
-    as the original did: sorted by probability, nucleus first, then at most ``top_k``.
+    def log_probs_(self, logits: np.ndarray, prev: np.ndarray) -> np.ndarray:
+        """Log-probabilities (rows, 128) after temperature, the lock and the repeat penalty on the previous
+        pitch (``logits`` is overwritten on the way). A ``repeat_decay`` of 1 forbids the repeat
+        unless it is the only pitch the lock allows."""
+        z = logits
+        if self.scale is not None:
+            z *= self.scale
+        z += self.bias
+        if self.penalty is not None:
+            z[self.rows, prev] += self.penalty
+        return torch.log_softmax(torch.from_numpy(z), 1).numpy()  # one fused call: NumPy needs five for this
 
-    The kept pitches are a prefix of the sorted row, so one cumulative sum serves both the nucleus and the
-    inverse-CDF draw: ``u`` lies below the prefix's total, so no pitch past the prefix can be reached."""
-    rows = np.arange(len(logp))
-    k = min(s.top_k, logp.shape[1])
-    idx = np.argsort(logp, axis=1)[:, :-k - 1:-1]  # the k most likely, most likely first
-    p = np.exp(logp[rows[:, None], idx])
-    cum = np.cumsum(p, axis=1)
-    kept = np.maximum(((cum - p) < s.top_p).sum(axis=1), 1)
-    u = rng.random(len(logp)) * cum[rows, kept - 1]
-    choice = np.minimum((cum <= u[:, None]).sum(axis=1), kept - 1)
-    return idx[rows, choice]
+    def draw(self, logp: np.ndarray, uniform: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """One pitch per row, and its log-probability, among the ``top_k`` most likely that fit in the ``top_p``
+        nucleus (at least one), as the original did: sorted by probability, nucleus first, then at most
+        ``top_k``. ``uniform``: one number in [0, 1) per row (``rng.random``).
+
+        The kept pitches are a prefix of the sorted row, so one cumulative sum serves both the nucleus and
+        the inverse-CDF draw: the first pitch whose cumulative probability exceeds ``u * kept total`` is
+        drawn, which is never past the prefix and never a pitch of probability 0. The per-row walk over
+        ``top_k`` numbers is plain Python: for a few rows it costs less than the NumPy calls doing it would.
+        """
+        top, idx = torch.topk(torch.from_numpy(logp), self.top_k)  # most likely first
+        cums = np.add.accumulate(np.exp(top.numpy()), axis=1).tolist()
+        tops, idxs, top_p = top.tolist(), idx.tolist(), self.top_p
+        pitches, chosen = [], []
+        for row, cum in enumerate(cums):
+            kept = 1
+            while kept < len(cum) and cum[kept - 1] < top_p:  # the mass before pitch `kept` is in the nucleus
+                kept += 1
+            x = float(uniform[row]) * cum[kept - 1]
+            j = 0
+            while cum[j] <= x and j < kept - 1:
+                j += 1
+            pitches.append(idxs[row][j])
+            chosen.append(tops[row][j])
+        return np.array(pitches, dtype=np.int64), np.array(chosen)
 
 
 def model_beats(loaded: LoadedModel, rests, durs) -> torch.Tensor:
@@ -218,19 +240,19 @@ def generate(loaded: LoadedModel, rests, durs, settings: SamplingSettings, seed:
 
 @torch.inference_mode()
 def stochastic(loaded, rests, durs, settings, seed=None, progress=None) -> np.ndarray:
-    model, rng = loaded.model, make_rng(seed)
-    beats = model_beats(loaded, rests, durs)
-    n = beats.shape[1]
-    bias = lock_bias(settings)
-    state = model.start(1, beats=beats)
+    rng = make_rng(seed)
+    session = session_for(loaded.model, model_beats(loaded, rests, durs))
+    n = len(rests)
+    head = PitchHead(settings)
+    uniforms = rng.random((n, 1))
     prev = np.zeros(1, dtype=np.int64)
     out = np.empty(n, dtype=np.int64)
     for t in range(n):
-        logits, state = model.step(state, beats[:, t], torch.from_numpy(prev))
+        logits = session.step(prev)
         if t < len(settings.hints):
             prev = np.array([settings.hints[t]], dtype=np.int64)
         else:
-            prev = draw(pitch_log_probs(logits, prev, settings, bias), settings, rng)
+            prev = head.draw(head.log_probs_(logits, prev), uniforms[t])[0]
         out[t] = prev[0]
         if progress is not None:
             progress(t + 1, n)
@@ -244,38 +266,38 @@ def beam_search(loaded, rests, durs, settings, seed=None, progress=None) -> np.n
 
     Beams keep back-pointers (parent and pitch per beat), so a beat costs the same at the end of a long
     rhythm as at its start; the state is reordered only on beats where beams were replaced."""
-    model, rng, k = loaded.model, make_rng(seed), settings.num_beams
-    beats = model_beats(loaded, rests, durs)
-    n = beats.shape[1]
-    bias = lock_bias(settings)
-    state = repeat_state(model.start(1, beats=beats), k)
+    rng, k = make_rng(seed), settings.num_beams
+    session = session_for(loaded.model, model_beats(loaded, rests, durs), k)
+    n = len(rests)
+    head = PitchHead(settings, k)
     prev = np.zeros(k, dtype=np.int64)
     scores = np.full(k, -np.inf)
     scores[0] = 0.0  # all beams start identical: expand only one of them at first
-    rows = np.arange(k)
+    rows = head.rows
     parents_at = np.empty((n, k), dtype=np.int64)
     pitches_at = np.empty((n, k), dtype=np.int64)
-    beat_rows = beats[0].unsqueeze(1).expand(n, k, beats.shape[2]).unbind(0)  # beat t for every beam, as views
+    expand = rng.random(n) < settings.beam_prob  # which beats expand every beam (hint beats never do)
+    uniforms = rng.random((n, k))  # the draws of the other beats
+    hints = len(settings.hints)
     for t in range(n):
-        logits, state = model.step(state, beat_rows[t], torch.from_numpy(prev))
-        logp = pitch_log_probs(logits, prev, settings, bias)
-        parents = rows
-        if t < len(settings.hints):
-            nxt = np.full(k, settings.hints[t], dtype=np.int64)
-            scores = scores + logp[rows, nxt]
-        elif rng.random() < settings.beam_prob:
-            total = (scores[:, None] + logp).ravel()
-            best = np.argpartition(-total, k - 1)[:k]
-            best = best[np.argsort(-total[best], kind="stable")]
-            parents, nxt = np.divmod(best, logp.shape[1])
+        logp = head.log_probs_(session.step(prev), prev)
+        if t < hints:
+            prev = np.full(k, settings.hints[t], dtype=np.int64)
+            scores = scores + logp[rows, prev]
+            parents_at[t] = rows
+        elif expand[t]:
+            total = (logp + scores[:, None]).ravel()
+            best = np.argpartition(total, -k)[-k:]
+            parents, prev = np.divmod(best, logp.shape[1])
             scores = total[best]
+            if (parents != rows).any():
+                session.reorder(parents)
+            parents_at[t] = parents
         else:
-            nxt = draw(logp, settings, rng)
-            scores = scores + logp[rows, nxt]
-        if parents is not rows and not np.array_equal(parents, rows):
-            state = select_state(state, torch.from_numpy(parents))
-        parents_at[t], pitches_at[t] = parents, nxt
-        prev = nxt
+            prev, chosen = head.draw(logp, uniforms[t])
+            scores = scores + chosen
+            parents_at[t] = rows
+        pitches_at[t] = prev
         if progress is not None:
             progress(t + 1, n)
     melody = np.empty(n, dtype=np.int64)
@@ -312,7 +334,7 @@ class LiveStepper:
         if loaded is not None:
             self.loaded = loaded
         self.loaded.model.eval()
-        self._bias = lock_bias(self.settings)
+        self._head = PitchHead(self.settings)
         with torch.inference_mode():
             self._state = self.loaded.model.start(1)
         self._prev = np.zeros(1, dtype=np.int64)
@@ -320,12 +342,12 @@ class LiveStepper:
 
     def set_settings(self, settings: SamplingSettings) -> None:
         self.settings = settings
-        self._bias = lock_bias(settings)
+        self._head = PitchHead(settings)
 
-    def _step(self, rest_s: float, prev_dur_s: float) -> torch.Tensor:
+    def _step(self, rest_s: float, prev_dur_s: float) -> np.ndarray:
         beat = self.loaded.features_of([[rest_s, prev_dur_s]])
         logits, self._state = self.loaded.model.step(self._state, beat, torch.from_numpy(self._prev))
-        return logits
+        return logits.numpy()
 
     @torch.inference_mode()
     def next_pitch(self, rest_s: float, prev_dur_s: float) -> int:
@@ -333,7 +355,7 @@ class LiveStepper:
         if self.count < len(self.settings.hints):
             pitch = np.array([self.settings.hints[self.count]], dtype=np.int64)
         else:
-            pitch = draw(pitch_log_probs(logits, self._prev, self.settings, self._bias), self.settings, self._rng)
+            pitch = self._head.draw(self._head.log_probs_(logits, self._prev), self._rng.random(1))[0]
         self._prev = pitch
         self.count += 1
         return int(pitch[0])

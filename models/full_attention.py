@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import threading
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
@@ -39,7 +40,7 @@ from models.kernels import (
     relu_mix_and_hidden,
     scratch,
 )
-from models.streaming import State, check_position, lstm_step, position, zeros
+from models.streaming import State, advance, check_position, lstm_step, position, zeros
 
 
 class Encoder(nn.Module):
@@ -146,7 +147,9 @@ class FullAttentionLSTM(nn.Module):
             batch_size = beats.shape[0]
             with torch.no_grad():
                 enc = self.encoder(beats)
-                state = {"memory_enc": enc, "memory_keys_mix": plan.keys_and_mix(enc)}
+            keys_mix = plan.keys_and_mix(enc)
+            state = {"memory_enc": enc, "memory_keys_mix": keys_mix,
+                     "memory_key_bias": torch.from_numpy(plan.key_bias(keys_mix[:, 0].numpy()))}
         else:
             state = {"eh": zeros(batch_size, self.encode_hidden_dim, w),
                      "ec": zeros(batch_size, self.encode_hidden_dim, w),
@@ -163,26 +166,39 @@ class FullAttentionLSTM(nn.Module):
         if self.kind == "offline":
             check_position(state, state["memory_keys_mix"].shape[2])
             keys_mix = state["memory_keys_mix"]
+            key_bias = state["memory_key_bias"].numpy()
         else:
             t = position(state)
-            new["eh"], new["ec"] = plan.encoder(beat, state["eh"], state["ec"])
-            row = plan.keys_mix(new["eh"]).view(-1, 2, 1, self.decode_hidden_dim)  # (B, key/mix, slot, D)
+            eh, ec = plan.encoder(beat.numpy(), state["eh"].numpy(), state["ec"].numpy())
+            new["eh"], new["ec"] = torch.from_numpy(eh), torch.from_numpy(ec)
+            row = torch.from_numpy(plan.keys_mix(eh)).view(-1, 2, 1, self.decode_hidden_dim)  # (B, key/mix, slot, D)
             new["keys_mix"] = keys_mix = state["keys_mix"].index_copy(2, plan.slots[t % self.window], row)
             if t + 1 < self.window:
                 keys_mix = keys_mix[:, :, : t + 1]
-        weights = torch.softmax(plan.scores(state["h"], keys_mix[:, 0]), dim=1)
-        if keys_mix.shape[0] == 1:  # shared by every row (offline memory, or a single live take)
-            mixed = torch.mm(weights, keys_mix[0, 1])
+            key_bias = plan.key_bias(keys_mix[:, 0].numpy())
+        h = state["h"].numpy()
+        weights = plan.attention_weights(h, keys_mix[:, 0], key_bias)
+        mix = keys_mix[:, 1].numpy()
+        if len(mix) == 1:  # shared by every row (offline memory, or a single live take)
+            mixed = weights @ mix[0]
         else:
-            mixed = torch.bmm(weights.unsqueeze(1), keys_mix[:, 1]).squeeze(1)
-        x_h = relu_mix_and_hidden(plan.pitch_mix, prev_pitch, mixed, state["h"])
-        new["h"], new["c"] = lstm_update(plan.decoder(x_h), state["c"])
-        new["t"] = state["t"] + 1
-        return plan.output(new["h"]), new
+            mixed = np.matmul(weights[:, None, :], mix)[:, 0]
+        x_h = relu_mix_and_hidden(plan.pitch_mix, prev_pitch.numpy(), mixed, h)
+        h, c = lstm_update(plan.decoder(x_h), state["c"].numpy())
+        new["h"], new["c"] = torch.from_numpy(h), torch.from_numpy(c)
+        new["t"] = advance(state)
+        return torch.from_numpy(plan.output(h)), new
 
 
 class _StepPlan:
-    """Derived weights for inference steps (rebuilt by :class:`PlanCache` when the parameters change)."""
+    """Derived weights for inference steps (rebuilt by :class:`PlanCache` when the parameters change).
+
+    Scoring uses ``leaky(x) = 0.99 relu(x) + 0.01 x`` and ``relu(k + q) = max(k, -q) + q``:
+    ``v . leaky(k_j + q) = 0.99 v . max(k_j, -q) + 0.01 v . k_j + (terms of q alone)``, and terms that are
+    the same for every ``j`` cancel in the softmax. So a step makes one pass over the (B, N, D) keys
+    (``max``) and one product with ``0.99 v``, where ``leaky(k + q) . v`` took an add, an activation and a
+    product; ``0.01 v . k_j`` (the key bias) is computed once per key.
+    """
 
     def __init__(self, model: FullAttentionLSTM):
         dec, d = model.decoder, model.decode_hidden_dim
@@ -192,8 +208,11 @@ class _StepPlan:
         mix_weight = dec.combine_fc.weight[:, embed:]
         self.keys_mix = Dense(torch.cat([attn1.weight[:, d:], mix_weight]),
                               torch.cat([attn1.bias, torch.zeros_like(attn1.bias)]))
-        self.query = Dense(attn1.weight[:, :d])
-        self.score_vector = dec.attention.attn2.weight[0].detach().clone()  # attn2's bias cancels in softmax
+        self.negative_query = Dense(-attn1.weight[:, :d])
+        slope = 0.01  # F.leaky_relu's default, as the module uses
+        v = dec.attention.attn2.weight[0].detach()  # attn2's bias cancels in the softmax
+        self.relu_vector = ((1 - slope) * v).numpy()
+        self.linear_vector = (slope * v).numpy()
         self.pitch_mix = embedding_table(dec.note_embedding, dec.combine_fc, slice(0, embed))
         self.decoder = recurrent_dense(dec.post_attention_lstm)
         self.output = Dense.of(dec.notes_output)
@@ -205,12 +224,21 @@ class _StepPlan:
         both = self.keys_mix.apply(enc)
         return both.view(*both.shape[:-1], 2, -1).transpose(1, 2).contiguous()
 
-    def scores(self, h: Tensor, keys: Tensor) -> Tensor:
-        """Additive attention scores (B, N) of decoder state ``h`` against ``keys`` (B or 1, N, D).
+    def key_bias(self, keys: np.ndarray) -> np.ndarray:
+        """Each key's share of its score that does not depend on the query: (B, N) from keys (B, N, D)."""
+        return keys @ self.linear_vector
+
+    def attention_weights(self, h: np.ndarray, keys: Tensor, key_bias: np.ndarray) -> np.ndarray:
+        """Softmax attention weights (B, N) of decoder states ``h`` (B, D) over ``keys`` (B or 1, N, D).
 
         The (B, N, D) intermediate is written into a per-thread scratch buffer: over a 512-beat rhythm with
         five beams it is 2.6 MB, and allocating it afresh each step costs more than the arithmetic."""
-        query = self.query(h)
-        work = scratch(self._scratch, (query.shape[0], keys.shape[1], keys.shape[2]))
-        torch.add(keys, query.unsqueeze(1), out=work)
-        return torch.mv(F.leaky_relu_(work).view(-1, work.shape[2]), self.score_vector).view(work.shape[:2])
+        floor = torch.from_numpy(self.negative_query(h)).unsqueeze(1)
+        work = scratch(self._scratch, (len(h), keys.shape[1], keys.shape[2]))
+        torch.maximum(keys, floor, out=work)  # one pass; torch's broadcasting is ~2x NumPy's here
+        scores = work.numpy() @ self.relu_vector
+        scores += key_bias
+        scores -= scores.max(axis=1, keepdims=True)
+        np.exp(scores, out=scores)
+        scores /= scores.sum(axis=1, keepdims=True)
+        return scores

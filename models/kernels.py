@@ -1,15 +1,19 @@
 """Inference kernels for per-beat steps: few-row dense layers, the LSTM cell's pointwise part, cached plans.
 
-A live step multiplies one row (a beam search five) by each weight matrix: the work is reading the weights,
-and on CPUs the fp32 BLAS path for so few rows is slow (MKL's small-``m`` GEMM reaches a third of what the
-hardware does on the AMD machines we measured). FBGEMM's fp16-weight GEMM reads half the bytes and
-accumulates in fp32: for weights that are *exactly* representable in fp16 — every shipped checkpoint is
-stored in float16 — it computes the same products as fp32 (to rounding of the accumulation order), about
-2x faster. :class:`Dense` packs a weight that way only when the packing loses nothing, and otherwise (a
-freshly trained model, an original-format checkpoint in fp32, a torch without FBGEMM) uses ``F.linear``.
+A live step multiplies one row (a beam search five) by each weight matrix, and the rest of a step is a
+dozen elementwise operations on a few hundred numbers. At that size the cost is the call, not the
+arithmetic: NumPy dispatches an operation in about a microsecond, torch in several (``torch.tanh`` on
+5 x 1024 numbers takes 15 us, ``np.tanh`` 3), and torch's fp32 GEMM for so few rows (MKL's small-``m`` path)
+reaches a third of what OpenBLAS behind NumPy does on the AMD machines we measured. So steps run on NumPy
+arrays (views of the same memory as the state's tensors, no copies) and :class:`Dense` multiplies with
+NumPy's ``matmul``, except for large matrices: there FBGEMM's fp16-weight GEMM reads half the bytes and
+accumulates in fp32, about 1.7x faster for five rows. For weights *exactly* representable in fp16 — every
+shipped checkpoint is stored in float16 — that computes the same products (to rounding of the
+accumulation order); other weights (a freshly trained model, an original-format checkpoint in fp32) stay
+in fp32.
 
-:class:`PlanCache` keeps the derived tensors of a model (packed weights, tables folded from embeddings);
-every ``start()`` rebuilds them if a parameter changed since (training, ``load_state_dict``), so a sequence
+:class:`PlanCache` keeps the derived arrays of a model (matrices, tables folded from embeddings); every
+``start()`` rebuilds them if a parameter changed since (training, ``load_state_dict``), so a sequence
 never steps on stale weights.
 """
 
@@ -22,7 +26,6 @@ from typing import Any
 import numpy as np
 import torch
 from torch import Tensor, nn
-from torch.nn import functional as F
 
 
 def _fbgemm_available() -> bool:
@@ -31,8 +34,12 @@ def _fbgemm_available() -> bool:
 
 FBGEMM = _fbgemm_available()
 # The two FBGEMM functions carry a deprecation notice in torch 2.x; the project pins torch, and Dense falls
-# back to F.linear where they are missing. Filtered once here: a catch_warnings per call costs microseconds.
+# back to NumPy where they are missing. Filtered once here: a catch_warnings per call costs microseconds.
 warnings.filterwarnings("ignore", message=r"fbgemm_\w+ is deprecated", category=UserWarning)
+
+# Below this many weights (1 MB in fp32) the matrix stays in the core's L2 cache and NumPy's fp32 GEMM is
+# as fast as FBGEMM's fp16 one or faster; above it, reading half the bytes wins (measured for 1-5 rows).
+PACK_MIN_WEIGHTS = 1 << 18
 
 
 def fp16_exact(weight: Tensor) -> bool:
@@ -41,63 +48,80 @@ def fp16_exact(weight: Tensor) -> bool:
 
 
 class Dense:
-    """``y = x W^T + b`` for a few rows ``x`` (B, in), with weights packed for that case when it is lossless
-    (``allow_fp16=False`` forces the plain fp32 path). Calling it takes rows; :meth:`apply` any leading shape."""
+    """``y = x W^T + b`` for a few NumPy rows ``x`` (B, in) -> (B, out), float32.
+
+    Large fp16-exact weights are packed for FBGEMM (``allow_fp16=False`` forbids it); the rest is a
+    transposed fp32 matrix for NumPy. :meth:`apply` takes a tensor of any leading shape (whole sequences).
+    """
 
     def __init__(self, weight: Tensor, bias: Tensor | None = None, allow_fp16: bool = True):
-        weight = weight.detach().float().contiguous()
-        self.bias = None if bias is None else bias.detach().float().contiguous()
+        weight = weight.detach().float()
         self.out_features, self.in_features = weight.shape
+        self.bias = None if bias is None else bias.detach().float().contiguous().numpy()
         self.packed = None
-        if allow_fp16 and FBGEMM and weight.numel() and fp16_exact(weight):
+        if allow_fp16 and FBGEMM and weight.numel() >= PACK_MIN_WEIGHTS and fp16_exact(weight):
             try:
-                self.packed = torch.fbgemm_pack_gemm_matrix_fp16(weight)
+                self.packed = torch.fbgemm_pack_gemm_matrix_fp16(weight.contiguous())
             except RuntimeError:  # a CPU FBGEMM does not support
                 self.packed = None
-        # The fp32 matrix is kept only for the F.linear path: a packed one would be a second copy of the weights.
-        self.weight = weight if self.packed is None else None
+        # One copy of the weights: the packed matrix, or the fp32 one (transposed: rows @ matrix).
+        self.matrix = weight.t().contiguous().numpy() if self.packed is None else None
         # FBGEMM wants a bias tensor: a zero one stands in for none.
-        self._fbgemm_bias = self.bias if self.bias is not None else torch.zeros(self.out_features)
+        self._fbgemm_bias = torch.from_numpy(self.bias) if self.bias is not None else torch.zeros(self.out_features)
 
-    def __call__(self, rows: Tensor) -> Tensor:
-        if self.packed is None:
-            return F.linear(rows, self.weight, self.bias)
-        return torch.fbgemm_linear_fp16_weight(rows, self.packed, self._fbgemm_bias)
+    def __call__(self, rows: np.ndarray) -> np.ndarray:
+        if self.packed is not None:
+            x = torch.from_numpy(np.ascontiguousarray(rows))
+            return torch.fbgemm_linear_fp16_weight(x, self.packed, self._fbgemm_bias).numpy()
+        y = rows @ self.matrix
+        if self.bias is not None:
+            y += self.bias
+        return y
 
     def apply(self, x: Tensor) -> Tensor:
-        """For ``x`` of any leading shape (..., in), e.g. a whole rhythm's encoder outputs."""
-        y = self(x.reshape(-1, self.in_features).contiguous())
-        return y.reshape(*x.shape[:-1], self.out_features)
+        """For a tensor ``x`` of any leading shape (..., in), e.g. a whole rhythm's encoder outputs."""
+        rows = x.detach().reshape(-1, self.in_features).contiguous().numpy()
+        return torch.from_numpy(self(rows)).reshape(*x.shape[:-1], self.out_features)
 
     @classmethod
     def of(cls, linear: nn.Linear) -> Dense:
         return cls(linear.weight, linear.bias)
 
 
-def lstm_update(gates: Tensor, c: Tensor) -> tuple[Tensor, Tensor]:
-    """The pointwise part of an LSTM cell (PyTorch gate order i, f, g, o): new ``(h, c)`` from pre-activations.
-
-    Done in NumPy on views of the same memory: for a few rows the work is a dozen tiny elementwise
-    operations, and NumPy dispatches each in about half the time torch does (~9 vs ~16 us per cell).
-    ``sigmoid(x) = (tanh(x/2) + 1) / 2``.
+def lstm_update(gates: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The pointwise part of an LSTM cell (PyTorch gate order i, f, g, o): new ``(h, c)`` from the
+    pre-activations (B, 4H) and the cell (B, H). ``sigmoid(x) = (tanh(x/2) + 1) / 2``; ``gates`` is overwritten.
     """
     hidden = c.shape[-1]
-    g, c_prev = gates.numpy(), c.numpy()
-    s = np.tanh(g * 0.5)
+    cell_input = np.tanh(gates[:, 2 * hidden:3 * hidden])
+    s = np.multiply(gates, 0.5, out=gates)
+    np.tanh(s, out=s)
     s *= 0.5
     s += 0.5
-    c_new = s[:, hidden:2 * hidden] * c_prev
-    c_new += s[:, :hidden] * np.tanh(g[:, 2 * hidden:3 * hidden])
+    c_new = s[:, hidden:2 * hidden] * c
+    cell_input *= s[:, :hidden]
+    c_new += cell_input
     h = np.tanh(c_new)
     h *= s[:, 3 * hidden:]
-    return torch.from_numpy(h), torch.from_numpy(c_new)
+    return h, c_new
+
+
+def recurrent_weights(rnn: nn.LSTM | nn.RNN, suffix: str = "_l0") -> tuple[Tensor, Tensor]:
+    """One direction of an ``nn.LSTM``/``nn.RNN`` layer as one weight over ``[x; h]`` and one bias (both
+    biases summed): one matrix read and one call per step instead of two."""
+    w = torch.cat([getattr(rnn, "weight_ih" + suffix), getattr(rnn, "weight_hh" + suffix)], dim=1)
+    return w, getattr(rnn, "bias_ih" + suffix) + getattr(rnn, "bias_hh" + suffix)
 
 
 def recurrent_dense(rnn: nn.LSTM | nn.RNN, suffix: str = "_l0") -> Dense:
-    """One direction of an ``nn.LSTM``/``nn.RNN`` layer as a single Dense over ``[x; h]`` (both biases):
-    one matrix read and one call per step instead of two."""
-    w = torch.cat([getattr(rnn, "weight_ih" + suffix), getattr(rnn, "weight_hh" + suffix)], dim=1)
-    return Dense(w, getattr(rnn, "bias_ih" + suffix) + getattr(rnn, "bias_hh" + suffix))
+    """:func:`recurrent_weights` as a :class:`Dense`."""
+    return Dense(*recurrent_weights(rnn, suffix))
+
+
+def affine_rows(weight: Tensor, bias: Tensor) -> np.ndarray:
+    """``[W^T; b]`` (in + 1, out) in fp32: for input rows that end in a 1, one product gives ``x W^T + b``
+    and can be written straight into a caller's buffer (``np.matmul(..., out=)``)."""
+    return torch.cat([weight.detach().t(), bias.detach()[None]], 0).float().contiguous().numpy()
 
 
 class PlanCache:
@@ -139,9 +163,9 @@ class BeatEncoderCell:
         self.beat_weight = (w_ih @ fc.weight).t().contiguous().numpy()  # (2, 4H)
         self.hidden = Dense(lstm.weight_hh_l0, w_ih @ fc.bias + lstm.bias_ih_l0 + lstm.bias_hh_l0)
 
-    def __call__(self, beat: Tensor, h: Tensor, c: Tensor) -> tuple[Tensor, Tensor]:
+    def __call__(self, beat: np.ndarray, h: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         gates = self.hidden(h)
-        gates.numpy()[:] += beat.numpy() @ self.beat_weight
+        gates += beat @ self.beat_weight
         return lstm_update(gates, c)
 
 
@@ -155,16 +179,21 @@ def scratch(local, shape: tuple[int, ...]) -> Tensor:
     return buf
 
 
-def relu_mix_and_hidden(table: Tensor, prev_pitch: Tensor, mixed: Tensor, h: Tensor) -> Tensor:
+def relu_mix_and_hidden(table: np.ndarray, prev_pitch: np.ndarray, mixed: np.ndarray, h: np.ndarray) -> np.ndarray:
     """The decoder LSTM's input ``[relu(table[prev] + mixed); h]`` (B, X + H): a table row per previous
-    pitch plus the context's share (``mixed`` (B or 1, X)), then the hidden state. In place on the looked-up
-    rows: under inference mode these few torch calls cost less than building the array in NumPy."""
-    x = table.index_select(0, prev_pitch)
+    pitch plus the context's share (``mixed`` (B or 1, X)), then the hidden state, in one new array."""
+    width = table.shape[1]
+    x_h = np.empty((len(prev_pitch), width + h.shape[1]), dtype=np.float32)
+    x = x_h[:, :width]
+    np.take(table, prev_pitch, axis=0, out=x)
     x += mixed
-    return torch.cat((x.relu_(), h), 1)
+    np.maximum(x, 0.0, out=x)
+    x_h[:, width:] = h
+    return x_h
 
 
-def embedding_table(embedding: nn.Embedding, linear: nn.Linear, columns: slice) -> Tensor:
+def embedding_table(embedding: nn.Embedding, linear: nn.Linear, columns: slice) -> np.ndarray:
     """``linear`` applied to every embedding row, for the input columns the embedding feeds (plus the bias):
     a (num_notes, out) table, so a step looks a row up instead of multiplying."""
-    return (embedding.weight @ linear.weight[:, columns].t() + linear.bias).contiguous()
+    return (embedding.weight @ linear.weight[:, columns].t() + linear.bias).detach().contiguous().numpy()
+

@@ -31,7 +31,7 @@ from models.kernels import (
     recurrent_dense,
     relu_mix_and_hidden,
 )
-from models.streaming import State, check_position, zeros
+from models.streaming import State, advance, check_position, zeros
 
 
 class LocalAttnEncoder(nn.Module):
@@ -101,7 +101,7 @@ class LocalAttentionLSTM(nn.Module):
                 raise ValueError("an offline model needs the whole rhythm: start(beats=...)")
             with torch.no_grad():
                 context, (h, c) = self.encoder(beats)
-                mixed = plan.context_mix.apply(context)
+            mixed = plan.context_mix.apply(context)
             return {"memory_context": context, "memory_mix": mixed, "h": h[0], "c": c[0],
                     "t": torch.zeros(beats.shape[0], dtype=torch.long, device=w.device)}
         hd = self.hidden_dim
@@ -114,14 +114,16 @@ class LocalAttentionLSTM(nn.Module):
         new = dict(state)
         if self.kind == "offline":
             t = check_position(state, state["memory_mix"].shape[1])
-            mixed = state["memory_mix"][:, t]
-            new["t"] = state["t"] + 1
+            mixed = state["memory_mix"].numpy()[:, t]
+            new["t"] = advance(state)
         else:
-            new["eh"], new["ec"] = plan.encoder(beat, state["eh"], state["ec"])
-            mixed = plan.context_mix(new["eh"])
-        x_h = relu_mix_and_hidden(plan.pitch_mix, prev_pitch, mixed, state["h"])
-        new["h"], new["c"] = lstm_update(plan.decoder(x_h), state["c"])
-        return plan.output(new["h"]), new
+            eh, ec = plan.encoder(beat.numpy(), state["eh"].numpy(), state["ec"].numpy())
+            new["eh"], new["ec"] = torch.from_numpy(eh), torch.from_numpy(ec)
+            mixed = plan.context_mix(eh)
+        x_h = relu_mix_and_hidden(plan.pitch_mix, prev_pitch.numpy(), mixed, state["h"].numpy())
+        h, c = lstm_update(plan.decoder(x_h), state["c"].numpy())
+        new["h"], new["c"] = torch.from_numpy(h), torch.from_numpy(c)
+        return torch.from_numpy(plan.output(h)), new
 
 
 class _StepPlan:

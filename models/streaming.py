@@ -4,7 +4,11 @@ Every model in this package runs two ways:
 
 * ``forward(beats, prev_notes)`` scores a whole sequence with teacher forcing (training, evaluation);
 * ``start(batch_size, beats=None)`` then ``step(state, beat, prev_pitch)`` runs one beat at a time from a
-  carried state (live play, sampling, beam search). Stepping gives exactly the ``forward`` logits.
+  carried state (live play, tests, any model). Stepping gives exactly the ``forward`` logits.
+* ``session(beats, batch_size)`` runs a whole known rhythm beat by beat for generation (sampling, beam
+  search): a :class:`Session` keeps its state in buffers it updates in place, and precomputes everything
+  that depends on the rhythm alone. :func:`session_for` gives every model one — a dedicated one where the
+  model has it, else :class:`StepSession` over ``start``/``step``. Sessions give the same logits as ``step``.
 
 A *state* is a plain ``dict`` of tensors whose first axis is the batch: beam search can therefore copy,
 select and reorder it with :func:`select_state` / :func:`repeat_state` without knowing the model. Entries
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -39,6 +44,45 @@ class StepModel(Protocol):
     def start(self, batch_size: int = 1, beats: Tensor | None = None) -> State: ...
 
     def step(self, state: State, beat: Tensor, prev_pitch: Tensor) -> tuple[Tensor, State]: ...
+
+
+class Session(Protocol):
+    """A whole rhythm decoded beat by beat for ``batch_size`` rows (beams), state kept in place."""
+
+    def step(self, prev_pitch: np.ndarray) -> np.ndarray:
+        """Logits (B, num_notes) of the next beat, given each row's previous pitch (B,). The caller may
+        overwrite the returned array."""
+        ...
+
+    def reorder(self, rows: np.ndarray) -> None:
+        """Row ``i`` continues from what row ``rows[i]`` was (beam search keeping, copying, dropping beams)."""
+        ...
+
+
+class StepSession:
+    """Any model's ``start``/``step`` as a :class:`Session`: the functional interface, for models and kinds
+    without a dedicated session."""
+
+    def __init__(self, model: StepModel, beats: Tensor, batch_size: int):
+        self.model = model
+        self.state = repeat_state(model.start(1, beats=beats), batch_size)
+        self.beats = beats[0].unsqueeze(1).expand(-1, batch_size, beats.shape[2]).unbind(0)  # (B, 2) views
+        self.t = 0
+
+    def step(self, prev_pitch: np.ndarray) -> np.ndarray:
+        logits, self.state = self.model.step(self.state, self.beats[self.t], torch.from_numpy(prev_pitch))
+        self.t += 1
+        return logits.numpy()
+
+    def reorder(self, rows: np.ndarray) -> None:
+        self.state = select_state(self.state, torch.from_numpy(rows))
+
+
+def session_for(model: StepModel, beats: Tensor, batch_size: int = 1) -> Session:
+    """A session over rhythm ``beats`` (1, n, features): the model's own if it has one for its kind."""
+    own = getattr(model, "session", None)
+    session = own(beats, batch_size) if own is not None else None
+    return session if session is not None else StepSession(model, beats, batch_size)
 
 
 MEMORY = "memory_"
@@ -78,7 +122,13 @@ def zeros(batch_size: int, size: int, like: Tensor) -> Tensor:
 
 def position(state: State) -> int:
     """Beat index of an offline state (all batch entries advance together)."""
-    return int(state["t"][0]) if state["t"].numel() else 0
+    t = state["t"].numpy()
+    return int(t[0]) if t.size else 0
+
+
+def advance(state: State) -> Tensor:
+    """The state's beat counter one beat on (a new tensor: states are never changed in place)."""
+    return torch.from_numpy(state["t"].numpy() + 1)
 
 
 def check_position(state: State, length: int) -> int:

@@ -14,7 +14,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from models.kernels import Dense, PlanCache, embedding_table, recurrent_dense
+from models.kernels import PlanCache, affine_rows, embedding_table, recurrent_weights
 from models.streaming import State, zeros
 
 
@@ -66,27 +66,100 @@ class VanillaRNN(nn.Module):
         """One beat (inference only: no gradients flow through the plan's weights)."""
         plan = self._plan.plan
         pitch, b = prev_pitch.numpy(), beat.numpy()
-        residual = plan.residual_table[pitch] + b @ plan.residual_beat
-        np.maximum(residual, 0.01 * residual, out=residual)  # leaky_relu
-        width = residual.shape[1]
-        x_h = np.empty((len(pitch), width + self.layer1.hidden_size), dtype=np.float32)
-        x_h[:, :2], x_h[:, 2:width] = b, plan.embedding[pitch]
-        x_h[:, :width] += residual
-        x_h[:, width:] = state["h1"].numpy()
-        h1 = plan.layer1(torch.from_numpy(x_h)).tanh_()
-        h2 = plan.layer2(torch.cat((h1, state["h2"]), 1)).tanh_()
-        return plan.output(h2), {"h1": h1, "h2": h2}
+        rows = plan.buffers(len(pitch))
+        rows.h1_in[:] = state["h1"].numpy()
+        rows.h2[:] = state["h2"].numpy()
+        residual = b @ plan.residual_beat
+        beat_inputs = np.zeros((len(b), plan.width), dtype=np.float32)
+        beat_inputs[:, :2] = b
+        logits = plan.advance(rows, pitch, residual, beat_inputs)
+        return torch.from_numpy(logits), {"h1": torch.from_numpy(rows.h1), "h2": torch.from_numpy(rows.h2)}
+
+    def session(self, beats: Tensor, batch_size: int = 1) -> _Session:
+        """Decode the rhythm ``beats`` (1, n, 2) for ``batch_size`` rows, state in place (see
+        :class:`models.streaming.Session`); either kind, since the model never looks ahead."""
+        return _Session(self._plan.refresh(self), beats[0].detach().numpy(), batch_size)
+
+
+class _Rows:
+    """The per-row buffers of a step, laid out so that each layer's input is one contiguous row block and
+    its bias comes with its product: ``xh1 = [x, h1, 1]`` feeds layer 1, ``xh2 = [h1, h2, 1]`` layer 2, and
+    ``xh2[:, H:] = [h2, 1]`` the output."""
+
+    def __init__(self, batch: int, width: int, hidden: int):
+        self.xh1 = np.empty((batch, width + hidden + 1), dtype=np.float32)
+        self.xh2 = np.empty((batch, 2 * hidden + 1), dtype=np.float32)
+        self.xh1[:, -1] = self.xh2[:, -1] = 1.0
+        self.pre = np.empty((batch, hidden), dtype=np.float32)
+        self.x = self.xh1[:, :width]
+        self.h1_in = self.xh1[:, width:width + hidden]
+        self.h1 = self.xh2[:, :hidden]
+        self.h2 = self.xh2[:, hidden:2 * hidden]
+        self.h2_out = self.xh2[:, hidden:]
+
+    def reorder(self, rows: np.ndarray) -> None:
+        self.xh1[:] = self.xh1[rows]
+        self.xh2[:] = self.xh2[rows]
 
 
 class _StepPlan:
     """Derived weights for inference steps (rebuilt by :class:`PlanCache` when the parameters change): the
-    residual layer's share of the pitch embedding is a table, each RNN layer one Dense over ``[x; h]``."""
+    residual layer's share of the pitch embedding is a table, and each layer one fp32 matrix over its whole
+    input row with the bias as its last row (see :class:`_Rows`). The layers are small enough that NumPy's
+    fp32 GEMM is the fastest path, so no fp16 packing here."""
 
     def __init__(self, model: VanillaRNN):
         fc = model.concat_input_fc
-        self.embedding = model.note_embedding.weight.detach().clone().numpy()
-        self.residual_table = embedding_table(model.note_embedding, fc, slice(2, None)).numpy()
+        embedding = model.note_embedding.weight.detach()
+        self.width = embedding.shape[1] + 2
+        self.hidden = model.layer1.hidden_size
+        # The layer's input row for a pitch before the beat is added: [0, 0, embedding].
+        self.inputs = torch.cat([embedding.new_zeros(len(embedding), 2), embedding], 1).numpy()
+        self.residual_table = embedding_table(model.note_embedding, fc, slice(2, None))
         self.residual_beat = fc.weight[:, :2].t().contiguous().numpy()
-        self.layer1 = recurrent_dense(model.layer1)
-        self.layer2 = recurrent_dense(model.layer2)
-        self.output = Dense.of(model.notes_output)
+        self.layer1 = affine_rows(*recurrent_weights(model.layer1))
+        self.layer2 = affine_rows(*recurrent_weights(model.layer2))
+        self.output = affine_rows(model.notes_output.weight, model.notes_output.bias)
+
+    def buffers(self, batch: int) -> _Rows:
+        return _Rows(batch, self.width, self.hidden)
+
+    def advance(self, rows: _Rows, pitch: np.ndarray, beat_residual: np.ndarray, beat_inputs: np.ndarray):
+        """One beat on ``rows`` in place: ``beat_residual`` is the beat's share of the residual layer
+        (before its bias), ``beat_inputs`` the beat as ``[rest, dur, 0...]``; returns the logits."""
+        residual = self.residual_table[pitch]
+        residual += beat_residual
+        np.maximum(residual, residual * np.float32(0.01), out=residual)  # leaky_relu
+        x = rows.x
+        np.take(self.inputs, pitch, axis=0, out=x)
+        x += beat_inputs
+        x += residual
+        np.matmul(rows.xh1, self.layer1, out=rows.pre)
+        np.tanh(rows.pre, out=rows.h1)
+        rows.h1_in[:] = rows.h1
+        np.matmul(rows.xh2, self.layer2, out=rows.pre)
+        np.tanh(rows.pre, out=rows.h2)
+        return rows.h2_out @ self.output
+
+
+class _Session:
+    """The rhythm's beat shares are computed for all beats at once; each step then updates the rows in place."""
+
+    def __init__(self, plan: _StepPlan, beats: np.ndarray, batch: int):
+        self.plan = plan
+        self.rows = plan.buffers(batch)
+        self.rows.h1_in[:] = self.rows.h2[:] = 0.0
+        self.beat_residual = beats @ plan.residual_beat
+        self.beat_inputs = np.zeros((len(beats), plan.width), dtype=np.float32)
+        self.beat_inputs[:, :2] = beats
+        self.t = 0
+
+    def step(self, prev_pitch: np.ndarray) -> np.ndarray:
+        t = self.t
+        if t >= len(self.beat_inputs):
+            raise IndexError(f"stepped past the end of the rhythm ({len(self.beat_inputs)} beats)")
+        self.t = t + 1
+        return self.plan.advance(self.rows, prev_pitch, self.beat_residual[t], self.beat_inputs[t])
+
+    def reorder(self, rows: np.ndarray) -> None:
+        self.rows.reorder(rows)

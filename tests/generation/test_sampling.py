@@ -11,12 +11,10 @@ from composer_app.errors import UserError
 from composer_app.sampling import (
     LiveStepper,
     SamplingSettings,
+    PitchHead,
     beam_search,
-    draw,
     generate,
-    lock_bias,
     parse_hint,
-    pitch_log_probs,
     settings_from_profile,
 )
 
@@ -51,10 +49,8 @@ def test_profiles_load_and_validate():
 
 def test_repeat_decay_scales_previous_pitch_probability():
     logits = torch.randn(1, 128)
-    base = pitch_log_probs(logits, np.array([60]), SamplingSettings(repeat_decay=0.0, low=0, high=127),
-                           lock_bias(SamplingSettings(low=0, high=127)))
-    s = SamplingSettings(repeat_decay=0.5, low=0, high=127)
-    pen = pitch_log_probs(logits, np.array([60]), s, lock_bias(s))
+    base = PitchHead(SamplingSettings(repeat_decay=0.0, low=0, high=127)).log_probs_(logits.clone().numpy(), np.array([60]))
+    pen = PitchHead(SamplingSettings(repeat_decay=0.5, low=0, high=127)).log_probs_(logits.clone().numpy(), np.array([60]))
     assert np.allclose(np.exp(pen).sum(1), 1.0, atol=1e-5)
     # p'(60) / p'(other) == 0.5 * p(60) / p(other)
     ratio = (pen[0, 60] - pen[0, 61]) - (base[0, 60] - base[0, 61])
@@ -64,9 +60,9 @@ def test_repeat_decay_scales_previous_pitch_probability():
 def test_top_k_and_top_p_limit_the_draw():
     logp = torch.log_softmax(torch.tensor([[5.0, 4.0, 3.0, 2.0] + [-10.0] * 124]), -1).numpy()
     rng = np.random.default_rng(0)
-    k2 = {int(draw(logp, SamplingSettings(top_k=2, top_p=1.0), rng)[0]) for _ in range(200)}
+    k2 = {int(PitchHead(SamplingSettings(top_k=2, top_p=1.0), len(logp)).draw(logp, (rng).random(len(logp)))[0][0]) for _ in range(200)}
     assert k2 == {0, 1}
-    p_small = {int(draw(logp, SamplingSettings(top_k=4, top_p=0.5), rng)[0]) for _ in range(200)}
+    p_small = {int(PitchHead(SamplingSettings(top_k=4, top_p=0.5), len(logp)).draw(logp, (rng).random(len(logp)))[0][0]) for _ in range(200)}
     assert p_small == {0}  # the first pitch alone holds > 50 %
 
 
@@ -75,7 +71,7 @@ def test_draw_follows_the_kept_probabilities():
     probs = np.array([0.5, 0.3, 0.15, 0.05] + [0.0] * 124)
     with np.errstate(divide="ignore"):
         logp = np.log(probs)[None].repeat(4000, 0)
-    drawn = draw(logp, SamplingSettings(top_k=3, top_p=1.0), np.random.default_rng(1))
+    drawn = PitchHead(SamplingSettings(top_k=3, top_p=1.0), len(logp)).draw(logp, (np.random.default_rng(1)).random(len(logp)))[0]
     freq = np.bincount(drawn, minlength=128)[:4] / len(drawn)
     assert freq[3] == 0  # outside top-k
     assert np.allclose(freq[:3], probs[:3] / probs[:3].sum(), atol=0.03)
@@ -85,15 +81,15 @@ def test_draw_never_picks_a_locked_pitch_inside_top_k():
     """With fewer allowed pitches than top_k, the locked ones (probability 0) are never drawn."""
     logp = np.full((2000, 128), -np.inf)
     logp[:, 60], logp[:, 62] = np.log(0.75), np.log(0.25)
-    drawn = draw(logp, SamplingSettings(top_k=8, top_p=1.0), np.random.default_rng(2))
+    drawn = PitchHead(SamplingSettings(top_k=8, top_p=1.0), len(logp)).draw(logp, (np.random.default_rng(2)).random(len(logp)))[0]
     assert set(drawn.tolist()) == {60, 62}
 
 
 def test_temperature_sharpens():
     logits = torch.randn(1, 128)
     s1, s2 = SamplingSettings(temperature=1.0, repeat_decay=0), SamplingSettings(temperature=0.5, repeat_decay=0)
-    a = np.exp(pitch_log_probs(logits, np.array([0]), s1, lock_bias(s1))).max()
-    b = np.exp(pitch_log_probs(logits, np.array([0]), s2, lock_bias(s2))).max()
+    a = np.exp(PitchHead(s1).log_probs_(logits.clone().numpy(), np.array([0]))).max()
+    b = np.exp(PitchHead(s2).log_probs_(logits.clone().numpy(), np.array([0]))).max()
     assert b > a
 
 
@@ -128,16 +124,27 @@ def test_pure_beam_search_finds_a_better_sequence_than_sampling():
     assert log_likelihood(best) >= log_likelihood(sampled)
 
 
-def test_beam_search_runs_all_beams_as_one_batch(monkeypatch):
-    loaded = tiny("vanilla_rnn")
+@pytest.mark.parametrize("arch", ["vanilla_rnn", "lstm_attn", "attention_rnn"])
+def test_beam_search_runs_all_beams_as_one_batch(monkeypatch, arch):
+    """Every model step of a beam search carries all five beams at once."""
+    import composer_app.sampling as sampling
+
+    loaded = tiny(arch)
     sizes = []
-    original = loaded.model.step
+    make_session = sampling.session_for
 
-    def spy(state, beat, prev):
-        sizes.append(prev.shape[0])
-        return original(state, beat, prev)
+    def spying_session_for(model, beats, batch_size=1):
+        session = make_session(model, beats, batch_size)
+        step = session.step
 
-    monkeypatch.setattr(loaded.model, "step", spy)
+        def spy(prev):
+            sizes.append(prev.shape[0])
+            return step(prev)
+
+        session.step = spy
+        return session
+
+    monkeypatch.setattr(sampling, "session_for", spying_session_for)
     generate(loaded, RESTS, DURS, SamplingSettings(strategy="beam", num_beams=5), seed=0)
     assert sizes == [5] * len(RESTS)
 

@@ -1,10 +1,11 @@
 """Every model, offline and live: stepping equals teacher-forced forward; states copy, select and batch."""
 
+import numpy as np
 import pytest
 import torch
 
 import models
-from models.streaming import repeat_state, select_state
+from models.streaming import StepSession, repeat_state, select_state, session_for
 
 SMALL = {
     "vanilla_rnn": {"embed_size": 8, "hidden_dim": 16},
@@ -118,3 +119,32 @@ def test_naive_step_matches_fast_step(arch, kind):
             out, state = naive_step(model, state, beats[:, t], prev[:, t])
             outs.append(out)
     assert torch.allclose(torch.stack(outs, 1), fast, atol=1e-5)
+
+
+@pytest.mark.parametrize("arch,kind", CASES)
+def test_session_equals_step_and_follows_reorders(arch, kind):
+    """A session (the model's own, or the generic one over step) gives the logits of forward for each row,
+    and after ``reorder`` each row continues from the row it was given."""
+    model = make(arch, kind)
+    g = torch.Generator().manual_seed(3)
+    beats = torch.rand(1, 12, 2, generator=g)
+    prev = torch.randint(0, 128, (4, 12), generator=g)
+    with torch.no_grad():
+        session = session_for(model, beats, 4)
+        logits = []
+        for t in range(12):
+            if t == 6:  # rows 0..3 continue from rows 2, 2, 0, 3: their histories are swapped accordingly
+                session.reorder(np.array([2, 2, 0, 3]))
+                prev[:, :6] = prev[[2, 2, 0, 3], :6]
+            logits.append(torch.from_numpy(session.step(prev[:, t].numpy()).copy()))
+        expected = model(beats.expand(4, -1, -1), prev)
+    assert torch.allclose(torch.stack(logits, 1)[:, 6:], expected[:, 6:], atol=1e-5, rtol=0)
+    assert torch.allclose(torch.stack(logits, 1)[[3], :6], expected[[3], :6], atol=1e-5, rtol=0)
+    with pytest.raises(IndexError):
+        session.step(prev[:, 0].numpy())  # past the end of the rhythm
+
+
+def test_vanilla_has_its_own_session_and_others_fall_back_to_steps():
+    beats = torch.rand(1, 5, 2)
+    assert not isinstance(session_for(make("vanilla_rnn", "offline"), beats), StepSession)
+    assert isinstance(session_for(make("lstm_attn", "live"), beats), StepSession)
