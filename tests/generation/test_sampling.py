@@ -10,8 +10,8 @@ from composer_app.checkpoints import LoadedModel
 from composer_app.errors import UserError
 from composer_app.sampling import (
     LiveStepper,
-    SamplingSettings,
     PitchHead,
+    SamplingSettings,
     beam_search,
     generate,
     parse_hint,
