@@ -33,11 +33,10 @@ from torch.nn import functional as F
 from models.kernels import (
     BeatEncoderCell,
     Dense,
+    PitchContextDecoder,
     PlanCache,
     embedding_table,
-    lstm_update,
     recurrent_dense,
-    relu_mix_and_hidden,
     scratch,
 )
 from models.streaming import State, advance, check_position, lstm_step, position, zeros
@@ -176,18 +175,43 @@ class FullAttentionLSTM(nn.Module):
             if t + 1 < self.window:
                 keys_mix = keys_mix[:, :, : t + 1]
             key_bias = plan.key_bias(keys_mix[:, 0].numpy())
-        h = state["h"].numpy()
-        weights = plan.attention_weights(h, keys_mix[:, 0], key_bias)
-        mix = keys_mix[:, 1].numpy()
-        if len(mix) == 1:  # shared by every row (offline memory, or a single live take)
-            mixed = weights @ mix[0]
-        else:
-            mixed = np.matmul(weights[:, None, :], mix)[:, 0]
-        x_h = relu_mix_and_hidden(plan.pitch_mix, prev_pitch.numpy(), mixed, h)
-        h, c = lstm_update(plan.decoder(x_h), state["c"].numpy())
-        new["h"], new["c"] = torch.from_numpy(h), torch.from_numpy(c)
+        x_h = plan.head.rows(state["h"].numpy())
+        mixed = plan.context_mix(plan.head.hidden(x_h), keys_mix, key_bias)
+        c, logits = plan.head.advance(x_h, state["c"].numpy(), prev_pitch.numpy(), mixed)
+        new["h"], new["c"] = torch.from_numpy(plan.head.hidden(x_h)), torch.from_numpy(c)
         new["t"] = advance(state)
-        return torch.from_numpy(plan.output(h)), new
+        return torch.from_numpy(logits), new
+
+    def session(self, beats: Tensor, batch_size: int = 1) -> _OfflineSession | None:
+        """The offline kind decodes a known rhythm in place (see :class:`models.streaming.Session`); the
+        live kind steps its encoder with the decoder and uses the generic session (None here)."""
+        if self.kind != "offline":
+            return None
+        state = self.start(1, beats=beats)
+        return _OfflineSession(self._plan.plan, state["memory_keys_mix"], state["memory_key_bias"].numpy(),
+                               batch_size)
+
+
+class _OfflineSession:
+    def __init__(self, plan: _StepPlan, keys_mix: Tensor, key_bias: np.ndarray, batch: int):
+        self.plan, self.keys_mix, self.key_bias = plan, keys_mix, key_bias
+        self.x_h = plan.head.rows(np.zeros((batch, plan.hidden), dtype=np.float32))
+        self.c = np.zeros((batch, plan.hidden), dtype=np.float32)
+        self.length = keys_mix.shape[2]
+        self.t = 0
+
+    def step(self, prev_pitch: np.ndarray) -> np.ndarray:
+        if self.t >= self.length:
+            raise IndexError(f"stepped past the end of the rhythm ({self.length} beats)")
+        self.t += 1
+        head = self.plan.head
+        mixed = self.plan.context_mix(head.hidden(self.x_h), self.keys_mix, self.key_bias)
+        self.c, logits = head.advance(self.x_h, self.c, prev_pitch, mixed)
+        return logits
+
+    def reorder(self, rows: np.ndarray) -> None:
+        self.x_h[:] = self.x_h[rows]
+        self.c = self.c[rows]
 
 
 class _StepPlan:
@@ -213,9 +237,9 @@ class _StepPlan:
         v = dec.attention.attn2.weight[0].detach()  # attn2's bias cancels in the softmax
         self.relu_vector = ((1 - slope) * v).numpy()
         self.linear_vector = (slope * v).numpy()
-        self.pitch_mix = embedding_table(dec.note_embedding, dec.combine_fc, slice(0, embed))
-        self.decoder = recurrent_dense(dec.post_attention_lstm)
-        self.output = Dense.of(dec.notes_output)
+        self.hidden = d
+        self.head = PitchContextDecoder(embedding_table(dec.note_embedding, dec.combine_fc, slice(0, embed)),
+                                        recurrent_dense(dec.post_attention_lstm), Dense.of(dec.notes_output))
         self.slots = [torch.tensor([i]) for i in range(model.window)]
         self._scratch = threading.local()
 
@@ -227,6 +251,15 @@ class _StepPlan:
     def key_bias(self, keys: np.ndarray) -> np.ndarray:
         """Each key's share of its score that does not depend on the query: (B, N) from keys (B, N, D)."""
         return keys @ self.linear_vector
+
+    def context_mix(self, h: np.ndarray, keys_mix: Tensor, key_bias: np.ndarray) -> np.ndarray:
+        """The context's share of ``combine_fc`` (B, D) for decoder states ``h`` (B, D): attention over the
+        keys of ``keys_mix`` (B or 1, 2, N, D), then the same weights over the stored mixes."""
+        weights = self.attention_weights(h, keys_mix[:, 0], key_bias)
+        mix = keys_mix[:, 1].numpy()
+        if len(mix) == 1:  # shared by every row (offline memory, or a single live take)
+            return weights @ mix[0]
+        return np.matmul(weights[:, None, :], mix)[:, 0]
 
     def attention_weights(self, h: np.ndarray, keys: Tensor, key_bias: np.ndarray) -> np.ndarray:
         """Softmax attention weights (B, N) of decoder states ``h`` (B, D) over ``keys`` (B or 1, N, D).

@@ -179,17 +179,38 @@ def scratch(local, shape: tuple[int, ...]) -> Tensor:
     return buf
 
 
-def relu_mix_and_hidden(table: np.ndarray, prev_pitch: np.ndarray, mixed: np.ndarray, h: np.ndarray) -> np.ndarray:
-    """The decoder LSTM's input ``[relu(table[prev] + mixed); h]`` (B, X + H): a table row per previous
-    pitch plus the context's share (``mixed`` (B or 1, X)), then the hidden state, in one new array."""
-    width = table.shape[1]
-    x_h = np.empty((len(prev_pitch), width + h.shape[1]), dtype=np.float32)
-    x = x_h[:, :width]
-    np.take(table, prev_pitch, axis=0, out=x)
-    x += mixed
-    np.maximum(x, 0.0, out=x)
-    x_h[:, width:] = h
-    return x_h
+class PitchContextDecoder:
+    """The decoder end both attention models share, once the context's share ``mixed`` of ``combine_fc`` is
+    known: ``x = relu(table[prev] + mixed)`` (the previous pitch's share is a table row), one LSTM step over
+    ``[x; h]``, the output layer.
+
+    It works on a row block ``x_h`` (B, X + H) whose right part holds ``h`` (:meth:`rows` makes one):
+    :meth:`advance` fills the left part, steps, and writes the new ``h`` back, so a session can keep one
+    block for a whole rhythm and a functional step can use a fresh one.
+    """
+
+    def __init__(self, table: np.ndarray, decoder: Dense, output: Dense):
+        self.table, self.decoder, self.output = table, decoder, output
+        self.width = table.shape[1]
+
+    def rows(self, h: np.ndarray) -> np.ndarray:
+        x_h = np.empty((len(h), self.width + h.shape[1]), dtype=np.float32)
+        x_h[:, self.width:] = h
+        return x_h
+
+    def hidden(self, x_h: np.ndarray) -> np.ndarray:
+        return x_h[:, self.width:]
+
+    def advance(self, x_h: np.ndarray, c: np.ndarray, prev_pitch: np.ndarray,
+                mixed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """One step on ``x_h`` in place: returns the new cell state and the logits."""
+        x = x_h[:, :self.width]
+        np.take(self.table, prev_pitch, axis=0, out=x)
+        x += mixed
+        np.maximum(x, 0.0, out=x)
+        h, c = lstm_update(self.decoder(x_h), c)
+        x_h[:, self.width:] = h
+        return c, self.output(h)
 
 
 def embedding_table(embedding: nn.Embedding, linear: nn.Linear, columns: slice) -> np.ndarray:

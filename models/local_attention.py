@@ -18,6 +18,7 @@ State-dict keys match the original's ``DeepBeatsLSTMLocalAttn``.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
@@ -25,11 +26,10 @@ from torch.nn import functional as F
 from models.kernels import (
     BeatEncoderCell,
     Dense,
+    PitchContextDecoder,
     PlanCache,
     embedding_table,
-    lstm_update,
     recurrent_dense,
-    relu_mix_and_hidden,
 )
 from models.streaming import State, advance, check_position, zeros
 
@@ -120,10 +120,39 @@ class LocalAttentionLSTM(nn.Module):
             eh, ec = plan.encoder(beat.numpy(), state["eh"].numpy(), state["ec"].numpy())
             new["eh"], new["ec"] = torch.from_numpy(eh), torch.from_numpy(ec)
             mixed = plan.context_mix(eh)
-        x_h = relu_mix_and_hidden(plan.pitch_mix, prev_pitch.numpy(), mixed, state["h"].numpy())
-        h, c = lstm_update(plan.decoder(x_h), state["c"].numpy())
-        new["h"], new["c"] = torch.from_numpy(h), torch.from_numpy(c)
-        return torch.from_numpy(plan.output(h)), new
+        x_h = plan.head.rows(state["h"].numpy())
+        c, logits = plan.head.advance(x_h, state["c"].numpy(), prev_pitch.numpy(), mixed)
+        new["h"], new["c"] = torch.from_numpy(plan.head.hidden(x_h)), torch.from_numpy(c)
+        return torch.from_numpy(logits), new
+
+    def session(self, beats: Tensor, batch_size: int = 1) -> _OfflineSession | None:
+        """The offline kind decodes a known rhythm in place (see :class:`models.streaming.Session`); the
+        live kind steps its encoder with the decoder and uses the generic session (None here)."""
+        if self.kind != "offline":
+            return None
+        state = self.start(1, beats=beats)
+        return _OfflineSession(self._plan.plan, state["memory_mix"][0].numpy(), state["h"].numpy(),
+                               state["c"].numpy(), batch_size)
+
+
+class _OfflineSession:
+    def __init__(self, plan: _StepPlan, mix: np.ndarray, h: np.ndarray, c: np.ndarray, batch: int):
+        self.head, self.mix = plan.head, mix
+        self.x_h = self.head.rows(np.repeat(h, batch, axis=0))
+        self.c = np.repeat(c, batch, axis=0)
+        self.t = 0
+
+    def step(self, prev_pitch: np.ndarray) -> np.ndarray:
+        t = self.t
+        if t >= len(self.mix):
+            raise IndexError(f"stepped past the end of the rhythm ({len(self.mix)} beats)")
+        self.t = t + 1
+        self.c, logits = self.head.advance(self.x_h, self.c, prev_pitch, self.mix[t])
+        return logits
+
+    def reorder(self, rows: np.ndarray) -> None:
+        self.x_h[:] = self.x_h[rows]
+        self.c = self.c[rows]
 
 
 class _StepPlan:
@@ -132,7 +161,6 @@ class _StepPlan:
     def __init__(self, model: LocalAttentionLSTM):
         dec, hidden = model.decoder, model.hidden_dim
         self.encoder = BeatEncoderCell(model.encoder.duration_fc, model.encoder.encoder)
-        self.pitch_mix = embedding_table(dec.note_embed, dec.combine_fc, slice(0, hidden))
         self.context_mix = Dense(dec.combine_fc.weight[:, hidden:])
-        self.decoder = recurrent_dense(dec.rnn)
-        self.output = Dense.of(dec.notes_output)
+        self.head = PitchContextDecoder(embedding_table(dec.note_embed, dec.combine_fc, slice(0, hidden)),
+                                        recurrent_dense(dec.rnn), Dense.of(dec.notes_output))

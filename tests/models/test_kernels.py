@@ -68,6 +68,20 @@ def test_step_equals_forward_at_shipped_precision(arch, kind):
     assert torch.allclose(full, stepped, atol=1e-5, rtol=0)
 
 
+def test_packed_step_equals_forward():
+    """A decoder large enough to be packed for FBGEMM (lstm_attn at hidden 256, as shipped) still steps to
+    the forward logits."""
+    torch.manual_seed(0)
+    model = fp16_exact(models.build("lstm_attn", hidden_dim=256, kind="offline").eval())
+    model.start(1, beats=torch.rand(1, 3, 2))
+    assert (model._plan.plan.head.decoder.packed is not None) == FBGEMM
+    beats, prev = inputs(batch=2, length=9)
+    with torch.no_grad():
+        full = model(beats, prev)
+        stepped, _ = run_steps(model, beats, prev)
+    assert torch.allclose(full, stepped, atol=1e-4, rtol=0)
+
+
 @pytest.mark.parametrize("arch", list(models.ARCHITECTURES))
 def test_start_picks_up_changed_weights(arch):
     """The step plan is derived from the weights: loading other weights and starting again uses them."""
