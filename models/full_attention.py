@@ -32,6 +32,7 @@ from torch.nn import functional as F
 
 from models.kernels import (
     BeatEncoderCell,
+    ContextDecoderSession,
     Dense,
     PitchContextDecoder,
     PlanCache,
@@ -183,8 +184,7 @@ class FullAttentionLSTM(nn.Module):
         return torch.from_numpy(logits), new
 
     def session(self, beats: Tensor, batch_size: int = 1) -> _OfflineSession | None:
-        """The offline kind decodes a known rhythm in place (see :class:`models.streaming.Session`); the
-        live kind steps its encoder with the decoder and uses the generic session (None here)."""
+        """As :meth:`models.local_attention.LocalAttentionLSTM.session`: offline only."""
         if self.kind != "offline":
             return None
         state = self.start(1, beats=beats)
@@ -192,26 +192,16 @@ class FullAttentionLSTM(nn.Module):
                                batch_size)
 
 
-class _OfflineSession:
+class _OfflineSession(ContextDecoderSession):
+    """Attention over the rhythm's keys, shared by every beam, from each beam's decoder state."""
+
     def __init__(self, plan: _StepPlan, keys_mix: Tensor, key_bias: np.ndarray, batch: int):
+        zero = np.zeros((batch, plan.hidden), dtype=np.float32)
+        super().__init__(plan.head, zero, zero.copy(), keys_mix.shape[2])
         self.plan, self.keys_mix, self.key_bias = plan, keys_mix, key_bias
-        self.x_h = plan.head.rows(np.zeros((batch, plan.hidden), dtype=np.float32))
-        self.c = np.zeros((batch, plan.hidden), dtype=np.float32)
-        self.length = keys_mix.shape[2]
-        self.t = 0
 
-    def step(self, prev_pitch: np.ndarray) -> np.ndarray:
-        if self.t >= self.length:
-            raise IndexError(f"stepped past the end of the rhythm ({self.length} beats)")
-        self.t += 1
-        head = self.plan.head
-        mixed = self.plan.context_mix(head.hidden(self.x_h), self.keys_mix, self.key_bias)
-        self.c, logits = head.advance(self.x_h, self.c, prev_pitch, mixed)
-        return logits
-
-    def reorder(self, rows: np.ndarray) -> None:
-        self.x_h[:] = self.x_h[rows]
-        self.c = self.c[rows]
+    def context(self, t: int) -> np.ndarray:
+        return self.plan.context_mix(self.head.hidden(self.x_h), self.keys_mix, self.key_bias)
 
 
 class _StepPlan:

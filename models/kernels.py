@@ -27,6 +27,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from models.streaming import RhythmSession
+
 
 def _fbgemm_available() -> bool:
     return "fbgemm" in torch.backends.quantized.supported_engines and hasattr(torch, "fbgemm_linear_fp16_weight")
@@ -205,12 +207,35 @@ class PitchContextDecoder:
                 mixed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """One step on ``x_h`` in place: returns the new cell state and the logits."""
         x = x_h[:, :self.width]
-        np.take(self.table, prev_pitch, axis=0, out=x)
+        np.take(self.table, prev_pitch, axis=0, out=x, mode="clip")
         x += mixed
         np.maximum(x, 0.0, out=x)
         h, c = lstm_update(self.decoder(x_h), c)
         x_h[:, self.width:] = h
         return c, self.output(h)
+
+
+class ContextDecoderSession(RhythmSession):
+    """A session (:class:`models.streaming.Session`) over a :class:`PitchContextDecoder`: the rows ``x_h``
+    and the cell ``c`` of every beam kept in place; a subclass gives each beat's ``mixed`` (:meth:`context`)."""
+
+    def __init__(self, head: PitchContextDecoder, h: np.ndarray, c: np.ndarray, length: int):
+        super().__init__(length)
+        self.head = head
+        self.x_h = head.rows(h)
+        self.c = c
+
+    def context(self, t: int) -> np.ndarray:
+        raise NotImplementedError
+
+    def step(self, prev_pitch: np.ndarray) -> np.ndarray:
+        mixed = self.context(self.next_beat())
+        self.c, logits = self.head.advance(self.x_h, self.c, prev_pitch, mixed)
+        return logits
+
+    def reorder(self, rows: np.ndarray) -> None:
+        self.x_h[:] = self.x_h[rows]
+        self.c = self.c[rows]
 
 
 def embedding_table(embedding: nn.Embedding, linear: nn.Linear, columns: slice) -> np.ndarray:

@@ -25,6 +25,7 @@ from torch.nn import functional as F
 
 from models.kernels import (
     BeatEncoderCell,
+    ContextDecoderSession,
     Dense,
     PitchContextDecoder,
     PlanCache,
@@ -135,24 +136,15 @@ class LocalAttentionLSTM(nn.Module):
                                state["c"].numpy(), batch_size)
 
 
-class _OfflineSession:
+class _OfflineSession(ContextDecoderSession):
+    """Each beat's context share was computed with the encoder, once per rhythm."""
+
     def __init__(self, plan: _StepPlan, mix: np.ndarray, h: np.ndarray, c: np.ndarray, batch: int):
-        self.head, self.mix = plan.head, mix
-        self.x_h = self.head.rows(np.repeat(h, batch, axis=0))
-        self.c = np.repeat(c, batch, axis=0)
-        self.t = 0
+        super().__init__(plan.head, np.repeat(h, batch, axis=0), np.repeat(c, batch, axis=0), len(mix))
+        self.mix = mix
 
-    def step(self, prev_pitch: np.ndarray) -> np.ndarray:
-        t = self.t
-        if t >= len(self.mix):
-            raise IndexError(f"stepped past the end of the rhythm ({len(self.mix)} beats)")
-        self.t = t + 1
-        self.c, logits = self.head.advance(self.x_h, self.c, prev_pitch, self.mix[t])
-        return logits
-
-    def reorder(self, rows: np.ndarray) -> None:
-        self.x_h[:] = self.x_h[rows]
-        self.c = self.c[rows]
+    def context(self, t: int) -> np.ndarray:
+        return self.mix[t]
 
 
 class _StepPlan:

@@ -59,6 +59,22 @@ class Session(Protocol):
         ...
 
 
+class RhythmSession:
+    """Base of the models' own sessions: counts the beats of a rhythm ``length`` beats long."""
+
+    def __init__(self, length: int):
+        self.length = length
+        self.t = 0
+
+    def next_beat(self) -> int:
+        """The index of the beat to decode now (and move on), or IndexError past the rhythm's end."""
+        t = self.t
+        if t >= self.length:
+            raise IndexError(f"stepped past the end of the rhythm ({self.length} beats)")
+        self.t = t + 1
+        return t
+
+
 class StepSession:
     """Any model's ``start``/``step`` as a :class:`Session`: the functional interface, for models and kinds
     without a dedicated session."""

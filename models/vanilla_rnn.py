@@ -15,7 +15,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from models.kernels import PlanCache, affine_rows, embedding_table, recurrent_weights
-from models.streaming import State, zeros
+from models.streaming import RhythmSession, State, zeros
 
 
 class VanillaRNN(nn.Module):
@@ -131,7 +131,7 @@ class _StepPlan:
         residual += beat_residual
         np.maximum(residual, residual * np.float32(0.01), out=residual)  # leaky_relu
         x = rows.x
-        np.take(self.inputs, pitch, axis=0, out=x)
+        np.take(self.inputs, pitch, axis=0, out=x, mode="clip")
         x += beat_inputs
         x += residual
         np.matmul(rows.xh1, self.layer1, out=rows.pre)
@@ -142,23 +142,20 @@ class _StepPlan:
         return rows.h2_out @ self.output
 
 
-class _Session:
+class _Session(RhythmSession):
     """The rhythm's beat shares are computed for all beats at once; each step then updates the rows in place."""
 
     def __init__(self, plan: _StepPlan, beats: np.ndarray, batch: int):
+        super().__init__(len(beats))
         self.plan = plan
         self.rows = plan.buffers(batch)
         self.rows.h1_in[:] = self.rows.h2[:] = 0.0
         self.beat_residual = beats @ plan.residual_beat
         self.beat_inputs = np.zeros((len(beats), plan.width), dtype=np.float32)
         self.beat_inputs[:, :2] = beats
-        self.t = 0
 
     def step(self, prev_pitch: np.ndarray) -> np.ndarray:
-        t = self.t
-        if t >= len(self.beat_inputs):
-            raise IndexError(f"stepped past the end of the rhythm ({len(self.beat_inputs)} beats)")
-        self.t = t + 1
+        t = self.next_beat()
         return self.plan.advance(self.rows, prev_pitch, self.beat_residual[t], self.beat_inputs[t])
 
     def reorder(self, rows: np.ndarray) -> None:
