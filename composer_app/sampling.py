@@ -168,7 +168,6 @@ class PitchHead:
     """
 
     def __init__(self, settings: SamplingSettings, rows: int = 1):
-        self.settings = settings
         self.bias = lock_bias(settings)
         self.scale = None if settings.temperature == 1.0 else np.float32(1.0 / settings.temperature)
         decay = settings.repeat_decay

@@ -20,7 +20,7 @@ def load_config(architecture: str, recipe: str = "ours", preset: str | None = No
                 overrides: list[str] | None = None, kind: str | None = None) -> dict:
     """Flatten the config file into one dict for ``architecture``: common < architecture < preset < recipe.
 
-    A preset section may hold a sub-table per kind (``[shipped.lstm_attn.live]``): it applies on top for that
+    A preset section may hold a sub-table per kind (``[shipped.attention_rnn.live]``): it applies on top for that
     kind. ``overrides`` are ``key=value`` strings (values parsed as TOML, e.g. ``hidden_dim=128``).
     """
     path = Path(path) if path else DEFAULT_CONFIG

@@ -78,7 +78,19 @@ def test_config_defaults_are_the_originals():
     assert load_config("attention_rnn", "original")["decode_hidden_dim"] == 1024
     assert load_config("vanilla_rnn", "original")["seq_len"] == 64
     shipped = load_config("lstm_attn", "ours", "shipped")
-    assert shipped["hidden_dim"] == 256 and shipped["augment"] is True
+    assert shipped["hidden_dim"] == 384 and shipped["augment"] is True
+
+
+@pytest.mark.parametrize("kind", ["offline", "live"])
+@pytest.mark.parametrize("arch", ["vanilla_rnn", "lstm_attn", "attention_rnn"])
+def test_shipped_preset_sizes_the_shipped_checkpoints(arch, kind):
+    """`--preset shipped` reproduces the sizes of the checkpoints in checkpoints/ (scripts/train_shipped.sh)."""
+    from composer_app.checkpoints import default_checkpoint, load_checkpoint
+
+    config = load_config(arch, "ours", "shipped", kind=kind)
+    model_config = load_checkpoint(default_checkpoint(arch, kind)).model.config()
+    sizes = {k: v for k, v in model_config.items() if k.endswith(("hidden_dim", "_size", "embed_dim"))}
+    assert sizes and all(config[k] == v for k, v in sizes.items()), (sizes, config)
 
 
 def test_a_preset_can_size_each_kind(tmp_path):
