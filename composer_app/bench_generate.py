@@ -76,7 +76,7 @@ def _timed(fn, threads: int) -> float:
     return time.perf_counter() - t0
 
 
-def measure(arch: str, beats: int = 512, seed: int = 0, repeats: int = 3) -> dict:
+def measure(arch: str, beats: int = 512, seed: int = 0, repeats: int = 5) -> dict:
     """Median of ``repeats`` rounds, each timing ours (one thread, as the app runs it) and the baseline
     (default torch settings) one after the other, so that drift in the machine falls on both."""
     from composer_app.checkpoints import shipped_or_untrained
@@ -105,12 +105,12 @@ def measure(arch: str, beats: int = 512, seed: int = 0, repeats: int = 3) -> dic
 
 def add_arguments(p) -> None:
     p.add_argument("--beats", type=int, default=512, help="rhythm length (default 512)")
-    p.add_argument("--repeats", type=int, default=3, help="rounds per model, medians reported (default 3)")
+    p.add_argument("--repeats", type=int, default=5, help="rounds per model, medians reported (default 5)")
 
 
 def run(args) -> int:
     n = getattr(args, "beats", 512)
-    repeats = getattr(args, "repeats", 3)
+    repeats = getattr(args, "repeats", 5)
     results = {arch: measure(arch, n, repeats=repeats) for arch in getattr(args, "models", None) or ARCHS}
     if getattr(args, "json", False):
         print(json.dumps(results))

@@ -34,6 +34,7 @@ from models.kernels import (
     BeatEncoderCell,
     ContextDecoderSession,
     Dense,
+    FoldedBeatLSTM,
     PitchContextDecoder,
     PlanCache,
     embedding_table,
@@ -146,9 +147,9 @@ class FullAttentionLSTM(nn.Module):
                 raise ValueError("an offline model needs the whole rhythm: start(beats=...)")
             batch_size = beats.shape[0]
             with torch.no_grad():
-                enc = self.encoder(beats)
+                enc = plan.encode(beats)[0]
             keys_mix = plan.keys_and_mix(enc)
-            state = {"memory_enc": enc, "memory_keys_mix": keys_mix,
+            state = {"memory_keys_mix": keys_mix,
                      "memory_key_bias": torch.from_numpy(plan.key_bias(keys_mix[:, 0].numpy()))}
         else:
             state = {"eh": zeros(batch_size, self.encode_hidden_dim, w),
@@ -217,7 +218,8 @@ class _StepPlan:
     def __init__(self, model: FullAttentionLSTM):
         dec, d = model.decoder, model.decode_hidden_dim
         attn1, embed = dec.attention.attn1, dec.note_embedding.embedding_dim
-        self.encoder = BeatEncoderCell(model.encoder.fc, model.encoder.encoder_lstm)
+        self.encoder = BeatEncoderCell(model.encoder.fc, model.encoder.encoder_lstm)  # live: one beat
+        self.encode = FoldedBeatLSTM(model.encoder.fc, model.encoder.encoder_lstm)  # offline: the rhythm
         # [key; mix] of an encoder output in one matrix: attention keys, then its share of combine_fc.
         mix_weight = dec.combine_fc.weight[:, embed:]
         self.keys_mix = Dense(torch.cat([attn1.weight[:, d:], mix_weight]),

@@ -27,6 +27,7 @@ from models.kernels import (
     BeatEncoderCell,
     ContextDecoderSession,
     Dense,
+    FoldedBeatLSTM,
     PitchContextDecoder,
     PlanCache,
     embedding_table,
@@ -101,9 +102,9 @@ class LocalAttentionLSTM(nn.Module):
             if beats is None:
                 raise ValueError("an offline model needs the whole rhythm: start(beats=...)")
             with torch.no_grad():
-                context, (h, c) = self.encoder(beats)
+                context, (h, c) = plan.encode(beats)
             mixed = plan.context_mix.apply(context)
-            return {"memory_context": context, "memory_mix": mixed, "h": h[0], "c": c[0],
+            return {"memory_mix": mixed, "h": h[0], "c": c[0],
                     "t": torch.zeros(beats.shape[0], dtype=torch.long, device=w.device)}
         hd = self.hidden_dim
         return {"eh": zeros(batch_size, hd, w), "ec": zeros(batch_size, hd, w),
@@ -152,7 +153,8 @@ class _StepPlan:
 
     def __init__(self, model: LocalAttentionLSTM):
         dec, hidden = model.decoder, model.hidden_dim
-        self.encoder = BeatEncoderCell(model.encoder.duration_fc, model.encoder.encoder)
+        self.encoder = BeatEncoderCell(model.encoder.duration_fc, model.encoder.encoder)  # live: one beat
+        self.encode = FoldedBeatLSTM(model.encoder.duration_fc, model.encoder.encoder)  # offline: the rhythm
         self.context_mix = Dense(dec.combine_fc.weight[:, hidden:])
         self.head = PitchContextDecoder(embedding_table(dec.note_embed, dec.combine_fc, slice(0, hidden)),
                                         recurrent_dense(dec.rnn), Dense.of(dec.notes_output))

@@ -16,6 +16,16 @@ from models.vanilla_rnn import VanillaRNN
 
 
 def naive_start(model, batch_size: int = 1, beats=None) -> dict:
+    """The state the naive steps read; offline encoders run through their modules, as the original did."""
+    if model.kind == "offline" and not isinstance(model, VanillaRNN):
+        start = torch.zeros(beats.shape[0], dtype=torch.long)
+        with torch.no_grad():
+            if isinstance(model, LocalAttentionLSTM):
+                context, (h, c) = model.encoder(beats)
+                return {"memory_context": context, "h": h[0], "c": c[0], "t": start}
+            enc = model.encoder(beats)
+        h = enc.new_zeros(beats.shape[0], model.decode_hidden_dim)
+        return {"memory_enc": enc, "h": h, "c": h.clone(), "t": start}
     state = model.start(batch_size, beats=beats)
     if isinstance(model, FullAttentionLSTM) and model.kind == "live":
         state["history"] = state["eh"].new_zeros(batch_size, 0, model.encode_hidden_dim)
