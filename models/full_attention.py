@@ -38,7 +38,7 @@ from models.kernels import (
     PitchContextDecoder,
     PlanCache,
     embedding_table,
-    recurrent_dense,
+    lstm_dense,
     scratch,
 )
 from models.streaming import State, advance, check_position, lstm_step, position, zeros
@@ -231,7 +231,7 @@ class _StepPlan:
         self.linear_vector = (slope * v).numpy()
         self.hidden = d
         self.head = PitchContextDecoder(embedding_table(dec.note_embedding, dec.combine_fc, slice(0, embed)),
-                                        recurrent_dense(dec.post_attention_lstm), Dense.of(dec.notes_output))
+                                        lstm_dense(dec.post_attention_lstm), Dense.of(dec.notes_output))
         self.slots = [torch.tensor([i]) for i in range(model.window)]
         self._scratch = threading.local()
 

@@ -90,21 +90,26 @@ class Dense:
         return cls(linear.weight, linear.bias)
 
 
+def sigmoid_gates_first(w: Tensor) -> Tensor:
+    """The rows of an LSTM weight or bias reordered from PyTorch's gate order (i, f, g, o) to (i, f, o, g):
+    the three sigmoid gates side by side, so a step applies one sigmoid to one block."""
+    i, f, g, o = w.chunk(4, 0)
+    return torch.cat([i, f, o, g], 0)
+
+
 def lstm_update(gates: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The pointwise part of an LSTM cell (PyTorch gate order i, f, g, o): new ``(h, c)`` from the
-    pre-activations (B, 4H) and the cell (B, H). ``sigmoid(x) = (tanh(x/2) + 1) / 2``; ``gates`` is overwritten.
-    """
+    """The pointwise part of an LSTM cell: new ``(h, c)`` from the pre-activations (B, 4H) in the gate order
+    of :func:`sigmoid_gates_first` and the cell (B, H). ``torch.sigmoid`` on the three sigmoid gates at once
+    (vectorised: a quarter of the time of NumPy's four-operation sigmoid), the rest in NumPy (``np.tanh`` is
+    several times faster than ``torch.tanh`` here)."""
     hidden = c.shape[-1]
-    cell_input = np.tanh(gates[:, 2 * hidden:3 * hidden])
-    s = np.multiply(gates, 0.5, out=gates)
-    np.tanh(s, out=s)
-    s *= 0.5
-    s += 0.5
+    s = torch.sigmoid(torch.from_numpy(gates[:, :3 * hidden])).numpy()
+    cell_input = np.tanh(gates[:, 3 * hidden:])
     c_new = s[:, hidden:2 * hidden] * c
     cell_input *= s[:, :hidden]
     c_new += cell_input
     h = np.tanh(c_new)
-    h *= s[:, 3 * hidden:]
+    h *= s[:, 2 * hidden:]
     return h, c_new
 
 
@@ -115,9 +120,10 @@ def recurrent_weights(rnn: nn.LSTM | nn.RNN, suffix: str = "_l0") -> tuple[Tenso
     return w, getattr(rnn, "bias_ih" + suffix) + getattr(rnn, "bias_hh" + suffix)
 
 
-def recurrent_dense(rnn: nn.LSTM | nn.RNN, suffix: str = "_l0") -> Dense:
-    """:func:`recurrent_weights` as a :class:`Dense`."""
-    return Dense(*recurrent_weights(rnn, suffix))
+def lstm_dense(lstm: nn.LSTM, suffix: str = "_l0") -> Dense:
+    """:func:`recurrent_weights` of an LSTM as a :class:`Dense` whose outputs come in the gate order
+    :func:`lstm_update` takes."""
+    return Dense(*(sigmoid_gates_first(w) for w in recurrent_weights(lstm, suffix)))
 
 
 def affine_rows(weight: Tensor, bias: Tensor) -> np.ndarray:
@@ -161,9 +167,10 @@ class BeatEncoderCell:
     """
 
     def __init__(self, fc: nn.Linear, lstm: nn.LSTM):
-        w_ih = lstm.weight_ih_l0
+        w_ih = sigmoid_gates_first(lstm.weight_ih_l0)
         self.beat_weight = (w_ih @ fc.weight).t().contiguous().numpy()  # (2, 4H)
-        self.hidden = Dense(lstm.weight_hh_l0, w_ih @ fc.bias + lstm.bias_ih_l0 + lstm.bias_hh_l0)
+        bias = w_ih @ fc.bias + sigmoid_gates_first(lstm.bias_ih_l0 + lstm.bias_hh_l0)
+        self.hidden = Dense(sigmoid_gates_first(lstm.weight_hh_l0), bias)
 
     def __call__(self, beat: np.ndarray, h: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         gates = self.hidden(h)

@@ -31,7 +31,7 @@ from models.kernels import (
     PitchContextDecoder,
     PlanCache,
     embedding_table,
-    recurrent_dense,
+    lstm_dense,
 )
 from models.streaming import State, advance, check_position, zeros
 
@@ -157,4 +157,4 @@ class _StepPlan:
         self.encode = FoldedBeatLSTM(model.encoder.duration_fc, model.encoder.encoder)  # offline: the rhythm
         self.context_mix = Dense(dec.combine_fc.weight[:, hidden:])
         self.head = PitchContextDecoder(embedding_table(dec.note_embed, dec.combine_fc, slice(0, hidden)),
-                                        recurrent_dense(dec.rnn), Dense.of(dec.notes_output))
+                                        lstm_dense(dec.rnn), Dense.of(dec.notes_output))

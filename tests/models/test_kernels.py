@@ -7,7 +7,7 @@ import torch
 from torch.nn import functional as F
 
 import models
-from models.kernels import FBGEMM, PACK_MIN_WEIGHTS, Dense, lstm_update
+from models.kernels import FBGEMM, PACK_MIN_WEIGHTS, Dense, lstm_update, sigmoid_gates_first
 
 from .test_streaming import CASES, inputs, make, run_steps
 
@@ -53,7 +53,7 @@ def test_lstm_update_matches_lstm_cell():
     with torch.no_grad():
         gates = F.linear(x, cell.weight_ih, cell.bias_ih) + F.linear(h, cell.weight_hh, cell.bias_hh)
         ref_h, ref_c = cell(x, (h, c))
-        new_h, new_c = lstm_update(gates.numpy(), c.numpy())
+        new_h, new_c = lstm_update(sigmoid_gates_first(gates.t()).t().contiguous().numpy(), c.numpy())
     assert np.allclose(new_h, ref_h.numpy(), atol=1e-6) and np.allclose(new_c, ref_c.numpy(), atol=1e-6)
 
 
