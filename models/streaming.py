@@ -75,19 +75,19 @@ class RhythmSession:
         return t
 
 
-class StepSession:
+class StepSession(RhythmSession):
     """Any model's ``start``/``step`` as a :class:`Session`: the functional interface, for models and kinds
     without a dedicated session."""
 
     def __init__(self, model: StepModel, beats: Tensor, batch_size: int):
+        super().__init__(beats.shape[1])
         self.model = model
         self.state = repeat_state(model.start(1, beats=beats), batch_size)
         self.beats = beats[0].unsqueeze(1).expand(-1, batch_size, beats.shape[2]).unbind(0)  # (B, 2) views
-        self.t = 0
 
     def step(self, prev_pitch: np.ndarray) -> np.ndarray:
-        logits, self.state = self.model.step(self.state, self.beats[self.t], torch.from_numpy(prev_pitch))
-        self.t += 1
+        beat = self.beats[self.next_beat()]
+        logits, self.state = self.model.step(self.state, beat, torch.from_numpy(prev_pitch))
         return logits.numpy()
 
     def reorder(self, rows: np.ndarray) -> None:

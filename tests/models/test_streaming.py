@@ -140,8 +140,8 @@ def test_session_equals_step_and_follows_reorders(arch, kind):
         expected = model(beats.expand(4, -1, -1), prev)
     assert torch.allclose(torch.stack(logits, 1)[:, 6:], expected[:, 6:], atol=1e-5, rtol=0)
     assert torch.allclose(torch.stack(logits, 1)[[3], :6], expected[[3], :6], atol=1e-5, rtol=0)
-    with pytest.raises(IndexError):
-        session.step(prev[:, 0].numpy())  # past the end of the rhythm
+    with pytest.raises(IndexError, match="past the end of the rhythm"):
+        session.step(prev[:, 0].numpy())
 
 
 @pytest.mark.parametrize("arch,kind", CASES)
