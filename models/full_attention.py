@@ -218,8 +218,10 @@ class _StepPlan:
     def __init__(self, model: FullAttentionLSTM):
         dec, d = model.decoder, model.decode_hidden_dim
         attn1, embed = dec.attention.attn1, dec.note_embedding.embedding_dim
-        self.encoder = BeatEncoderCell(model.encoder.fc, model.encoder.encoder_lstm)  # live: one beat
-        self.encode = FoldedBeatLSTM(model.encoder.fc, model.encoder.encoder_lstm)  # offline: the rhythm
+        live = model.kind == "live"
+        # The live kind steps its encoder one beat at a time; the offline kind encodes the whole rhythm.
+        self.encoder = BeatEncoderCell(model.encoder.fc, model.encoder.encoder_lstm) if live else None
+        self.encode = None if live else FoldedBeatLSTM(model.encoder.fc, model.encoder.encoder_lstm)
         # [key; mix] of an encoder output in one matrix: attention keys, then its share of combine_fc.
         mix_weight = dec.combine_fc.weight[:, embed:]
         self.keys_mix = Dense(torch.cat([attn1.weight[:, d:], mix_weight]),

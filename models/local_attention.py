@@ -153,8 +153,10 @@ class _StepPlan:
 
     def __init__(self, model: LocalAttentionLSTM):
         dec, hidden = model.decoder, model.hidden_dim
-        self.encoder = BeatEncoderCell(model.encoder.duration_fc, model.encoder.encoder)  # live: one beat
-        self.encode = FoldedBeatLSTM(model.encoder.duration_fc, model.encoder.encoder)  # offline: the rhythm
+        live = model.kind == "live"
+        # The live kind steps its encoder one beat at a time; the offline kind encodes the whole rhythm.
+        self.encoder = BeatEncoderCell(model.encoder.duration_fc, model.encoder.encoder) if live else None
+        self.encode = None if live else FoldedBeatLSTM(model.encoder.duration_fc, model.encoder.encoder)
         self.context_mix = Dense(dec.combine_fc.weight[:, hidden:])
         self.head = PitchContextDecoder(embedding_table(dec.note_embed, dec.combine_fc, slice(0, hidden)),
                                         lstm_dense(dec.rnn), Dense.of(dec.notes_output))
