@@ -31,12 +31,11 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from models.kernels import (
-    BeatEncoderCell,
     ContextDecoderSession,
     Dense,
-    FoldedBeatLSTM,
     PitchContextDecoder,
     PlanCache,
+    beat_encoders,
     embedding_table,
     lstm_dense,
     scratch,
@@ -212,16 +211,14 @@ class _StepPlan:
     ``v . leaky(k_j + q) = 0.99 v . max(k_j, -q) + 0.01 v . k_j + (terms of q alone)``, and terms that are
     the same for every ``j`` cancel in the softmax. So a step makes one pass over the (B, N, D) keys
     (``max``) and one product with ``0.99 v``, where ``leaky(k + q) . v`` took an add, an activation and a
-    product; ``0.01 v . k_j`` (the key bias) is computed once per key.
+    product; ``0.01 v . k_j`` (the key bias) is computed once per rhythm offline, and over the window (at
+    most ``window`` keys) at each live beat.
     """
 
     def __init__(self, model: FullAttentionLSTM):
         dec, d = model.decoder, model.decode_hidden_dim
         attn1, embed = dec.attention.attn1, dec.note_embedding.embedding_dim
-        live = model.kind == "live"
-        # The live kind steps its encoder one beat at a time; the offline kind encodes the whole rhythm.
-        self.encoder = BeatEncoderCell(model.encoder.fc, model.encoder.encoder_lstm) if live else None
-        self.encode = None if live else FoldedBeatLSTM(model.encoder.fc, model.encoder.encoder_lstm)
+        self.encoder, self.encode = beat_encoders(model.encoder.fc, model.encoder.encoder_lstm, model.kind == "live")
         # [key; mix] of an encoder output in one matrix: attention keys, then its share of combine_fc.
         mix_weight = dec.combine_fc.weight[:, embed:]
         self.keys_mix = Dense(torch.cat([attn1.weight[:, d:], mix_weight]),

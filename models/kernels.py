@@ -159,18 +159,21 @@ class PlanCache:
         return self.plan
 
 
-class BeatEncoderCell:
-    """A dense layer on the beat (2 numbers) feeding a one-direction LSTM, folded into one cell for steps.
+def fold_beat_layer(fc: nn.Linear, w_ih: Tensor, b_ih: Tensor) -> tuple[Tensor, Tensor]:
+    """A dense layer on the beat (2 numbers) folded into the LSTM input weights it feeds:
+    ``W_ih (W_fc b + b_fc) + b_ih = (W_ih W_fc) b + (W_ih b_fc + b_ih)``. The beat then meets a ``4H x 2``
+    matrix instead of ``H x 2`` followed by ``4H x H``."""
+    return w_ih @ fc.weight, w_ih @ fc.bias + b_ih
 
-    ``W_ih (W_fc x + b_fc) + b = (W_ih W_fc) x + (W_ih b_fc + b)``: the beat meets a ``4H x 2`` matrix
-    instead of ``H x 2`` followed by ``4H x H``.
-    """
+
+class BeatEncoderCell:
+    """A dense layer on the beat feeding a one-direction LSTM, stepped one beat at a time (live kinds), with
+    the dense layer folded in (:func:`fold_beat_layer`) and the gates in :func:`lstm_update`'s order."""
 
     def __init__(self, fc: nn.Linear, lstm: nn.LSTM):
-        w_ih = sigmoid_gates_first(lstm.weight_ih_l0)
-        self.beat_weight = (w_ih @ fc.weight).t().contiguous().numpy()  # (2, 4H)
-        bias = w_ih @ fc.bias + sigmoid_gates_first(lstm.bias_ih_l0 + lstm.bias_hh_l0)
-        self.hidden = Dense(sigmoid_gates_first(lstm.weight_hh_l0), bias)
+        w, b = fold_beat_layer(fc, lstm.weight_ih_l0, lstm.bias_ih_l0 + lstm.bias_hh_l0)
+        self.beat_weight = sigmoid_gates_first(w).t().contiguous().numpy()  # (2, 4H)
+        self.hidden = Dense(sigmoid_gates_first(lstm.weight_hh_l0), sigmoid_gates_first(b))
 
     def __call__(self, beat: np.ndarray, h: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         gates = self.hidden(h)
@@ -179,9 +182,9 @@ class BeatEncoderCell:
 
 
 class FoldedBeatLSTM:
-    """A dense layer on the beat (2 numbers) feeding an ``nn.LSTM`` (one layer, either direction count, batch
-    first), run over a whole rhythm with the dense layer folded into the LSTM's input weights:
-    ``W_ih (W_fc b + b_fc) + b_ih = (W_ih W_fc) b + (W_ih b_fc + b_ih)``.
+    """A dense layer on the beat feeding an ``nn.LSTM`` (one layer, either direction count, batch first), run
+    over a whole rhythm (offline kinds) with the dense layer folded into the LSTM's input weights
+    (:func:`fold_beat_layer`).
 
     ``nn.LSTM`` first multiplies every step's input by ``W_ih`` in one product; fed the H-wide output of the
     dense layer that product is ``n x H x 4H`` per direction (600M multiply-adds for 512 beats at H = 384,
@@ -192,9 +195,8 @@ class FoldedBeatLSTM:
     def __init__(self, fc: nn.Linear, lstm: nn.LSTM):
         self.params = []
         for suffix in ("_l0", "_l0_reverse") if lstm.bidirectional else ("_l0",):
-            w_ih = getattr(lstm, "weight_ih" + suffix)
-            self.params += [w_ih @ fc.weight, getattr(lstm, "weight_hh" + suffix),
-                            w_ih @ fc.bias + getattr(lstm, "bias_ih" + suffix), getattr(lstm, "bias_hh" + suffix)]
+            w, b = fold_beat_layer(fc, getattr(lstm, "weight_ih" + suffix), getattr(lstm, "bias_ih" + suffix))
+            self.params += [w, getattr(lstm, "weight_hh" + suffix), b, getattr(lstm, "bias_hh" + suffix)]
         self.params = [p.detach().contiguous() for p in self.params]
         self.directions = 2 if lstm.bidirectional else 1
         self.hidden = lstm.hidden_size
@@ -204,6 +206,12 @@ class FoldedBeatLSTM:
         zero = beats.new_zeros(self.directions, beats.shape[0], self.hidden)
         out, h, c = torch.lstm(beats, (zero, zero), self.params, True, 1, 0.0, False, self.directions == 2, True)
         return out, (h, c)
+
+
+def beat_encoders(fc: nn.Linear, lstm: nn.LSTM, live: bool) -> tuple[BeatEncoderCell | None, FoldedBeatLSTM | None]:
+    """``(cell, whole-rhythm encoder)`` for an attention model's beat encoder: the live kind steps it one beat
+    at a time, the offline kind encodes the whole rhythm; each plan builds only the one its kind uses."""
+    return (BeatEncoderCell(fc, lstm), None) if live else (None, FoldedBeatLSTM(fc, lstm))
 
 
 def scratch(local, shape: tuple[int, ...]) -> Tensor:

@@ -24,12 +24,11 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from models.kernels import (
-    BeatEncoderCell,
     ContextDecoderSession,
     Dense,
-    FoldedBeatLSTM,
     PitchContextDecoder,
     PlanCache,
+    beat_encoders,
     embedding_table,
     lstm_dense,
 )
@@ -153,10 +152,7 @@ class _StepPlan:
 
     def __init__(self, model: LocalAttentionLSTM):
         dec, hidden = model.decoder, model.hidden_dim
-        live = model.kind == "live"
-        # The live kind steps its encoder one beat at a time; the offline kind encodes the whole rhythm.
-        self.encoder = BeatEncoderCell(model.encoder.duration_fc, model.encoder.encoder) if live else None
-        self.encode = None if live else FoldedBeatLSTM(model.encoder.duration_fc, model.encoder.encoder)
+        self.encoder, self.encode = beat_encoders(model.encoder.duration_fc, model.encoder.encoder, model.kind == "live")
         self.context_mix = Dense(dec.combine_fc.weight[:, hidden:])
         self.head = PitchContextDecoder(embedding_table(dec.note_embed, dec.combine_fc, slice(0, hidden)),
                                         lstm_dense(dec.rnn), Dense.of(dec.notes_output))
