@@ -69,17 +69,18 @@ def naive_beam_search(loaded, rests, durs, settings: SamplingSettings, seed: int
     return np.array(max(beams, key=lambda b: b[0])[1])
 
 
-def _timed(fn, threads: int) -> float:
-    torch.set_num_threads(threads)
+def _timed(fn) -> float:
     t0 = time.perf_counter()
     fn()
     return time.perf_counter() - t0
 
 
 def measure(arch: str, beats: int = 512, seed: int = 0, repeats: int = 5) -> dict:
-    """Median of ``repeats`` rounds, each timing ours (one thread, as the app runs it) and the baseline
-    (default torch settings) one after the other, so that drift in the machine falls on both."""
+    """Median of ``repeats`` rounds, each timing ours (as the ``generate`` command runs it: torch on its
+    default threads, NumPy's BLAS on one — :mod:`composer_app.compute`) and the baseline (default torch
+    settings, the same thread count) one after the other, so that drift in the machine falls on both."""
     from composer_app.checkpoints import shipped_or_untrained
+    from composer_app.compute import whole_rhythm_threads
 
     loaded, shipped = shipped_or_untrained(arch, "offline")
     rng = np.random.default_rng(seed)
@@ -87,18 +88,16 @@ def measure(arch: str, beats: int = 512, seed: int = 0, repeats: int = 5) -> dic
     durs = rng.choice([0.125, 0.25, 0.25, 0.5, 0.75], size=beats)
     stochastic = SamplingSettings()
     beam = SamplingSettings(strategy="beam", num_beams=5, beam_prob=0.5)
-    default_threads = torch.get_num_threads()
+    threads = torch.get_num_threads()
     rounds = []
     for _ in range(max(1, repeats)):
-        rounds.append((
-            _timed(lambda: generate(loaded, rests, durs, stochastic, seed=seed), 1),
-            _timed(lambda: generate(loaded, rests, durs, beam, seed=seed), 1),
-            _timed(lambda: naive_beam_search(loaded, rests, durs, beam, seed=seed), default_threads),
-        ))
-    torch.set_num_threads(default_threads)
+        with whole_rhythm_threads(threads):
+            ours = (_timed(lambda: generate(loaded, rests, durs, stochastic, seed=seed)),
+                    _timed(lambda: generate(loaded, rests, durs, beam, seed=seed)))
+        rounds.append((*ours, _timed(lambda: naive_beam_search(loaded, rests, durs, beam, seed=seed))))
     stochastic_s, beam_s, naive_s = (float(np.median(column)) for column in zip(*rounds, strict=True))
     return {"model": "shipped" if shipped else "untrained, shipped size", "beats": beats, "repeats": len(rounds),
-            "stochastic_s": stochastic_s, "beam_s": beam_s, "naive_beam_s": naive_s,
+            "threads": threads, "stochastic_s": stochastic_s, "beam_s": beam_s, "naive_beam_s": naive_s,
             "beam_speedup": naive_s / beam_s,
             "beam_speedup_range": [min(r[2] / r[1] for r in rounds), max(r[2] / r[1] for r in rounds)]}
 
@@ -115,7 +114,9 @@ def run(args) -> int:
     if getattr(args, "json", False):
         print(json.dumps(results))
         return 0
-    print(f"generation of a {n}-beat rhythm, offline models (5 beams, beam_prob 0.5), median of {repeats} rounds")
+    threads = next(iter(results.values()))["threads"]
+    print(f"generation of a {n}-beat rhythm, offline models (5 beams, beam_prob 0.5), median of {repeats} rounds, "
+          f"{threads} torch threads for both")
     print(f"{'model':15s} {'stochastic':>11s} {'beam':>8s} {'naive beam':>11s} {'speed-up':>9s} {'range':>12s}")
     for arch, r in results.items():
         low, high = r["beam_speedup_range"]

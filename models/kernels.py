@@ -12,6 +12,12 @@ shipped checkpoint is stored in float16 — that computes the same products (to 
 accumulation order); other weights (a freshly trained model, an original-format checkpoint in fp32) stay
 in fp32.
 
+The live path runs one torch thread (the audio needs the other core). Generating a whole rhythm may run
+several (:func:`composer_app.compute.whole_rhythm_threads`): then the largest matrices go through the
+FBGEMM op that splits the rows over the threads (``quantized::linear_dynamic_fp16``, same kernel, same
+products), 1.5x faster for five rows of ``lstm_attn``'s decoder on two cores. At one thread that op costs
+~20 us more per call than the single-thread one, so a matrix that large keeps both packings.
+
 :class:`PlanCache` keeps the derived arrays of a model (matrices, tables folded from embeddings); every
 ``start()`` rebuilds them if a parameter changed since (training, ``load_state_dict``), so a sequence
 never steps on stale weights.
@@ -35,6 +41,18 @@ def _fbgemm_available() -> bool:
 
 
 FBGEMM = _fbgemm_available()
+
+
+def _parallel_fp16_op():
+    """FBGEMM's fp16-weight linear that splits its rows over torch's threads, or None in a build without it.
+    The overload itself: calling it skips the op packet's overload resolution (a few us a call)."""
+    try:
+        return torch.ops.quantized.linear_dynamic_fp16.default if FBGEMM else None
+    except (AttributeError, RuntimeError):
+        return None
+
+
+PARALLEL_FP16 = _parallel_fp16_op()
 # The two FBGEMM functions carry a deprecation notice in torch 2.x; the project pins torch, and Dense falls
 # back to NumPy where they are missing. Filtered once here: a catch_warnings per call costs microseconds.
 warnings.filterwarnings("ignore", message=r"fbgemm_\w+ is deprecated", category=UserWarning)
@@ -42,6 +60,9 @@ warnings.filterwarnings("ignore", message=r"fbgemm_\w+ is deprecated", category=
 # Below this many weights (1 MB in fp32) the matrix stays in the core's L2 cache and NumPy's fp32 GEMM is
 # as fast as FBGEMM's fp16 one or faster; above it, reading half the bytes wins (measured for 1-5 rows).
 PACK_MIN_WEIGHTS = 1 << 18
+# From this many weights on, splitting five rows over two threads beats one thread despite the parallel op's
+# fixed cost (measured: 1536 x 768 100 vs 147 us, 1536 x 384 63 vs 77 us; 512 x 384 40 vs 29 us, a loss).
+PARALLEL_MIN_WEIGHTS = 1 << 19
 
 
 def fp16_exact(weight: Tensor) -> bool:
@@ -53,20 +74,24 @@ class Dense:
     """``y = x W^T + b`` for a few NumPy rows ``x`` (B, in) -> (B, out), float32.
 
     Large fp16-exact weights are packed for FBGEMM (``allow_fp16=False`` forbids it); the rest is a
-    transposed fp32 matrix for NumPy. :meth:`apply` takes a tensor of any leading shape (whole sequences).
+    transposed fp32 matrix for NumPy. The largest also get the packing of FBGEMM's multi-threaded op, used
+    while torch runs more than one thread. :meth:`apply` takes a tensor of any leading shape (whole
+    sequences).
     """
 
     def __init__(self, weight: Tensor, bias: Tensor | None = None, allow_fp16: bool = True):
         weight = weight.detach().float()
         self.out_features, self.in_features = weight.shape
         self.bias = None if bias is None else bias.detach().float().contiguous().numpy()
-        self.packed = None
+        self.packed = self.parallel = None
         if allow_fp16 and FBGEMM and weight.numel() >= PACK_MIN_WEIGHTS and fp16_exact(weight):
             try:
                 self.packed = torch.fbgemm_pack_gemm_matrix_fp16(weight.contiguous())
+                if weight.numel() >= PARALLEL_MIN_WEIGHTS and PARALLEL_FP16 is not None:
+                    self.parallel = torch.ops.quantized.linear_prepack_fp16(weight.contiguous(), None)
             except RuntimeError:  # a CPU FBGEMM does not support
-                self.packed = None
-        # One copy of the weights: the packed matrix, or the fp32 one (transposed: rows @ matrix).
+                self.packed = self.parallel = None
+        # No fp32 copy beside a packed matrix; unpacked, the fp32 one transposed (rows @ matrix).
         self.matrix = weight.t().contiguous().numpy() if self.packed is None else None
         # FBGEMM wants a bias tensor: a zero one stands in for none.
         self._fbgemm_bias = torch.from_numpy(self.bias) if self.bias is not None else torch.zeros(self.out_features)
@@ -74,8 +99,11 @@ class Dense:
     def __call__(self, rows: np.ndarray) -> np.ndarray:
         if self.packed is not None:
             x = torch.from_numpy(np.ascontiguousarray(rows))
-            return torch.fbgemm_linear_fp16_weight(x, self.packed, self._fbgemm_bias).numpy()
-        y = rows @ self.matrix
+            if self.parallel is None or torch.get_num_threads() == 1:
+                return torch.fbgemm_linear_fp16_weight(x, self.packed, self._fbgemm_bias).numpy()
+            y = PARALLEL_FP16(x, self.parallel).numpy()
+        else:
+            y = rows @ self.matrix
         if self.bias is not None:
             y += self.bias
         return y

@@ -34,11 +34,11 @@ def run(args) -> int:
 
     from composer_app.beats import beats_to_onsets
     from composer_app.checkpoints import default_checkpoint, load_checkpoint
+    from composer_app.compute import whole_rhythm_threads
     from composer_app.export import build_midi, render_audio, write_midi, write_wav
     from composer_app.rhythm import load_rhythm
     from composer_app.sampling import generate, parse_hint, settings_from_profile
 
-    torch.set_num_threads(1)
     rests, durs = load_rhythm(args.source)
     hints = tuple(parse_hint(h) for h in args.hints) if args.hints else None
     settings = settings_from_profile(args.profile, args.profiles_file, hints=hints, scale=args.scale,
@@ -51,7 +51,8 @@ def run(args) -> int:
     def progress(done, total):
         bar.update(done - bar.n)
 
-    pitches = generate(loaded, rests, durs, settings, seed=args.seed, progress=progress)
+    with whole_rhythm_threads(torch.get_num_threads()):  # torch's default: the machine's cores
+        pitches = generate(loaded, rests, durs, settings, seed=args.seed, progress=progress)
     bar.close()
     starts, ends = beats_to_onsets(rests, durs)
     out = write_midi(args.output, starts, ends, pitches, tempo_bpm=args.tempo, program=args.program)

@@ -1,0 +1,57 @@
+"""Thread settings for whole-rhythm generation: set for the job, restored after, and results unchanged."""
+
+import numpy as np
+import pytest
+import torch
+from threadpoolctl import threadpool_info
+
+import models
+from composer_app.beats import FeatureSpec
+from composer_app.checkpoints import LoadedModel
+from composer_app.compute import whole_rhythm_threads
+from composer_app.sampling import SamplingSettings, generate
+from models.kernels import PARALLEL_FP16
+
+from .test_sampling import DURS, RESTS
+
+
+def blas_threads() -> list[int]:
+    return [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+
+
+def test_whole_rhythm_threads_sets_torch_and_blas_and_restores_both():
+    previous_torch, previous_blas = torch.get_num_threads(), blas_threads()
+    torch.set_num_threads(1)
+    try:
+        with whole_rhythm_threads(2):
+            assert torch.get_num_threads() == 2
+            assert blas_threads() and set(blas_threads()) == {1}
+        assert torch.get_num_threads() == 1 and blas_threads() == previous_blas
+        with pytest.raises(KeyError), whole_rhythm_threads(2):
+            raise KeyError("a failed generation")
+        assert torch.get_num_threads() == 1 and blas_threads() == previous_blas
+    finally:
+        torch.set_num_threads(previous_torch)
+
+
+@pytest.mark.parametrize("strategy", ["stochastic", "beam"])
+def test_generation_on_two_threads_gives_the_same_melody(strategy):
+    """lstm_attn at its shipped size with float16-exact weights (as shipped): its decoder is large enough to
+    take the multi-threaded product, which must not change a seeded melody."""
+    torch.manual_seed(0)
+    model = models.build("lstm_attn", hidden_dim=384, kind="offline").eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(p.half().float())
+    loaded = LoadedModel(model, "lstm_attn", "offline", FeatureSpec())
+    settings = SamplingSettings(strategy=strategy, num_beams=5, beam_prob=0.5)
+    previous = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = generate(loaded, RESTS, DURS, settings, seed=3)
+        with whole_rhythm_threads(2):
+            two = generate(loaded, RESTS, DURS, settings, seed=3)
+    finally:
+        torch.set_num_threads(previous)
+    assert np.array_equal(one, two)
+    assert (model._plan.plan.head.decoder.parallel is not None) == (PARALLEL_FP16 is not None)
