@@ -76,9 +76,10 @@ def _timed(fn) -> float:
 
 
 def measure(arch: str, beats: int = 512, seed: int = 0, repeats: int = 5) -> dict:
-    """Median of ``repeats`` rounds, each timing ours (as the ``generate`` command runs it: torch on its
-    default threads, NumPy's BLAS on one — :mod:`composer_app.compute`) and the baseline (default torch
-    settings, the same thread count) one after the other, so that drift in the machine falls on both."""
+    """Median of ``repeats`` rounds, each timing ours (as the ``generate`` command runs it: encoder and largest
+    products split over torch's default thread count, the rest on one thread — :mod:`composer_app.compute`)
+    and the baseline (default torch settings) one after the other, so that drift in the machine falls on
+    both."""
     from composer_app.checkpoints import shipped_or_untrained
     from composer_app.compute import whole_rhythm_threads
 
@@ -105,6 +106,7 @@ def measure(arch: str, beats: int = 512, seed: int = 0, repeats: int = 5) -> dic
 def add_arguments(p) -> None:
     p.add_argument("--beats", type=int, default=512, help="rhythm length (default 512)")
     p.add_argument("--repeats", type=int, default=5, help="rounds per model, medians reported (default 5)")
+    p.add_argument("--models", nargs="+", choices=ARCHS, default=list(ARCHS))
 
 
 def run(args) -> int:
@@ -115,8 +117,8 @@ def run(args) -> int:
         print(json.dumps(results))
         return 0
     threads = next(iter(results.values()))["threads"]
-    print(f"generation of a {n}-beat rhythm, offline models (5 beams, beam_prob 0.5), median of {repeats} rounds, "
-          f"{threads} torch threads for both")
+    print(f"generation of a {n}-beat rhythm, offline models (5 beams, beam_prob 0.5), median of {repeats} rounds; "
+          f"{threads} threads: the baseline's torch, our encoder and largest products")
     print(f"{'model':15s} {'stochastic':>11s} {'beam':>8s} {'naive beam':>11s} {'speed-up':>9s} {'range':>12s}")
     for arch, r in results.items():
         low, high = r["beam_speedup_range"]

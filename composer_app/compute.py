@@ -1,14 +1,14 @@
 """How many CPU threads a job gets.
 
-The live path runs one torch thread (DESIGN.md section 3: the audio callback needs the other core, and two
+Steps run on one torch thread (DESIGN.md section 3: live, the audio callback needs the other core, and two
 threads gave 4-40 ms tails). Generating a whole rhythm from the command line has the machine to itself:
-there the bidirectional encoder and the decoder's large products (:class:`models.kernels.Dense`) split over
-torch's threads, about 1.2x faster for ``lstm_attn`` on two cores (bench generate).
+there the two largest pieces of work — the bidirectional encoders and the decoder's largest products —
+split over the cores (:func:`models.kernels.split_threads`), about 1.2x faster for ``lstm_attn`` on two
+cores (bench generate); every other operation stays on one thread (split, they cost more than they save).
 
-NumPy's BLAS (OpenBLAS) keeps a thread pool of its own. Beside torch's busy OpenMP threads the two pools
-fight for the same cores: ``attention_rnn``, whose step multiplies its attention scores in NumPy, ran 1.5x
-slower with two threads each. So while torch runs several threads, NumPy's BLAS runs one: it only ever
-multiplies a few rows here, where a second thread buys nothing.
+NumPy's BLAS (OpenBLAS) keeps a thread pool of its own. Beside torch's OpenMP threads, still spinning
+after a split product, the two pools fight for the same cores, so while products split, NumPy's BLAS runs
+one thread: it only ever multiplies a few rows here, where a second thread buys nothing.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ import numpy as np  # noqa: F401  (loaded before the scan below, which must see 
 import torch
 from threadpoolctl import ThreadpoolController
 
+from models.kernels import split_threads
+
 
 @cache
 def _blas_pools():
@@ -30,11 +32,12 @@ def _blas_pools():
 
 @contextmanager
 def whole_rhythm_threads(threads: int) -> Iterator[None]:
-    """Torch on ``threads`` threads and NumPy's BLAS on one, for the duration; both restored after."""
+    """For the duration: torch on one thread except the split work above (on ``threads``), NumPy's BLAS on
+    one. Torch's setting is restored after."""
     previous = torch.get_num_threads()
-    torch.set_num_threads(max(1, threads))
+    torch.set_num_threads(1)
     try:
-        with _blas_pools().limit(limits=1):
+        with _blas_pools().limit(limits=1), split_threads(threads):
             yield
     finally:
         torch.set_num_threads(previous)

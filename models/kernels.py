@@ -12,11 +12,14 @@ shipped checkpoint is stored in float16 — that computes the same products (to 
 accumulation order); other weights (a freshly trained model, an original-format checkpoint in fp32) stay
 in fp32.
 
-The live path runs one torch thread (the audio needs the other core). Generating a whole rhythm may run
-several (:func:`composer_app.compute.whole_rhythm_threads`): then the largest matrices go through the
-FBGEMM op that splits the rows over the threads (``quantized::linear_dynamic_fp16``, same kernel, same
-products), 1.5x faster for five rows of ``lstm_attn``'s decoder on two cores. At one thread that op costs
-~20 us more per call than the single-thread one, so a matrix that large keeps both packings.
+Steps run on one torch thread (live, the audio needs the other core). Within :func:`split_threads` — a
+whole rhythm generated with cores to spare — the two largest pieces of work split over several threads:
+the whole-rhythm encoders (``torch.lstm``), and the largest matrices, through the FBGEMM op that splits the
+rows over threads (``quantized::linear_dynamic_fp16``: same kernel, same products; 1.5x faster for five
+rows of ``lstm_attn``'s decoder on two cores). Nothing else does: small elementwise operations split over
+threads cost more in hand-offs, and a scoring pass written by one core and read by the other (full
+attention's keys) ran up to 3x slower on this VM. At one thread the parallel op costs ~20 us more per call
+than the single-thread one, so a matrix that large keeps both packings.
 
 :class:`PlanCache` keeps the derived arrays of a model (matrices, tables folded from embeddings); every
 ``start()`` rebuilds them if a parameter changed since (training, ``load_state_dict``), so a sequence
@@ -25,8 +28,10 @@ never steps on stale weights.
 
 from __future__ import annotations
 
+import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -65,6 +70,39 @@ PACK_MIN_WEIGHTS = 1 << 18
 PARALLEL_MIN_WEIGHTS = 1 << 19
 
 
+class _SplitThreads(threading.local):
+    count = 1
+
+
+_SPLIT = _SplitThreads()
+
+
+@contextmanager
+def split_threads(count: int) -> Iterator[None]:
+    """Within, in this thread: whole-rhythm encoders and the largest products run on ``count`` torch threads,
+    everything else on torch's current setting (one, in the app and in generation)."""
+    previous = _SPLIT.count
+    _SPLIT.count = max(1, count)
+    try:
+        yield
+    finally:
+        _SPLIT.count = previous
+
+
+def on_split_threads(fn: Callable, *args) -> Any:
+    """``fn(*args)`` on the thread count :func:`split_threads` set (torch's setting restored after; the
+    switch costs well under a microsecond)."""
+    count = _SPLIT.count
+    if count == 1:
+        return fn(*args)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        return fn(*args)
+    finally:
+        torch.set_num_threads(previous)
+
+
 def fp16_exact(weight: Tensor) -> bool:
     """True when every entry of ``weight`` survives a round trip through float16 unchanged."""
     return bool(torch.equal(weight.to(torch.float16).to(weight.dtype), weight))
@@ -75,7 +113,7 @@ class Dense:
 
     Large fp16-exact weights are packed for FBGEMM (``allow_fp16=False`` forbids it); the rest is a
     transposed fp32 matrix for NumPy. The largest also get the packing of FBGEMM's multi-threaded op, used
-    while torch runs more than one thread. :meth:`apply` takes a tensor of any leading shape (whole
+    within :func:`split_threads`. :meth:`apply` takes a tensor of any leading shape (whole
     sequences).
     """
 
@@ -99,9 +137,9 @@ class Dense:
     def __call__(self, rows: np.ndarray) -> np.ndarray:
         if self.packed is not None:
             x = torch.from_numpy(np.ascontiguousarray(rows))
-            if self.parallel is None or torch.get_num_threads() == 1:
+            if self.parallel is None or _SPLIT.count == 1:
                 return torch.fbgemm_linear_fp16_weight(x, self.packed, self._fbgemm_bias).numpy()
-            y = PARALLEL_FP16(x, self.parallel).numpy()
+            y = on_split_threads(PARALLEL_FP16, x, self.parallel).numpy()
         else:
             y = rows @ self.matrix
         if self.bias is not None:
@@ -232,7 +270,8 @@ class FoldedBeatLSTM:
     def __call__(self, beats: Tensor) -> tuple[Tensor, tuple[Tensor, Tensor]]:
         """``beats`` (B, n, 2) -> outputs (B, n, directions * H) and final ``(h, c)`` (directions, B, H)."""
         zero = beats.new_zeros(self.directions, beats.shape[0], self.hidden)
-        out, h, c = torch.lstm(beats, (zero, zero), self.params, True, 1, 0.0, False, self.directions == 2, True)
+        out, h, c = on_split_threads(torch.lstm, beats, (zero, zero), self.params, True, 1, 0.0, False,
+                                     self.directions == 2, True)
         return out, (h, c)
 
 

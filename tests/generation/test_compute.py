@@ -10,7 +10,7 @@ from composer_app.beats import FeatureSpec
 from composer_app.checkpoints import LoadedModel
 from composer_app.compute import whole_rhythm_threads
 from composer_app.sampling import SamplingSettings, generate
-from models.kernels import PARALLEL_FP16
+from models.kernels import PARALLEL_FP16, on_split_threads
 
 from .test_sampling import DURS, RESTS
 
@@ -19,17 +19,19 @@ def blas_threads() -> list[int]:
     return [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
 
 
-def test_whole_rhythm_threads_sets_torch_and_blas_and_restores_both():
+def test_whole_rhythm_threads_splits_only_the_large_work_and_restores_everything():
     previous_torch, previous_blas = torch.get_num_threads(), blas_threads()
-    torch.set_num_threads(1)
+    torch.set_num_threads(2)
     try:
         with whole_rhythm_threads(2):
-            assert torch.get_num_threads() == 2
+            assert torch.get_num_threads() == 1  # every other operation on one thread
+            assert on_split_threads(torch.get_num_threads) == 2
             assert blas_threads() and set(blas_threads()) == {1}
-        assert torch.get_num_threads() == 1 and blas_threads() == previous_blas
+        assert torch.get_num_threads() == 2 and blas_threads() == previous_blas
+        assert on_split_threads(torch.get_num_threads) == 2  # outside: torch's own setting, untouched
         with pytest.raises(KeyError), whole_rhythm_threads(2):
             raise KeyError("a failed generation")
-        assert torch.get_num_threads() == 1 and blas_threads() == previous_blas
+        assert torch.get_num_threads() == 2 and blas_threads() == previous_blas
     finally:
         torch.set_num_threads(previous_torch)
 

@@ -15,6 +15,7 @@ from models.kernels import (
     Dense,
     lstm_update,
     sigmoid_gates_first,
+    split_threads,
 )
 
 from .test_streaming import CASES, inputs, make, run_steps
@@ -42,22 +43,19 @@ def test_dense_packs_large_fp16_exact_weights_and_matches_linear(rows):
 
 
 def test_largest_matrices_split_rows_over_threads_with_the_same_products():
-    """With more than one torch thread the largest packed matrices use FBGEMM's multi-threaded op: the same
-    fp16 weights and fp32 accumulation, so the same numbers as the single-thread op."""
+    """Within split_threads the largest packed matrices use FBGEMM's multi-threaded op: the same fp16
+    weights and fp32 accumulation, so the same numbers as the single-thread op."""
     torch.manual_seed(0)
+    threads = torch.get_num_threads()
     w, b = torch.randn(1536, 384).half().float(), torch.randn(1536)
     assert w.numel() >= PARALLEL_MIN_WEIGHTS
     dense = Dense(w, b)
     assert (dense.parallel is not None) == (PARALLEL_FP16 is not None)
     x = torch.randn(5, 384).numpy()
-    previous = torch.get_num_threads()
-    try:
-        torch.set_num_threads(1)
-        one = dense(x)
-        torch.set_num_threads(2)
+    one = dense(x)
+    with split_threads(2):
         two = dense(x)
-    finally:
-        torch.set_num_threads(previous)
+        assert torch.get_num_threads() == threads  # the split is for the product only
     assert np.allclose(one, two, atol=1e-6, rtol=0)
     assert np.allclose(two, F.linear(torch.from_numpy(x), w, b).numpy(), atol=1e-4)
     assert Dense(torch.randn(1024, 256).half().float()).parallel is None  # below the size where two threads pay
