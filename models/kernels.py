@@ -47,6 +47,10 @@ def _fbgemm_available() -> bool:
 
 FBGEMM = _fbgemm_available()
 
+# The two FBGEMM functions carry a deprecation notice in torch 2.x; the project pins torch, and Dense falls
+# back to NumPy where they are missing. Filtered once here: a catch_warnings per call costs microseconds.
+warnings.filterwarnings("ignore", message=r"fbgemm_\w+ is deprecated", category=UserWarning)
+
 
 def _parallel_fp16_op():
     """FBGEMM's fp16-weight linear that splits its rows over torch's threads, or None in a build without it.
@@ -58,9 +62,6 @@ def _parallel_fp16_op():
 
 
 PARALLEL_FP16 = _parallel_fp16_op()
-# The two FBGEMM functions carry a deprecation notice in torch 2.x; the project pins torch, and Dense falls
-# back to NumPy where they are missing. Filtered once here: a catch_warnings per call costs microseconds.
-warnings.filterwarnings("ignore", message=r"fbgemm_\w+ is deprecated", category=UserWarning)
 
 # Below this many weights (1 MB in fp32) the matrix stays in the core's L2 cache and NumPy's fp32 GEMM is
 # as fast as FBGEMM's fp16 one or faster; above it, reading half the bytes wins (measured for 1-5 rows).
