@@ -26,7 +26,7 @@ def test_whole_rhythm_threads_splits_only_the_large_work_and_restores_everything
         with whole_rhythm_threads(2):
             assert torch.get_num_threads() == 1  # every other operation on one thread
             assert on_split_threads(torch.get_num_threads) == 2
-            assert blas_threads() and set(blas_threads()) == {1}
+            assert all(n == 1 for n in blas_threads())  # NumPy's OpenBLAS here; none found elsewhere is fine
         assert torch.get_num_threads() == 2 and blas_threads() == previous_blas
         assert on_split_threads(torch.get_num_threads) == 2  # outside: torch's own setting, untouched
         with pytest.raises(KeyError), whole_rhythm_threads(2):
