@@ -229,8 +229,9 @@ class _StepPlan:
         self.relu_vector = ((1 - slope) * v).numpy()
         self.linear_vector = (slope * v).numpy()
         self.hidden = d
+        decoder = lstm_dense(dec.post_attention_lstm, split=model.kind == "offline")  # as in local_attention
         self.head = PitchContextDecoder(embedding_table(dec.note_embedding, dec.combine_fc, slice(0, embed)),
-                                        lstm_dense(dec.post_attention_lstm), Dense.of(dec.notes_output))
+                                        decoder, Dense.of(dec.notes_output))
         self.slots = [torch.tensor([i]) for i in range(model.window)]
         self._scratch = threading.local()
 

@@ -113,12 +113,13 @@ class Dense:
     """``y = x W^T + b`` for a few NumPy rows ``x`` (B, in) -> (B, out), float32.
 
     Large fp16-exact weights are packed for FBGEMM (``allow_fp16=False`` forbids it); the rest is a
-    transposed fp32 matrix for NumPy. The largest also get the packing of FBGEMM's multi-threaded op, used
-    within :func:`split_threads`. :meth:`apply` takes a tensor of any leading shape (whole
-    sequences).
+    transposed fp32 matrix for NumPy. With ``split=True`` (the offline kinds' decoders, which decode whole
+    rhythms) the largest also get the packing of FBGEMM's multi-threaded op, used within
+    :func:`split_threads`; live steps never split, so live plans skip it (10 ms and a second copy of the
+    weights). :meth:`apply` takes a tensor of any leading shape (whole sequences).
     """
 
-    def __init__(self, weight: Tensor, bias: Tensor | None = None, allow_fp16: bool = True):
+    def __init__(self, weight: Tensor, bias: Tensor | None = None, allow_fp16: bool = True, split: bool = False):
         weight = weight.detach().float()
         self.out_features, self.in_features = weight.shape
         self.bias = None if bias is None else bias.detach().float().contiguous().numpy()
@@ -126,7 +127,7 @@ class Dense:
         if allow_fp16 and FBGEMM and weight.numel() >= PACK_MIN_WEIGHTS and fp16_exact(weight):
             try:
                 self.packed = torch.fbgemm_pack_gemm_matrix_fp16(weight.contiguous())
-                if weight.numel() >= PARALLEL_MIN_WEIGHTS and PARALLEL_FP16 is not None:
+                if split and weight.numel() >= PARALLEL_MIN_WEIGHTS and PARALLEL_FP16 is not None:
                     self.parallel = torch.ops.quantized.linear_prepack_fp16(weight.contiguous(), None)
             except RuntimeError:  # a CPU FBGEMM does not support
                 self.packed = self.parallel = None
@@ -187,10 +188,10 @@ def recurrent_weights(rnn: nn.LSTM | nn.RNN, suffix: str = "_l0") -> tuple[Tenso
     return w, getattr(rnn, "bias_ih" + suffix) + getattr(rnn, "bias_hh" + suffix)
 
 
-def lstm_dense(lstm: nn.LSTM, suffix: str = "_l0") -> Dense:
+def lstm_dense(lstm: nn.LSTM, suffix: str = "_l0", split: bool = False) -> Dense:
     """:func:`recurrent_weights` of an LSTM as a :class:`Dense` whose outputs come in the gate order
-    :func:`lstm_update` takes."""
-    return Dense(*(sigmoid_gates_first(w) for w in recurrent_weights(lstm, suffix)))
+    :func:`lstm_update` takes (``split``: as for :class:`Dense`)."""
+    return Dense(*(sigmoid_gates_first(w) for w in recurrent_weights(lstm, suffix)), split=split)
 
 
 def affine_rows(weight: Tensor, bias: Tensor) -> np.ndarray:

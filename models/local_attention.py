@@ -154,5 +154,6 @@ class _StepPlan:
         dec, hidden = model.decoder, model.hidden_dim
         self.encoder, self.encode = beat_encoders(model.encoder.duration_fc, model.encoder.encoder, model.kind == "live")
         self.context_mix = Dense(dec.combine_fc.weight[:, hidden:])
+        decoder = lstm_dense(dec.rnn, split=model.kind == "offline")  # offline: whole rhythms, split products
         self.head = PitchContextDecoder(embedding_table(dec.note_embed, dec.combine_fc, slice(0, hidden)),
-                                        lstm_dense(dec.rnn), Dense.of(dec.notes_output))
+                                        decoder, Dense.of(dec.notes_output))

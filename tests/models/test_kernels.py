@@ -49,8 +49,9 @@ def test_largest_matrices_split_rows_over_threads_with_the_same_products():
     threads = torch.get_num_threads()
     w, b = torch.randn(1536, 384).half().float(), torch.randn(1536)
     assert w.numel() >= PARALLEL_MIN_WEIGHTS
-    dense = Dense(w, b)
+    dense = Dense(w, b, split=True)
     assert (dense.parallel is not None) == (PARALLEL_FP16 is not None)
+    assert Dense(w, b).parallel is None  # without split=True (live plans) no second packing
     x = torch.randn(5, 384).numpy()
     one = dense(x)
     with split_threads(2):
@@ -58,7 +59,7 @@ def test_largest_matrices_split_rows_over_threads_with_the_same_products():
         assert torch.get_num_threads() == threads  # the split is for the product only
     assert np.allclose(one, two, atol=1e-6, rtol=0)
     assert np.allclose(two, F.linear(torch.from_numpy(x), w, b).numpy(), atol=1e-4)
-    assert Dense(torch.randn(1024, 256).half().float()).parallel is None  # below the size where two threads pay
+    assert Dense(torch.randn(1024, 256).half().float(), split=True).parallel is None  # too small for two threads to pay
 
 
 @pytest.mark.parametrize("shape", [(96, 40), (1024, 256)])
@@ -124,3 +125,14 @@ def test_start_picks_up_changed_weights(arch):
         expected = other(beats, prev)
     assert not torch.allclose(before, after, atol=1e-3)
     assert torch.allclose(after, expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["offline", "live"])
+def test_only_offline_plans_pack_their_decoder_for_split_products(kind):
+    """Only whole-rhythm generation splits products (offline kinds); a live plan keeps one packing."""
+    torch.manual_seed(0)
+    model = fp16_exact(models.build("lstm_attn", hidden_dim=384, kind=kind).eval())
+    model.start(1, beats=torch.rand(1, 3, 2))
+    decoder = model._plan.plan.head.decoder
+    assert decoder.packed is not None or not FBGEMM
+    assert (decoder.parallel is not None) == (kind == "offline" and PARALLEL_FP16 is not None)
