@@ -15,8 +15,9 @@ in fp32.
 Steps run on one torch thread (live, the audio needs the other core). Within :func:`split_threads` — a
 whole rhythm generated with cores to spare — the two largest pieces of work split over several threads:
 the whole-rhythm encoders (``torch.lstm``), and the largest matrices, through the FBGEMM op that splits the
-rows over threads (``quantized::linear_dynamic_fp16``: same kernel, same products; 1.5x faster for five
-rows of ``lstm_attn``'s decoder on two cores). Nothing else does: small elementwise operations split over
+rows over threads (``quantized::linear_dynamic_fp16``: same kernel, same products; for five rows of
+``lstm_attn``'s decoder 1.5x faster alone, 7 % over a whole search, see :data:`PARALLEL_MIN_WEIGHTS`).
+Nothing else does: small elementwise operations split over
 threads cost more in hand-offs, and a scoring pass written by one core and read by the other (full
 attention's keys) ran up to 3x slower on this VM. At one thread the parallel op costs ~20 us more per call
 than the single-thread one, so a matrix that large keeps both packings.
@@ -66,9 +67,11 @@ PARALLEL_FP16 = _parallel_fp16_op()
 # Below this many weights (1 MB in fp32) the matrix stays in the core's L2 cache and NumPy's fp32 GEMM is
 # as fast as FBGEMM's fp16 one or faster; above it, reading half the bytes wins (measured for 1-5 rows).
 PACK_MIN_WEIGHTS = 1 << 18
-# From this many weights on, splitting five rows over two threads beats one thread despite the parallel op's
-# fixed cost (measured: 1536 x 768 100 vs 147 us, 1536 x 384 63 vs 77 us; 512 x 384 40 vs 29 us, a loss).
-PARALLEL_MIN_WEIGHTS = 1 << 19
+# From this many weights on, splitting five rows over two threads pays in a real beam search. Alone the split
+# wins from ~2^19 (1536 x 768: 100 vs 147 us; 1536 x 384: 63 vs 77 us), but in a search the second thread
+# wakes ~40 us late on this VM: over a 512-beat search lstm_attn's 1536 x 768 decoder took 127 ms split
+# against 136, attention_rnn's 1024 x 512 one 233 against 191 (a loss).
+PARALLEL_MIN_WEIGHTS = 1 << 20
 
 
 class _SplitThreads(threading.local):

@@ -47,19 +47,19 @@ def test_largest_matrices_split_rows_over_threads_with_the_same_products():
     weights and fp32 accumulation, so the same numbers as the single-thread op."""
     torch.manual_seed(0)
     threads = torch.get_num_threads()
-    w, b = torch.randn(1536, 384).half().float(), torch.randn(1536)
+    w, b = torch.randn(1536, 768).half().float(), torch.randn(1536)
     assert w.numel() >= PARALLEL_MIN_WEIGHTS
     dense = Dense(w, b, split=True)
     assert (dense.parallel is not None) == (PARALLEL_FP16 is not None)
     assert Dense(w, b).parallel is None  # without split=True (live plans) no second packing
-    x = torch.randn(5, 384).numpy()
+    x = torch.randn(5, 768).numpy()
     one = dense(x)
     with split_threads(2):
         two = dense(x)
         assert torch.get_num_threads() == threads  # the split is for the product only
     assert np.allclose(one, two, atol=1e-6, rtol=0)
     assert np.allclose(two, F.linear(torch.from_numpy(x), w, b).numpy(), atol=1e-4)
-    assert Dense(torch.randn(1024, 256).half().float(), split=True).parallel is None  # too small for two threads to pay
+    assert Dense(torch.randn(1024, 512).half().float(), split=True).parallel is None  # too small to pay (see kernels)
 
 
 @pytest.mark.parametrize("shape", [(96, 40), (1024, 256)])
