@@ -17,10 +17,10 @@ whole rhythm generated with cores to spare — the two largest pieces of work sp
 the whole-rhythm encoders (``torch.lstm``), and the largest matrices, through the FBGEMM op that splits the
 rows over threads (``quantized::linear_dynamic_fp16``: same kernel, same products; for five rows of
 ``lstm_attn``'s decoder 1.5x faster alone, 7 % over a whole search, see :data:`PARALLEL_MIN_WEIGHTS`).
-Nothing else does: small elementwise operations split over
-threads cost more in hand-offs, and a scoring pass written by one core and read by the other (full
-attention's keys) ran up to 3x slower on this VM. At one thread the parallel op costs ~20 us more per call
-than the single-thread one, so a matrix that large keeps both packings.
+Nothing else does: small elementwise operations split over threads cost more in hand-offs, and a scoring
+pass written by one core and read by the other (full attention's keys) ran up to 3x slower on this VM. At
+one thread the parallel op costs ~20 us more per call than the single-thread one, so a matrix packed for
+it keeps both packings.
 
 :class:`PlanCache` keeps the derived arrays of a model (matrices, tables folded from embeddings); every
 ``start()`` rebuilds them if a parameter changed since (training, ``load_state_dict``), so a sequence
