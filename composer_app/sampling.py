@@ -338,15 +338,6 @@ class LiveStepper:
             self._state = self.loaded.model.start(1)
         self._prev = np.zeros(1, dtype=np.int64)
         self.count = 0
-        self._warm_up()
-
-    @torch.inference_mode()
-    def _warm_up(self) -> None:
-        """One step whose result is thrown away, so that the first key-down does not pay the first call's
-        costs (2.6 ms instead of 0.3 for the shipped live lstm_attn on our machine, 1 ms after a model
-        switch). Steps never change a state in place, and no random number is drawn: what is played after
-        is what would have been played without it."""
-        self.loaded.model.step(self._state, self.loaded.features_of([[0.0, 0.0]]), torch.from_numpy(self._prev))
 
     def set_settings(self, settings: SamplingSettings) -> None:
         self.settings = settings

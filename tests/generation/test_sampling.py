@@ -157,18 +157,3 @@ def test_live_stepper_plays_hints_then_model_and_refuses_offline():
     assert all(stepper.next_pitch(0.1, 0.2) in (60, 62, 64, 65, 67, 69, 71, 72) for _ in range(20))
     with pytest.raises(UserError, match="live"):
         LiveStepper(tiny("lstm_attn", "offline"))
-
-
-def test_live_stepper_warms_up_without_changing_what_it_plays(monkeypatch):
-    """reset() steps once and throws the result away (first key-down cost); the melody is the same as
-    without the warm-up, which neither changes the state nor draws a random number."""
-    loaded = tiny("lstm_attn", "live")
-    calls = []
-    step = loaded.model.step
-    monkeypatch.setattr(loaded.model, "step", lambda *a: calls.append(1) or step(*a))
-    warm = LiveStepper(loaded, seed=4)
-    assert len(calls) == 1
-    warm_pitches = [warm.next_pitch(0.1, 0.25) for _ in range(12)]
-    monkeypatch.setattr(LiveStepper, "_warm_up", lambda self: None)
-    cold = LiveStepper(loaded, seed=4)
-    assert [cold.next_pitch(0.1, 0.25) for _ in range(12)] == warm_pitches
