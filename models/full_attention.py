@@ -176,12 +176,11 @@ class FullAttentionLSTM(nn.Module):
             if t + 1 < self.window:
                 keys_mix = keys_mix[:, :, : t + 1]
             key_bias = plan.key_bias(keys_mix[:, 0].numpy())
-        x_h = plan.head.rows(state["h"].numpy())
-        mixed = plan.context_mix(plan.head.hidden(x_h), keys_mix, key_bias)
-        c, logits = plan.head.advance(x_h, state["c"].numpy(), prev_pitch.numpy(), mixed)
-        new["h"], new["c"] = torch.from_numpy(plan.head.hidden(x_h)), torch.from_numpy(c)
+        h = state["h"].numpy()
+        mixed = plan.context_mix(h, keys_mix, key_bias)
+        new["h"], new["c"], logits = plan.head.step(h, state["c"].numpy(), prev_pitch.numpy(), mixed)
         new["t"] = advance(state)
-        return torch.from_numpy(logits), new
+        return logits, new
 
     def session(self, beats: Tensor, batch_size: int = 1) -> _OfflineSession | None:
         """As :meth:`models.local_attention.LocalAttentionLSTM.session`: offline only."""

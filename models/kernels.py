@@ -318,6 +318,14 @@ class PitchContextDecoder:
     def hidden(self, x_h: np.ndarray) -> np.ndarray:
         return x_h[:, self.width:]
 
+    def step(self, h: np.ndarray, c: np.ndarray, prev_pitch: np.ndarray,
+             mixed: np.ndarray) -> tuple[Tensor, Tensor, Tensor]:
+        """A functional step (``h`` and ``c`` are left as they are): the new ``h``, ``c`` and the logits, as
+        tensors for a model's state."""
+        x_h = self.rows(h)
+        c, logits = self.advance(x_h, c, prev_pitch, mixed)
+        return torch.from_numpy(self.hidden(x_h)), torch.from_numpy(c), torch.from_numpy(logits)
+
     def advance(self, x_h: np.ndarray, c: np.ndarray, prev_pitch: np.ndarray,
                 mixed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """One step on ``x_h`` in place: returns the new cell state and the logits."""

@@ -121,10 +121,8 @@ class LocalAttentionLSTM(nn.Module):
             eh, ec = plan.encoder(beat.numpy(), state["eh"].numpy(), state["ec"].numpy())
             new["eh"], new["ec"] = torch.from_numpy(eh), torch.from_numpy(ec)
             mixed = plan.context_mix(eh)
-        x_h = plan.head.rows(state["h"].numpy())
-        c, logits = plan.head.advance(x_h, state["c"].numpy(), prev_pitch.numpy(), mixed)
-        new["h"], new["c"] = torch.from_numpy(plan.head.hidden(x_h)), torch.from_numpy(c)
-        return torch.from_numpy(logits), new
+        new["h"], new["c"], logits = plan.head.step(state["h"].numpy(), state["c"].numpy(), prev_pitch.numpy(), mixed)
+        return logits, new
 
     def session(self, beats: Tensor, batch_size: int = 1) -> _OfflineSession | None:
         """The offline kind decodes a known rhythm in place (see :class:`models.streaming.Session`); the

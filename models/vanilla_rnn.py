@@ -65,14 +65,11 @@ class VanillaRNN(nn.Module):
     def step(self, state: State, beat: Tensor, prev_pitch: Tensor) -> tuple[Tensor, State]:
         """One beat (inference only: no gradients flow through the plan's weights)."""
         plan = self._plan.plan
-        pitch, b = prev_pitch.numpy(), beat.numpy()
+        pitch = prev_pitch.numpy()
         rows = plan.buffers(len(pitch))
         rows.h1_in[:] = state["h1"].numpy()
         rows.h2[:] = state["h2"].numpy()
-        residual = b @ plan.residual_beat
-        beat_inputs = np.zeros((len(b), plan.width), dtype=np.float32)
-        beat_inputs[:, :2] = b
-        logits = plan.advance(rows, pitch, residual, beat_inputs)
+        logits = plan.advance(rows, pitch, *plan.beat_shares(beat.numpy()))
         return torch.from_numpy(logits), {"h1": torch.from_numpy(rows.h1), "h2": torch.from_numpy(rows.h2)}
 
     def session(self, beats: Tensor, batch_size: int = 1) -> _Session:
@@ -121,6 +118,13 @@ class _StepPlan:
         self.layer2 = affine_rows(*recurrent_weights(model.layer2))
         self.output = affine_rows(model.notes_output.weight, model.notes_output.bias)
 
+    def beat_shares(self, beats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """What beats (n, 2) bring to :meth:`advance`: their share of the residual layer and the beats as
+        layer-input rows ``[rest, dur, 0...]``."""
+        inputs = np.zeros((len(beats), self.width), dtype=np.float32)
+        inputs[:, :2] = beats
+        return beats @ self.residual_beat, inputs
+
     def buffers(self, batch: int) -> _Rows:
         return _Rows(batch, self.width, self.hidden)
 
@@ -150,9 +154,7 @@ class _Session(RhythmSession):
         self.plan = plan
         self.rows = plan.buffers(batch)
         self.rows.h1_in[:] = self.rows.h2[:] = 0.0
-        self.beat_residual = beats @ plan.residual_beat
-        self.beat_inputs = np.zeros((len(beats), plan.width), dtype=np.float32)
-        self.beat_inputs[:, :2] = beats
+        self.beat_residual, self.beat_inputs = plan.beat_shares(beats)
 
     def step(self, prev_pitch: np.ndarray) -> np.ndarray:
         t = self.next_beat()
