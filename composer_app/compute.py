@@ -2,13 +2,13 @@
 
 Steps run on one torch thread (DESIGN.md section 3: live, the audio callback needs the other core, and two
 threads gave 4-40 ms tails). Generating a whole rhythm from the command line has the machine to itself:
-there the two largest pieces of work — the bidirectional encoders and the decoder's largest products —
-split over the cores (:func:`models.kernels.split_threads`), about 1.2x faster for ``lstm_attn`` on two
-cores (bench generate); every other operation stays on one thread (split, they cost more than they save).
+there the largest single piece of work, the offline models' bidirectional encoder over the whole rhythm,
+splits over the cores (:func:`models.kernels.split_threads`: 40 -> 20 ms for ``lstm_attn``); every other
+operation stays on one thread (a few rows at a time: split, they cost more in hand-offs than they save).
 
 NumPy's BLAS (OpenBLAS) keeps a thread pool of its own. Beside torch's OpenMP threads, still spinning
-after a split product, the two pools fight for the same cores, so while products split, NumPy's BLAS runs
-one thread: it only ever multiplies a few rows here, where a second thread buys nothing.
+after a split operation, the two pools fight for the same cores, so NumPy's BLAS runs one thread
+meanwhile: it only ever multiplies a few rows here, where a second thread buys nothing.
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ def _blas_pools():
 
 @contextmanager
 def whole_rhythm_threads(threads: int) -> Iterator[None]:
-    """For the duration: torch on one thread except the split work above (on ``threads``), NumPy's BLAS on
-    one. Torch's setting is restored after."""
+    """For the duration: torch on one thread except the encoders (on ``threads``), NumPy's BLAS on one.
+    Torch's setting is restored after."""
     previous = torch.get_num_threads()
     torch.set_num_threads(1)
     try:

@@ -38,6 +38,7 @@ from models.kernels import (
     beat_encoders,
     embedding_table,
     lstm_dense,
+    lstm_int8,
     scratch,
 )
 from models.streaming import State, advance, check_position, lstm_step, position, zeros
@@ -182,21 +183,21 @@ class FullAttentionLSTM(nn.Module):
         new["t"] = advance(state)
         return logits, new
 
-    def session(self, beats: Tensor, batch_size: int = 1) -> _OfflineSession | None:
+    def session(self, beats: Tensor, batch_size: int = 1, int8: bool = False) -> _OfflineSession | None:
         """As :meth:`models.local_attention.LocalAttentionLSTM.session`: offline only."""
         if self.kind != "offline":
             return None
         state = self.start(1, beats=beats)
         return _OfflineSession(self._plan.plan, state["memory_keys_mix"], state["memory_key_bias"].numpy(),
-                               batch_size)
+                               batch_size, int8)
 
 
 class _OfflineSession(ContextDecoderSession):
     """Attention over the rhythm's keys, shared by every beam, from each beam's decoder state."""
 
-    def __init__(self, plan: _StepPlan, keys_mix: Tensor, key_bias: np.ndarray, batch: int):
+    def __init__(self, plan: _StepPlan, keys_mix: Tensor, key_bias: np.ndarray, batch: int, int8: bool):
         zero = np.zeros((batch, plan.hidden), dtype=np.float32)
-        super().__init__(plan.head, zero, zero.copy(), keys_mix.shape[2])
+        super().__init__(plan.head, zero, zero.copy(), keys_mix.shape[2], int8)
         self.plan, self.keys_mix, self.key_bias = plan, keys_mix, key_bias
 
     def context(self, t: int) -> np.ndarray:
@@ -228,9 +229,10 @@ class _StepPlan:
         self.relu_vector = ((1 - slope) * v).numpy()
         self.linear_vector = (slope * v).numpy()
         self.hidden = d
-        decoder = lstm_dense(dec.post_attention_lstm, split=model.kind == "offline")  # as in local_attention
+        lstm = dec.post_attention_lstm
+        int8 = lstm_int8(lstm) if model.kind == "offline" else None  # as in local_attention
         self.head = PitchContextDecoder(embedding_table(dec.note_embedding, dec.combine_fc, slice(0, embed)),
-                                        decoder, Dense.of(dec.notes_output))
+                                        lstm_dense(lstm), Dense.of(dec.notes_output), int8)
         self.slots = [torch.tensor([i]) for i in range(model.window)]
         self._scratch = threading.local()
 

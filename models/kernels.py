@@ -12,15 +12,17 @@ shipped checkpoint is stored in float16 — that computes the same products (to 
 accumulation order); other weights (a freshly trained model, an original-format checkpoint in fp32) stay
 in fp32.
 
+Whole-rhythm generation (sampling and beam search over a known rhythm, offline kinds) may run the decoder's
+recurrent matrix — the one product of every beam at every beat, and the largest — in int8 instead
+(:class:`Int8Dense`: FBGEMM's dynamic int8 linear, the kernel ``torch.ao.quantization.quantize_dynamic``
+gives ``nn.LSTM``). That product runs at this CPU's fp32 FMA rate in fp16/fp32 (five rows of ``lstm_attn``'s
+1536 x 768: ~140 us) and in ~50 us in int8, and the test NLL of the shipped models moves in the fourth decimal
+(README, "Generation"). Sessions take it when asked (``int8=True``); ``step()`` and live play never do.
+
 Steps run on one torch thread (live, the audio needs the other core). Within :func:`split_threads` — a
-whole rhythm generated with cores to spare — the two largest pieces of work split over several threads:
-the whole-rhythm encoders (``torch.lstm``), and the largest matrices, through the FBGEMM op that splits the
-rows over threads (``quantized::linear_dynamic_fp16``: same kernel, same products; for five rows of
-``lstm_attn``'s decoder 1.5x faster alone, 7 % over a whole search, see :data:`PARALLEL_MIN_WEIGHTS`).
-Nothing else does: small elementwise operations split over threads cost more in hand-offs, and a scoring
-pass written by one core and read by the other (full attention's keys) ran up to 3x slower on this VM. At
-one thread the parallel op costs ~20 us more per call than the single-thread one, so a matrix packed for
-it keeps both packings.
+whole rhythm generated with cores to spare — the whole-rhythm encoders (``torch.lstm``) split over several
+threads. Nothing else does: at a few rows, a product split over two threads waits ~40 us for the second one
+to wake on this VM, and small elementwise operations split over threads cost more in hand-offs.
 
 :class:`PlanCache` keeps the derived arrays of a model (matrices, tables folded from embeddings); every
 ``start()`` rebuilds them if a parameter changed since (training, ``load_state_dict``), so a sequence
@@ -48,30 +50,28 @@ def _fbgemm_available() -> bool:
 
 FBGEMM = _fbgemm_available()
 
-# The two FBGEMM functions carry a deprecation notice in torch 2.x; the project pins torch, and Dense falls
-# back to NumPy where they are missing. Filtered once here: a catch_warnings per call costs microseconds.
+# The two FBGEMM fp16 functions carry a deprecation notice in torch 2.x, and from 2.13 so does making the
+# int8 weight tensor (torch.quantize_per_channel) for Int8Dense; Dense falls back to NumPy and Int8Dense to
+# the exact product where they are missing. Filtered once here: a catch_warnings per call costs microseconds.
 warnings.filterwarnings("ignore", message=r"fbgemm_\w+ is deprecated", category=UserWarning)
+warnings.filterwarnings("ignore", message=r"torch\.quantize_per_tensor, torch\.quantize_per_channel",
+                        category=UserWarning)
 
 
-def _parallel_fp16_op():
-    """FBGEMM's fp16-weight linear that splits its rows over torch's threads, or None in a build without it.
-    The overload itself: calling it skips the op packet's overload resolution (a few us a call)."""
+def _int8_linear_op():
+    """FBGEMM's dynamic int8 linear, or None in a build without it. The overload itself: calling it skips the
+    op packet's overload resolution (a few us a call)."""
     try:
-        return torch.ops.quantized.linear_dynamic_fp16.default if FBGEMM else None
+        return torch.ops.quantized.linear_dynamic.default if FBGEMM else None
     except (AttributeError, RuntimeError):
         return None
 
 
-PARALLEL_FP16 = _parallel_fp16_op()
+INT8_LINEAR = _int8_linear_op()
 
 # Below this many weights (1 MB in fp32) the matrix stays in the core's L2 cache and NumPy's fp32 GEMM is
 # as fast as FBGEMM's fp16 one or faster; above it, reading half the bytes wins (measured for 1-5 rows).
 PACK_MIN_WEIGHTS = 1 << 18
-# From this many weights on, splitting five rows over two threads pays in a real beam search. Alone the split
-# wins from ~2^19 (1536 x 768: 100 vs 147 us; 1536 x 384: 63 vs 77 us), but in a search the second thread
-# wakes ~40 us late on this VM: over a 512-beat search lstm_attn's 1536 x 768 decoder took 127 ms split
-# against 136, attention_rnn's 1024 x 512 one 233 against 191 (a loss).
-PARALLEL_MIN_WEIGHTS = 1 << 20
 
 
 class _SplitThreads(threading.local):
@@ -83,8 +83,8 @@ _SPLIT = _SplitThreads()
 
 @contextmanager
 def split_threads(count: int) -> Iterator[None]:
-    """Within, in this thread: whole-rhythm encoders and the largest products run on ``count`` torch threads,
-    everything else on torch's current setting (one, in the app and in generation)."""
+    """Within, in this thread: whole-rhythm encoders run on ``count`` torch threads, everything else on
+    torch's current setting (one, in the app and in generation)."""
     previous = _SPLIT.count
     _SPLIT.count = max(1, count)
     try:
@@ -116,24 +116,19 @@ class Dense:
     """``y = x W^T + b`` for a few NumPy rows ``x`` (B, in) -> (B, out), float32.
 
     Large fp16-exact weights are packed for FBGEMM (``allow_fp16=False`` forbids it); the rest is a
-    transposed fp32 matrix for NumPy. With ``split=True`` (the offline kinds' decoders, which decode whole
-    rhythms) the largest also get the packing of FBGEMM's multi-threaded op, used within
-    :func:`split_threads`; live steps never split, so live plans skip it (10 ms and a second copy of the
-    weights). :meth:`apply` takes a tensor of any leading shape (whole sequences).
+    transposed fp32 matrix for NumPy. :meth:`apply` takes a tensor of any leading shape (whole sequences).
     """
 
-    def __init__(self, weight: Tensor, bias: Tensor | None = None, allow_fp16: bool = True, split: bool = False):
+    def __init__(self, weight: Tensor, bias: Tensor | None = None, allow_fp16: bool = True):
         weight = weight.detach().float()
         self.out_features, self.in_features = weight.shape
         self.bias = None if bias is None else bias.detach().float().contiguous().numpy()
-        self.packed = self.parallel = None
+        self.packed = None
         if allow_fp16 and FBGEMM and weight.numel() >= PACK_MIN_WEIGHTS and fp16_exact(weight):
             try:
                 self.packed = torch.fbgemm_pack_gemm_matrix_fp16(weight.contiguous())
-                if split and weight.numel() >= PARALLEL_MIN_WEIGHTS and PARALLEL_FP16 is not None:
-                    self.parallel = torch.ops.quantized.linear_prepack_fp16(weight.contiguous(), None)
             except RuntimeError:  # a CPU FBGEMM does not support
-                self.packed = self.parallel = None
+                self.packed = None
         # No fp32 copy beside a packed matrix; unpacked, the fp32 one transposed (rows @ matrix).
         self.matrix = weight.t().contiguous().numpy() if self.packed is None else None
         # FBGEMM wants a bias tensor: a zero one stands in for none.
@@ -142,11 +137,8 @@ class Dense:
     def __call__(self, rows: np.ndarray) -> np.ndarray:
         if self.packed is not None:
             x = torch.from_numpy(np.ascontiguousarray(rows))
-            if self.parallel is None or _SPLIT.count == 1:
-                return torch.fbgemm_linear_fp16_weight(x, self.packed, self._fbgemm_bias).numpy()
-            y = on_split_threads(PARALLEL_FP16, x, self.parallel).numpy()
-        else:
-            y = rows @ self.matrix
+            return torch.fbgemm_linear_fp16_weight(x, self.packed, self._fbgemm_bias).numpy()
+        y = rows @ self.matrix
         if self.bias is not None:
             y += self.bias
         return y
@@ -159,6 +151,41 @@ class Dense:
     @classmethod
     def of(cls, linear: nn.Linear) -> Dense:
         return cls(linear.weight, linear.bias)
+
+
+class Int8Dense:
+    """``y = x W^T + b`` for a few NumPy rows in int8 arithmetic: ``W`` quantized once per output row
+    (symmetric, 8 bits), the input rows quantized at each call over their own range, products summed in int32
+    and scaled back (FBGEMM's dynamic int8 linear). About 2.8x faster than the fp16-weight GEMM for five rows
+    of 1536 x 768, and the weights take a quarter of the fp32 bytes; the numbers differ from the exact product
+    by the rounding of both sides (a relative 1e-2 on a gate, which moved the shipped models' test NLL in the
+    fourth decimal).
+
+    The input is quantized to 7 bits (``reduce_range``): on AVX2 CPUs without VNNI, FBGEMM sums pairs of
+    8 x 8-bit products in 16 bits, which 8-bit inputs could overflow; at 7 bits every x86 CPU gives the same
+    numbers. Build with :meth:`of_large`.
+    """
+
+    def __init__(self, weight: Tensor, bias: Tensor | None = None):
+        w = weight.detach().float()
+        scale = (w.abs().amax(1) / 127).clamp_min(torch.finfo(torch.float32).tiny).double()
+        q = torch.quantize_per_channel(w, scale, torch.zeros(len(w), dtype=torch.long), 0, torch.qint8)
+        self.packed = torch.ops.quantized.linear_prepack(q, None if bias is None else bias.detach().float())
+        self.out_features, self.in_features = w.shape
+
+    def __call__(self, rows: np.ndarray) -> np.ndarray:
+        return INT8_LINEAR(torch.from_numpy(np.ascontiguousarray(rows)), self.packed, True).numpy()
+
+    @classmethod
+    def of_large(cls, weight: Tensor, bias: Tensor | None = None) -> Int8Dense | None:
+        """The int8 product of a matrix of at least :data:`PACK_MIN_WEIGHTS` weights, or None: for smaller
+        ones (in cache) the fp32 product is about as fast, and FBGEMM may be missing (non-x86 CPUs)."""
+        if INT8_LINEAR is None or weight.numel() < PACK_MIN_WEIGHTS:
+            return None
+        try:
+            return cls(weight, bias)
+        except (RuntimeError, AttributeError):  # a CPU FBGEMM does not support; a torch without the functions
+            return None
 
 
 def sigmoid_gates_first(w: Tensor) -> Tensor:
@@ -191,10 +218,15 @@ def recurrent_weights(rnn: nn.LSTM | nn.RNN, suffix: str = "_l0") -> tuple[Tenso
     return w, getattr(rnn, "bias_ih" + suffix) + getattr(rnn, "bias_hh" + suffix)
 
 
-def lstm_dense(lstm: nn.LSTM, suffix: str = "_l0", split: bool = False) -> Dense:
+def lstm_dense(lstm: nn.LSTM, suffix: str = "_l0") -> Dense:
     """:func:`recurrent_weights` of an LSTM as a :class:`Dense` whose outputs come in the gate order
-    :func:`lstm_update` takes (``split``: as for :class:`Dense`)."""
-    return Dense(*(sigmoid_gates_first(w) for w in recurrent_weights(lstm, suffix)), split=split)
+    :func:`lstm_update` takes."""
+    return Dense(*(sigmoid_gates_first(w) for w in recurrent_weights(lstm, suffix)))
+
+
+def lstm_int8(lstm: nn.LSTM, suffix: str = "_l0") -> Int8Dense | None:
+    """The same product as :func:`lstm_dense`, in int8 (:meth:`Int8Dense.of_large`: None when small)."""
+    return Int8Dense.of_large(*(sigmoid_gates_first(w) for w in recurrent_weights(lstm, suffix)))
 
 
 def affine_rows(weight: Tensor, bias: Tensor) -> np.ndarray:
@@ -303,11 +335,12 @@ class PitchContextDecoder:
 
     It works on a row block ``x_h`` (B, X + H) whose right part holds ``h`` (:meth:`rows` makes one):
     :meth:`advance` fills the left part, steps, and writes the new ``h`` back, so a session can keep one
-    block for a whole rhythm and a functional step can use a fresh one.
+    block for a whole rhythm and a functional step can use a fresh one. ``int8`` is the LSTM product in int8
+    (offline plans, where it is large; None elsewhere), which whole-rhythm sessions may ask for.
     """
 
-    def __init__(self, table: np.ndarray, decoder: Dense, output: Dense):
-        self.table, self.decoder, self.output = table, decoder, output
+    def __init__(self, table: np.ndarray, decoder: Dense, output: Dense, int8: Int8Dense | None = None):
+        self.table, self.decoder, self.output, self.int8 = table, decoder, output, int8
         self.width = table.shape[1]
 
     def rows(self, h: np.ndarray) -> np.ndarray:
@@ -318,33 +351,40 @@ class PitchContextDecoder:
     def hidden(self, x_h: np.ndarray) -> np.ndarray:
         return x_h[:, self.width:]
 
+    def product(self, int8: bool) -> Dense | Int8Dense:
+        """The LSTM product to use: the int8 one when asked for and there is one."""
+        return self.int8 if int8 and self.int8 is not None else self.decoder
+
     def step(self, h: np.ndarray, c: np.ndarray, prev_pitch: np.ndarray,
              mixed: np.ndarray) -> tuple[Tensor, Tensor, Tensor]:
         """A functional step (``h`` and ``c`` are left as they are): the new ``h``, ``c`` and the logits, as
-        tensors for a model's state."""
+        tensors for a model's state. Always the exact product."""
         x_h = self.rows(h)
-        c, logits = self.advance(x_h, c, prev_pitch, mixed)
+        c, logits = self.advance(x_h, c, prev_pitch, mixed, self.decoder)
         return torch.from_numpy(self.hidden(x_h)), torch.from_numpy(c), torch.from_numpy(logits)
 
-    def advance(self, x_h: np.ndarray, c: np.ndarray, prev_pitch: np.ndarray,
-                mixed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """One step on ``x_h`` in place: returns the new cell state and the logits."""
+    def advance(self, x_h: np.ndarray, c: np.ndarray, prev_pitch: np.ndarray, mixed: np.ndarray,
+                product: Dense | Int8Dense) -> tuple[np.ndarray, np.ndarray]:
+        """One step on ``x_h`` in place with the LSTM ``product`` (:meth:`product`): returns the new cell
+        state and the logits."""
         x = x_h[:, :self.width]
         np.take(self.table, prev_pitch, axis=0, out=x, mode="clip")
         x += mixed
         np.maximum(x, 0.0, out=x)
-        h, c = lstm_update(self.decoder(x_h), c)
+        h, c = lstm_update(product(x_h), c)
         x_h[:, self.width:] = h
         return c, self.output(h)
 
 
 class ContextDecoderSession(RhythmSession):
     """A session (:class:`models.streaming.Session`) over a :class:`PitchContextDecoder`: the rows ``x_h``
-    and the cell ``c`` of every beam kept in place; a subclass gives each beat's ``mixed`` (:meth:`context`)."""
+    and the cell ``c`` of every beam kept in place; a subclass gives each beat's ``mixed`` (:meth:`context`).
+    ``int8``: the decoder's LSTM product in int8 where the plan has one (see the module docstring)."""
 
-    def __init__(self, head: PitchContextDecoder, h: np.ndarray, c: np.ndarray, length: int):
+    def __init__(self, head: PitchContextDecoder, h: np.ndarray, c: np.ndarray, length: int, int8: bool = False):
         super().__init__(length)
         self.head = head
+        self.product = head.product(int8)
         self.x_h = head.rows(h)
         self.c = c
 
@@ -353,7 +393,7 @@ class ContextDecoderSession(RhythmSession):
 
     def step(self, prev_pitch: np.ndarray) -> np.ndarray:
         mixed = self.context(self.next_beat())
-        self.c, logits = self.head.advance(self.x_h, self.c, prev_pitch, mixed)
+        self.c, logits = self.head.advance(self.x_h, self.c, prev_pitch, mixed, self.product)
         return logits
 
     def reorder(self, rows: np.ndarray) -> None:

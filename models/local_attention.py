@@ -31,6 +31,7 @@ from models.kernels import (
     beat_encoders,
     embedding_table,
     lstm_dense,
+    lstm_int8,
 )
 from models.streaming import State, advance, check_position, zeros
 
@@ -124,21 +125,22 @@ class LocalAttentionLSTM(nn.Module):
         new["h"], new["c"], logits = plan.head.step(state["h"].numpy(), state["c"].numpy(), prev_pitch.numpy(), mixed)
         return logits, new
 
-    def session(self, beats: Tensor, batch_size: int = 1) -> _OfflineSession | None:
-        """The offline kind decodes a known rhythm in place (see :class:`models.streaming.Session`); the
-        live kind steps its encoder with the decoder and uses the generic session (None here)."""
+    def session(self, beats: Tensor, batch_size: int = 1, int8: bool = False) -> _OfflineSession | None:
+        """The offline kind decodes a known rhythm in place (see :class:`models.streaming.Session`; ``int8``:
+        the decoder's LSTM product in int8, :class:`models.kernels.Int8Dense`); the live kind steps its
+        encoder with the decoder and uses the generic session (None here)."""
         if self.kind != "offline":
             return None
         state = self.start(1, beats=beats)
         return _OfflineSession(self._plan.plan, state["memory_mix"][0].numpy(), state["h"].numpy(),
-                               state["c"].numpy(), batch_size)
+                               state["c"].numpy(), batch_size, int8)
 
 
 class _OfflineSession(ContextDecoderSession):
     """Each beat's context share was computed with the encoder, once per rhythm."""
 
-    def __init__(self, plan: _StepPlan, mix: np.ndarray, h: np.ndarray, c: np.ndarray, batch: int):
-        super().__init__(plan.head, np.repeat(h, batch, axis=0), np.repeat(c, batch, axis=0), len(mix))
+    def __init__(self, plan: _StepPlan, mix: np.ndarray, h: np.ndarray, c: np.ndarray, batch: int, int8: bool):
+        super().__init__(plan.head, np.repeat(h, batch, axis=0), np.repeat(c, batch, axis=0), len(mix), int8)
         self.mix = mix
 
     def context(self, t: int) -> np.ndarray:
@@ -152,6 +154,6 @@ class _StepPlan:
         dec, hidden = model.decoder, model.hidden_dim
         self.encoder, self.encode = beat_encoders(model.encoder.duration_fc, model.encoder.encoder, model.kind == "live")
         self.context_mix = Dense(dec.combine_fc.weight[:, hidden:])
-        decoder = lstm_dense(dec.rnn, split=model.kind == "offline")  # offline: whole rhythms, split products
+        int8 = lstm_int8(dec.rnn) if model.kind == "offline" else None  # offline: for whole-rhythm sessions
         self.head = PitchContextDecoder(embedding_table(dec.note_embed, dec.combine_fc, slice(0, hidden)),
-                                        decoder, Dense.of(dec.notes_output))
+                                        lstm_dense(dec.rnn), Dense.of(dec.notes_output), int8)

@@ -5,10 +5,12 @@ Every model in this package runs two ways:
 * ``forward(beats, prev_notes)`` scores a whole sequence with teacher forcing (training, evaluation);
 * ``start(batch_size, beats=None)`` then ``step(state, beat, prev_pitch)`` runs one beat at a time from a
   carried state (live play, tests, any model). Stepping gives exactly the ``forward`` logits.
-* ``session(beats, batch_size)`` runs a whole known rhythm beat by beat for generation (sampling, beam
-  search): a :class:`Session` keeps its state in buffers it updates in place, and precomputes everything
-  that depends on the rhythm alone. :func:`session_for` gives every model one — a dedicated one where the
-  model has it, else :class:`StepSession` over ``start``/``step``. Sessions give the same logits as ``step``.
+* ``session(beats, batch_size, int8=False)`` runs a whole known rhythm beat by beat for generation
+  (sampling, beam search): a :class:`Session` keeps its state in buffers it updates in place, and
+  precomputes everything that depends on the rhythm alone. :func:`session_for` gives every model one — a
+  dedicated one where the model has it, else :class:`StepSession` over ``start``/``step``. Sessions give the
+  same logits as ``step``; with ``int8=True`` the offline attention models' sessions run the decoder's
+  recurrent product in int8 (:class:`models.kernels.Int8Dense`), within quantisation error of them.
 
 A *state* is a plain ``dict`` of tensors whose first axis is the batch: beam search can therefore copy,
 select and reorder it with :func:`select_state` / :func:`repeat_state` without knowing the model. Entries
@@ -94,10 +96,12 @@ class StepSession(RhythmSession):
         self.state = select_state(self.state, torch.from_numpy(rows))
 
 
-def session_for(model: StepModel, beats: Tensor, batch_size: int = 1) -> Session:
-    """A session over rhythm ``beats`` (1, n, features): the model's own if it has one for its kind."""
+def session_for(model: StepModel, beats: Tensor, batch_size: int = 1, int8: bool = False) -> Session:
+    """A session over rhythm ``beats`` (1, n, features): the model's own if it has one for its kind.
+    ``int8``: the model's session may run its largest per-beat product in int8 (the offline attention
+    models' decoders, :class:`models.kernels.Int8Dense`); the generic one always runs ``step`` exactly."""
     own = getattr(model, "session", None)
-    session = own(beats, batch_size) if own is not None else None
+    session = own(beats, batch_size, int8=int8) if own is not None else None
     return session if session is not None else StepSession(model, beats, batch_size)
 
 

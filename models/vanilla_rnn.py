@@ -72,9 +72,10 @@ class VanillaRNN(nn.Module):
         logits = plan.advance(rows, pitch, *plan.beat_shares(beat.numpy()))
         return torch.from_numpy(logits), {"h1": torch.from_numpy(rows.h1), "h2": torch.from_numpy(rows.h2)}
 
-    def session(self, beats: Tensor, batch_size: int = 1) -> _Session:
+    def session(self, beats: Tensor, batch_size: int = 1, int8: bool = False) -> _Session:
         """Decode the rhythm ``beats`` (1, n, 2) for ``batch_size`` rows, state in place (see
-        :class:`models.streaming.Session`); either kind, since the model never looks ahead."""
+        :class:`models.streaming.Session`); either kind, since the model never looks ahead. ``int8`` is
+        ignored: the layers are small enough to stay in cache, where the fp32 products are as fast."""
         return _Session(self._plan.refresh(self), beats[0].detach().numpy(), batch_size)
 
 

@@ -17,6 +17,9 @@ def add_arguments(p) -> None:
     p.add_argument("-t", "--profile", default="default", help="sampling profile: default, beta, beam, …")
     p.add_argument("--profiles-file", default=None, help="TOML file of profiles (default: bundled/user)")
     p.add_argument("--seed", type=int, default=None, help="random seed: the same seed gives the same file")
+    p.add_argument("--exact", action="store_true",
+                   help="run the decoder at the weights' own precision instead of int8 (slower; the same "
+                        "quality, other melodies for a seed)")
     p.add_argument("--hints", nargs="+", default=None, help="first notes as scale degrees (1 = middle C) or names")
     p.add_argument("--scale", default=None, help='lock to a key, e.g. "C major", "A minor"')
     p.add_argument("--low", type=int, default=None, help="lowest MIDI pitch allowed")
@@ -52,7 +55,7 @@ def run(args) -> int:
         bar.update(done - bar.n)
 
     with whole_rhythm_threads(torch.get_num_threads()):  # torch's default: the machine's cores
-        pitches = generate(loaded, rests, durs, settings, seed=args.seed, progress=progress)
+        pitches = generate(loaded, rests, durs, settings, seed=args.seed, progress=progress, exact=args.exact)
     bar.close()
     starts, ends = beats_to_onsets(rests, durs)
     out = write_midi(args.output, starts, ends, pitches, tempo_bpm=args.tempo, program=args.program)

@@ -139,3 +139,24 @@ def test_wrong_kind_of_checkpoint(tmp_path, rhythm_npy, capsys):
     not_ckpt.write_text("hello")
     assert main(["generate", "-s", str(src), "-o", str(tmp_path / "o.mid"), "-c", str(not_ckpt)]) == 2
     assert "not a readable checkpoint" in capsys.readouterr().err
+
+
+def test_exact_flag_runs_the_decoder_at_the_weights_precision(tmp_path, rhythm_npy):
+    """The shipped lstm_attn decodes in int8 by default and exactly with --exact: each run writes the melody
+    generate() gives in that mode (and the same file again for the same seed); the two modes differ."""
+    from composer_app.checkpoints import default_checkpoint, load_checkpoint
+    from composer_app.sampling import generate, settings_from_profile
+
+    src, arr = rhythm_npy
+    loaded = load_checkpoint(default_checkpoint("lstm_attn", "offline"))
+    melodies = {}
+    for flags in ([], ["--exact"]):
+        files = [tmp_path / f"{len(flags)}{run}.mid" for run in "ab"]
+        for out in files:
+            assert main(["generate", "-s", str(src), "-o", str(out), "-t", "beam", "--seed", "3", *flags]) == 0
+        assert files[0].read_bytes() == files[1].read_bytes()
+        notes = sorted(pretty_midi.PrettyMIDI(str(files[0])).instruments[0].notes, key=lambda n: n.start)
+        melodies[bool(flags)] = [n.pitch for n in notes]
+        expected = generate(loaded, arr[:, 0], arr[:, 1], settings_from_profile("beam"), seed=3, exact=bool(flags))
+        assert melodies[bool(flags)] == expected.tolist()
+    assert melodies[True] != melodies[False]

@@ -9,14 +9,14 @@ from torch.nn import functional as F
 import models
 from models.kernels import (
     FBGEMM,
+    INT8_LINEAR,
     PACK_MIN_WEIGHTS,
-    PARALLEL_FP16,
-    PARALLEL_MIN_WEIGHTS,
     Dense,
+    Int8Dense,
     lstm_update,
     sigmoid_gates_first,
-    split_threads,
 )
+from models.streaming import session_for
 
 from .test_streaming import CASES, inputs, make, run_steps
 
@@ -42,24 +42,32 @@ def test_dense_packs_large_fp16_exact_weights_and_matches_linear(rows):
     assert dense.apply(torch.randn(3, 7, 256)).shape == (3, 7, 1024)  # leading dimensions kept
 
 
-def test_largest_matrices_split_rows_over_threads_with_the_same_products():
-    """Within split_threads the largest packed matrices use FBGEMM's multi-threaded op: the same fp16
-    weights and fp32 accumulation, so the same numbers as the single-thread op."""
+needs_int8 = pytest.mark.skipif(INT8_LINEAR is None, reason="this torch build has no FBGEMM int8 linear")
+
+
+@needs_int8
+@pytest.mark.parametrize("rows", [1, 5])
+def test_int8_dense_is_within_quantisation_error_of_linear(rows):
+    """Int8 weights per output row and 7-bit inputs: each output within a few per cent of the largest
+    one's size, and far closer on average; biases are added exactly."""
     torch.manual_seed(0)
-    threads = torch.get_num_threads()
-    w, b = torch.randn(1536, 768).half().float(), torch.randn(1536)
-    assert w.numel() >= PARALLEL_MIN_WEIGHTS
-    dense = Dense(w, b, split=True)
-    assert (dense.parallel is not None) == (PARALLEL_FP16 is not None)
-    assert Dense(w, b).parallel is None  # without split=True (live plans) no second packing
-    x = torch.randn(5, 768).numpy()
-    one = dense(x)
-    with split_threads(2):
-        two = dense(x)
-        assert torch.get_num_threads() == threads  # the split is for the product only
-    assert np.allclose(one, two, atol=1e-6, rtol=0)
-    assert np.allclose(two, F.linear(torch.from_numpy(x), w, b).numpy(), atol=1e-4)
-    assert Dense(torch.randn(1024, 512).half().float(), split=True).parallel is None  # too small to pay (see kernels)
+    w, b = torch.randn(1536, 768) / 20, torch.randn(1536)
+    dense = Int8Dense.of_large(w, b)
+    assert dense is not None
+    x = torch.cat([torch.rand(rows, 384) * 3, torch.rand(rows, 384) * 2 - 1], 1)  # relu part, then h in (-1, 1)
+    exact = F.linear(x, w, b).numpy()
+    got = dense(x.numpy())
+    assert got.shape == exact.shape and got.dtype == np.float32
+    error = np.abs(got - exact - 0)
+    scale = np.abs(exact - b.numpy()).max()
+    assert error.max() < 0.03 * scale and error.mean() < 0.005 * scale
+    assert not np.array_equal(got, exact)  # it really is another arithmetic
+
+
+def test_int8_is_only_for_large_matrices():
+    assert Int8Dense.of_large(torch.randn(96, 40)) is None  # in cache: fp32 is as fast
+    large = Int8Dense.of_large(torch.randn(1024, 256))
+    assert (large is not None) == (INT8_LINEAR is not None)
 
 
 @pytest.mark.parametrize("shape", [(96, 40), (1024, 256)])
@@ -128,11 +136,39 @@ def test_start_picks_up_changed_weights(arch):
 
 
 @pytest.mark.parametrize("kind", ["offline", "live"])
-def test_only_offline_plans_pack_their_decoder_for_split_products(kind):
-    """Only whole-rhythm generation splits products (offline kinds); a live plan keeps one packing."""
+def test_only_offline_plans_keep_an_int8_decoder(kind):
+    """Whole-rhythm sessions (offline kinds) may run the decoder in int8; live plans keep one packing."""
     torch.manual_seed(0)
     model = fp16_exact(models.build("lstm_attn", hidden_dim=384, kind=kind).eval())
     model.start(1, beats=torch.rand(1, 3, 2))
-    decoder = model._plan.plan.head.decoder
-    assert decoder.packed is not None or not FBGEMM
-    assert (decoder.parallel is not None) == (kind == "offline" and PARALLEL_FP16 is not None)
+    head = model._plan.plan.head
+    assert head.decoder.packed is not None or not FBGEMM
+    assert (head.int8 is not None) == (kind == "offline" and INT8_LINEAR is not None)
+
+
+@needs_int8
+@pytest.mark.parametrize("arch", ["lstm_attn", "attention_rnn"])
+def test_int8_session_follows_the_exact_one_on_the_shipped_models(arch):
+    """Teacher-forced along a melody the exact model drew, the int8 session of the shipped model gives every
+    pitch nearly the same probability at every beat (the error does not build up over 300 beats), ranks the
+    same pitch first almost always, and scores the melody the same to 1e-2 nats a note."""
+    from composer_app.checkpoints import default_checkpoint, load_checkpoint
+    from composer_app.sampling import SamplingSettings, generate, model_beats
+
+    loaded = load_checkpoint(default_checkpoint(arch, "offline"))
+    rng = np.random.default_rng(0)
+    rests, durs = rng.choice([0.0, 0.0, 0.1, 0.25], 300), rng.choice([0.125, 0.25, 0.5, 0.75], 300)
+    melody = generate(loaded, rests, durs, SamplingSettings(), seed=1, exact=True)
+    prev = np.concatenate([[0], melody[:-1]])
+    beats = model_beats(loaded, rests, durs)
+    with torch.inference_mode():
+        exact, int8 = session_for(loaded.model, beats), session_for(loaded.model, beats, int8=True)
+        assert exact.product is exact.head.decoder and int8.product is exact.head.int8 is not None
+        a = torch.cat([torch.log_softmax(torch.from_numpy(exact.step(prev[t:t + 1])), 1) for t in range(300)])
+        b = torch.cat([torch.log_softmax(torch.from_numpy(int8.step(prev[t:t + 1])), 1) for t in range(300)])
+    assert not torch.equal(a, b)  # it really is another arithmetic
+    assert (a.exp() - b.exp()).abs().max() < 0.05
+    assert (a[-50:].exp() - b[-50:].exp()).abs().max() < 0.05
+    assert (a.argmax(1) == b.argmax(1)).float().mean() > 0.95
+    notes = torch.arange(300), torch.from_numpy(melody)
+    assert abs(float(a[notes].mean() - b[notes].mean())) < 0.01
