@@ -20,8 +20,8 @@ gives ``nn.LSTM``). That product runs at this CPU's fp32 FMA rate in fp16/fp32 (
 (README, "Generation"). Sessions take it when asked (``int8=True``); ``step()`` and live play never do.
 
 Steps run on one torch thread (live, the audio needs the other core). Within :func:`split_threads` — a
-whole rhythm generated with cores to spare — the whole-rhythm encoders (``torch.lstm``) split over several
-threads. Nothing else does: at a few rows, a product split over two threads waits ~40 us for the second one
+whole rhythm generated with cores to spare — the whole-rhythm encoders run their two directions on two
+threads at once. Nothing else splits: at a few rows, a product split over two threads waits ~40 us for the second one
 to wake on this VM, and small elementwise operations split over threads cost more in hand-offs.
 
 :class:`PlanCache` keeps the derived arrays of a model (matrices, tables folded from embeddings); every
@@ -34,7 +34,9 @@ from __future__ import annotations
 import threading
 import warnings
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -83,8 +85,9 @@ _SPLIT = _SplitThreads()
 
 @contextmanager
 def split_threads(count: int) -> Iterator[None]:
-    """Within, in this thread: whole-rhythm encoders run on ``count`` torch threads, everything else on
-    torch's current setting (one, in the app and in generation)."""
+    """Within, in this thread: ``count`` cores are free for this work, so whole-rhythm encoders run their two
+    directions at once (:class:`FoldedBeatLSTM`); everything else stays on torch's current setting (one
+    thread, in the app and in generation)."""
     previous = _SPLIT.count
     _SPLIT.count = max(1, count)
     try:
@@ -93,18 +96,15 @@ def split_threads(count: int) -> Iterator[None]:
         _SPLIT.count = previous
 
 
-def on_split_threads(fn: Callable, *args) -> Any:
-    """``fn(*args)`` on the thread count :func:`split_threads` set (torch's setting restored after; the
-    switch costs well under a microsecond)."""
-    count = _SPLIT.count
-    if count == 1:
-        return fn(*args)
-    previous = torch.get_num_threads()
-    torch.set_num_threads(count)
-    try:
-        return fn(*args)
-    finally:
-        torch.set_num_threads(previous)
+def split_count() -> int:
+    """The core count :func:`split_threads` set in this thread (1 outside it)."""
+    return _SPLIT.count
+
+
+@cache
+def _second_core() -> ThreadPoolExecutor:
+    """One worker thread for the second direction of whole-rhythm encoders (made on first use)."""
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="encoder-direction")
 
 
 def fp16_exact(weight: Tensor) -> bool:
@@ -305,11 +305,32 @@ class FoldedBeatLSTM:
         self.hidden = lstm.hidden_size
 
     def __call__(self, beats: Tensor) -> tuple[Tensor, tuple[Tensor, Tensor]]:
-        """``beats`` (B, n, 2) -> outputs (B, n, directions * H) and final ``(h, c)`` (directions, B, H)."""
-        zero = beats.new_zeros(self.directions, beats.shape[0], self.hidden)
-        out, h, c = on_split_threads(torch.lstm, beats, (zero, zero), self.params, True, 1, 0.0, False,
-                                     self.directions == 2, True)
-        return out, (h, c)
+        """``beats`` (B, n, 2) -> outputs (B, n, directions * H) and final ``(h, c)`` (directions, B, H).
+
+        Each direction runs as its own one-direction ``torch.lstm`` (the backward one on the reversed
+        rhythm), at once on two threads within :func:`split_threads` and one after the other otherwise: the
+        same arithmetic either way, so a seeded melody does not depend on the cores. At two threads per
+        step, one bidirectional call spends more in hand-offs between its 2 x 512 small steps than it
+        gains (``lstm_attn``: ~24 ms against ~20 for the two directions side by side, 40 on one core)."""
+        if self.directions == 1:
+            out, h, c = self._direction(beats, 0)
+            return out, (h, c)
+        if _SPLIT.count > 1:
+            pending = _second_core().submit(self._direction, beats, 1)
+            forward, backward = self._direction(beats, 0), pending.result()
+        else:
+            forward, backward = self._direction(beats, 0), self._direction(beats, 1)
+        (out_f, h_f, c_f), (out_b, h_b, c_b) = forward, backward
+        return torch.cat([out_f, out_b], 2), (torch.cat([h_f, h_b]), torch.cat([c_f, c_b]))
+
+    def _direction(self, beats: Tensor, direction: int) -> tuple[Tensor, Tensor, Tensor]:
+        """One direction over the rhythm: outputs (B, n, H) in the rhythm's order, final h and c (1, B, H)."""
+        zero = beats.new_zeros(1, beats.shape[0], self.hidden)
+        backward = direction == 1
+        with torch.no_grad():  # grad mode is per thread: the worker's default would be on
+            out, h, c = torch.lstm(beats.flip(1) if backward else beats, (zero, zero),
+                                   self.params[4 * direction:4 * direction + 4], True, 1, 0.0, False, False, True)
+        return (out.flip(1) if backward else out), h, c
 
 
 def beat_encoders(fc: nn.Linear, lstm: nn.LSTM, live: bool) -> tuple[BeatEncoderCell | None, FoldedBeatLSTM | None]:

@@ -10,7 +10,7 @@ from composer_app.beats import FeatureSpec
 from composer_app.checkpoints import LoadedModel
 from composer_app.compute import whole_rhythm_threads
 from composer_app.sampling import SamplingSettings, generate
-from models.kernels import on_split_threads
+from models.kernels import split_count
 
 from .test_sampling import DURS, RESTS
 
@@ -24,14 +24,14 @@ def test_whole_rhythm_threads_splits_only_the_large_work_and_restores_everything
     torch.set_num_threads(2)
     try:
         with whole_rhythm_threads(2):
-            assert torch.get_num_threads() == 1  # every other operation on one thread
-            assert on_split_threads(torch.get_num_threads) == 2
+            assert torch.get_num_threads() == 1  # every operation on one thread...
+            assert split_count() == 2  # ...and the encoders' two directions at once
             assert all(n == 1 for n in blas_threads())  # NumPy's OpenBLAS here; none found elsewhere is fine
         assert torch.get_num_threads() == 2 and blas_threads() == previous_blas
-        assert on_split_threads(torch.get_num_threads) == 2  # outside: torch's own setting, untouched
+        assert split_count() == 1
         with pytest.raises(KeyError), whole_rhythm_threads(2):
             raise KeyError("a failed generation")
-        assert torch.get_num_threads() == 2 and blas_threads() == previous_blas
+        assert torch.get_num_threads() == 2 and blas_threads() == previous_blas and split_count() == 1
     finally:
         torch.set_num_threads(previous_torch)
 

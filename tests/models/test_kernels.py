@@ -12,9 +12,11 @@ from models.kernels import (
     INT8_LINEAR,
     PACK_MIN_WEIGHTS,
     Dense,
+    FoldedBeatLSTM,
     Int8Dense,
     lstm_update,
     sigmoid_gates_first,
+    split_threads,
 )
 from models.streaming import session_for
 
@@ -172,3 +174,29 @@ def test_int8_session_follows_the_exact_one_on_the_shipped_models(arch):
     assert (a.argmax(1) == b.argmax(1)).float().mean() > 0.95
     notes = torch.arange(300), torch.from_numpy(melody)
     assert abs(float(a[notes].mean() - b[notes].mean())) < 0.01
+
+
+def test_whole_rhythm_encoder_runs_its_directions_side_by_side_with_the_same_numbers(monkeypatch):
+    """Within split_threads the backward direction runs on the worker thread while the forward one runs
+    here; the outputs are the same bits as one after the other, and match the nn.LSTM it was folded from."""
+    import threading
+
+    torch.manual_seed(0)
+    fc, lstm = torch.nn.Linear(2, 24), torch.nn.LSTM(24, 32, batch_first=True, bidirectional=True)
+    encoder = FoldedBeatLSTM(fc, lstm)
+    beats = torch.rand(2, 50, 2)
+    threads = {}
+    direction = encoder._direction
+    monkeypatch.setattr(encoder, "_direction", lambda b, d: (threads.__setitem__(d, threading.current_thread()),
+                                                              direction(b, d))[1])
+    with torch.no_grad():
+        out, (h, c) = encoder(beats)
+        assert threads == {0: threading.main_thread(), 1: threading.main_thread()}
+        with split_threads(2):
+            split_out, (split_h, split_c) = encoder(beats)
+        ref_out, (ref_h, ref_c) = lstm(fc(beats))
+    assert threads[0] is threading.main_thread() and threads[1] is not threading.main_thread()
+    assert torch.equal(out, split_out) and torch.equal(h, split_h) and torch.equal(c, split_c)
+    assert out.shape == ref_out.shape and h.shape == ref_h.shape
+    assert torch.allclose(out, ref_out, atol=1e-5) and torch.allclose(h, ref_h, atol=1e-5)
+    assert torch.allclose(c, ref_c, atol=1e-5)
