@@ -54,6 +54,33 @@ def score_model(loaded: LoadedModel, melodies, progress=None) -> Scores:
     return Scores.from_sums(notes, nll_sum, correct)
 
 
+@torch.inference_mode()
+def score_sessions(loaded: LoadedModel, melodies, int8: bool = False, progress=None) -> Scores:
+    """As :func:`score_model`, but teacher-forced through the per-beat session that generation decodes with
+    (:func:`models.streaming.session_for`), so that the arithmetic of generation is what is scored: with
+    ``int8`` the offline lstm_attn's int8 decoder product, which ``generate`` uses by default."""
+    from models.streaming import session_for
+
+    model = loaded.model
+    model.eval()
+    notes = correct = 0
+    nll_sum = 0.0
+    for melody in melodies:
+        if len(melody) == 0:
+            continue
+        beats, prev, target = loaded.melody_inputs(melody)
+        session = session_for(model, beats, 1, int8=int8)
+        previous = prev[0].numpy()
+        logits = np.concatenate([session.step(previous[t:t + 1]) for t in range(len(previous))])
+        logits = torch.from_numpy(logits)
+        nll_sum += float(F.cross_entropy(logits, target[0], reduction="sum"))
+        correct += int((logits.argmax(-1) == target[0]).sum())
+        notes += target.shape[1]
+        if progress is not None:
+            progress.update(1)
+    return Scores.from_sums(notes, nll_sum, correct)
+
+
 def _pitches(melodies):
     return [np.asarray(m)[:, 2].astype(int) for m in melodies if len(m)]
 

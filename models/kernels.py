@@ -13,16 +13,17 @@ accumulation order); other weights (a freshly trained model, an original-format 
 in fp32.
 
 Whole-rhythm generation (sampling and beam search over a known rhythm, offline kinds) may run the decoder's
-recurrent matrix — the one product of every beam at every beat, and the largest — in int8 instead
-(:class:`Int8Dense`: FBGEMM's dynamic int8 linear, the kernel ``torch.ao.quantization.quantize_dynamic``
-gives ``nn.LSTM``). That product runs at this CPU's fp32 FMA rate in fp16/fp32 (five rows of ``lstm_attn``'s
-1536 x 768: ~140 us) and in ~50 us in int8, and the test NLL of the shipped models moves in the fourth decimal
-(README, "Generation"). Sessions take it when asked (``int8=True``); ``step()`` and live play never do.
+recurrent matrix — the one product of every beam at every beat — in int8 instead where it is large
+(``lstm_attn``'s; :data:`INT8_MIN_WEIGHTS`): :class:`Int8Dense`, FBGEMM's dynamic int8 linear, the kernel
+``torch.ao.quantization.quantize_dynamic`` gives ``nn.LSTM``. In fp16/fp32 that product runs at this CPU's
+fp32 FMA rate (five rows of 1536 x 768: ~140 us), in int8 in ~50 us, and the shipped model's test NLL moves
+in the fourth decimal (README, "Whole-melody generation"). Sessions take it when asked (``int8=True``);
+``step()`` and live play never do.
 
 Steps run on one torch thread (live, the audio needs the other core). Within :func:`split_threads` — a
 whole rhythm generated with cores to spare — the whole-rhythm encoders run their two directions on two
-threads at once. Nothing else splits: at a few rows, a product split over two threads waits ~40 us for the second one
-to wake on this VM, and small elementwise operations split over threads cost more in hand-offs.
+threads at once. Nothing else splits: at a few rows, a product split over two threads waits ~40 us for the
+second one to wake on this VM, and small elementwise operations split over threads cost more in hand-offs.
 
 :class:`PlanCache` keeps the derived arrays of a model (matrices, tables folded from embeddings); every
 ``start()`` rebuilds them if a parameter changed since (training, ``load_state_dict``), so a sequence
@@ -74,6 +75,10 @@ INT8_LINEAR = _int8_linear_op()
 # Below this many weights (1 MB in fp32) the matrix stays in the core's L2 cache and NumPy's fp32 GEMM is
 # as fast as FBGEMM's fp16 one or faster; above it, reading half the bytes wins (measured for 1-5 rows).
 PACK_MIN_WEIGHTS = 1 << 18
+# From this many weights on, the int8 product (Int8Dense) pays over a whole search: with lstm_attn's 1536 x 768
+# decoder a 512-beat beam search took 0.77x the time of the exact one; with attention_rnn's 1024 x 512 one,
+# whose searches go mostly to attention, 1.02x (a loss): that one stays exact.
+INT8_MIN_WEIGHTS = 1 << 20
 
 
 class _SplitThreads(threading.local):
@@ -178,9 +183,9 @@ class Int8Dense:
 
     @classmethod
     def of_large(cls, weight: Tensor, bias: Tensor | None = None) -> Int8Dense | None:
-        """The int8 product of a matrix of at least :data:`PACK_MIN_WEIGHTS` weights, or None: for smaller
-        ones (in cache) the fp32 product is about as fast, and FBGEMM may be missing (non-x86 CPUs)."""
-        if INT8_LINEAR is None or weight.numel() < PACK_MIN_WEIGHTS:
+        """The int8 product of a matrix of at least :data:`INT8_MIN_WEIGHTS` weights, or None: for smaller
+        ones it does not pay over a search, and FBGEMM may be missing (non-x86 CPUs)."""
+        if INT8_LINEAR is None or weight.numel() < INT8_MIN_WEIGHTS:
             return None
         try:
             return cls(weight, bias)

@@ -9,8 +9,8 @@ Every model in this package runs two ways:
   (sampling, beam search): a :class:`Session` keeps its state in buffers it updates in place, and
   precomputes everything that depends on the rhythm alone. :func:`session_for` gives every model one — a
   dedicated one where the model has it, else :class:`StepSession` over ``start``/``step``. Sessions give the
-  same logits as ``step``; with ``int8=True`` the offline attention models' sessions run the decoder's
-  recurrent product in int8 (:class:`models.kernels.Int8Dense`), within quantisation error of them.
+  same logits as ``step``; with ``int8=True`` a session may run its decoder's recurrent product in int8 where
+  that pays (``lstm_attn`` offline, :class:`models.kernels.Int8Dense`), within quantisation error of them.
 
 A *state* is a plain ``dict`` of tensors whose first axis is the batch: beam search can therefore copy,
 select and reorder it with :func:`select_state` / :func:`repeat_state` without knowing the model. Entries
@@ -98,8 +98,8 @@ class StepSession(RhythmSession):
 
 def session_for(model: StepModel, beats: Tensor, batch_size: int = 1, int8: bool = False) -> Session:
     """A session over rhythm ``beats`` (1, n, features): the model's own if it has one for its kind.
-    ``int8``: the model's session may run its largest per-beat product in int8 (the offline attention
-    models' decoders, :class:`models.kernels.Int8Dense`); the generic one always runs ``step`` exactly."""
+    ``int8``: the model's session may run its largest per-beat product in int8 where that pays (the offline
+    ``lstm_attn`` decoder, :class:`models.kernels.Int8Dense`); the generic one always runs ``step`` exactly."""
     own = getattr(model, "session", None)
     session = own(beats, batch_size, int8=int8) if own is not None else None
     return session if session is not None else StepSession(model, beats, batch_size)

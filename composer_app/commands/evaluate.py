@@ -24,6 +24,9 @@ def add_arguments(p) -> None:
                    help="also generate melodies for the same rhythms and compare musical statistics")
     p.add_argument("--profile", default="default", help="sampling profile for --sample (default 'default')")
     p.add_argument("--seed", type=int, default=0, help="random seed for --sample")
+    p.add_argument("--as-generated", choices=["exact", "int8"], default=None,
+                   help="score through the per-beat path generation decodes with instead of the whole-sequence "
+                        "forward: 'int8' as `generate` runs by default, 'exact' as with --exact")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -68,14 +71,18 @@ def load_inputs(args) -> tuple[list, list[str]]:
 
 def run(args) -> int:
     from composer_app.checkpoints import default_checkpoint, load_checkpoint
-    from composer_app.evaluation import baseline_scores, score_model
+    from composer_app.evaluation import baseline_scores, score_model, score_sessions
 
     ckpt = args.checkpoint or default_checkpoint("lstm_attn")
     loaded = load_checkpoint(ckpt, architecture=args.model_name)
     melodies, skipped = load_inputs(args)
-    scores = score_model(loaded, melodies)
+    if args.as_generated:
+        scores = score_sessions(loaded, melodies, int8=args.as_generated == "int8")
+    else:
+        scores = score_model(loaded, melodies)
+    scored_as = f"per beat, {args.as_generated}" if args.as_generated else "whole sequence"
     result = {"checkpoint": str(ckpt), "architecture": loaded.architecture, "kind": loaded.kind,
-              "files": len(melodies), **scores.as_dict()}
+              "files": len(melodies), "scored_as": scored_as, **scores.as_dict()}
     if skipped:
         result["skipped"] = skipped
     if args.baselines:
@@ -91,7 +98,7 @@ def run(args) -> int:
         print(json.dumps(result, indent=None, default=float))
         return 0
     print(f"{loaded.label} from {ckpt}")
-    print(f"  files {len(melodies)}  notes {scores.notes}")
+    print(f"  files {len(melodies)}  notes {scores.notes}  scored {scored_as}")
     print(f"  NLL {scores.nll:.4f} nats/note  perplexity {scores.perplexity:.3f}  accuracy {100 * scores.accuracy:.2f} %")
     for line in skipped:
         print(f"  skipped {line}")
