@@ -233,9 +233,9 @@ def generate(loaded: LoadedModel, rests, durs, settings: SamplingSettings, seed:
              progress=None, exact: bool = False) -> np.ndarray:
     """Pitches for a whole rhythm (``rests``, ``durs`` in seconds) by the settings' strategy.
 
-    By default the offline ``lstm_attn`` runs its decoder's recurrent product in int8 (2.8x faster, the same
-    test NLL to the fourth decimal: :class:`models.kernels.Int8Dense`); ``exact`` runs it at the weights' own
-    precision, as ``step`` and the naive baseline do (a seed then gives another melody)."""
+    By default the offline ``lstm_attn`` runs its decoder's recurrent product in int8 (that product 2.8x
+    faster, the same test NLL to the fourth decimal: :class:`models.kernels.Int8Dense`); ``exact`` runs it at
+    the weights' own precision, as ``step`` and the naive baseline do (a seed then gives another melody)."""
     if len(rests) == 0:
         return np.zeros(0, dtype=np.int64)
     if settings.strategy == "beam":

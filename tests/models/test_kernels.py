@@ -60,7 +60,7 @@ def test_int8_dense_is_within_quantisation_error_of_linear(rows):
     exact = F.linear(x, w, b).numpy()
     got = dense(x.numpy())
     assert got.shape == exact.shape and got.dtype == np.float32
-    error = np.abs(got - exact - 0)
+    error = np.abs(got - exact)
     scale = np.abs(exact - b.numpy()).max()
     assert error.max() < 0.03 * scale and error.mean() < 0.005 * scale
     assert not np.array_equal(got, exact)  # it really is another arithmetic
