@@ -51,7 +51,7 @@ needs_int8 = pytest.mark.skipif(INT8_LINEAR is None, reason="this torch build ha
 @pytest.mark.parametrize("rows", [1, 5])
 def test_int8_dense_is_within_quantisation_error_of_linear(rows):
     """Int8 weights per output row and 7-bit inputs: each output within a few per cent of the largest
-    one's size, and far closer on average; biases are added exactly."""
+    product's size, and far closer on average."""
     torch.manual_seed(0)
     w, b = torch.randn(1536, 768) / 20, torch.randn(1536)
     dense = Int8Dense.of_large(w, b)
@@ -142,14 +142,14 @@ def test_start_picks_up_changed_weights(arch):
 def test_only_offline_plans_keep_an_int8_decoder(kind):
     """Whole-rhythm sessions (offline kinds) may run lstm_attn's decoder in int8; live plans keep one
     packing, and attention_rnn's decoder stays exact (it would not pay)."""
+    from composer_app.checkpoints import default_checkpoint, load_checkpoint
+
     torch.manual_seed(0)
     model = fp16_exact(models.build("lstm_attn", hidden_dim=384, kind=kind).eval())
     model.start(1, beats=torch.rand(1, 3, 2))
     head = model._plan.plan.head
     assert head.decoder.packed is not None or not FBGEMM
     assert (head.int8 is not None) == (kind == "offline" and INT8_LINEAR is not None)
-    from composer_app.checkpoints import default_checkpoint, load_checkpoint
-
     attention = load_checkpoint(default_checkpoint("attention_rnn", kind)).model
     attention.start(1, beats=torch.rand(1, 3, 2))
     assert attention._plan.plan.head.int8 is None
@@ -192,9 +192,13 @@ def test_whole_rhythm_encoder_runs_its_directions_side_by_side_with_the_same_num
     encoder = FoldedBeatLSTM(fc, lstm)
     beats = torch.rand(2, 50, 2)
     threads = {}
-    direction = encoder._direction
-    monkeypatch.setattr(encoder, "_direction", lambda b, d: (threads.__setitem__(d, threading.current_thread()),
-                                                              direction(b, d))[1])
+    run_direction = encoder._direction
+
+    def noting_thread(beats, direction):
+        threads[direction] = threading.current_thread()
+        return run_direction(beats, direction)
+
+    monkeypatch.setattr(encoder, "_direction", noting_thread)
     with torch.no_grad():
         out, (h, c) = encoder(beats)
         assert threads == {0: threading.main_thread(), 1: threading.main_thread()}
