@@ -202,13 +202,13 @@ class PitchHead:
         """
         top, idx = torch.topk(torch.from_numpy(logp), self.top_k)  # most likely first
         cums = np.add.accumulate(np.exp(top.numpy()), axis=1).tolist()
-        tops, idxs, top_p = top.tolist(), idx.tolist(), self.top_p
+        tops, idxs, us, top_p = top.tolist(), idx.tolist(), uniform.tolist(), self.top_p
         pitches, chosen = [], []
         for row, cum in enumerate(cums):
             kept = 1
             while kept < len(cum) and cum[kept - 1] < top_p:  # the mass before pitch `kept` is in the nucleus
                 kept += 1
-            x = float(uniform[row]) * cum[kept - 1]
+            x = us[row] * cum[kept - 1]
             j = 0
             while cum[j] <= x and j < kept - 1:
                 j += 1
