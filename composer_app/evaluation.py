@@ -33,25 +33,32 @@ class Scores:
         return asdict(self)
 
 
-@torch.no_grad()
-def score_model(loaded: LoadedModel, melodies, progress=None) -> Scores:
-    """Teacher-forced NLL and accuracy of ``loaded`` over ``melodies`` (arrays of notes)."""
-    model = loaded.model
-    model.eval()
-    device = next(model.parameters()).device
+def _score(loaded: LoadedModel, melodies, logits_of, progress=None) -> Scores:
+    """NLL and accuracy over ``melodies``, from ``logits_of(beats, prev)`` -> (L, notes) for each melody's
+    teacher-forced inputs (:meth:`LoadedModel.melody_inputs`)."""
+    loaded.model.eval()
     notes = correct = 0
     nll_sum = 0.0
     for melody in melodies:
         if len(melody) == 0:
             continue
-        beats, prev, target = (t.to(device) for t in loaded.melody_inputs(melody))
-        logits = model(beats, prev)
-        nll_sum += float(F.cross_entropy(logits[0], target[0], reduction="sum"))
-        correct += int((logits[0].argmax(-1) == target[0]).sum())
-        notes += target.shape[1]
+        beats, prev, target = loaded.melody_inputs(melody)
+        logits = logits_of(beats, prev)
+        target = target[0].to(logits.device)
+        nll_sum += float(F.cross_entropy(logits, target, reduction="sum"))
+        correct += int((logits.argmax(-1) == target).sum())
+        notes += len(target)
         if progress is not None:
             progress.update(1)
     return Scores.from_sums(notes, nll_sum, correct)
+
+
+@torch.no_grad()
+def score_model(loaded: LoadedModel, melodies, progress=None) -> Scores:
+    """Teacher-forced NLL and accuracy of ``loaded`` over ``melodies`` (arrays of notes)."""
+    model = loaded.model
+    device = next(model.parameters()).device
+    return _score(loaded, melodies, lambda beats, prev: model(beats.to(device), prev.to(device))[0], progress)
 
 
 @torch.inference_mode()
@@ -61,24 +68,12 @@ def score_sessions(loaded: LoadedModel, melodies, int8: bool = False, progress=N
     ``int8`` the offline lstm_attn's int8 decoder product, which ``generate`` uses by default."""
     from models.streaming import session_for
 
-    model = loaded.model
-    model.eval()
-    notes = correct = 0
-    nll_sum = 0.0
-    for melody in melodies:
-        if len(melody) == 0:
-            continue
-        beats, prev, target = loaded.melody_inputs(melody)
-        session = session_for(model, beats, 1, int8=int8)
+    def stepped(beats, prev):
+        session = session_for(loaded.model, beats, 1, int8=int8)
         previous = prev[0].numpy()
-        logits = np.concatenate([session.step(previous[t:t + 1]) for t in range(len(previous))])
-        logits = torch.from_numpy(logits)
-        nll_sum += float(F.cross_entropy(logits, target[0], reduction="sum"))
-        correct += int((logits.argmax(-1) == target[0]).sum())
-        notes += target.shape[1]
-        if progress is not None:
-            progress.update(1)
-    return Scores.from_sums(notes, nll_sum, correct)
+        return torch.from_numpy(np.concatenate([session.step(previous[t:t + 1]) for t in range(len(previous))]))
+
+    return _score(loaded, melodies, stepped, progress)
 
 
 def _pitches(melodies):
