@@ -80,10 +80,10 @@ def _timed(fn) -> float:
 
 
 def measure(arch: str, beats: int = 512, seed: int = 0, repeats: int = 5) -> dict:
-    """Median of ``repeats`` rounds, each timing ours (as the ``generate`` command runs it: encoder and largest
-    products split over torch's default thread count, the rest on one thread — :mod:`composer_app.compute`)
-    and the baseline (default torch settings) one after the other, so that drift in the machine falls on
-    both."""
+    """Median of ``repeats`` rounds, each timing ours (as the ``generate`` command runs it: the encoders'
+    two directions side by side on torch's default thread count, the rest on one thread —
+    :mod:`composer_app.compute`) and the baseline (default torch settings) one after the other, so that
+    drift in the machine falls on both."""
     from composer_app.checkpoints import shipped_or_untrained
     from composer_app.compute import whole_rhythm_threads
 

@@ -36,9 +36,6 @@ from models.kernels import (
     PitchContextDecoder,
     PlanCache,
     beat_encoders,
-    embedding_table,
-    lstm_dense,
-    lstm_int8,
     scratch,
 )
 from models.streaming import State, advance, check_position, lstm_step, position, zeros
@@ -229,10 +226,8 @@ class _StepPlan:
         self.relu_vector = ((1 - slope) * v).numpy()
         self.linear_vector = (slope * v).numpy()
         self.hidden = d
-        lstm = dec.post_attention_lstm
-        int8 = lstm_int8(lstm) if model.kind == "offline" else None  # as in local_attention
-        self.head = PitchContextDecoder(embedding_table(dec.note_embedding, dec.combine_fc, slice(0, embed)),
-                                        lstm_dense(lstm), Dense.of(dec.notes_output), int8)
+        self.head = PitchContextDecoder.of(dec.note_embedding, dec.combine_fc, dec.post_attention_lstm,
+                                           dec.notes_output, model.kind == "offline")
         self.slots = [torch.tensor([i]) for i in range(model.window)]
         self._scratch = threading.local()
 

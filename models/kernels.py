@@ -176,7 +176,6 @@ class Int8Dense:
         scale = (w.abs().amax(1) / 127).clamp_min(torch.finfo(torch.float32).tiny).double()
         q = torch.quantize_per_channel(w, scale, torch.zeros(len(w), dtype=torch.long), 0, torch.qint8)
         self.packed = torch.ops.quantized.linear_prepack(q, None if bias is None else bias.detach().float())
-        self.out_features, self.in_features = w.shape
 
     def __call__(self, rows: np.ndarray) -> np.ndarray:
         return INT8_LINEAR(torch.from_numpy(np.ascontiguousarray(rows)), self.packed, True).numpy()
@@ -368,6 +367,15 @@ class PitchContextDecoder:
     def __init__(self, table: np.ndarray, decoder: Dense, output: Dense, int8: Int8Dense | None = None):
         self.table, self.decoder, self.output, self.int8 = table, decoder, output, int8
         self.width = table.shape[1]
+
+    @classmethod
+    def of(cls, embedding: nn.Embedding, combine_fc: nn.Linear, lstm: nn.LSTM, output: nn.Linear,
+           offline: bool) -> PitchContextDecoder:
+        """From a model's modules: ``combine_fc`` over ``[embedding(prev); context]``, the decoder ``lstm``,
+        the ``output`` layer. Offline plans also keep the int8 product (:func:`lstm_int8`) for whole-rhythm
+        sessions; live ones never use it."""
+        table = embedding_table(embedding, combine_fc, slice(0, embedding.embedding_dim))
+        return cls(table, lstm_dense(lstm), Dense.of(output), lstm_int8(lstm) if offline else None)
 
     def rows(self, h: np.ndarray) -> np.ndarray:
         x_h = np.empty((len(h), self.width + h.shape[1]), dtype=np.float32)

@@ -29,9 +29,6 @@ from models.kernels import (
     PitchContextDecoder,
     PlanCache,
     beat_encoders,
-    embedding_table,
-    lstm_dense,
-    lstm_int8,
 )
 from models.streaming import State, advance, check_position, zeros
 
@@ -154,6 +151,5 @@ class _StepPlan:
         dec, hidden = model.decoder, model.hidden_dim
         self.encoder, self.encode = beat_encoders(model.encoder.duration_fc, model.encoder.encoder, model.kind == "live")
         self.context_mix = Dense(dec.combine_fc.weight[:, hidden:])
-        int8 = lstm_int8(dec.rnn) if model.kind == "offline" else None  # offline: for whole-rhythm sessions
-        self.head = PitchContextDecoder(embedding_table(dec.note_embed, dec.combine_fc, slice(0, hidden)),
-                                        lstm_dense(dec.rnn), Dense.of(dec.notes_output), int8)
+        self.head = PitchContextDecoder.of(dec.note_embed, dec.combine_fc, dec.rnn, dec.notes_output,
+                                           model.kind == "offline")
