@@ -14,7 +14,7 @@ from composer_app.beats import FeatureSpec, beats_to_onsets
 from composer_app.checkpoints import save_checkpoint
 from composer_app.cli import main
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "everybody_compose_checkpoints"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "everybody_compose_checkpoints"
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,7 @@ import torch
 
 from composer_app.checkpoints import load_checkpoint
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "everybody_compose_checkpoints"
-if not FIXTURES.exists():  # CI clones main into another folder with shared/ beside it
-    FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "everybody_compose_checkpoints"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "everybody_compose_checkpoints"
 NAMES = ["vanilla_rnn", "lstm_attn", "attention_rnn"]
 
 
