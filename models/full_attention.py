@@ -38,6 +38,7 @@ from models.kernels import (
     beat_encoders,
     scratch,
 )
+from models.memory import build_memory
 from models.streaming import State, advance, check_position, lstm_step, position, zeros
 
 
@@ -52,31 +53,50 @@ class Encoder(nn.Module):
 
 
 class Attention(nn.Module):
-    """Additive attention; ``attn1`` sees ``[decoder state; encoder output]`` as in the original."""
+    """Additive attention; ``attn1`` sees ``[decoder state; encoder output]`` as in the original.
 
-    def __init__(self, context_dim: int, decode_hidden_dim: int):
+    ``locality`` > 0 adds a learned score for where each encoder output lies relative to the current beat
+    (offsets ``-locality..locality``, farther ones share the end buckets), started in favour of the current
+    beat. Content alone does not tell the decoder which encoder output belongs to the beat it is decoding:
+    without it the attention spreads over the whole rhythm and the beat's own timing is averaged away.
+    0 is the architecture as published."""
+
+    def __init__(self, context_dim: int, decode_hidden_dim: int, locality: int = 0):
         super().__init__()
         self.decode_hidden_dim = decode_hidden_dim
+        self.locality = locality
         self.attn1 = nn.Linear(decode_hidden_dim + context_dim, decode_hidden_dim)
         self.attn2 = nn.Linear(decode_hidden_dim, 1)
+        if locality:
+            start = torch.zeros(2 * locality + 1)
+            start[locality] = 4.0
+            start[locality - 1] = start[locality + 1] = 2.0
+            self.position_bias = nn.Parameter(start)
 
     def project_keys(self, enc: Tensor) -> Tensor:
         """The decoder-independent part of the score, once per encoder output: (..., D)."""
         return F.linear(enc, self.attn1.weight[:, self.decode_hidden_dim:], self.attn1.bias)
 
-    def context(self, h: Tensor, keys: Tensor, values: Tensor) -> Tensor:
-        """Context for decoder state ``h`` (B, D) over ``keys`` (B, N, D) / ``values`` (B, N, C)."""
+    def position_scores(self, offsets: Tensor) -> Tensor | float:
+        """The location term of the scores of keys at ``offsets`` (key beat minus current beat)."""
+        if not self.locality:
+            return 0.0
+        return self.position_bias[offsets.clamp(-self.locality, self.locality) + self.locality]
+
+    def context(self, h: Tensor, keys: Tensor, values: Tensor, offsets: Tensor) -> Tensor:
+        """Context for decoder state ``h`` (B, D) over ``keys`` (B, N, D) / ``values`` (B, N, C), whose beats
+        lie at ``offsets`` (N,) from the current one."""
         query = F.linear(h, self.attn1.weight[:, : self.decode_hidden_dim])
         scores = self.attn2(F.leaky_relu(keys + query.unsqueeze(1))).squeeze(-1)
-        weights = torch.softmax(scores, dim=1)
+        weights = torch.softmax(scores + self.position_scores(offsets), dim=1)
         return torch.matmul(weights.unsqueeze(1), values).squeeze(1)
 
 
 class Decoder(nn.Module):
     def __init__(self, num_notes: int, embed_dim: int, context_dim: int, decode_hidden_dim: int,
-                 dropout: float):
+                 dropout: float, locality: int = 0):
         super().__init__()
-        self.attention = Attention(context_dim, decode_hidden_dim)
+        self.attention = Attention(context_dim, decode_hidden_dim, locality)
         self.note_embedding = nn.Embedding(num_notes, embed_dim)
         self.combine_fc = nn.Linear(embed_dim + context_dim, decode_hidden_dim)
         self.post_attention_lstm = nn.LSTM(decode_hidden_dim, decode_hidden_dim, batch_first=True)
@@ -87,7 +107,7 @@ class Decoder(nn.Module):
         x = torch.cat((self.dropout(self.note_embedding(prev_pitch)), context), dim=-1)
         x = F.relu(self.combine_fc(x))
         h, c = lstm_step(self.post_attention_lstm, x, h, c)
-        return self.notes_output(self.dropout(h)), h, c
+        return h, c
 
 
 class FullAttentionLSTM(nn.Module):
@@ -95,7 +115,7 @@ class FullAttentionLSTM(nn.Module):
 
     def __init__(self, num_notes: int = 128, embed_dim: int = 32, encode_hidden_dim: int = 512,
                  decode_hidden_dim: int = 1024, dropout: float = 0.0, kind: str = "offline",
-                 window: int = 64):
+                 window: int = 64, locality: int = 0, memory: dict | None = None):
         super().__init__()
         self.kind = kind
         self.num_notes = num_notes
@@ -105,13 +125,16 @@ class FullAttentionLSTM(nn.Module):
         self.decode_hidden_dim = decode_hidden_dim
         self.context_dim = encode_hidden_dim * (2 if bidirectional else 1)
         self.encoder = Encoder(encode_hidden_dim, bidirectional)
-        self.decoder = Decoder(num_notes, embed_dim, self.context_dim, decode_hidden_dim, dropout)
+        self.decoder = Decoder(num_notes, embed_dim, self.context_dim, decode_hidden_dim, dropout, locality)
+        self.memory = build_memory(memory, decode_hidden_dim, num_notes)
         self._plan = PlanCache(_StepPlan)
 
     def config(self) -> dict:
         return {"num_notes": self.num_notes, "embed_dim": self.decoder.note_embedding.embedding_dim,
                 "encode_hidden_dim": self.encode_hidden_dim, "decode_hidden_dim": self.decode_hidden_dim,
-                "dropout": self.decoder.dropout.p, "kind": self.kind, "window": self.window}
+                "dropout": self.decoder.dropout.p, "kind": self.kind, "window": self.window,
+                "locality": self.decoder.attention.locality,
+                "memory": self.memory.config() if self.memory is not None else None}
 
     @classmethod
     def config_from_state_dict(cls, sd: dict) -> dict:
@@ -131,10 +154,15 @@ class FullAttentionLSTM(nn.Module):
         for t in range(length):
             lo = 0 if self.kind == "offline" else max(0, t + 1 - self.window)
             hi = length if self.kind == "offline" else t + 1
-            context = self.decoder.attention.context(h, keys[:, lo:hi], enc[:, lo:hi])
-            logits, h, c = self.decoder.step(context, prev_notes[:, t], h, c)
-            outputs.append(logits)
-        return torch.stack(outputs, dim=1)
+            offsets = torch.arange(lo - t, hi - t, device=keys.device)
+            context = self.decoder.attention.context(h, keys[:, lo:hi], enc[:, lo:hi], offsets)
+            h, c = self.decoder.step(context, prev_notes[:, t], h, c)
+            outputs.append(h)
+        states = self.decoder.dropout(torch.stack(outputs, dim=1))
+        logits = self.decoder.notes_output(states)
+        if self.memory is None:
+            return logits
+        return self.memory(logits, states, beats, prev_notes)
 
     def start(self, batch_size: int = 1, beats: Tensor | None = None) -> State:
         w = self.decoder.notes_output.weight
@@ -155,6 +183,8 @@ class FullAttentionLSTM(nn.Module):
         state["h"] = zeros(batch_size, self.decode_hidden_dim, w)
         state["c"] = zeros(batch_size, self.decode_hidden_dim, w)
         state["t"] = torch.zeros(batch_size, dtype=torch.long, device=w.device)
+        if self.memory is not None:
+            state.update(self.memory.start(batch_size, w))
         return state
 
     def step(self, state: State, beat: Tensor, prev_pitch: Tensor) -> tuple[Tensor, State]:
@@ -162,9 +192,9 @@ class FullAttentionLSTM(nn.Module):
         plan = self._plan.plan
         new = dict(state)
         if self.kind == "offline":
-            check_position(state, state["memory_keys_mix"].shape[2])
+            t = check_position(state, state["memory_keys_mix"].shape[2])
             keys_mix = state["memory_keys_mix"]
-            key_bias = state["memory_key_bias"].numpy()
+            key_bias = state["memory_key_bias"].numpy() + plan.position_scores(t, keys_mix.shape[2])
         else:
             t = position(state)
             eh, ec = plan.encoder(beat.numpy(), state["eh"].numpy(), state["ec"].numpy())
@@ -173,16 +203,19 @@ class FullAttentionLSTM(nn.Module):
             new["keys_mix"] = keys_mix = state["keys_mix"].index_copy(2, plan.slots[t % self.window], row)
             if t + 1 < self.window:
                 keys_mix = keys_mix[:, :, : t + 1]
-            key_bias = plan.key_bias(keys_mix[:, 0].numpy())
+            key_bias = plan.key_bias(keys_mix[:, 0].numpy()) + plan.position_scores(t, keys_mix.shape[2], self.window)
         h = state["h"].numpy()
         mixed = plan.context_mix(h, keys_mix, key_bias)
         new["h"], new["c"], logits = plan.head.step(h, state["c"].numpy(), prev_pitch.numpy(), mixed)
         new["t"] = advance(state)
+        if self.memory is not None:
+            logits, recall = self.memory.step(state, logits, new["h"], beat, prev_pitch)
+            new.update(recall)
         return logits, new
 
     def session(self, beats: Tensor, batch_size: int = 1, int8: bool = False) -> _OfflineSession | None:
-        """As :meth:`models.local_attention.LocalAttentionLSTM.session`: offline only."""
-        if self.kind != "offline":
+        """As :meth:`models.local_attention.LocalAttentionLSTM.session`: offline and without memory only."""
+        if self.kind != "offline" or self.memory is not None:
             return None
         state = self.start(1, beats=beats)
         return _OfflineSession(self._plan.plan, state["memory_keys_mix"], state["memory_key_bias"].numpy(),
@@ -198,7 +231,8 @@ class _OfflineSession(ContextDecoderSession):
         self.plan, self.keys_mix, self.key_bias = plan, keys_mix, key_bias
 
     def context(self, t: int) -> np.ndarray:
-        return self.plan.context_mix(self.head.hidden(self.x_h), self.keys_mix, self.key_bias)
+        key_bias = self.key_bias + self.plan.position_scores(t, self.key_bias.shape[-1])
+        return self.plan.context_mix(self.head.hidden(self.x_h), self.keys_mix, key_bias)
 
 
 class _StepPlan:
@@ -229,12 +263,24 @@ class _StepPlan:
         self.head = PitchContextDecoder.of(dec.note_embedding, dec.combine_fc, dec.post_attention_lstm,
                                            dec.notes_output, model.kind == "offline")
         self.slots = [torch.tensor([i]) for i in range(model.window)]
+        attention = dec.attention
+        self.locality = attention.locality
+        self.position_bias = attention.position_bias.detach().numpy().copy() if attention.locality else None
         self._scratch = threading.local()
 
     def keys_and_mix(self, enc: Tensor) -> Tensor:
         """Encoder outputs (B, N, C) -> (B, 2, N, D): attention keys, then their share of ``combine_fc``."""
         both = self.keys_mix.apply(enc)
         return both.view(*both.shape[:-1], 2, -1).transpose(1, 2).contiguous()
+
+    def position_scores(self, t: int, n: int, window: int | None = None) -> np.ndarray | float:
+        """The location term of the scores at beat ``t`` of ``n`` keys: the rhythm's beats (offline), or the
+        live ring's slots, where slot ``s`` holds beat ``t - ((t - s) mod window)``."""
+        if self.position_bias is None:
+            return 0.0
+        slots = np.arange(n)
+        offsets = slots - t if window is None else -((t - slots) % window)
+        return self.position_bias[np.clip(offsets, -self.locality, self.locality) + self.locality]
 
     def key_bias(self, keys: np.ndarray) -> np.ndarray:
         """Each key's share of its score that does not depend on the query: (B, N) from keys (B, N, D)."""

@@ -30,6 +30,7 @@ from models.kernels import (
     PlanCache,
     beat_encoders,
 )
+from models.memory import build_memory
 from models.streaming import State, advance, check_position, zeros
 
 
@@ -57,16 +58,16 @@ class LocalAttnDecoder(nn.Module):
         x = torch.cat((self.dropout(self.note_embed(prev_notes)), context), dim=-1)
         return F.relu(self.combine_fc(x))
 
-    def forward(self, prev_notes: Tensor, context: Tensor, memory=None) -> Tensor:
-        x, _ = self.rnn(self.combine(prev_notes, context), memory)
-        return self.notes_output(x)
+    def forward(self, prev_notes: Tensor, context: Tensor, initial=None) -> Tensor:
+        """The decoder LSTM's outputs (B, T, H), before the output layer."""
+        return self.rnn(self.combine(prev_notes, context), initial)[0]
 
 
 class LocalAttentionLSTM(nn.Module):
     name = "lstm_attn"
 
     def __init__(self, num_notes: int = 128, hidden_dim: int = 512, dropout_p: float = 0.5,
-                 kind: str = "offline"):
+                 kind: str = "offline", memory: dict | None = None):
         super().__init__()
         self.kind = kind
         self.num_notes = num_notes
@@ -75,11 +76,13 @@ class LocalAttentionLSTM(nn.Module):
         self.encoder = LocalAttnEncoder(hidden_dim, bidirectional)
         context_dim = hidden_dim * (2 if bidirectional else 1)
         self.decoder = LocalAttnDecoder(hidden_dim, context_dim, num_notes, dropout_p)
+        self.memory = build_memory(memory, hidden_dim, num_notes)
         self._plan = PlanCache(_StepPlan)
 
     def config(self) -> dict:
         return {"num_notes": self.num_notes, "hidden_dim": self.hidden_dim,
-                "dropout_p": self.decoder.dropout.p, "kind": self.kind}
+                "dropout_p": self.decoder.dropout.p, "kind": self.kind,
+                "memory": self.memory.config() if self.memory is not None else None}
 
     @classmethod
     def config_from_state_dict(cls, sd: dict) -> dict:
@@ -89,8 +92,12 @@ class LocalAttentionLSTM(nn.Module):
 
     def forward(self, beats: Tensor, prev_notes: Tensor) -> Tensor:
         context, enc_state = self.encoder(beats)
-        memory = enc_state if self.kind == "offline" else None
-        return self.decoder(prev_notes, context, memory)
+        initial = enc_state if self.kind == "offline" else None
+        states = self.decoder(prev_notes, context, initial)
+        logits = self.decoder.notes_output(states)
+        if self.memory is None:
+            return logits
+        return self.memory(logits, states, beats, prev_notes)
 
     def start(self, batch_size: int = 1, beats: Tensor | None = None) -> State:
         w = self.decoder.notes_output.weight
@@ -101,11 +108,16 @@ class LocalAttentionLSTM(nn.Module):
             with torch.no_grad():
                 context, (h, c) = plan.encode(beats)
             mixed = plan.context_mix.apply(context)
-            return {"memory_mix": mixed, "h": h[0], "c": c[0],
-                    "t": torch.zeros(beats.shape[0], dtype=torch.long, device=w.device)}
-        hd = self.hidden_dim
-        return {"eh": zeros(batch_size, hd, w), "ec": zeros(batch_size, hd, w),
-                "h": zeros(batch_size, hd, w), "c": zeros(batch_size, hd, w)}
+            batch_size = beats.shape[0]
+            state = {"memory_mix": mixed, "h": h[0], "c": c[0],
+                     "t": torch.zeros(batch_size, dtype=torch.long, device=w.device)}
+        else:
+            hd = self.hidden_dim
+            state = {"eh": zeros(batch_size, hd, w), "ec": zeros(batch_size, hd, w),
+                     "h": zeros(batch_size, hd, w), "c": zeros(batch_size, hd, w)}
+        if self.memory is not None:
+            state.update(self.memory.start(batch_size, w))
+        return state
 
     def step(self, state: State, beat: Tensor, prev_pitch: Tensor) -> tuple[Tensor, State]:
         """One beat (inference only: no gradients flow through the plan's weights)."""
@@ -120,13 +132,17 @@ class LocalAttentionLSTM(nn.Module):
             new["eh"], new["ec"] = torch.from_numpy(eh), torch.from_numpy(ec)
             mixed = plan.context_mix(eh)
         new["h"], new["c"], logits = plan.head.step(state["h"].numpy(), state["c"].numpy(), prev_pitch.numpy(), mixed)
+        if self.memory is not None:
+            logits, recall = self.memory.step(state, logits, new["h"], beat, prev_pitch)
+            new.update(recall)
         return logits, new
 
     def session(self, beats: Tensor, batch_size: int = 1, int8: bool = False) -> _OfflineSession | None:
         """The offline kind decodes a known rhythm in place (see :class:`models.streaming.Session`; ``int8``:
         the decoder's LSTM product in int8, :class:`models.kernels.Int8Dense`); the live kind steps its
-        encoder with the decoder and uses the generic session (None here)."""
-        if self.kind != "offline":
+        encoder with the decoder and uses the generic session (None here), as does a model with a melody
+        memory."""
+        if self.kind != "offline" or self.memory is not None:
             return None
         state = self.start(1, beats=beats)
         return _OfflineSession(self._plan.plan, state["memory_mix"][0].numpy(), state["h"].numpy(),

@@ -15,6 +15,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from models.kernels import PlanCache, affine_rows, embedding_table, recurrent_weights
+from models.memory import build_memory
 from models.streaming import RhythmSession, State, zeros
 
 
@@ -22,7 +23,7 @@ class VanillaRNN(nn.Module):
     name = "vanilla_rnn"
 
     def __init__(self, num_notes: int = 128, embed_size: int = 32, hidden_dim: int = 256,
-                 dropout: float = 0.0, kind: str = "offline"):
+                 dropout: float = 0.0, kind: str = "offline", memory: dict | None = None):
         super().__init__()
         self.kind = kind
         self.num_notes = num_notes
@@ -36,11 +37,13 @@ class VanillaRNN(nn.Module):
             if isinstance(m, nn.Linear):
                 nn.init.xavier_uniform_(m.weight)
                 nn.init.constant_(m.bias, 0)
+        self.memory = build_memory(memory, hidden_dim, num_notes)
         self._plan = PlanCache(_StepPlan)
 
     def config(self) -> dict:
         return {"num_notes": self.num_notes, "embed_size": self.note_embedding.embedding_dim,
-                "hidden_dim": self.layer1.hidden_size, "dropout": self.dropout.p, "kind": self.kind}
+                "hidden_dim": self.layer1.hidden_size, "dropout": self.dropout.p, "kind": self.kind,
+                "memory": self.memory.config() if self.memory is not None else None}
 
     @classmethod
     def config_from_state_dict(cls, sd: dict) -> dict:
@@ -54,13 +57,20 @@ class VanillaRNN(nn.Module):
     def forward(self, beats: Tensor, prev_notes: Tensor) -> Tensor:
         x, _ = self.layer1(self._inputs(beats, prev_notes))
         x, _ = self.layer2(self.dropout(x))
-        return self.notes_output(self.dropout(x))
+        states = self.dropout(x)
+        logits = self.notes_output(states)
+        if self.memory is None:
+            return logits
+        return self.memory(logits, states, beats, prev_notes)
 
     def start(self, batch_size: int = 1, beats: Tensor | None = None) -> State:
         w = self.notes_output.weight
         self._plan.refresh(self)
-        return {"h1": zeros(batch_size, self.layer1.hidden_size, w),
-                "h2": zeros(batch_size, self.layer2.hidden_size, w)}
+        state = {"h1": zeros(batch_size, self.layer1.hidden_size, w),
+                 "h2": zeros(batch_size, self.layer2.hidden_size, w)}
+        if self.memory is not None:
+            state.update(self.memory.start(batch_size, w))
+        return state
 
     def step(self, state: State, beat: Tensor, prev_pitch: Tensor) -> tuple[Tensor, State]:
         """One beat (inference only: no gradients flow through the plan's weights)."""
@@ -69,13 +79,20 @@ class VanillaRNN(nn.Module):
         rows = plan.buffers(len(pitch))
         rows.h1_in[:] = state["h1"].numpy()
         rows.h2[:] = state["h2"].numpy()
-        logits = plan.advance(rows, pitch, *plan.beat_shares(beat.numpy()))
-        return torch.from_numpy(logits), {"h1": torch.from_numpy(rows.h1), "h2": torch.from_numpy(rows.h2)}
+        logits = torch.from_numpy(plan.advance(rows, pitch, *plan.beat_shares(beat.numpy())))
+        new = {"h1": torch.from_numpy(rows.h1), "h2": torch.from_numpy(rows.h2)}
+        if self.memory is not None:
+            logits, recall = self.memory.step(state, logits, new["h2"], beat, prev_pitch)
+            new.update(recall)
+        return logits, new
 
-    def session(self, beats: Tensor, batch_size: int = 1, int8: bool = False) -> _Session:
+    def session(self, beats: Tensor, batch_size: int = 1, int8: bool = False) -> _Session | None:
         """Decode the rhythm ``beats`` (1, n, 2) for ``batch_size`` rows, state in place (see
         :class:`models.streaming.Session`); either kind, since the model never looks ahead. ``int8`` is
-        ignored: the layers are small enough to stay in cache, where the fp32 products are as fast."""
+        ignored: the layers are small enough to stay in cache, where the fp32 products are as fast.
+        With a melody memory, None: the generic session steps it."""
+        if self.memory is not None:
+            return None
         return _Session(self._plan.refresh(self), beats[0].detach().numpy(), batch_size)
 
 

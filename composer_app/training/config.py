@@ -12,8 +12,10 @@ RECIPES = ("ours", "original")
 MODEL_KEYS = {
     "vanilla_rnn": ("embed_size", "hidden_dim", "dropout"),
     "lstm_attn": ("hidden_dim", "dropout_p"),
-    "attention_rnn": ("embed_dim", "encode_hidden_dim", "decode_hidden_dim", "dropout", "window"),
+    "attention_rnn": ("embed_dim", "encode_hidden_dim", "decode_hidden_dim", "dropout", "window", "locality"),
 }
+
+MEMORY_KEYS = ("key_dim", "pitch_dim", "context", "window")
 
 
 def load_config(architecture: str, recipe: str = "ours", preset: str | None = None, path=None,
@@ -59,4 +61,6 @@ def model_config(architecture: str, cfg: dict, kind: str) -> dict:
     if architecture == "attention_rnn" and kind == "offline":
         out.pop("window", None)
     out["kind"] = kind
+    if cfg.get("memory"):
+        out["memory"] = {key: cfg[f"memory_{key}"] for key in MEMORY_KEYS if f"memory_{key}" in cfg}
     return out

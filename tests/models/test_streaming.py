@@ -1,4 +1,5 @@
-"""Every model, offline and live: stepping equals teacher-forced forward; states copy, select and batch."""
+"""Every model, offline and live, as published and with our additions (melody memory, located attention):
+stepping equals teacher-forced forward; states copy, select and batch."""
 
 import numpy as np
 import pytest
@@ -12,15 +13,28 @@ SMALL = {
     "lstm_attn": {"hidden_dim": 16},
     "attention_rnn": {"embed_dim": 8, "encode_hidden_dim": 12, "decode_hidden_dim": 20, "window": 7},
 }
+# A memory window shorter than the test sequences, so the ring buffer wraps around.
+MEMORY = {"key_dim": 8, "pitch_dim": 4, "context": 3, "window": 5}
 CASES = [(a, k) for a in models.ARCHITECTURES for k in ("offline", "live")]
+ALL_CASES = [(a, k, ours) for a, k in CASES for ours in (False, True)]
 
 
-def make(arch, kind):
+def make(arch, kind, ours=False):
+    """A small model; ``ours``: with the melody memory (and, for attention_rnn, located attention)."""
     torch.manual_seed(0)
     cfg = dict(SMALL[arch])
     if arch == "attention_rnn" and kind == "offline":
         cfg.pop("window")
-    return models.build(arch, kind=kind, **cfg).eval()
+    if ours:
+        cfg["memory"] = MEMORY
+        if arch == "attention_rnn":
+            cfg["locality"] = 3
+    model = models.build(arch, kind=kind, **cfg).eval()
+    if ours:  # trained-looking values: the located attention's start is a fixed shape
+        with torch.no_grad():
+            for p in model.parameters():
+                p.add_(0.05 * torch.randn_like(p))
+    return model
 
 
 def inputs(batch=3, length=23):
@@ -39,9 +53,9 @@ def run_steps(model, beats, prev):
     return torch.stack(outs, 1), state
 
 
-@pytest.mark.parametrize("arch,kind", CASES)
-def test_step_equals_forward(arch, kind):
-    model = make(arch, kind)
+@pytest.mark.parametrize("arch,kind,ours", ALL_CASES)
+def test_step_equals_forward(arch, kind, ours):
+    model = make(arch, kind, ours)
     beats, prev = inputs()
     with torch.no_grad():
         full = model(beats, prev)
@@ -51,9 +65,10 @@ def test_step_equals_forward(arch, kind):
 
 
 @pytest.mark.parametrize("arch", list(models.ARCHITECTURES))
-def test_live_models_are_causal(arch):
+@pytest.mark.parametrize("ours", [False, True])
+def test_live_models_are_causal(arch, ours):
     """Changing a future beat must not change any earlier output of a live model."""
-    model = make(arch, "live")
+    model = make(arch, "live", ours)
     beats, prev = inputs(batch=1)
     changed = beats.clone()
     changed[:, 15:] += 1.0
@@ -87,20 +102,20 @@ def test_full_attention_live_window_bounds_history():
     assert state["keys_mix"].shape[2] == model.window  # memory does not grow with the take
 
 
-@pytest.mark.parametrize("arch,kind", CASES)
-def test_states_select_and_repeat(arch, kind):
+@pytest.mark.parametrize("arch,kind,ours", ALL_CASES)
+def test_states_select_and_repeat(arch, kind, ours):
     """Beam search copies and reorders states: a repeated state steps exactly like the original."""
-    model = make(arch, kind)
+    model = make(arch, kind, ours)
     beats, prev = inputs(batch=2, length=10)
     with torch.no_grad():
         state = model.start(2, beats=beats)
-        for t in range(4):
+        for t in range(7):
             _, state = model.step(state, beats[:, t], prev[:, t])
         wide = repeat_state(state, 3)  # 6 entries: a,a,a,b,b,b
-        out_wide, _ = model.step(wide, beats[:, 4].repeat_interleave(3, 0), prev[:, 4].repeat_interleave(3, 0))
-        out, _ = model.step(state, beats[:, 4], prev[:, 4])
+        out_wide, _ = model.step(wide, beats[:, 7].repeat_interleave(3, 0), prev[:, 7].repeat_interleave(3, 0))
+        out, _ = model.step(state, beats[:, 7], prev[:, 7])
         picked = select_state(wide, torch.tensor([5, 0]))
-        out_picked, _ = model.step(picked, beats[[1, 0], 4], prev[[1, 0], 4])
+        out_picked, _ = model.step(picked, beats[[1, 0], 7], prev[[1, 0], 7])
     assert torch.allclose(out_wide[0], out[0], atol=1e-6) and torch.allclose(out_wide[3], out[1], atol=1e-6)
     assert torch.allclose(out_picked, out[[1, 0]], atol=1e-6)
 
@@ -121,11 +136,11 @@ def test_naive_step_matches_fast_step(arch, kind):
     assert torch.allclose(torch.stack(outs, 1), fast, atol=1e-5)
 
 
-@pytest.mark.parametrize("arch,kind", CASES)
-def test_session_equals_step_and_follows_reorders(arch, kind):
+@pytest.mark.parametrize("arch,kind,ours", ALL_CASES)
+def test_session_equals_step_and_follows_reorders(arch, kind, ours):
     """A session (the model's own, or the generic one over step) gives the logits of forward for each row,
     and after ``reorder`` each row continues from the row it was given."""
-    model = make(arch, kind)
+    model = make(arch, kind, ours)
     g = torch.Generator().manual_seed(3)
     beats = torch.rand(1, 12, 2, generator=g)
     prev = torch.randint(0, 128, (4, 12), generator=g)
@@ -144,9 +159,52 @@ def test_session_equals_step_and_follows_reorders(arch, kind):
         session.step(prev[:, 0].numpy())
 
 
-@pytest.mark.parametrize("arch,kind", CASES)
-def test_offline_kinds_and_vanilla_have_their_own_session(arch, kind):
+@pytest.mark.parametrize("arch,kind,ours", ALL_CASES)
+def test_offline_kinds_and_vanilla_have_their_own_session(arch, kind, ours):
     """Generation decodes offline models (and vanilla_rnn of either kind) in place; the live attention
-    models step their encoders with the decoder and use the generic session over ``step``."""
-    own = kind == "offline" or arch == "vanilla_rnn"
-    assert isinstance(session_for(make(arch, kind), torch.rand(1, 5, 2)), StepSession) != own
+    models step their encoders with the decoder and use the generic session over ``step``, as does every
+    model with a melody memory (its state lives in ``step``'s state dict)."""
+    own = (kind == "offline" or arch == "vanilla_rnn") and not ours
+    assert isinstance(session_for(make(arch, kind, ours), torch.rand(1, 5, 2)), StepSession) != own
+
+
+@pytest.mark.parametrize("arch,kind", CASES)
+def test_memory_outputs_are_log_probabilities(arch, kind):
+    """With a memory, outputs are normalised log-probabilities (so softmax, cross-entropy and sampling read
+    them as they read logits), and the first note of a tune, with nothing to point at, is the model's own
+    distribution."""
+    model = make(arch, kind, ours=True)
+    beats, prev = inputs(batch=2, length=9)
+    with torch.no_grad():
+        out = model(beats, prev)
+        model.memory = None
+        plain = model(beats, prev)
+    assert torch.allclose(out.exp().sum(-1), torch.ones(2, 9), atol=1e-4)
+    assert torch.allclose(out[:, 0], torch.log_softmax(plain[:, 0], -1), atol=1e-4)
+    assert not torch.allclose(out[:, 5:], torch.log_softmax(plain[:, 5:], -1), atol=1e-3)
+
+
+def test_memory_recalls_a_repeated_phrase():
+    """Trained briefly on tunes made of one random phrase played twice, the memory learns to bring the
+    phrase back: the second time through, the repeated notes get most of the probability."""
+    torch.manual_seed(0)
+    model = models.build("vanilla_rnn", kind="live", embed_size=8, hidden_dim=16,
+                         memory={"key_dim": 16, "pitch_dim": 8, "context": 3, "window": 32})
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+
+    def batch(n=32, phrase=10):
+        tune = torch.randint(40, 80, (n, phrase)).repeat(1, 2)
+        prev = torch.cat([torch.zeros(n, 1, dtype=torch.long), tune[:, :-1]], 1)
+        return torch.full((n, 2 * phrase, 2), 0.5), prev, tune
+
+    for _ in range(150):
+        beats, prev, target = batch()
+        loss = torch.nn.functional.cross_entropy(model(beats, prev).transpose(1, 2), target)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    beats, prev, target = batch()
+    with torch.no_grad():
+        probs = model.eval()(beats, prev).exp().gather(-1, target[..., None])[..., 0]
+    assert probs[:, 13:].mean() > 0.8  # recalled (a few notes in, once the context identifies the phrase)
+    assert probs[:, 1:10].mean() < 0.2  # random the first time through
