@@ -24,7 +24,7 @@ from composer_app.checkpoints import LoadedModel, read_payload, save_checkpoint
 from composer_app.errors import UserError
 from composer_app.evaluation import score_model
 from composer_app.training.config import model_config
-from composer_app.training.windows import Augment, Tune, epoch_windows, iterate_batches
+from composer_app.training.windows import Augment, Tune, batch_tensors, plan_batches
 
 
 @dataclass
@@ -136,15 +136,15 @@ def train(architecture: str, kind: str, cfg: dict, train_notes: list, valid_note
     last_epoch = epochs if stop_after is None else min(epochs, start_epoch + stop_after)
     while epoch < last_epoch and not stop:
         model.train()
-        n_spans = len(epoch_windows(tunes, seq_len, cfg["recipe"], np.random.default_rng(epoch)))
-        n_batches_est = max(1, math.ceil(n_spans / batch_size))
-        bar = tqdm(total=n_batches_est, desc=f"epoch {epoch + 1}/{epochs}", disable=not progress, leave=False)
+        batches = plan_batches(tunes, seq_len, batch_size, cfg["recipe"], rng)
+        n_batches = max(1, len(batches))
+        bar = tqdm(total=n_batches, desc=f"epoch {epoch + 1}/{epochs}", disable=not progress, leave=False)
         loss_sum = correct = count = 0
-        for i, (beats, prev, target) in enumerate(iterate_batches(
-                tunes, seq_len, batch_size, kind, feats, cfg["recipe"], rng, augment)):
-            lr = schedule.lr(step, progress_fraction(epoch + i / n_batches_est))
+        for i, batch in enumerate(batches):
+            lr = schedule.lr(step, progress_fraction(epoch + i / n_batches))
             for group in optimizer.param_groups:
                 group["lr"] = lr
+            beats, prev, target = batch_tensors(tunes, batch, kind, feats, rng, augment)
             beats, prev, target = beats.to(dev), prev.to(dev), target.to(dev)
             logits = model(beats, prev)
             loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1))

@@ -93,8 +93,10 @@ def epoch_windows(tunes: list[Tune], seq_len: int, recipe: str, rng: np.random.G
     return spans
 
 
-def iterate_batches(tunes, seq_len, batch_size, kind, feats, recipe, rng, augment: Augment | None):
-    """Yield ``(beats, prev_notes, targets)`` tensors; every batch holds windows of one length."""
+def plan_batches(tunes, seq_len, batch_size, recipe, rng) -> list[list[tuple[int, int, int]]]:
+    """One epoch's batches of ``(tune index, lo, hi)`` spans, in training order; every batch holds windows of
+    one length, so an epoch has more batches than ``ceil(windows / batch_size)``: ``len()`` of this list is
+    the real count (the learning-rate schedule and the progress bar go by it)."""
     spans = epoch_windows(tunes, seq_len, recipe, rng)
     by_len = defaultdict(list)
     for span in spans:
@@ -104,12 +106,22 @@ def iterate_batches(tunes, seq_len, batch_size, kind, feats, recipe, rng, augmen
         order = rng.permutation(len(group))
         for k in range(0, len(group), batch_size):
             batches.append([group[j] for j in order[k:k + batch_size]])
-    for b in rng.permutation(len(batches)):
-        arrays = [_window_arrays(tunes[i], lo, hi, kind, feats, rng, augment) for i, lo, hi in batches[b]]
-        beats = torch.from_numpy(np.stack([a[0] for a in arrays])).float()
-        prev = torch.from_numpy(np.stack([a[1] for a in arrays])).long()
-        target = torch.from_numpy(np.stack([a[2] for a in arrays])).long()
-        yield beats, prev, target
+    return [batches[b] for b in rng.permutation(len(batches))]
+
+
+def batch_tensors(tunes, batch, kind, feats, rng, augment: Augment | None):
+    """``(beats, prev_notes, targets)`` tensors for one planned batch (augmented with ``rng``)."""
+    arrays = [_window_arrays(tunes[i], lo, hi, kind, feats, rng, augment) for i, lo, hi in batch]
+    beats = torch.from_numpy(np.stack([a[0] for a in arrays])).float()
+    prev = torch.from_numpy(np.stack([a[1] for a in arrays])).long()
+    target = torch.from_numpy(np.stack([a[2] for a in arrays])).long()
+    return beats, prev, target
+
+
+def iterate_batches(tunes, seq_len, batch_size, kind, feats, recipe, rng, augment: Augment | None):
+    """Yield ``(beats, prev_notes, targets)`` tensors for one epoch; every batch holds windows of one length."""
+    for batch in plan_batches(tunes, seq_len, batch_size, recipe, rng):
+        yield batch_tensors(tunes, batch, kind, feats, rng, augment)
 
 
 def count_notes(spans) -> int:

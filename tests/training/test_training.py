@@ -2,15 +2,17 @@
 curves are written, and the two recipes differ as documented."""
 
 import csv
+import math
 
 import numpy as np
 import pytest
 import torch
 
+from composer_app.beats import FeatureSpec
 from composer_app.checkpoints import load_checkpoint
 from composer_app.training.config import load_config
 from composer_app.training.trainer import train
-from composer_app.training.windows import Tune, epoch_windows
+from composer_app.training.windows import Tune, epoch_windows, iterate_batches, plan_batches
 
 TINY = {"vanilla_rnn": ["embed_size=8", "hidden_dim=32"], "lstm_attn": ["hidden_dim=32"],
         "attention_rnn": ["embed_dim=8", "encode_hidden_dim=16", "decode_hidden_dim=32"]}
@@ -71,6 +73,26 @@ def test_original_recipe_drops_short_tunes_and_ours_uses_every_note():
     assert len(original) == long_tunes and all(hi - lo == 64 for _, lo, hi in original)
     covered = sum(hi - lo for _, lo, hi in ours)
     assert covered >= sum(len(t) for t in tunes) - len(tunes)  # (windows of one note are skipped)
+
+
+def test_schedule_counts_the_batches_an_epoch_really_has(tmp_path):
+    """Windows are batched by length, so an epoch has more batches than ``ceil(windows / batch_size)``; the
+    schedule's progress must reach the end of an epoch exactly when the epoch's last batch is trained."""
+    cfg = load_config("vanilla_rnn", "ours", overrides=TINY["vanilla_rnn"] + [
+        "seq_len=32", "batch_size=16", "schedule='cosine'", "warmup_steps=0", "min_lr_ratio=0.0"])
+    tunes = [Tune.from_notes(t) for t in TRAIN]
+    planned = plan_batches(tunes, 32, 16, "ours", np.random.default_rng(cfg["seed"]))
+    n = len(planned)
+    assert n > math.ceil(len(epoch_windows(tunes, 32, "ours", np.random.default_rng(cfg["seed"]))) / 16)
+    yielded = list(iterate_batches(tunes, 32, 16, "live", FeatureSpec(), "ours", np.random.default_rng(cfg["seed"]),
+                                   None))
+    assert len(yielded) == n and all(b[2].shape[0] <= 16 for b in yielded)
+    result = train("vanilla_rnn", "live", cfg, TRAIN, VALID, epochs=2, out_dir=tmp_path, progress=False,
+                   log=lambda *a: None, stop_after=1)
+    first = result.history[0]
+    assert first["step"] == n
+    # the epoch's last batch trains at progress (n - 1) / n of the first of two epochs
+    assert first["lr"] == pytest.approx(cfg["lr"] * 0.5 * (1 + math.cos(math.pi * (n - 1) / n / 2)), rel=1e-9)
 
 
 def test_config_defaults_are_the_originals():
