@@ -214,20 +214,22 @@ class FullAttentionLSTM(nn.Module):
         return logits, new
 
     def session(self, beats: Tensor, batch_size: int = 1, int8: bool = False) -> _OfflineSession | None:
-        """As :meth:`models.local_attention.LocalAttentionLSTM.session`: offline and without memory only."""
-        if self.kind != "offline" or self.memory is not None:
+        """As :meth:`models.local_attention.LocalAttentionLSTM.session`: offline only."""
+        if self.kind != "offline":
             return None
         state = self.start(1, beats=beats)
+        memory = self.memory.session(batch_size, beats[0].numpy()) if self.memory is not None else None
         return _OfflineSession(self._plan.plan, state["memory_keys_mix"], state["memory_key_bias"].numpy(),
-                               batch_size, int8)
+                               batch_size, int8, memory)
 
 
 class _OfflineSession(ContextDecoderSession):
     """Attention over the rhythm's keys, shared by every beam, from each beam's decoder state."""
 
-    def __init__(self, plan: _StepPlan, keys_mix: Tensor, key_bias: np.ndarray, batch: int, int8: bool):
+    def __init__(self, plan: _StepPlan, keys_mix: Tensor, key_bias: np.ndarray, batch: int, int8: bool,
+                 memory=None):
         zero = np.zeros((batch, plan.hidden), dtype=np.float32)
-        super().__init__(plan.head, zero, zero.copy(), keys_mix.shape[2], int8)
+        super().__init__(plan.head, zero, zero.copy(), keys_mix.shape[2], int8, memory)
         self.plan, self.keys_mix, self.key_bias = plan, keys_mix, key_bias
 
     def context(self, t: int) -> np.ndarray:

@@ -413,26 +413,34 @@ class PitchContextDecoder:
 class ContextDecoderSession(RhythmSession):
     """A session (:class:`models.streaming.Session`) over a :class:`PitchContextDecoder`: the rows ``x_h``
     and the cell ``c`` of every beam kept in place; a subclass gives each beat's ``mixed`` (:meth:`context`).
-    ``int8``: the decoder's LSTM product in int8 where the plan has one (see the module docstring)."""
+    ``int8``: the decoder's LSTM product in int8 where the plan has one (see the module docstring).
+    ``memory``: the model's melody memory in the session (:class:`models.memory_plan.SessionMemory`)."""
 
-    def __init__(self, head: PitchContextDecoder, h: np.ndarray, c: np.ndarray, length: int, int8: bool = False):
+    def __init__(self, head: PitchContextDecoder, h: np.ndarray, c: np.ndarray, length: int, int8: bool = False,
+                 memory=None):
         super().__init__(length)
         self.head = head
         self.product = head.product(int8)
         self.x_h = head.rows(h)
         self.c = c
+        self.memory = memory
 
     def context(self, t: int) -> np.ndarray:
         raise NotImplementedError
 
     def step(self, prev_pitch: np.ndarray) -> np.ndarray:
-        mixed = self.context(self.next_beat())
+        t = self.next_beat()
+        mixed = self.context(t)
         self.c, logits = self.head.advance(self.x_h, self.c, prev_pitch, mixed, self.product)
+        if self.memory is not None:
+            logits = self.memory.apply(t, logits, self.head.hidden(self.x_h), prev_pitch)
         return logits
 
     def reorder(self, rows: np.ndarray) -> None:
         self.x_h[:] = self.x_h[rows]
         self.c = self.c[rows]
+        if self.memory is not None:
+            self.memory.reorder(rows)
 
 
 def embedding_table(embedding: nn.Embedding, linear: nn.Linear, columns: slice) -> np.ndarray:

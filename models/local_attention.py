@@ -140,20 +140,22 @@ class LocalAttentionLSTM(nn.Module):
     def session(self, beats: Tensor, batch_size: int = 1, int8: bool = False) -> _OfflineSession | None:
         """The offline kind decodes a known rhythm in place (see :class:`models.streaming.Session`; ``int8``:
         the decoder's LSTM product in int8, :class:`models.kernels.Int8Dense`); the live kind steps its
-        encoder with the decoder and uses the generic session (None here), as does a model with a melody
-        memory."""
-        if self.kind != "offline" or self.memory is not None:
+        encoder with the decoder and uses the generic session (None here)."""
+        if self.kind != "offline":
             return None
         state = self.start(1, beats=beats)
+        memory = self.memory.session(batch_size, beats[0].numpy()) if self.memory is not None else None
         return _OfflineSession(self._plan.plan, state["memory_mix"][0].numpy(), state["h"].numpy(),
-                               state["c"].numpy(), batch_size, int8)
+                               state["c"].numpy(), batch_size, int8, memory)
 
 
 class _OfflineSession(ContextDecoderSession):
     """Each beat's context share was computed with the encoder, once per rhythm."""
 
-    def __init__(self, plan: _StepPlan, mix: np.ndarray, h: np.ndarray, c: np.ndarray, batch: int, int8: bool):
-        super().__init__(plan.head, np.repeat(h, batch, axis=0), np.repeat(c, batch, axis=0), len(mix), int8)
+    def __init__(self, plan: _StepPlan, mix: np.ndarray, h: np.ndarray, c: np.ndarray, batch: int, int8: bool,
+                 memory=None):
+        super().__init__(plan.head, np.repeat(h, batch, axis=0), np.repeat(c, batch, axis=0), len(mix), int8,
+                         memory)
         self.mix = mix
 
     def context(self, t: int) -> np.ndarray:

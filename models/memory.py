@@ -16,18 +16,23 @@ composing is learned with the pointer, and a tune's first note (nothing to point
 The result is returned as log-probabilities: every consumer of logits (cross-entropy, softmax sampling,
 temperature, beam search) treats normalised log-probabilities exactly as it treats logits.
 
-``forward`` scores a whole sequence with teacher forcing; ``start``/``step`` run it one beat at a time with the
-keys kept in a ring buffer of ``window`` slots, so a beat's cost stays flat however long the take. Step equals
-forward (tested).
+``forward`` scores a whole sequence with teacher forcing; ``start``/``reference_step`` run it one beat at a
+time with the keys kept in a ring buffer of ``window`` slots, so a beat's cost stays flat however long the
+take. ``step`` computes the same on the inference path (:mod:`models.memory_plan`); step equals reference
+step equals forward (tested).
 """
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
+
+from models.kernels import PlanCache
+from models.memory_plan import MemoryPlan, MemoryRows, SessionMemory
 
 #: Added inside the log so a pitch neither the model nor the pointer proposes gets a finite score.
 EPSILON = 1e-9
@@ -43,6 +48,7 @@ class MelodyMemory(nn.Module):
         self.query = nn.Linear(features, key_dim)
         self.key = nn.Linear(features, key_dim)
         self.sentinel = nn.Linear(features, 1)
+        self._plan = PlanCache(MemoryPlan)
 
     def config(self) -> dict:
         return {"key_dim": self.key_dim, "pitch_dim": self.pitch_embed.embedding_dim,
@@ -85,7 +91,9 @@ class MelodyMemory(nn.Module):
         return torch.cat(out, dim=1)
 
     def start(self, batch_size: int, like: Tensor) -> dict[str, Tensor]:
-        """The empty memory of a new tune, as ``recall_*`` entries of a model's state."""
+        """The empty memory of a new tune, as ``recall_*`` entries of a model's state (and the inference
+        plan refreshed, as a model's ``start`` does)."""
+        self._plan.refresh(self)
         zeros = dict(dtype=like.dtype, device=like.device)
         return {"recall_keys": torch.zeros(batch_size, self.window, self.key_dim, **zeros),
                 "recall_values": torch.zeros(batch_size, self.window, dtype=torch.long, device=like.device),
@@ -94,9 +102,20 @@ class MelodyMemory(nn.Module):
                 "recall_beat": torch.zeros(batch_size, 2, **zeros),
                 "recall_t": torch.zeros(batch_size, dtype=torch.long, device=like.device)}
 
-    @torch.no_grad()
     def step(self, state: dict[str, Tensor], logits: Tensor, h: Tensor, beat: Tensor,
              prev_pitch: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        """:meth:`reference_step` on the inference path (inference only, after ``start``)."""
+        rows = MemoryRows.of_state(state)
+        log_probs = self._plan.plan.advance(rows, logits.numpy(), h.numpy(), beat.numpy(), prev_pitch.numpy())
+        return torch.from_numpy(log_probs), rows.as_state()
+
+    def session(self, batch_size: int, beats: np.ndarray) -> SessionMemory:
+        """The memory of a whole-rhythm session of ``batch_size`` rows over ``beats`` (n, 2)."""
+        return SessionMemory(self._plan.refresh(self), batch_size, beats)
+
+    @torch.no_grad()
+    def reference_step(self, state: dict[str, Tensor], logits: Tensor, h: Tensor, beat: Tensor,
+                       prev_pitch: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         """One beat: the previous note's key gets its pitch ``prev_pitch`` (B,), the query of decoder state
         ``h`` (B, S) reads the window; returns log-probabilities (B, N) and the new ``recall_*`` entries."""
         t = int(state["recall_t"][0]) if len(state["recall_t"]) else 0

@@ -86,14 +86,13 @@ class VanillaRNN(nn.Module):
             new.update(recall)
         return logits, new
 
-    def session(self, beats: Tensor, batch_size: int = 1, int8: bool = False) -> _Session | None:
+    def session(self, beats: Tensor, batch_size: int = 1, int8: bool = False) -> _Session:
         """Decode the rhythm ``beats`` (1, n, 2) for ``batch_size`` rows, state in place (see
         :class:`models.streaming.Session`); either kind, since the model never looks ahead. ``int8`` is
-        ignored: the layers are small enough to stay in cache, where the fp32 products are as fast.
-        With a melody memory, None: the generic session steps it."""
-        if self.memory is not None:
-            return None
-        return _Session(self._plan.refresh(self), beats[0].detach().numpy(), batch_size)
+        ignored: the layers are small enough to stay in cache, where the fp32 products are as fast."""
+        rhythm = beats[0].detach().numpy()
+        memory = self.memory.session(batch_size, rhythm) if self.memory is not None else None
+        return _Session(self._plan.refresh(self), rhythm, batch_size, memory)
 
 
 class _Rows:
@@ -167,16 +166,21 @@ class _StepPlan:
 class _Session(RhythmSession):
     """The rhythm's beat shares are computed for all beats at once; each step then updates the rows in place."""
 
-    def __init__(self, plan: _StepPlan, beats: np.ndarray, batch: int):
+    def __init__(self, plan: _StepPlan, beats: np.ndarray, batch: int, memory=None):
         super().__init__(len(beats))
-        self.plan = plan
+        self.plan, self.memory = plan, memory
         self.rows = plan.buffers(batch)
         self.rows.h1_in[:] = self.rows.h2[:] = 0.0
         self.beat_residual, self.beat_inputs = plan.beat_shares(beats)
 
     def step(self, prev_pitch: np.ndarray) -> np.ndarray:
         t = self.next_beat()
-        return self.plan.advance(self.rows, prev_pitch, self.beat_residual[t], self.beat_inputs[t])
+        logits = self.plan.advance(self.rows, prev_pitch, self.beat_residual[t], self.beat_inputs[t])
+        if self.memory is not None:
+            logits = self.memory.apply(t, logits, self.rows.h2, prev_pitch)
+        return logits
 
     def reorder(self, rows: np.ndarray) -> None:
         self.rows.reorder(rows)
+        if self.memory is not None:
+            self.memory.reorder(rows)
