@@ -23,12 +23,13 @@ import numpy as np
 import torch
 
 import models
+from composer_app import resources
 from composer_app.beats import KINDS, OFFLINE, FeatureSpec, melody_to_beats, previous_pitches
 from composer_app.errors import UserError
 
 FORMAT = "everybody-compose/1"
 ORIGINAL_FORMAT = "everybody-compose-original"
-CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
+CHECKPOINT_DIR = resources.CHECKPOINT_DIR
 
 
 class CheckpointError(UserError):
