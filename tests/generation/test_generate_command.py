@@ -138,7 +138,7 @@ def test_wrong_kind_of_checkpoint(tmp_path, rhythm_npy, capsys):
     not_ckpt = tmp_path / "notes.pt"
     not_ckpt.write_text("hello")
     assert main(["generate", "-s", str(src), "-o", str(tmp_path / "o.mid"), "-c", str(not_ckpt)]) == 2
-    assert "not a readable checkpoint" in capsys.readouterr().err
+    assert "not a PyTorch checkpoint (or it is damaged)" in capsys.readouterr().err
 
 
 def test_exact_flag_runs_the_decoder_at_the_weights_precision(tmp_path, rhythm_npy):
