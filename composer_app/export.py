@@ -16,6 +16,11 @@ from composer_app.atomic import atomic_write
 from composer_app.errors import UserError
 
 TICKS_PER_BEAT = 960
+#: pretty_midi, through which the app and many tools read MIDI, refuses a file whose last event lies past this tick
+#: ("likely corrupt"); far below MIDI's own limit between two events (0x0FFFFFFF ticks).
+MAX_TICK = int(pretty_midi.pretty_midi.MAX_TICK) - 1
+#: The coarsest time grid a long melody is written on (standard files use 96 to 960 ticks per beat).
+MIN_TICKS_PER_BEAT = 96
 
 
 def default_soundfont() -> Path:
@@ -23,14 +28,42 @@ def default_soundfont() -> Path:
     return Path(pretty_midi.__file__).with_name("TimGM6mb.sf2")
 
 
-def build_midi(starts, ends, pitches, velocities=None, *, tempo_bpm: float = 120.0, program: int = 0,
-               time_signature: tuple[int, int] = (4, 4), name: str = "Everybody Compose") -> pretty_midi.PrettyMIDI:
-    """One instrument track with the notes exactly where the rhythm puts them (within one tick)."""
-    if not 0 <= int(program) <= 127:
-        raise UserError(f"General MIDI program must be 0-127, not {program}")
+def ticks_per_beat(length_s: float, tempo_bpm: float) -> int:
+    """The file's time grid: :data:`TICKS_PER_BEAT`, or coarser for a melody so long that its last tick would
+    lie past :data:`MAX_TICK`; a :class:`UserError` when even the coarsest grid cannot hold it."""
     if not 10 <= tempo_bpm <= 400:
         raise UserError(f"tempo must be between 10 and 400 BPM, not {tempo_bpm}")
-    pm = pretty_midi.PrettyMIDI(resolution=TICKS_PER_BEAT, initial_tempo=float(tempo_bpm))
+    if not np.isfinite(length_s) or length_s < 0:
+        raise UserError(f"the melody's times are not valid (it ends at {length_s} s)")
+    beats = length_s * tempo_bpm / 60.0
+    fit = int((MAX_TICK - 1) // max(beats, 1.0))  # one tick to spare for rounding
+    if fit < MIN_TICKS_PER_BEAT:
+        most = MAX_TICK / MIN_TICKS_PER_BEAT * 60.0 / tempo_bpm
+        raise UserError(f"the melody lasts {_duration(length_s)}: a MIDI file at {tempo_bpm:g} BPM holds at most "
+                        f"{_duration(most)} (shorten the rhythm, or choose a slower tempo)")
+    return min(TICKS_PER_BEAT, fit)
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 2 * 3600:
+        return f"{seconds / 60:.0f} minutes"
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:.1f} hours"
+    return f"{seconds / 86400:.3g} days"
+
+
+def build_midi(starts, ends, pitches, velocities=None, *, tempo_bpm: float = 120.0, program: int = 0,
+               time_signature: tuple[int, int] = (4, 4), name: str = "Everybody Compose") -> pretty_midi.PrettyMIDI:
+    """One instrument track with the notes exactly where the rhythm puts them (within one tick of the file's
+    grid, :func:`ticks_per_beat`)."""
+    if not 0 <= int(program) <= 127:
+        raise UserError(f"General MIDI program must be 0-127, not {program}")
+    starts, ends = np.asarray(starts, dtype=np.float64), np.asarray(ends, dtype=np.float64)
+    if len(starts) and not (np.isfinite(starts).all() and np.isfinite(ends).all() and starts.min() >= 0):
+        raise UserError("the melody has negative, NaN or infinite times")
+    length = float(max(ends.max(), starts.max() + 1e-3)) if len(starts) else 0.0
+    resolution = ticks_per_beat(length, tempo_bpm)
+    pm = pretty_midi.PrettyMIDI(resolution=resolution, initial_tempo=float(tempo_bpm))
     pm.time_signature_changes.append(pretty_midi.TimeSignature(int(time_signature[0]), int(time_signature[1]), 0.0))
     inst = pretty_midi.Instrument(program=int(program), name=name)
     n = len(pitches)
