@@ -6,6 +6,7 @@ never destroys an older file of the same name.
 
 from __future__ import annotations
 
+import os
 import wave
 from pathlib import Path
 
@@ -52,12 +53,44 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 86400:.3g} days"
 
 
+def check_program(program: int) -> None:
+    if not 0 <= int(program) <= 127:
+        raise UserError(f"General MIDI program must be 0-127, not {program}")
+
+
+def check_output(path, suffixes: tuple[str, ...], what: str) -> Path:
+    """``path`` as a file this program may write: the right suffix, in a folder that exists and is writable, not
+    a folder itself. Commands check every output this way before writing any."""
+    p = Path(path).expanduser()
+    if p.suffix.lower() not in suffixes:
+        raise UserError(f"{what} must be a {' or '.join(suffixes)} file, not {p}")
+    if p.is_dir():
+        raise UserError(f"cannot write {p}: it is a folder")
+    folder = p.parent if str(p.parent) else Path(".")
+    if not folder.is_dir():
+        raise UserError(f"cannot write {p}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UserError(f"cannot write {p}: folder {folder} is not writable")
+    return p
+
+
+def check_can_render(soundfont=None) -> Path:
+    """The soundfont :func:`render_audio` would use, after checking that it and FluidSynth are there."""
+    sf2 = Path(soundfont).expanduser() if soundfont else default_soundfont()
+    if not sf2.is_file():
+        raise UserError(f"soundfont not found: {sf2}")
+    try:
+        import fluidsynth  # noqa: F401  (pyfluidsynth, which pretty_midi renders through)
+    except (ImportError, OSError) as exc:
+        raise UserError(f"cannot render audio: FluidSynth is not available ({exc})") from None
+    return sf2
+
+
 def build_midi(starts, ends, pitches, velocities=None, *, tempo_bpm: float = 120.0, program: int = 0,
                time_signature: tuple[int, int] = (4, 4), name: str = "Everybody Compose") -> pretty_midi.PrettyMIDI:
     """One instrument track with the notes exactly where the rhythm puts them (within one tick of the file's
     grid, :func:`ticks_per_beat`)."""
-    if not 0 <= int(program) <= 127:
-        raise UserError(f"General MIDI program must be 0-127, not {program}")
+    check_program(program)
     starts, ends = np.asarray(starts, dtype=np.float64), np.asarray(ends, dtype=np.float64)
     if len(starts) and not (np.isfinite(starts).all() and np.isfinite(ends).all() and starts.min() >= 0):
         raise UserError("the melody has negative, NaN or infinite times")
@@ -77,7 +110,11 @@ def build_midi(starts, ends, pitches, velocities=None, *, tempo_bpm: float = 120
 
 def write_midi(path, starts, ends, pitches, velocities=None, **options) -> Path:
     """Write a MIDI file (see :func:`build_midi` for ``options``); returns the path written."""
-    pm = build_midi(starts, ends, pitches, velocities, **options)
+    return save_midi(path, build_midi(starts, ends, pitches, velocities, **options))
+
+
+def save_midi(path, pm: pretty_midi.PrettyMIDI) -> Path:
+    """Write a built MIDI file atomically; returns the path written."""
     return atomic_write(path, lambda tmp: pm.write(tmp))
 
 

@@ -66,16 +66,20 @@ def parse_hint(text: str) -> int:
     "b3", "#4"), or a note name with octave ("E4", "Bb3")."""
     s = str(text).strip()
     m = re.fullmatch(r"([#b]?)(\d+)", s)
+    n = re.fullmatch(r"([A-Ga-g][#b]?)(-?\d)", s)
     if m:
         degree = int(m.group(2))
         if degree < 1:
             raise UserError(f"scale degrees start at 1 (middle C): {text!r}")
         octave, step = divmod(degree - 1, 7)
-        return 60 + 12 * octave + MAJOR[step] + {"#": 1, "b": -1, "": 0}[m.group(1)]
-    m = re.fullmatch(r"([A-Ga-g][#b]?)(-?\d)", s)
-    if m:
-        return parse_pitch_class(m.group(1)) + 12 * (int(m.group(2)) + 1)
-    raise UserError(f"not a hint note: {text!r} (scale degrees like 1 3 5, or names like E4)")
+        pitch = 60 + 12 * octave + MAJOR[step] + {"#": 1, "b": -1, "": 0}[m.group(1)]
+    elif n:
+        pitch = parse_pitch_class(n.group(1)) + 12 * (int(n.group(2)) + 1)
+    else:
+        raise UserError(f"not a hint note: {text!r} (scale degrees like 1 3 5, or names like E4)")
+    if not 1 <= pitch <= 127:
+        raise UserError(f"hint note {text!r} is MIDI pitch {pitch}, outside the playable 1-127")
+    return pitch
 
 
 @dataclass(frozen=True)
@@ -103,8 +107,12 @@ class SamplingSettings:
             raise UserError("repeat_decay must be between 0 and 1")
         if self.top_k < 1 or self.num_beams < 1 or not 0 <= self.beam_prob <= 1:
             raise UserError("top_k and num_beams must be at least 1, beam_prob in [0, 1]")
-        if not 0 <= self.low <= self.high <= 127:
+        if not (0 <= self.low <= 127 and 0 <= self.high <= 127):
             raise UserError(f"pitch range {self.low}..{self.high} is not within 0..127")
+        if self.low > self.high:
+            raise UserError(f"the low pitch {self.low} is above the high pitch {self.high}")
+        if any(not 1 <= h <= 127 for h in self.hints):
+            raise UserError(f"hint notes must be MIDI pitches 1-127, not {', '.join(map(str, self.hints))}")
         if not self.allowed().any():
             raise UserError("the scale and range lock leave no pitch to play")
 

@@ -189,3 +189,32 @@ def test_midi_files_stay_readable_however_long_the_melody(tmp_path):
     got = sorted(pm.instruments[0].notes, key=lambda n: n.start)
     assert np.abs(np.array([n.start for n in got]) - starts).max() <= tick
     assert len(mido.MidiFile(str(path)).tracks) >= 1
+
+
+@pytest.mark.parametrize("extra,message", [
+    (["--wav", "MISSING/x.wav"], "folder MISSING does not exist"),
+    (["--wav", "o.txt"], "--wav must be a .wav file"),
+    (["--wav", "o.wav", "--soundfont", "none.sf2"], "soundfont not found"),
+    (["--low", "80", "--high", "70"], "the low pitch 80 is above the high pitch 70"),
+    (["--hints", "1", "99"], "hint note '99' is MIDI pitch 228"),
+    (["--program", "128"], "program must be 0-127"),
+])
+def test_every_output_and_option_is_checked_before_anything_is_written(tmp_path, ckpt, rhythm_npy, capsys,
+                                                                        monkeypatch, extra, message):
+    src, _ = rhythm_npy
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    assert main(["generate", "-s", str(src), "-o", "o.mid", "-c", str(ckpt), *extra]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert list(work.iterdir()) == []
+
+
+def test_midi_output_must_be_named_as_midi(tmp_path, ckpt, rhythm_npy, capsys):
+    src, _ = rhythm_npy
+    assert main(["generate", "-s", str(src), "-o", str(tmp_path / "y.txt"), "-c", str(ckpt)]) == 2
+    assert "the output (-o) must be a .mid or .midi file" in capsys.readouterr().err
+    assert not (tmp_path / "y.txt").exists()
+    assert main(["generate", "-s", str(src), "-o", str(tmp_path / "y.MIDI"), "-c", str(ckpt)]) == 0
+    assert pretty_midi.PrettyMIDI(str(tmp_path / "y.MIDI")).instruments[0].notes
