@@ -296,7 +296,7 @@ def _load_ours(path, payload: dict, architecture: str | None, kind: str | None) 
     if architecture and architecture != arch:
         raise CheckpointError(f"{path} holds a {arch} model, not {architecture}")
     if kind and kind != file_kind:
-        raise CheckpointError(f"{path} holds a {file_kind} model, but a {kind} model is needed here")
+        raise CheckpointError(f"{path} holds a model of the {file_kind} kind, but the {kind} kind is needed here")
     config = _plain_config(path, payload.get("config"))
     features = _features(path, payload.get("features"))
     weights = _weights(path, payload.get("state_dict"))

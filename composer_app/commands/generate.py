@@ -50,6 +50,8 @@ def check_outputs(args) -> None:
 
 
 def run(args) -> int:
+    import sys
+
     import numpy as np
     import torch
     from tqdm import tqdm
@@ -59,7 +61,7 @@ def run(args) -> int:
     from composer_app.compute import whole_rhythm_threads
     from composer_app.export import build_midi, render_audio, save_midi, ticks_per_beat, write_wav
     from composer_app.rhythm import load_rhythm
-    from composer_app.sampling import generate, parse_hint, settings_from_profile
+    from composer_app.sampling import generate, parse_hint, read_profiles, settings_from_profile
 
     check_outputs(args)
     rests, durs = load_rhythm(args.source)
@@ -67,6 +69,8 @@ def run(args) -> int:
     hints = tuple(parse_hint(h) for h in args.hints) if args.hints else None
     settings = settings_from_profile(args.profile, args.profiles_file, hints=hints, scale=args.scale,
                                      low=args.low, high=args.high, temperature=args.temperature)
+    for message in read_profiles(args.profiles_file).messages():  # the other profiles' problems, said once
+        print(f"everybody-compose generate: warning: {message}", file=sys.stderr)
     ckpt = args.checkpoint or default_checkpoint(args.model_name, "offline")
     loaded = load_checkpoint(ckpt, architecture=None if args.checkpoint else args.model_name)
     bar = tqdm(total=len(rests), desc=f"{settings.strategy} {loaded.architecture}", unit="beat",
