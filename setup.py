@@ -11,8 +11,9 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 ROOT = Path(__file__).resolve().parent
-#: folder -> the files of it that ship (glob patterns relative to the folder)
-BUNDLED = {"checkpoints": ("*.pt", "*.md"), "assets": ("*.svg", "*.png", "*.md", "rhythms/*.npy")}
+#: folder -> the files of it that ship (glob patterns relative to the folder): the models with their cards, and
+#: every asset
+BUNDLED = {"checkpoints": ("*.pt", "*.md"), "assets": ("**/*",)}
 
 
 def bundled_files():
@@ -20,7 +21,8 @@ def bundled_files():
     for folder, patterns in BUNDLED.items():
         for pattern in patterns:
             for src in sorted((ROOT / folder).glob(pattern)):
-                yield src, Path("composer_app", "_bundled", folder, src.relative_to(ROOT / folder))
+                if src.is_file():
+                    yield src, Path("composer_app", "_bundled", folder, src.relative_to(ROOT / folder))
 
 
 class BuildPyWithBundled(build_py):
