@@ -84,8 +84,8 @@ def measure(arch: str, beats: int = 512, seed: int = 0, repeats: int = 5) -> dic
     two directions side by side on torch's default thread count, the rest on one thread —
     :mod:`composer_app.compute`) and the baseline (default torch settings) one after the other, so that
     drift in the machine falls on both."""
-    from composer_app.checkpoints import shipped_or_untrained
     from composer_app.compute import whole_rhythm_threads
+    from composer_app.stand_ins import shipped_or_untrained
 
     loaded, shipped = shipped_or_untrained(arch, "offline")
     rng = np.random.default_rng(seed)

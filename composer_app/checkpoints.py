@@ -14,6 +14,7 @@ file loads with its architecture and dimensions inferred from the state dict.
 
 from __future__ import annotations
 
+import math
 import os
 import pickle
 from dataclasses import dataclass, field
@@ -21,14 +22,16 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch.overrides import TorchFunctionMode
 
 import models
+from composer_app import resources
 from composer_app.beats import KINDS, OFFLINE, FeatureSpec, melody_to_beats, previous_pitches
 from composer_app.errors import UserError
 
 FORMAT = "everybody-compose/1"
 ORIGINAL_FORMAT = "everybody-compose-original"
-CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
+CHECKPOINT_DIR = resources.CHECKPOINT_DIR
 
 
 class CheckpointError(UserError):
@@ -108,16 +111,31 @@ def read_payload(path) -> dict:
         raise CheckpointError(f"{path} is a folder, not a checkpoint file")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
-        raise CheckpointError(
-            f"{path} was refused: it is not a plain-weights checkpoint (it holds Python objects, which are "
-            "never loaded for safety, or it is not a checkpoint at all)") from None
-    except Exception as exc:  # torch.load fails in many ways on foreign files (KeyError, EOFError, …)
-        raise CheckpointError(f"{path} is not a readable checkpoint (corrupt or another kind of file): "
-                              f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+    except pickle.UnpicklingError as exc:
+        if "weights only" in str(exc).lower() or "weights_only" in str(exc):
+            raise CheckpointError(
+                f"{path} was refused: it holds Python objects, not only weights, and such files are never loaded "
+                "(they could run code)") from None
+        raise CheckpointError(_unreadable(path)) from None
+    except Exception:  # torch.load fails in many ways on foreign files (KeyError, EOFError, RuntimeError, ...)
+        raise CheckpointError(_unreadable(path)) from None
     if not isinstance(payload, dict):
         raise CheckpointError(f"{path} is not a checkpoint: it holds a {type(payload).__name__}, not a dict")
     return payload
+
+
+def _unreadable(path: Path) -> str:
+    """Why ``torch.load`` could not read ``path``, in words (its own messages are internals such as ``101``)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4)
+    except OSError as exc:
+        return f"cannot read {path}: {exc.strerror or exc}"
+    if not head:
+        return f"{path} is empty, not a checkpoint"
+    if head == b"PK\x03\x04":
+        return f"{path} is a damaged PyTorch checkpoint (or another kind of zip archive): it cannot be read"
+    return f"{path} is not a PyTorch checkpoint (or it is damaged): it cannot be read"
 
 
 def infer_original_architecture(state_dict: dict) -> str | None:
@@ -131,75 +149,183 @@ def infer_original_architecture(state_dict: dict) -> str | None:
     return None
 
 
+#: Largest whole number a model config may hold: sizes are checked against the weights, but a scalar such as
+#: an attention window is not, and a damaged file must not make the app allocate for a billion steps.
+MAX_CONFIG_INT = 1 << 16
+NUM_PITCHES = 128
+
+
+def _plain_config(path, config) -> dict:
+    """The ``config`` entry, checked to hold only plain values (numbers, strings, booleans, None, tables)."""
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{path} is damaged: it has no 'config' table (the model's dimensions)")
+
+    def check(value, key):
+        if isinstance(value, dict):
+            for k, v in value.items():
+                check(v, f"{key}.{k}")
+        elif isinstance(value, bool) or value is None or isinstance(value, str):
+            pass
+        elif isinstance(value, int):
+            if not -MAX_CONFIG_INT <= value <= MAX_CONFIG_INT:
+                raise CheckpointError(f"{path} is damaged: its config says {key} = {value}, far beyond any model")
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                raise CheckpointError(f"{path} is damaged: its config says {key} = {value}")
+        else:
+            raise CheckpointError(f"{path} is damaged: its config {key} is a {type(value).__name__}, not a number")
+
+    for key, value in config.items():
+        if not isinstance(key, str):
+            raise CheckpointError(f"{path} is damaged: its config has a key {key!r} that is not a name")
+        check(value, key)
+    return config
+
+
+def _features(path, raw) -> FeatureSpec:
+    """The ``features`` entry (how rhythm in seconds becomes model input), checked."""
+    if not isinstance(raw, dict):
+        raise CheckpointError(f"{path} is damaged: it has no 'features' table (how the model reads rhythm)")
+    spec = FeatureSpec.from_dict(raw)
+    if not (spec.max_seconds is None or _positive(spec.max_seconds)) or not _positive(spec.log_unit) \
+            or not isinstance(spec.log_scale, bool):
+        raise CheckpointError(f"{path} is damaged: its features {raw} are not valid (max_seconds and log_unit "
+                              "must be positive numbers, log_scale true or false)")
+    return spec
+
+
+def _positive(x) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x) and x > 0
+
+
+def _weights(path, state_dict) -> dict[str, torch.Tensor]:
+    """The weights, checked to be a non-empty table of finite tensors."""
+    if not isinstance(state_dict, dict) or not state_dict:
+        raise CheckpointError(f"{path} is damaged: its 'state_dict' is not a table of weights")
+    for key, value in state_dict.items():
+        if not isinstance(key, str) or not isinstance(value, torch.Tensor):
+            raise CheckpointError(f"{path} is damaged: its weights table holds {key!r}, which is not a weight")
+        if (value.is_floating_point() or value.is_complex()) and not bool(torch.isfinite(value).all()):
+            raise CheckpointError(f"{path} is damaged: weight {key} holds NaN or infinite values (a diverged "
+                                  "training run or a corrupted file); it cannot make music")
+    return state_dict
+
+
+def _check_shapes(path, architecture: str, expected: dict, stored: dict) -> None:
+    """The stored weights have exactly the names and shapes the config's model has."""
+    missing = [k for k in expected if k not in stored]
+    extra = [k for k in stored if k not in expected]
+    if missing or extra:
+        said = (f"missing {', '.join(missing[:3])}" if missing else "") + ("; " if missing and extra else "") \
+            + (f"unexpected {', '.join(extra[:3])}" if extra else "")
+        raise CheckpointError(f"{path}: its weights are not those of a {architecture} model ({said})")
+    for key, tensor in expected.items():
+        if tuple(stored[key].shape) != tuple(tensor.shape):
+            raise CheckpointError(
+                f"{path} is damaged: its config declares {key} of shape {tuple(tensor.shape)}, but the file holds "
+                f"{tuple(stored[key].shape)}")
+
+
+class _ShapesOnly(TorchFunctionMode):
+    """Skips random initialisation of ``meta`` tensors: only their shapes are wanted, and torch runs a random fill
+    of a meta tensor through its compiler, which loads for seconds."""
+
+    FILLS = frozenset({"normal_", "uniform_", "trunc_normal_", "kaiming_uniform_", "kaiming_normal_",
+                       "xavier_uniform_", "xavier_normal_", "orthogonal_", "random_", "bernoulli_", "exponential_"})
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        target = args[0] if args else kwargs.get("tensor")
+        if getattr(func, "__name__", "") in self.FILLS and isinstance(target, torch.Tensor) and target.is_meta:
+            return target
+        return func(*args, **kwargs)
+
+
 def _instantiate(path, architecture: str, config: dict, state_dict: dict) -> torch.nn.Module:
+    """The model ``config`` describes, with ``state_dict``'s weights.
+
+    The model is first built on the ``meta`` device (shapes only, no memory) and its weights' shapes compared with
+    the file's, so a small file that declares a huge model fails at once instead of allocating it.
+    """
+    try:
+        with torch.device("meta"), _ShapesOnly():
+            skeleton = models.build(architecture, **config)
+    except Exception as exc:  # a constructor given nonsense fails in its own way (TypeError, ValueError, ...)
+        raise CheckpointError(f"{path}: its config does not describe a {architecture} model "
+                              f"({_first_line(exc)})") from None
+    if getattr(skeleton, "num_notes", NUM_PITCHES) != NUM_PITCHES:
+        raise CheckpointError(f"{path}: the model plays {skeleton.num_notes} pitches, not the {NUM_PITCHES} "
+                              "of MIDI")
+    _check_shapes(path, architecture, skeleton.state_dict(), state_dict)
     try:
         model = models.build(architecture, **config)
-        state_dict = {k: v.float() if v.is_floating_point() else v for k, v in state_dict.items()}
-        model.load_state_dict(state_dict)
+        model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state_dict.items()})
     except (RuntimeError, TypeError, KeyError, ValueError) as exc:
-        raise CheckpointError(f"{path}: weights do not fit a {architecture} model: "
-                              f"{str(exc).splitlines()[0]}") from None
+        raise CheckpointError(f"{path}: weights do not fit a {architecture} model: {_first_line(exc)}") from None
     model.eval()
     return model
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def load_checkpoint(path, architecture: str | None = None, kind: str | None = None) -> LoadedModel:
     """Load our format or the original's; ``architecture``/``kind``, when given, must match the file.
 
     For an original-format file ``architecture`` says which of the original models it is (``--model-name``);
-    without it the architecture is inferred from the state-dict keys.
+    without it the architecture is inferred from the state-dict keys. Every way a file can be wrong raises
+    :class:`CheckpointError` in plain words.
     """
     payload = read_payload(path)
     if payload.get("format") == FORMAT:
-        arch = payload.get("architecture")
-        if arch not in models.ARCHITECTURES:
-            raise CheckpointError(f"{path}: unknown architecture {arch!r}")
-        file_kind = payload.get("kind")
-        if file_kind not in KINDS:
-            raise CheckpointError(f"{path}: unknown model kind {file_kind!r}")
-        if architecture and architecture != arch:
-            raise CheckpointError(f"{path} holds a {arch} model, not {architecture}")
-        if kind and kind != file_kind:
-            raise CheckpointError(f"{path} holds a {file_kind} model, but a {kind} model is needed here")
-        model = _instantiate(path, arch, {**payload["config"], "kind": file_kind}, payload["state_dict"])
-        return LoadedModel(model, arch, file_kind, FeatureSpec.from_dict(payload["features"]), str(path),
-                           payload.get("training", {}), payload.get("metrics", {}))
+        return _load_ours(path, payload, architecture, kind)
     if "model" in payload and isinstance(payload["model"], dict):
-        state_dict = payload["model"]
-        inferred = infer_original_architecture(state_dict)
-        if inferred is None:
-            raise CheckpointError(f"{path}: an original-format checkpoint of no known model")
-        if architecture and architecture != inferred:
-            raise CheckpointError(f"{path} holds an original {inferred} model, not {architecture}")
-        if kind and kind != OFFLINE:
-            raise CheckpointError(f"{path} is an original (offline) model; a live model is needed here")
-        cls = models.ARCHITECTURES[inferred]
-        model = _instantiate(path, inferred, cls.config_from_state_dict(state_dict), state_dict)
-        return LoadedModel(model, inferred, OFFLINE, FeatureSpec.raw(), str(path),
-                           {"n_epochs": int(payload.get("n_epochs", 0)), "origin": "original everybody-compose"},
-                           {}, ORIGINAL_FORMAT)
+        return _load_original(path, payload, architecture, kind)
     raise CheckpointError(f"{path} is not an Everybody Compose checkpoint (no model weights in it)")
 
 
-def untrained_shipped_size(architecture: str, kind: str, seed: int = 0) -> LoadedModel:
-    """An untrained model of the shipped size (``[shipped.<arch>]`` in the training config, and its
-    ``[shipped.<arch>.<kind>]`` sub-table where the kinds ship at different sizes).
+def _load_ours(path, payload: dict, architecture: str | None, kind: str | None) -> LoadedModel:
+    arch = payload.get("architecture")
+    if arch not in models.ARCHITECTURES:
+        raise CheckpointError(f"{path}: unknown architecture {arch!r}")
+    file_kind = payload.get("kind")
+    if file_kind not in KINDS:
+        raise CheckpointError(f"{path}: unknown model kind {file_kind!r}")
+    if architecture and architecture != arch:
+        raise CheckpointError(f"{path} holds a {arch} model, not {architecture}")
+    if kind and kind != file_kind:
+        raise CheckpointError(f"{path} holds a model of the {file_kind} kind, but the {kind} kind is needed here")
+    config = _plain_config(path, payload.get("config"))
+    features = _features(path, payload.get("features"))
+    weights = _weights(path, payload.get("state_dict"))
+    model = _instantiate(path, arch, {**config, "kind": file_kind}, weights)
+    return LoadedModel(model, arch, file_kind, features, str(path), _table(payload.get("training")),
+                       _table(payload.get("metrics")))
 
-    For benchmarks, tests and a stand-in before any checkpoint is shipped: it costs exactly what the trained
-    one costs per step, but its pitches are noise.
-    """
-    from composer_app.training.config import load_config, model_config
 
-    cfg = load_config(architecture, "ours", "shipped", kind=kind)
-    torch.manual_seed(seed)
-    model = models.build(architecture, **model_config(architecture, cfg, kind)).eval()
-    return LoadedModel(model, architecture, kind, FeatureSpec(), "(untrained, shipped size)")
+def _load_original(path, payload: dict, architecture: str | None, kind: str | None) -> LoadedModel:
+    state_dict = _weights(path, payload["model"])
+    inferred = infer_original_architecture(state_dict)
+    if inferred is None:
+        raise CheckpointError(f"{path}: an original-format checkpoint of no known model")
+    if architecture and architecture != inferred:
+        raise CheckpointError(f"{path} holds an original {inferred} model, not {architecture}")
+    if kind and kind != OFFLINE:
+        raise CheckpointError(f"{path} is an original (offline) model; a live model is needed here")
+    try:
+        config = models.ARCHITECTURES[inferred].config_from_state_dict(state_dict)
+    except (KeyError, ValueError, IndexError) as exc:
+        raise CheckpointError(f"{path}: an original {inferred} checkpoint with weights missing or misshapen "
+                              f"({_first_line(exc)})") from None
+    model = _instantiate(path, inferred, config, state_dict)
+    epochs = payload.get("n_epochs", 0)
+    return LoadedModel(model, inferred, OFFLINE, FeatureSpec.raw(), str(path),
+                       {"n_epochs": epochs if isinstance(epochs, int) else 0, "origin": "original everybody-compose"},
+                       {}, ORIGINAL_FORMAT)
 
 
-def shipped_or_untrained(architecture: str, kind: str) -> tuple[LoadedModel, bool]:
-    """The shipped model, or an untrained one of the shipped size; ``(model, is_shipped)`` so callers can say
-    which they measured."""
-    path = default_checkpoint(architecture, kind)
-    if path.exists():
-        return load_checkpoint(path, architecture, kind), True
-    return untrained_shipped_size(architecture, kind), False
+def _table(value) -> dict:
+    """A free-form information table (``training``, ``metrics``); anything else reads as empty."""
+    return value if isinstance(value, dict) else {}

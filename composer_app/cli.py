@@ -11,6 +11,7 @@ import argparse
 import importlib
 import pkgutil
 import sys
+from pathlib import Path
 
 from composer_app import __version__, commands
 from composer_app.errors import UserError
@@ -38,16 +39,59 @@ def build_parser() -> argparse.ArgumentParser:
     for module in _command_modules():
         cmd = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
         module.add_arguments(cmd)
-        cmd.set_defaults(_run=module.run)
+        cmd.set_defaults(_run=module.run, command=module.NAME)
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    (action,) = (a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(action.choices)
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    """The subcommand's arguments, options anywhere among its positionals (``evaluate CKPT --json FILE``).
+
+    The subcommand's own parser reads its arguments, so a mistake prints that command's usage, not the
+    top-level one. Commands that pass the rest of the line on (``bench WHAT ...``) are parsed as written.
+    """
     parser = build_parser()
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
         argv = [DEFAULT_COMMAND, *argv]
-    args = parser.parse_args(argv)
+    command = _subcommands(parser).get(argv[0])
+    if command is None:  # -h, --version, or an unknown command: the top-level parser says what there is
+        return parser.parse_args(argv)
+    passes_rest_on = any(a.nargs in (argparse.REMAINDER, argparse.PARSER) for a in command._actions
+                         if not a.option_strings)
+    return command.parse_args(argv[1:]) if passes_rest_on else command.parse_intermixed_args(argv[1:])
+
+
+MIDI_SUFFIXES = (".mid", ".midi")
+
+
+def is_midi_data(path) -> bool:
+    """Whether a command-line path is MIDI data (a ``.mid``/``.midi`` file, a folder, or a file that starts
+    like a MIDI file) rather than a model checkpoint."""
+    p = Path(path)
+    if p.suffix.lower() in MIDI_SUFFIXES or p.is_dir():
+        return True
+    try:
+        with open(p, "rb") as f:
+            return f.read(4) == b"MThd"
+    except OSError:
+        return False
+
+
+def checkpoint_before_data(args, checkpoint: str = "checkpoint", data: str = "paths") -> None:
+    """For ``COMMAND [CHECKPOINT] [PATH ...]``: when the first positional is MIDI data, not a checkpoint, it
+    joins the data and the checkpoint is left to the command's default (``evaluate tune.mid``)."""
+    first = getattr(args, checkpoint)
+    if first is not None and is_midi_data(first):
+        setattr(args, data, [first, *getattr(args, data)])
+        setattr(args, checkpoint, None)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(list(sys.argv[1:] if argv is None else argv))
     try:
         return int(args._run(args) or 0)
     except UserError as exc:

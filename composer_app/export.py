@@ -6,6 +6,7 @@ never destroys an older file of the same name.
 
 from __future__ import annotations
 
+import os
 import wave
 from pathlib import Path
 
@@ -16,6 +17,11 @@ from composer_app.atomic import atomic_write
 from composer_app.errors import UserError
 
 TICKS_PER_BEAT = 960
+#: pretty_midi, through which the app and many tools read MIDI, refuses a file whose last event lies past this tick
+#: ("likely corrupt"); far below MIDI's own limit between two events (0x0FFFFFFF ticks).
+MAX_TICK = int(pretty_midi.pretty_midi.MAX_TICK) - 1
+#: The coarsest time grid a long melody is written on (standard files use 96 to 960 ticks per beat).
+MIN_TICKS_PER_BEAT = 96
 
 
 def default_soundfont() -> Path:
@@ -23,14 +29,74 @@ def default_soundfont() -> Path:
     return Path(pretty_midi.__file__).with_name("TimGM6mb.sf2")
 
 
-def build_midi(starts, ends, pitches, velocities=None, *, tempo_bpm: float = 120.0, program: int = 0,
-               time_signature: tuple[int, int] = (4, 4), name: str = "Everybody Compose") -> pretty_midi.PrettyMIDI:
-    """One instrument track with the notes exactly where the rhythm puts them (within one tick)."""
-    if not 0 <= int(program) <= 127:
-        raise UserError(f"General MIDI program must be 0-127, not {program}")
+def ticks_per_beat(length_s: float, tempo_bpm: float) -> int:
+    """The file's time grid: :data:`TICKS_PER_BEAT`, or coarser for a melody so long that its last tick would
+    lie past :data:`MAX_TICK`; a :class:`UserError` when even the coarsest grid cannot hold it."""
     if not 10 <= tempo_bpm <= 400:
         raise UserError(f"tempo must be between 10 and 400 BPM, not {tempo_bpm}")
-    pm = pretty_midi.PrettyMIDI(resolution=TICKS_PER_BEAT, initial_tempo=float(tempo_bpm))
+    if not np.isfinite(length_s) or length_s < 0:
+        raise UserError(f"the melody's times are not valid (it ends at {length_s} s)")
+    beats = length_s * tempo_bpm / 60.0
+    fit = int((MAX_TICK - 1) // max(beats, 1.0))  # one tick to spare for rounding
+    if fit < MIN_TICKS_PER_BEAT:
+        most = MAX_TICK / MIN_TICKS_PER_BEAT * 60.0 / tempo_bpm
+        raise UserError(f"the melody lasts {_duration(length_s)}: a MIDI file at {tempo_bpm:g} BPM holds at most "
+                        f"{_duration(most)} (shorten the rhythm, or choose a slower tempo)")
+    return min(TICKS_PER_BEAT, fit)
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 2 * 3600:
+        return f"{seconds / 60:.0f} minutes"
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:.1f} hours"
+    return f"{seconds / 86400:.3g} days"
+
+
+def check_program(program: int) -> None:
+    if not 0 <= int(program) <= 127:
+        raise UserError(f"General MIDI program must be 0-127, not {program}")
+
+
+def check_output(path, suffixes: tuple[str, ...], what: str) -> Path:
+    """``path`` as a file this program may write: the right suffix, in a folder that exists and is writable, not
+    a folder itself. Commands check every output this way before writing any."""
+    p = Path(path).expanduser()
+    if p.suffix.lower() not in suffixes:
+        raise UserError(f"{what} must be a {' or '.join(suffixes)} file, not {p}")
+    if p.is_dir():
+        raise UserError(f"cannot write {p}: it is a folder")
+    folder = p.parent if str(p.parent) else Path(".")
+    if not folder.is_dir():
+        raise UserError(f"cannot write {p}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UserError(f"cannot write {p}: folder {folder} is not writable")
+    return p
+
+
+def check_can_render(soundfont=None) -> Path:
+    """The soundfont :func:`render_audio` would use, after checking that it and FluidSynth are there."""
+    sf2 = Path(soundfont).expanduser() if soundfont else default_soundfont()
+    if not sf2.is_file():
+        raise UserError(f"soundfont not found: {sf2}")
+    try:
+        import fluidsynth  # noqa: F401  (pyfluidsynth, which pretty_midi renders through)
+    except (ImportError, OSError) as exc:
+        raise UserError(f"cannot render audio: FluidSynth is not available ({exc})") from None
+    return sf2
+
+
+def build_midi(starts, ends, pitches, velocities=None, *, tempo_bpm: float = 120.0, program: int = 0,
+               time_signature: tuple[int, int] = (4, 4), name: str = "Everybody Compose") -> pretty_midi.PrettyMIDI:
+    """One instrument track with the notes exactly where the rhythm puts them (within one tick of the file's
+    grid, :func:`ticks_per_beat`)."""
+    check_program(program)
+    starts, ends = np.asarray(starts, dtype=np.float64), np.asarray(ends, dtype=np.float64)
+    if len(starts) and not (np.isfinite(starts).all() and np.isfinite(ends).all() and starts.min() >= 0):
+        raise UserError("the melody has negative, NaN or infinite times")
+    length = float(max(ends.max(), starts.max() + 1e-3)) if len(starts) else 0.0
+    resolution = ticks_per_beat(length, tempo_bpm)
+    pm = pretty_midi.PrettyMIDI(resolution=resolution, initial_tempo=float(tempo_bpm))
     pm.time_signature_changes.append(pretty_midi.TimeSignature(int(time_signature[0]), int(time_signature[1]), 0.0))
     inst = pretty_midi.Instrument(program=int(program), name=name)
     n = len(pitches)
@@ -44,7 +110,11 @@ def build_midi(starts, ends, pitches, velocities=None, *, tempo_bpm: float = 120
 
 def write_midi(path, starts, ends, pitches, velocities=None, **options) -> Path:
     """Write a MIDI file (see :func:`build_midi` for ``options``); returns the path written."""
-    pm = build_midi(starts, ends, pitches, velocities, **options)
+    return save_midi(path, build_midi(starts, ends, pitches, velocities, **options))
+
+
+def save_midi(path, pm: pretty_midi.PrettyMIDI) -> Path:
+    """Write a built MIDI file atomically; returns the path written."""
     return atomic_write(path, lambda tmp: pm.write(tmp))
 
 

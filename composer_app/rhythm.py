@@ -15,6 +15,8 @@ from composer_app.errors import UserError
 from composer_app.live.take import JOURNAL_SUFFIX, TAKE_SUFFIX
 
 TAKE_SUFFIXES = (TAKE_SUFFIX, JOURNAL_SUFFIX)
+#: The longest rest or note a rhythm may hold; anything longer is a damaged file, not music.
+MAX_NOTE_SECONDS = 3600.0
 
 
 def check_rhythm(arr, source: str) -> tuple[np.ndarray, np.ndarray]:
@@ -32,7 +34,17 @@ def check_rhythm(arr, source: str) -> tuple[np.ndarray, np.ndarray]:
         raise UserError(f"{source}: the rhythm has negative times (row {int(np.argwhere(arr < 0)[0][0])})")
     if np.all(arr[:, 1] == 0):
         raise UserError(f"{source}: every note has zero duration")
-    return arr[:, 0].copy(), arr[:, 1].copy()
+    return check_lengths(arr[:, 0].copy(), arr[:, 1].copy(), source)
+
+
+def check_lengths(rests: np.ndarray, durs: np.ndarray, source: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(rests, durs)`` unchanged when no rest or note is longer than :data:`MAX_NOTE_SECONDS`."""
+    for name, values in (("rest", rests), ("note", durs)):
+        if len(values) and values.max() > MAX_NOTE_SECONDS:
+            row = int(np.argmax(values))
+            raise UserError(f"{source}: note {row + 1} has a {name} of {values[row]:.4g} s; rests and notes "
+                            f"longer than an hour are not a rhythm (the file is damaged?)")
+    return rests, durs
 
 
 def rhythm_from_notes(notes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -59,12 +71,12 @@ def load_rhythm(path) -> tuple[np.ndarray, np.ndarray]:
     if suffix in (".mid", ".midi"):
         from composer_app.data.melody import melody_from_midi
 
-        return rhythm_from_notes(melody_from_midi(p))
+        return check_lengths(*rhythm_from_notes(melody_from_midi(p)), str(p))
     if suffix in TAKE_SUFFIXES:
         from composer_app.live.take import load_take
 
         notes = np.asarray(load_take(p).to_melody())
         if len(notes) == 0:
             raise UserError(f"{p}: the take has no notes")
-        return rhythm_from_notes(notes[:, :3])
+        return check_lengths(*rhythm_from_notes(notes[:, :3]), str(p))
     raise UserError(f"{p}: unknown rhythm file type {suffix!r} (use .npy, .mid/.midi or a take file)")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import re
 import tomllib
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -66,16 +66,20 @@ def parse_hint(text: str) -> int:
     "b3", "#4"), or a note name with octave ("E4", "Bb3")."""
     s = str(text).strip()
     m = re.fullmatch(r"([#b]?)(\d+)", s)
+    n = re.fullmatch(r"([A-Ga-g][#b]?)(-?\d)", s)
     if m:
         degree = int(m.group(2))
         if degree < 1:
             raise UserError(f"scale degrees start at 1 (middle C): {text!r}")
         octave, step = divmod(degree - 1, 7)
-        return 60 + 12 * octave + MAJOR[step] + {"#": 1, "b": -1, "": 0}[m.group(1)]
-    m = re.fullmatch(r"([A-Ga-g][#b]?)(-?\d)", s)
-    if m:
-        return parse_pitch_class(m.group(1)) + 12 * (int(m.group(2)) + 1)
-    raise UserError(f"not a hint note: {text!r} (scale degrees like 1 3 5, or names like E4)")
+        pitch = 60 + 12 * octave + MAJOR[step] + {"#": 1, "b": -1, "": 0}[m.group(1)]
+    elif n:
+        pitch = parse_pitch_class(n.group(1)) + 12 * (int(n.group(2)) + 1)
+    else:
+        raise UserError(f"not a hint note: {text!r} (scale degrees like 1 3 5, or names like E4)")
+    if not 1 <= pitch <= 127:
+        raise UserError(f"hint note {text!r} is MIDI pitch {pitch}, outside the playable 1-127")
+    return pitch
 
 
 @dataclass(frozen=True)
@@ -103,8 +107,12 @@ class SamplingSettings:
             raise UserError("repeat_decay must be between 0 and 1")
         if self.top_k < 1 or self.num_beams < 1 or not 0 <= self.beam_prob <= 1:
             raise UserError("top_k and num_beams must be at least 1, beam_prob in [0, 1]")
-        if not 0 <= self.low <= self.high <= 127:
+        if not (0 <= self.low <= 127 and 0 <= self.high <= 127):
             raise UserError(f"pitch range {self.low}..{self.high} is not within 0..127")
+        if self.low > self.high:
+            raise UserError(f"the low pitch {self.low} is above the high pitch {self.high}")
+        if any(not 1 <= h <= 127 for h in self.hints):
+            raise UserError(f"hint notes must be MIDI pitches 1-127, not {', '.join(map(str, self.hints))}")
         if not self.allowed().any():
             raise UserError("the scale and range lock leave no pitch to play")
 
@@ -123,12 +131,93 @@ class SamplingSettings:
         return replace(self, **changes)
 
 
-def load_profiles(path=None) -> dict[str, dict]:
-    path = Path(path) if path else user_profiles_file()
+#: The type each profile setting must have in a profiles file (TOML types; a whole number is a real number too).
+PROFILE_TYPES = {
+    "strategy": str, "temperature": float, "top_k": int, "top_p": float, "repeat_decay": float, "num_beams": int,
+    "beam_prob": float, "hints": list, "scale": str, "low": int, "high": int,
+}
+_TYPE_WORDS = {str: "text", float: "a number", int: "a whole number", list: "a list of notes"}
+
+
+@dataclass(frozen=True)
+class ProfileSet:
+    """The usable profiles of a profiles file, and what is wrong with the others (name -> reason; the key ``""``
+    is a problem with the file itself)."""
+
+    profiles: dict[str, dict]
+    problems: dict[str, str]
+
+    def messages(self) -> list[str]:
+        return list(self.problems.values())
+
+
+def read_profiles(path=None) -> ProfileSet:
+    """The sampling profiles of ``path``, each checked; a bad profile is left out and said why, never fatal.
+
+    Without ``path``: the bundled profiles, with the user's own file (if they made one) on top; a user file that
+    cannot be read at all leaves the bundled ones. An explicit ``path`` that cannot be read is a
+    :class:`UserError`.
+    """
+    if path is not None:
+        return _checked_profiles(_read_toml(Path(path)), Path(path))
+    bundled = _checked_profiles(_read_toml(PROFILES_FILE), PROFILES_FILE)
+    user = user_profiles_file()
+    if user == PROFILES_FILE:
+        return bundled
     try:
-        return tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+        mine = _checked_profiles(_read_toml(user), user)
+    except UserError as exc:
+        return ProfileSet(bundled.profiles, {"": f"{exc}; the bundled sampling profiles are used"})
+    return ProfileSet({**bundled.profiles, **mine.profiles}, mine.problems)
+
+
+def load_profiles(path=None) -> dict[str, dict]:
+    """The usable profiles (see :func:`read_profiles`), by name."""
+    return read_profiles(path).profiles
+
+
+def _read_toml(path: Path) -> dict:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise UserError(f"cannot read sampling profiles {path}: {exc}") from None
+
+
+def _checked_profiles(raw: dict, path: Path) -> ProfileSet:
+    profiles, problems = {}, {}
+    for name, values in raw.items():
+        if not isinstance(values, dict):
+            problems[name] = f"{path}: {name!r} is ignored: it is not a sampling profile (a [{name}] table)"
+            continue
+        try:
+            settings_of(values)
+        except UserError as exc:
+            problems[name] = f"{path}: sampling profile {name!r} is not used: {exc}"
+        else:
+            profiles[name] = values
+    return ProfileSet(profiles, problems)
+
+
+def settings_of(values: dict) -> SamplingSettings:
+    """:class:`SamplingSettings` from a profile's values, each checked for its name, type and range."""
+    unknown = sorted(set(values) - set(PROFILE_TYPES))
+    if unknown:
+        raise UserError(f"unknown settings {', '.join(unknown)} (known: {', '.join(PROFILE_TYPES)})")
+    for key, value in values.items():
+        want = PROFILE_TYPES[key]
+        ok = isinstance(value, want) and not isinstance(value, bool)
+        if want is list:
+            ok = isinstance(value, list | tuple)
+        elif want is float:
+            ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+        if not ok:
+            raise UserError(f"{key} must be {_TYPE_WORDS[want]}, not {value!r}")
+    values = dict(values)
+    if "hints" in values:
+        if not all(isinstance(h, str | int) and not isinstance(h, bool) for h in values["hints"]):
+            raise UserError(f"hints must be notes such as 1, 3, \"b3\" or \"E4\", not {values['hints']!r}")
+        values["hints"] = tuple(parse_hint(h) if isinstance(h, str) else h for h in values["hints"])
+    return SamplingSettings(**values)
 
 
 def user_profiles_file() -> Path:
@@ -140,18 +229,13 @@ def user_profiles_file() -> Path:
 
 
 def settings_from_profile(name: str, path=None, **overrides) -> SamplingSettings:
-    profiles = load_profiles(path)
-    if name not in profiles:
-        raise UserError(f"no sampling profile {name!r}; available: {', '.join(profiles)}")
-    values = dict(profiles[name])
-    values.update({k: v for k, v in overrides.items() if v is not None})
-    known = {f.name for f in fields(SamplingSettings)}
-    unknown = set(values) - known
-    if unknown:
-        raise UserError(f"profile {name!r} has unknown settings: {', '.join(sorted(unknown))}")
-    if "hints" in values:
-        values["hints"] = tuple(parse_hint(h) if isinstance(h, str) else int(h) for h in values["hints"])
-    return SamplingSettings(**values)
+    """The settings of profile ``name`` with ``overrides`` (those not None) on top; a profile that is missing or
+    was left out as bad is a :class:`UserError` saying which and why."""
+    found = read_profiles(path)
+    if name not in found.profiles:
+        raise UserError(found.problems.get(name)
+                        or f"no sampling profile {name!r}; available: {', '.join(found.profiles)}")
+    return settings_of({**found.profiles[name], **{k: v for k, v in overrides.items() if v is not None}})
 
 
 def lock_bias(settings: SamplingSettings) -> np.ndarray:

@@ -71,8 +71,10 @@ def load_inputs(args) -> tuple[list, list[str]]:
 
 def run(args) -> int:
     from composer_app.checkpoints import default_checkpoint, load_checkpoint
+    from composer_app.cli import checkpoint_before_data
     from composer_app.evaluation import baseline_scores, score_model, score_sessions
 
+    checkpoint_before_data(args)
     ckpt = args.checkpoint or default_checkpoint("lstm_attn")
     loaded = load_checkpoint(ckpt, architecture=args.model_name)
     melodies, skipped = load_inputs(args)

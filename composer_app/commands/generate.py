@@ -5,12 +5,13 @@ from __future__ import annotations
 NAME = "generate"
 HELP = "Generate a melody for a rhythm (.npy, MIDI or take) and write it as a MIDI file."
 ORDER = 35
+MIDI_SUFFIXES = (".mid", ".midi")
 
 
 def add_arguments(p) -> None:
     p.add_argument("-s", "--source", required=True,
                    help="rhythm: .npy array (n, 2) of (rest, duration) seconds, a MIDI file, or a take")
-    p.add_argument("-o", "--output", required=True, help="MIDI file to write")
+    p.add_argument("-o", "--output", required=True, help="MIDI file to write (.mid or .midi)")
     p.add_argument("-m", "--model-name", choices=["vanilla_rnn", "lstm_attn", "attention_rnn"],
                    default="lstm_attn", help="architecture of the shipped offline model to use (default lstm_attn)")
     p.add_argument("-c", "--checkpoint", default=None, help="checkpoint file instead of the shipped model")
@@ -22,30 +23,54 @@ def add_arguments(p) -> None:
                         "quality, other melodies for a seed)")
     p.add_argument("--hints", nargs="+", default=None, help="first notes as scale degrees (1 = middle C) or names")
     p.add_argument("--scale", default=None, help='lock to a key, e.g. "C major", "A minor"')
-    p.add_argument("--low", type=int, default=None, help="lowest MIDI pitch allowed")
-    p.add_argument("--high", type=int, default=None, help="highest MIDI pitch allowed")
-    p.add_argument("--temperature", type=float, default=None)
+    p.add_argument("--low", type=int, default=None, help="lowest MIDI pitch allowed (0-127)")
+    p.add_argument("--high", type=int, default=None, help="highest MIDI pitch allowed (0-127)")
+    p.add_argument("--temperature", type=float, default=None,
+                   help="below 1 sharper (safer melodies), above 1 flatter (more adventurous); default: the "
+                        "profile's")
     p.add_argument("--tempo", type=float, default=120.0, help="tempo written to the file, BPM (default 120)")
     p.add_argument("--program", type=int, default=0, help="General MIDI program 0-127 (default 0, piano)")
-    p.add_argument("--wav", default=None, help="also render a WAV through FluidSynth")
+    p.add_argument("--wav", default=None, help="also render a WAV file through FluidSynth")
     p.add_argument("--soundfont", default=None, help=".sf2 for --wav (default: bundled General MIDI)")
 
 
+def check_outputs(args) -> None:
+    """Every file the command writes, and what writing it needs, checked before anything is computed or
+    written: a mistake in ``--wav`` never leaves a MIDI file behind."""
+    from composer_app.errors import UserError
+    from composer_app.export import check_can_render, check_output, check_program
+
+    midi = check_output(args.output, MIDI_SUFFIXES, "the output (-o)")
+    check_program(args.program)
+    if args.wav:
+        wav = check_output(args.wav, (".wav",), "--wav")
+        if wav.resolve() == midi.resolve():
+            raise UserError("--wav and -o name the same file")
+        check_can_render(args.soundfont)
+
+
 def run(args) -> int:
+    import sys
+
+    import numpy as np
     import torch
     from tqdm import tqdm
 
     from composer_app.beats import beats_to_onsets
     from composer_app.checkpoints import default_checkpoint, load_checkpoint
     from composer_app.compute import whole_rhythm_threads
-    from composer_app.export import build_midi, render_audio, write_midi, write_wav
+    from composer_app.export import build_midi, render_audio, save_midi, ticks_per_beat, write_wav
     from composer_app.rhythm import load_rhythm
-    from composer_app.sampling import generate, parse_hint, settings_from_profile
+    from composer_app.sampling import generate, parse_hint, read_profiles, settings_from_profile
 
+    check_outputs(args)
     rests, durs = load_rhythm(args.source)
+    ticks_per_beat(float(np.sum(rests) + np.sum(durs)), args.tempo)  # the melody fits a MIDI file at this tempo
     hints = tuple(parse_hint(h) for h in args.hints) if args.hints else None
     settings = settings_from_profile(args.profile, args.profiles_file, hints=hints, scale=args.scale,
                                      low=args.low, high=args.high, temperature=args.temperature)
+    for message in read_profiles(args.profiles_file).messages():  # the other profiles' problems, said once
+        print(f"everybody-compose generate: warning: {message}", file=sys.stderr)
     ckpt = args.checkpoint or default_checkpoint(args.model_name, "offline")
     loaded = load_checkpoint(ckpt, architecture=None if args.checkpoint else args.model_name)
     bar = tqdm(total=len(rests), desc=f"{settings.strategy} {loaded.architecture}", unit="beat",
@@ -58,11 +83,11 @@ def run(args) -> int:
         pitches = generate(loaded, rests, durs, settings, seed=args.seed, progress=progress, exact=args.exact)
     bar.close()
     starts, ends = beats_to_onsets(rests, durs)
-    out = write_midi(args.output, starts, ends, pitches, tempo_bpm=args.tempo, program=args.program)
+    pm = build_midi(starts, ends, pitches, tempo_bpm=args.tempo, program=args.program)
+    audio = render_audio(pm, soundfont=args.soundfont) if args.wav else None  # before writing anything
+    out = save_midi(args.output, pm)
     print(f"wrote {out}: {len(pitches)} notes, pitches {pitches.min()}-{pitches.max()}, "
           f"{loaded.label}, profile {args.profile}" + (f", seed {args.seed}" if args.seed is not None else ""))
-    if args.wav:
-        pm = build_midi(starts, ends, pitches, tempo_bpm=args.tempo, program=args.program)
-        wav = write_wav(args.wav, render_audio(pm, soundfont=args.soundfont))
-        print(f"wrote {wav}")
+    if audio is not None:
+        print(f"wrote {write_wav(args.wav, audio)}")
     return 0

@@ -3,7 +3,7 @@
 Modules: :mod:`app` (start-up), :mod:`main_window` (wiring), :mod:`tap_area` (keys in), :mod:`piano_roll`
 (notes out), :mod:`controls`, :mod:`sound_panel`, :mod:`midi_panel` (choices), :mod:`recolour` (offline
 regeneration and comparison), :mod:`engine_bridge` and :mod:`tasks` (threads), :mod:`settings_store`
-(QSettings), :mod:`banner` (messages), :mod:`model_source` (which models), :mod:`help_dialog`.
+(saved choices, plain INI), :mod:`banner` (messages), :mod:`model_source` (which models), :mod:`help_dialog`.
 """
 
 from composer_app.gui.qt_fix import protect_none

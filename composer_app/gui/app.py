@@ -1,8 +1,9 @@
 """Starting the app: the QApplication, the engine made from the saved choices, the window, crash recovery.
 
 Start-up never fails for something the player can fix from inside the window: a saved soundfont that no longer
-loads falls back to the bundled one, a missing trained model to an untrained stand-in, a missing sound card to
-silent play, a missing MIDI system to the computer keyboard; each is said in the window's banner.
+loads falls back to the bundled one, a missing trained model to an untrained stand-in, a damaged model file to
+the default model, a damaged settings or profiles file to the defaults, a missing sound card to silent play, a
+missing MIDI system to the computer keyboard; each is said in the window's banner (and on stderr).
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def create_engine(store, source, data_dir: Path, *, audio: bool = True, model: s
         try:
             choice = source.from_file(model_file, "live")
         except UserError as exc:
-            problems.append(f"the saved live model could not be loaded: {exc}")
+            problems.append(f"the live model could not be loaded, so the default one plays: {exc}")
     if choice is None:
         arch = model or store.get_str("model/architecture", DEFAULT_ARCHITECTURE)
         if arch not in models.ARCHITECTURES:
@@ -97,6 +98,7 @@ def run_app(args) -> int:
     from composer_app.gui.main_window import ICON, MainWindow
     from composer_app.gui.model_source import ModelSource
     from composer_app.gui.settings_store import APPLICATION, ORGANISATION, SettingsStore
+    from composer_app.sampling import read_profiles
 
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "everybody-compose"])
     app.setOrganizationName(ORGANISATION)
@@ -112,6 +114,9 @@ def run_app(args) -> int:
     source = ModelSource()
     engine, warning, problems = create_engine(store, source, data_dir, audio=not args.no_audio, model=args.model,
                                               soundfont=args.soundfont, model_file=args.checkpoint)
+    problems = [*store.problems, *read_profiles().messages(), *problems]
+    for message in problems:
+        print(f"everybody-compose: {message}", file=sys.stderr, flush=True)
     engine.start()
     window = MainWindow(engine, store, data_dir, source, midi=not args.no_midi, model_warning=warning,
                         audio=not args.no_audio)

@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from composer_app import resources
 from composer_app.gui import tasks
 from composer_app.gui.banner import MessageBanner
 from composer_app.gui.controls import ModelPanel, SamplingPanel
@@ -55,7 +56,7 @@ from composer_app.gui.tap_area import KeyRouter, TapArea
 from composer_app.live.take import Take
 
 APP_TITLE = "Everybody Compose"
-ICON = Path(__file__).resolve().parents[2] / "assets" / "icon.svg"
+ICON = resources.ICON
 STATUS_MS = 1000
 
 

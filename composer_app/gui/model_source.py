@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import models
-from composer_app.checkpoints import LoadedModel, default_checkpoint, load_checkpoint, untrained_shipped_size
+from composer_app.checkpoints import LoadedModel, default_checkpoint, load_checkpoint
 from composer_app.errors import UserError
+from composer_app.stand_ins import untrained_shipped_size
 
 LIVE = "live"
 OFFLINE = "offline"

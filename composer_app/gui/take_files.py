@@ -12,6 +12,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
+from composer_app import resources
 from composer_app.errors import UserError
 from composer_app.gui import tasks
 from composer_app.gui.piano_roll import notes_from_take
@@ -25,7 +26,7 @@ from composer_app.live.take import (
     save_take,
 )
 
-ASSETS_RHYTHMS = Path(__file__).resolve().parents[2] / "assets" / "rhythms"
+ASSETS_RHYTHMS = resources.DEMO_RHYTHMS
 
 
 class TakeFilesMixin:

@@ -8,9 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import models
-from composer_app import checkpoints
+from composer_app import stand_ins
 from composer_app.beats import LIVE
-from composer_app.checkpoints import LoadedModel, default_checkpoint, load_checkpoint, untrained_shipped_size
+from composer_app.checkpoints import LoadedModel, default_checkpoint, load_checkpoint
 from composer_app.errors import UserError
 
 DEFAULT_ARCHITECTURE = "lstm_attn"
@@ -42,9 +42,9 @@ def load_live_model(spec: str | Path | LoadedModel = DEFAULT_ARCHITECTURE) -> Lo
 
 def untrained_live_model(architecture: str, seed: int = 0) -> LoadedModel:
     """An untrained live model of the shipped size (benchmarks and tests before any checkpoint is shipped)."""
-    return untrained_shipped_size(architecture, LIVE, seed)
+    return stand_ins.untrained_shipped_size(architecture, LIVE, seed)
 
 
 def shipped_or_untrained(architecture: str) -> tuple[LoadedModel, bool]:
     """The shipped live model if there is one, else an untrained one of its size; ``(model, is_shipped)``."""
-    return checkpoints.shipped_or_untrained(architecture, LIVE)
+    return stand_ins.shipped_or_untrained(architecture, LIVE)

@@ -138,7 +138,7 @@ def test_wrong_kind_of_checkpoint(tmp_path, rhythm_npy, capsys):
     not_ckpt = tmp_path / "notes.pt"
     not_ckpt.write_text("hello")
     assert main(["generate", "-s", str(src), "-o", str(tmp_path / "o.mid"), "-c", str(not_ckpt)]) == 2
-    assert "not a readable checkpoint" in capsys.readouterr().err
+    assert "not a PyTorch checkpoint (or it is damaged)" in capsys.readouterr().err
 
 
 def test_exact_flag_runs_the_decoder_at_the_weights_precision(tmp_path, rhythm_npy):
@@ -160,3 +160,61 @@ def test_exact_flag_runs_the_decoder_at_the_weights_precision(tmp_path, rhythm_n
         expected = generate(loaded, arr[:, 0], arr[:, 1], settings_from_profile("beam"), seed=3, exact=bool(flags))
         assert melodies[bool(flags)] == expected.tolist()
     assert melodies[True] != melodies[False]
+
+
+def test_a_rhythm_with_absurd_times_is_refused_and_writes_nothing(tmp_path, ckpt, capsys):
+    src = tmp_path / "absurd.npy"
+    np.save(src, np.array([[0.0, 0.5], [1e9, 0.5], [0.0, 0.5]]))
+    out = tmp_path / "o.mid"
+    assert main(["generate", "-s", str(src), "-o", str(out), "-c", str(ckpt)]) == 2
+    err = capsys.readouterr().err
+    assert "note 2 has a rest of 1e+09 s" in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == [src]
+
+
+def test_midi_files_stay_readable_however_long_the_melody(tmp_path):
+    """A melody too long for a MIDI file is refused (nothing written); a long one that fits is written on a
+    coarser grid and reads back, every note within one tick."""
+    from composer_app.errors import UserError
+    from composer_app.export import write_midi
+
+    with pytest.raises(UserError, match="lasts 1.16e\\+04 days: a MIDI file at 120 BPM holds at most 14.5 hours"):
+        write_midi(tmp_path / "absurd.mid", [0.0, 1e9], [0.5, 1e9 + 0.5], [60, 62])
+    assert list(tmp_path.iterdir()) == []
+    starts = np.array([0.0, 1.0, 30_000.0, 40_000.0])
+    path = write_midi(tmp_path / "long.mid", starts, starts + 0.5, [60, 62, 64, 65])
+    pm = pretty_midi.PrettyMIDI(str(path))
+    tick = 60.0 / 120 / pm.resolution
+    assert pm.resolution < 960
+    got = sorted(pm.instruments[0].notes, key=lambda n: n.start)
+    assert np.abs(np.array([n.start for n in got]) - starts).max() <= tick
+    assert len(mido.MidiFile(str(path)).tracks) >= 1
+
+
+@pytest.mark.parametrize("extra,message", [
+    (["--wav", "MISSING/x.wav"], "folder MISSING does not exist"),
+    (["--wav", "o.txt"], "--wav must be a .wav file"),
+    (["--wav", "o.wav", "--soundfont", "none.sf2"], "soundfont not found"),
+    (["--low", "80", "--high", "70"], "the low pitch 80 is above the high pitch 70"),
+    (["--hints", "1", "99"], "hint note '99' is MIDI pitch 228"),
+    (["--program", "128"], "program must be 0-127"),
+])
+def test_every_output_and_option_is_checked_before_anything_is_written(tmp_path, ckpt, rhythm_npy, capsys,
+                                                                        monkeypatch, extra, message):
+    src, _ = rhythm_npy
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    assert main(["generate", "-s", str(src), "-o", "o.mid", "-c", str(ckpt), *extra]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert list(work.iterdir()) == []
+
+
+def test_midi_output_must_be_named_as_midi(tmp_path, ckpt, rhythm_npy, capsys):
+    src, _ = rhythm_npy
+    assert main(["generate", "-s", str(src), "-o", str(tmp_path / "y.txt"), "-c", str(ckpt)]) == 2
+    assert "the output (-o) must be a .mid or .midi file" in capsys.readouterr().err
+    assert not (tmp_path / "y.txt").exists()
+    assert main(["generate", "-s", str(src), "-o", str(tmp_path / "y.MIDI"), "-c", str(ckpt)]) == 0
+    assert pretty_midi.PrettyMIDI(str(tmp_path / "y.MIDI")).instruments[0].notes
