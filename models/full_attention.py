@@ -127,7 +127,7 @@ class FullAttentionLSTM(nn.Module):
         self.encoder = Encoder(encode_hidden_dim, bidirectional)
         self.decoder = Decoder(num_notes, embed_dim, self.context_dim, decode_hidden_dim, dropout, locality)
         self.memory = build_memory(memory, decode_hidden_dim, num_notes)
-        self._plan = PlanCache(_StepPlan)
+        self._plan = PlanCache(FullAttentionPlan)
 
     def config(self) -> dict:
         return {"num_notes": self.num_notes, "embed_dim": self.decoder.note_embedding.embedding_dim,
@@ -226,7 +226,7 @@ class FullAttentionLSTM(nn.Module):
 class _OfflineSession(ContextDecoderSession):
     """Attention over the rhythm's keys, shared by every beam, from each beam's decoder state."""
 
-    def __init__(self, plan: _StepPlan, keys_mix: Tensor, key_bias: np.ndarray, batch: int, int8: bool,
+    def __init__(self, plan: FullAttentionPlan, keys_mix: Tensor, key_bias: np.ndarray, batch: int, int8: bool,
                  memory=None):
         zero = np.zeros((batch, plan.hidden), dtype=np.float32)
         super().__init__(plan.head, zero, zero.copy(), keys_mix.shape[2], int8, memory)
@@ -237,7 +237,7 @@ class _OfflineSession(ContextDecoderSession):
         return self.plan.context_mix(self.head.hidden(self.x_h), self.keys_mix, key_bias)
 
 
-class _StepPlan:
+class FullAttentionPlan:
     """Derived weights for inference steps (rebuilt by :class:`PlanCache` when the parameters change).
 
     Scoring uses ``leaky(x) = 0.99 relu(x) + 0.01 x`` and ``relu(k + q) = max(k, -q) + q``:

@@ -77,7 +77,7 @@ class LocalAttentionLSTM(nn.Module):
         context_dim = hidden_dim * (2 if bidirectional else 1)
         self.decoder = LocalAttnDecoder(hidden_dim, context_dim, num_notes, dropout_p)
         self.memory = build_memory(memory, hidden_dim, num_notes)
-        self._plan = PlanCache(_StepPlan)
+        self._plan = PlanCache(LocalAttentionPlan)
 
     def config(self) -> dict:
         return {"num_notes": self.num_notes, "hidden_dim": self.hidden_dim,
@@ -152,7 +152,7 @@ class LocalAttentionLSTM(nn.Module):
 class _OfflineSession(ContextDecoderSession):
     """Each beat's context share was computed with the encoder, once per rhythm."""
 
-    def __init__(self, plan: _StepPlan, mix: np.ndarray, h: np.ndarray, c: np.ndarray, batch: int, int8: bool,
+    def __init__(self, plan: LocalAttentionPlan, mix: np.ndarray, h: np.ndarray, c: np.ndarray, batch: int, int8: bool,
                  memory=None):
         super().__init__(plan.head, np.repeat(h, batch, axis=0), np.repeat(c, batch, axis=0), len(mix), int8,
                          memory)
@@ -162,7 +162,7 @@ class _OfflineSession(ContextDecoderSession):
         return self.mix[t]
 
 
-class _StepPlan:
+class LocalAttentionPlan:
     """Derived weights for inference steps (rebuilt by :class:`PlanCache` when the parameters change)."""
 
     def __init__(self, model: LocalAttentionLSTM):

@@ -38,7 +38,7 @@ class VanillaRNN(nn.Module):
                 nn.init.xavier_uniform_(m.weight)
                 nn.init.constant_(m.bias, 0)
         self.memory = build_memory(memory, hidden_dim, num_notes)
-        self._plan = PlanCache(_StepPlan)
+        self._plan = PlanCache(VanillaPlan)
 
     def config(self) -> dict:
         return {"num_notes": self.num_notes, "embed_size": self.note_embedding.embedding_dim,
@@ -116,7 +116,7 @@ class _Rows:
         self.xh2[:] = self.xh2[rows]
 
 
-class _StepPlan:
+class VanillaPlan:
     """Derived weights for inference steps (rebuilt by :class:`PlanCache` when the parameters change): the
     residual layer's share of the pitch embedding is a table, and each layer one fp32 matrix over its whole
     input row with the bias as its last row (see :class:`_Rows`). The layers are small enough that NumPy's
@@ -166,7 +166,7 @@ class _StepPlan:
 class _Session(RhythmSession):
     """The rhythm's beat shares are computed for all beats at once; each step then updates the rows in place."""
 
-    def __init__(self, plan: _StepPlan, beats: np.ndarray, batch: int, memory=None):
+    def __init__(self, plan: VanillaPlan, beats: np.ndarray, batch: int, memory=None):
         super().__init__(len(beats))
         self.plan, self.memory = plan, memory
         self.rows = plan.buffers(batch)
