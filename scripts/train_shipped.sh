@@ -1,39 +1,31 @@
 #!/usr/bin/env bash
-# Train the six shipped models and the three `--recipe original` twins they are compared with, two runs at a
-# time (one torch thread each). Each model and its twin get the same --time-limit, counted in CPU minutes of
-# the training process, so the comparison stays fair however busy the machine is.
-# Usage: scripts/train_shipped.sh [CPU_MINUTES_LSTM] [CPU_MINUTES_VANILLA]      (defaults 12 and 6)
-# Results: runs/<model>_<kind>_<recipe>/ and, for the shipped ones, checkpoints/<model>_<kind>.pt + .md.
+# Train the six shipped models (the default recipe: melody memory, and located attention for attention_rnn),
+# all at once with one torch thread each, then ship each best checkpoint to checkpoints/ with its model card.
+# Budgets are CPU minutes of each training process (--time-limit), so a busy machine takes longer but trains
+# the same amount. Usage: scripts/train_shipped.sh [SCALE]   (SCALE multiplies every budget; default 1)
+# Results: runs/<model>_<kind>_mem/ and runs/logs/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EC=.venv/bin/everybody-compose
-T_BIG=${1:-12}
-T_SMALL=${2:-6}
+SCALE=${1:-1}
 mkdir -p runs/logs
 
-pair() {  # pair "args for run A" "args for run B"
-    local a=$1 b=$2
-    echo "==> $(date +%T) $a  ||  $b"
-    # shellcheck disable=SC2086
-    $EC train $a --threads 1 > "runs/logs/$(echo "$a" | tr ' -' '__').log" 2>&1 &
-    local pa=$!
-    # shellcheck disable=SC2086
-    $EC train $b --threads 1 > "runs/logs/$(echo "$b" | tr ' -' '__').log" 2>&1 &
-    local pb=$!
-    wait $pa $pb
+minutes() { python3 -c "print($1 * $SCALE)"; }
+
+train() {  # train NAME MINUTES ARGS...
+    local name=$1 limit
+    limit=$(minutes "$2")
+    shift 2
+    # shellcheck disable=SC2068
+    $EC train $@ --preset shipped -n 100 --time-limit "$limit" --threads 1 --out "runs/$name" --ship \
+        > "runs/logs/$name.log" 2>&1 &
 }
 
-# lstm_attn ships at hidden 384 (both kinds) and attention_rnn's live kind at 256/512
-# ([shipped.attention_rnn.live]), with budgets in proportion to their compute (30 and 45 CPU minutes at the
-# defaults); the offline attention_rnn stays at 128/256 with the base budget.
-pair "-m lstm_attn --preset shipped -n 100 --time-limit $((T_BIG * 5 / 2)) --ship" \
-     "-m lstm_attn --preset shipped -n 1000 --time-limit $((T_BIG * 5 / 2)) --recipe original"
-pair "-m attention_rnn --preset shipped -n 100 --time-limit $T_BIG --ship" \
-     "-m attention_rnn --preset shipped -n 1000 --time-limit $T_BIG --recipe original"
-pair "-m lstm_attn --live --preset shipped -n 100 --time-limit $((T_BIG * 5 / 2)) --ship" \
-     "-m attention_rnn --live --preset shipped -n 100 --time-limit $((T_BIG * 15 / 4)) --ship"
-pair "-m vanilla_rnn --preset shipped -n 100 --time-limit $T_SMALL --ship --set augment=false" \
-     "-m vanilla_rnn --preset shipped -n 1000 --time-limit $T_SMALL --recipe original"
-$EC train -m vanilla_rnn --live --preset shipped -n 100 --time-limit "$T_SMALL" --ship --threads 1 \
-    > runs/logs/vanilla_live.log 2>&1
-echo "==> $(date +%T) done"
+train lstm_attn_offline_mem 24 -m lstm_attn
+train lstm_attn_live_mem 24 -m lstm_attn --live
+train attention_rnn_offline_mem 18 -m attention_rnn
+train attention_rnn_live_mem 24 -m attention_rnn --live
+train vanilla_rnn_offline_mem 8 -m vanilla_rnn --set augment=false
+train vanilla_rnn_live_mem 8 -m vanilla_rnn --live
+wait
+echo "==> $(date +%T) done: checkpoints/*.pt and their cards; logs in runs/logs/"
