@@ -100,7 +100,7 @@ def score(loaded: LoadedModel, melodies, *, as_generated: str | None = None, sho
     Memory stays bounded however long a melody: one over :data:`LONG_MELODY` notes is scored through the
     exact per-beat session even for the whole-sequence score (the same numbers to 1e-5), because the offline
     attention_rnn's forward makes a (T, D) temporary at every step and, keeping its outputs between them,
-    fragmented the heap to over 4 GB on one 5,000-note melody.
+    fragmented the heap to 2-5 GB on one 5,000-note melody.
     """
     logits_of = _logits_of(loaded, as_generated)
     long_logits_of = logits_of if as_generated else _per_beat(loaded, int8=False)

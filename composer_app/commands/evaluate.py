@@ -82,14 +82,12 @@ def load_inputs(split: str | None, paths) -> tuple[list, list[str]]:
     return melodies, skipped
 
 
-def score_checkpoint(path, args, melodies) -> dict:
+def score_checkpoint(loaded, args, melodies) -> dict:
     """One checkpoint's scores (and, as asked, its mix with the short-term model and its musical statistics)."""
-    from composer_app.checkpoints import load_checkpoint
     from composer_app.evaluation import score
 
-    loaded = load_checkpoint(path, architecture=args.model_name)
     scores = score(loaded, melodies, as_generated=args.as_generated, short_term=args.baselines)
-    entry = {"checkpoint": str(path), "architecture": loaded.architecture, "kind": loaded.kind,
+    entry = {"checkpoint": loaded.path, "architecture": loaded.architecture, "kind": loaded.kind,
              "label": loaded.label, **scores["model"].as_dict()}
     if args.baselines:
         entry["with_short_term"] = scores["with_short_term"].as_dict()
@@ -112,12 +110,13 @@ def model_free_baselines(melodies) -> dict:
 
 
 def run(args) -> int:
-    from composer_app.checkpoints import default_checkpoint
+    from composer_app.checkpoints import default_checkpoint, load_checkpoint
 
     checkpoints, paths = split_inputs(args.inputs)
     checkpoints = checkpoints or [str(default_checkpoint("lstm_attn"))]
+    loaded = [load_checkpoint(path, architecture=args.model_name) for path in checkpoints]  # a bad one stops early
     melodies, skipped = load_inputs(args.split, paths)
-    entries = [score_checkpoint(path, args, melodies) for path in checkpoints]
+    entries = [score_checkpoint(model, args, melodies) for model in loaded]
     scored_as = f"per beat, {args.as_generated}" if args.as_generated else "whole sequence"
     first = entries[0]
     # The first checkpoint's results at the top level, as when evaluate took one checkpoint; all under "models".
