@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from composer_app.data.heldout import COLLECTIONS, export  # noqa: E402
+from composer_app.errors import UserError  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -32,14 +33,21 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if args.eval_out and not 0 < args.tune_share < 1:
         ap.error("--tune-share must be between 0 and 1")
-    summary = export(args.collection, args.out, eval_out=args.eval_out, tune_share=args.tune_share,
-                     seed=args.seed, limit=args.limit)
+    try:
+        summary = export(args.collection, args.out, eval_out=args.eval_out, tune_share=args.tune_share,
+                         seed=args.seed, limit=args.limit)
+    except UserError as exc:
+        print(f"heldout_melodies: error: {exc}", file=sys.stderr)
+        return 2
     for folder, count in summary["written"].items():
         print(f"{count} MIDI files in {folder}")
     if summary["duplicates"]:
         print(f"{len(summary['duplicates'])} duplicate melodies written once: " + "; ".join(summary["duplicates"]))
+    by_reason: dict[str, list[str]] = {}
     for item, reason in summary["skipped"]:
-        print(f"skipped {item}: {reason}")
+        by_reason.setdefault(reason, []).append(item)
+    for reason, items in by_reason.items():
+        print(f"left out {len(items)} ({reason}): " + ", ".join(items[:5]) + (" ..." if len(items) > 5 else ""))
     return 0
 
 

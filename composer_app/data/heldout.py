@@ -8,8 +8,9 @@ claims outside them:
   for the fife tunes that alternate two voices' sections), chords to their top note,
   ties merged, 120 quarter notes a minute without a tempo mark) except that **repeats are not expanded**: a
   repeat written out is a literal copy of a section, which flatters any model that remembers the tune.
-  Tunes whose melody repeats an earlier one exactly (:func:`.split.fingerprint`, key and tempo ignored; the
-  fife book holds a second copy of several tunes) are written once.
+  The fife book appends "mostly unedited versions" of its own tunes, numbered from 101 (:data:`UNEDITED_COPIES`):
+  they are left out, and so is any tune whose melody repeats an earlier one exactly (:func:`.split.fingerprint`,
+  key and tempo ignored).
 * ``palestrina``: the top voice (the first part, the Cantus) of each mass movement (Humdrum ``**kern``),
   another style for fine-tuning experiments. Movements of one mass share their themes, and the numbered masses
   of one title (``Missa De Beata Marie Virginis (I)``, ``(II)``...) set the same chant, so a split keeps each
@@ -17,7 +18,7 @@ claims outside them:
   for ABC tunes without a tempo mark: a half-note pulse of one a second.
 
 :func:`export` writes one monophonic MIDI file per melody, at the melody's times in seconds, and a
-``manifest.json`` that says where each file came from.
+``manifest.json`` that says where each file came from; exporting again into that folder replaces them.
 """
 
 from __future__ import annotations
@@ -34,10 +35,14 @@ import numpy as np
 
 from composer_app.data import abc_corpus
 from composer_app.data.split import fingerprint
+from composer_app.errors import UserError
 
 MISC_FOLK = "miscFolk"
 PALESTRINA = "palestrina"
 COLLECTIONS = (MISC_FOLK, PALESTRINA)
+#: ABC files of miscFolk whose tunes from this reference number on are unedited copies of earlier tunes.
+UNEDITED_COPIES = {"americanfifeopus.abc": 100}
+SKIP_UNEDITED = "an unedited copy of an earlier tune of the book (X:100 on)"
 #: Melodies with fewer notes than this are left out (as in training, :data:`.extract.MIN_NOTES`).
 MIN_NOTES = 8
 
@@ -103,15 +108,18 @@ def first_voice_only(tune_text: str) -> str:
 def misc_folk_melodies(limit: int | None = None, skipped: list | None = None) -> Iterator[HeldOutMelody]:
     """The miscFolk tunes with repeats as written; ``limit`` stops after that many tunes (quick runs).
 
-    A tune that cannot be parsed or is too short is appended to ``skipped`` as ``(id, reason)``.
+    A tune left out (an unedited copy, unparsable, too short) is appended to ``skipped`` as ``(id, reason)``.
     """
     count = 0
     for path in collection_files(MISC_FOLK):
-        for i, (_label, text) in enumerate(abc_corpus.split_abc_tunes(abc_corpus.read_abc_file(path)), start=1):
+        for i, (label, text) in enumerate(abc_corpus.split_abc_tunes(abc_corpus.read_abc_file(path)), start=1):
             if limit is not None and count >= limit:
                 return
             count += 1
             tune_id = f"{path.name}#{i}"
+            if path.name in UNEDITED_COPIES and label.isdigit() and int(label) >= UNEDITED_COPIES[path.name]:
+                _skip(skipped, tune_id, SKIP_UNEDITED)
+                continue
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
@@ -182,10 +190,29 @@ def file_name(melody: HeldOutMelody) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", stem) + ".mid"
 
 
+def _clear_previous_export(out: Path) -> None:
+    """Remove the MIDI files an earlier export wrote into ``out`` (listed in its manifest), so none is scored
+    stale; refuse a folder holding other MIDI files."""
+    manifest = out / "manifest.json"
+    previous = set()
+    if manifest.is_file():
+        try:
+            previous = {str(f["file"]) for f in json.loads(manifest.read_text())["files"]}
+        except (ValueError, KeyError, TypeError) as exc:
+            raise UserError(f"{manifest} is not a manifest this script wrote ({exc}): choose another folder") from None
+    strangers = sorted(p.name for p in out.glob("*.mid*") if p.name not in previous)
+    if strangers:
+        raise UserError(f"{out} holds MIDI files this script did not write ({', '.join(strangers[:3])}): "
+                        "choose an empty folder")
+    for name in previous:
+        (out / Path(name).name).unlink(missing_ok=True)
+
+
 def _write(melodies: list[HeldOutMelody], out: Path, collection: str, note: str) -> dict:
     from composer_app.export import write_midi
 
     out.mkdir(parents=True, exist_ok=True)
+    _clear_previous_export(out)
     entries = []
     for m in melodies:
         name = file_name(m)

@@ -95,3 +95,29 @@ def test_a_repeated_melody_is_written_once(tmp_path, monkeypatch):
     summary = heldout.export("miscFolk", tmp_path / "out")
     assert sorted(p.name for p in (tmp_path / "out").glob("*.mid")) == ["a_001.mid", "a_003.mid"]
     assert summary["duplicates"] == ["a.abc#2 (the melody of a.abc#1)"]
+
+
+def test_the_fife_books_unedited_copies_are_left_out(tmp_path, monkeypatch):
+    book = tmp_path / "americanfifeopus.abc"
+    book.write_text(ONE_VOICE + "\n" + ONE_VOICE.replace("X:1", "X:101").replace("GABc", "GAB2"))
+    monkeypatch.setattr(heldout, "collection_files", lambda name: [book])
+    skipped = []
+    tunes = list(heldout.misc_folk_melodies(skipped=skipped))
+    assert [t.id for t in tunes] == ["americanfifeopus.abc#1"]
+    assert skipped == [("americanfifeopus.abc#2", heldout.SKIP_UNEDITED)]
+
+
+def test_exporting_again_replaces_the_earlier_files_and_a_foreign_folder_is_refused(tmp_path, monkeypatch):
+    from composer_app.errors import UserError
+
+    tune = np.array([[0.5 * i, 0.5 * i + 0.4, 60 + i % 5] for i in range(12)])
+    made = [heldout.HeldOutMelody(f"a.abc#{i}", f"a.abc#{i}", "", tune + [0, 0, i]) for i in (1, 2)]
+    monkeypatch.setattr(heldout, "heldout_melodies", lambda name, limit, skipped: iter(made[:limit]))
+    heldout.export("miscFolk", tmp_path / "out", limit=2)
+    heldout.export("miscFolk", tmp_path / "out", limit=1)
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.mid")) == ["a_001.mid"]
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "song.mid").write_bytes(b"MThd")
+    with pytest.raises(UserError, match="did not write"):
+        heldout.export("miscFolk", tmp_path / "mine")
+    assert (tmp_path / "mine" / "song.mid").read_bytes() == b"MThd"
