@@ -121,3 +121,17 @@ def test_exporting_again_replaces_the_earlier_files_and_a_foreign_folder_is_refu
     with pytest.raises(UserError, match="did not write"):
         heldout.export("miscFolk", tmp_path / "mine")
     assert (tmp_path / "mine" / "song.mid").read_bytes() == b"MThd"
+
+
+def test_the_script_writes_a_folder_that_evaluate_scores(tmp_path, capsys):
+    import runpy
+    from pathlib import Path
+
+    from composer_app.cli import main as cli
+
+    script = runpy.run_path(str(Path(__file__).parents[2] / "scripts" / "heldout_melodies.py"), run_name="script")
+    assert script["main"](["miscFolk", "--out", str(tmp_path / "folk"), "--limit", "2"]) == 0
+    assert f"2 MIDI files in {tmp_path / 'folk'}" in capsys.readouterr().out
+    assert cli(["evaluate", str(tmp_path / "folk"), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["files"] == 2 and result["notes"] == sum(len(t.notes) for t in heldout.misc_folk_melodies(2))
