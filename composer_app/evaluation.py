@@ -97,13 +97,14 @@ def score(loaded: LoadedModel, melodies, *, as_generated: str | None = None, sho
     with ``short_term`` also ``"with_short_term"``, the model mixed with the within-tune short-term model
     (:func:`composer_app.short_term.mixed_probabilities`).
 
-    Memory stays bounded however long a melody: one over :data:`LONG_MELODY` notes is scored through the
-    exact per-beat session even for the whole-sequence score (the same numbers to 1e-5), because the offline
+    Memory stays bounded however long a melody: on the CPU, one over :data:`LONG_MELODY` notes is scored through
+    the exact per-beat session even for the whole-sequence score (the same numbers to 1e-5), because the offline
     attention_rnn's forward makes a (T, D) temporary at every step and, keeping its outputs between them,
     fragmented the heap to 2-5 GB on one 5,000-note melody.
     """
     logits_of = _logits_of(loaded, as_generated)
-    long_logits_of = logits_of if as_generated else _per_beat(loaded, int8=False)
+    on_cpu = next(loaded.model.parameters()).device.type == "cpu"  # the per-beat plans run on the CPU
+    long_logits_of = _per_beat(loaded, int8=False) if on_cpu and not as_generated else logits_of
     loaded.model.eval()
     model, mixed = _Tally(), _Tally()
     for melody in melodies:

@@ -107,12 +107,16 @@ def test_the_mix_with_the_short_term_model_is_the_models_distribution_mixed_note
     assert alone.notes == 96 and alone.nll < out["model"].nll
 
 
-@pytest.mark.parametrize("arch", ["lstm_attn", "attention_rnn"])
-def test_long_melodies_are_scored_per_beat_with_the_same_numbers(arch, monkeypatch):
+@pytest.mark.parametrize("arch,memory", [("lstm_attn", None), ("attention_rnn", None),
+                                         ("vanilla_rnn", {"key_dim": 8, "pitch_dim": 4, "context": 3, "window": 5})])
+def test_long_melodies_are_scored_per_beat_with_the_same_numbers(arch, memory, monkeypatch):
     import models.streaming
     from composer_app import evaluation
 
     loaded = tiny(arch)
+    if memory:  # with the melody memory, whose outputs are log-probabilities
+        torch.manual_seed(0)
+        loaded.model = models.build(arch, embed_size=8, hidden_dim=16, memory=memory).eval()
     whole = evaluation.score_model(loaded, melodies())
     sessions = []
     real_session_for = models.streaming.session_for
