@@ -8,15 +8,16 @@ from pathlib import Path
 NAME = "evaluate"
 HELP = "Score checkpoints on MIDI melodies: NLL per note, perplexity, next-note accuracy, side by side."
 ORDER = 40
-#: A positional argument with one of these suffixes is a checkpoint; anything else is a MIDI file or folder.
+#: A positional argument with one of these suffixes is a checkpoint.
 CHECKPOINT_SUFFIXES = (".pt", ".pth")
 
 
 def add_arguments(p) -> None:
-    p.add_argument("inputs", nargs="*", metavar="CHECKPOINT|MIDI",
-                   help="checkpoints (.pt/.pth; ours or the original's; default: the shipped offline lstm_attn) "
-                        "and MIDI files or folders (each file is one sequence); several checkpoints are scored "
-                        "on the same melodies and shown side by side")
+    p.add_argument("checkpoint", nargs="?", default=None,
+                   help="checkpoint file (ours or the original's); default: the shipped offline lstm_attn")
+    p.add_argument("paths", nargs="*", metavar="PATH",
+                   help="MIDI files or folders (each file is one sequence), and further checkpoints (.pt/.pth) "
+                        "to score on the same melodies, side by side")
     p.add_argument("--model-name", choices=["vanilla_rnn", "lstm_attn", "attention_rnn"], default=None,
                    help="architecture of an original-format checkpoint (inferred when omitted)")
     p.add_argument("--split", choices=["train", "valid", "test"], default=None,
@@ -34,11 +35,20 @@ def add_arguments(p) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
+def is_checkpoint(arg: str) -> bool:
+    """A positional is a checkpoint when it ends in .pt/.pth, or is an existing file that is not MIDI data;
+    MIDI files, folders and paths that do not exist (reported as missing data) are data."""
+    from composer_app.cli import is_midi_data
+
+    path = Path(arg)
+    if path.suffix.lower() in CHECKPOINT_SUFFIXES:
+        return True
+    return path.exists() and not is_midi_data(path)
+
+
 def split_inputs(inputs) -> tuple[list[str], list[str]]:
-    """``(checkpoints, data paths)``: checkpoints are the arguments ending in .pt or .pth."""
-    checkpoints = [a for a in inputs if Path(a).suffix.lower() in CHECKPOINT_SUFFIXES]
-    data = [a for a in inputs if Path(a).suffix.lower() not in CHECKPOINT_SUFFIXES]
-    return checkpoints, data
+    """``(checkpoints, data paths)``, each in the order given."""
+    return [a for a in inputs if is_checkpoint(a)], [a for a in inputs if not is_checkpoint(a)]
 
 
 def find_midi_files(paths) -> list[Path]:
@@ -112,7 +122,8 @@ def model_free_baselines(melodies) -> dict:
 def run(args) -> int:
     from composer_app.checkpoints import default_checkpoint, load_checkpoint
 
-    checkpoints, paths = split_inputs(args.inputs)
+    given = [args.checkpoint] if args.checkpoint is not None else []
+    checkpoints, paths = split_inputs([*given, *args.paths])
     checkpoints = checkpoints or [str(default_checkpoint("lstm_attn"))]
     loaded = [load_checkpoint(path, architecture=args.model_name) for path in checkpoints]  # a bad one stops early
     melodies, skipped = load_inputs(args.split, paths)
