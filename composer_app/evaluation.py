@@ -1,7 +1,9 @@
-"""Scoring models on melodies: negative log-likelihood, perplexity, next-note accuracy, and trivial baselines.
+"""Scoring models on melodies: negative log-likelihood, perplexity, next-note accuracy, and baselines.
 
 Each melody is scored as one whole sequence (the model starts from its initial state at the first note), the
-way a user's take is generated. Numbers are per note, in nats.
+way a user's take is generated. Numbers are per note, in nats. The baselines are trivial predictors fitted on
+the training split and the untrained within-tune short-term model (:mod:`composer_app.short_term`), alone and
+mixed into a model.
 """
 
 from __future__ import annotations
@@ -14,7 +16,13 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from composer_app import short_term as stm
+from composer_app.beats import melody_to_beats
 from composer_app.checkpoints import LoadedModel
+
+AS_GENERATED = ("exact", "int8")
+#: Melodies longer than this many notes are scored per beat, in memory that stays bounded (see :func:`score`).
+LONG_MELODY = 2000
 
 
 @dataclass
@@ -33,39 +41,35 @@ class Scores:
         return asdict(self)
 
 
-def _score(loaded: LoadedModel, melodies, logits_of, progress=None) -> Scores:
-    """NLL and accuracy over ``melodies``, from ``logits_of(beats, prev)`` -> (L, notes) for each melody's
-    teacher-forced inputs (:meth:`LoadedModel.melody_inputs`)."""
-    loaded.model.eval()
-    notes = correct = 0
-    nll_sum = 0.0
-    for melody in melodies:
-        if len(melody) == 0:
-            continue
-        beats, prev, target = loaded.melody_inputs(melody)
-        logits = logits_of(beats, prev)
-        target = target[0].to(logits.device)
-        nll_sum += float(F.cross_entropy(logits, target, reduction="sum"))
-        correct += int((logits.argmax(-1) == target).sum())
-        notes += len(target)
-        if progress is not None:
-            progress.update(1)
-    return Scores.from_sums(notes, nll_sum, correct)
+class _Tally:
+    """Running sums of negative log-likelihood and correct argmax predictions over notes."""
+
+    def __init__(self):
+        self.notes = self.correct = 0
+        self.nll_sum = 0.0
+
+    def add_logits(self, logits: torch.Tensor, target: torch.Tensor) -> None:
+        self.nll_sum += float(F.cross_entropy(logits, target, reduction="sum"))
+        self.correct += int((logits.argmax(-1) == target).sum())
+        self.notes += len(target)
+
+    def add_probabilities(self, probs: np.ndarray, target: np.ndarray) -> None:
+        picked = probs[np.arange(len(target)), target]
+        self.nll_sum += float(-np.log(np.maximum(picked, 1e-300)).sum())
+        self.correct += int((probs.argmax(-1) == target).sum())
+        self.notes += len(target)
+
+    def scores(self) -> Scores:
+        return Scores.from_sums(self.notes, self.nll_sum, self.correct)
 
 
-@torch.no_grad()
-def score_model(loaded: LoadedModel, melodies, progress=None) -> Scores:
-    """Teacher-forced NLL and accuracy of ``loaded`` over ``melodies`` (arrays of notes)."""
+def _whole_sequence(loaded: LoadedModel):
     model = loaded.model
     device = next(model.parameters()).device
-    return _score(loaded, melodies, lambda beats, prev: model(beats.to(device), prev.to(device))[0], progress)
+    return lambda beats, prev: model(beats.to(device), prev.to(device))[0]
 
 
-@torch.inference_mode()
-def score_sessions(loaded: LoadedModel, melodies, int8: bool = False, progress=None) -> Scores:
-    """As :func:`score_model`, but teacher-forced through the per-beat session that generation decodes with
-    (:func:`models.streaming.session_for`), so that the arithmetic of generation is what is scored: with
-    ``int8`` the offline lstm_attn's int8 decoder product, which ``generate`` uses by default."""
+def _per_beat(loaded: LoadedModel, int8: bool):
     from models.streaming import session_for
 
     def stepped(beats, prev):
@@ -73,11 +77,80 @@ def score_sessions(loaded: LoadedModel, melodies, int8: bool = False, progress=N
         previous = prev[0].numpy()
         return torch.from_numpy(np.concatenate([session.step(previous[t:t + 1]) for t in range(len(previous))]))
 
-    return _score(loaded, melodies, stepped, progress)
+    return stepped
+
+
+def _logits_of(loaded: LoadedModel, as_generated: str | None):
+    """How a melody's logits are made: the whole-sequence forward (``None``), or the per-beat session that
+    generation decodes with (``"exact"``, or ``"int8"``: the offline lstm_attn's int8 decoder product)."""
+    if as_generated is None:
+        return _whole_sequence(loaded)
+    if as_generated not in AS_GENERATED:
+        raise ValueError(f"as_generated must be one of {AS_GENERATED} or None, not {as_generated!r}")
+    return _per_beat(loaded, int8=as_generated == "int8")
+
+
+@torch.inference_mode()
+def score(loaded: LoadedModel, melodies, *, as_generated: str | None = None, short_term: bool = False,
+          progress=None) -> dict[str, Scores]:
+    """Teacher-forced NLL and accuracy of ``loaded`` over ``melodies`` (arrays of notes): ``{"model": ...}``,
+    with ``short_term`` also ``"with_short_term"``, the model mixed with the within-tune short-term model
+    (:func:`composer_app.short_term.mixed_probabilities`).
+
+    Memory stays bounded however long a melody: on the CPU, one over :data:`LONG_MELODY` notes is scored through
+    the exact per-beat session even for the whole-sequence score (the same numbers to 1e-5), because the offline
+    attention_rnn's forward makes a (T, D) temporary at every step and, keeping its outputs between them,
+    fragmented the heap to 2-5 GB on one 5,000-note melody.
+    """
+    logits_of = _logits_of(loaded, as_generated)
+    on_cpu = next(loaded.model.parameters()).device.type == "cpu"  # the per-beat plans run on the CPU
+    long_logits_of = _per_beat(loaded, int8=False) if on_cpu and not as_generated else logits_of
+    loaded.model.eval()
+    model, mixed = _Tally(), _Tally()
+    for melody in melodies:
+        if len(melody) == 0:
+            continue
+        beats, prev, target = loaded.melody_inputs(melody)
+        logits = (long_logits_of if len(melody) > LONG_MELODY else logits_of)(beats, prev)
+        target = target[0].to(logits.device)
+        model.add_logits(logits, target)
+        if short_term:
+            pitches = target.cpu().numpy()
+            stm_probs, longest = stm.predictions(pitches, num_pitches=logits.shape[-1])
+            model_probs = torch.softmax(logits.double(), -1).cpu().numpy()
+            mixed.add_probabilities(stm.mixed_probabilities(model_probs, stm_probs, longest), pitches)
+        if progress is not None:
+            progress.update(1)
+    out = {"model": model.scores()}
+    if short_term:
+        out["with_short_term"] = mixed.scores()
+    return out
+
+
+def score_model(loaded: LoadedModel, melodies, progress=None) -> Scores:
+    """Teacher-forced NLL and accuracy of ``loaded`` over ``melodies``, each one whole sequence."""
+    return score(loaded, melodies, progress=progress)["model"]
+
+
+def score_sessions(loaded: LoadedModel, melodies, int8: bool = False, progress=None) -> Scores:
+    """As :func:`score_model`, but teacher-forced through the per-beat session that generation decodes with
+    (:func:`models.streaming.session_for`), so that the arithmetic of generation is what is scored: with
+    ``int8`` the offline lstm_attn's int8 decoder product, which ``generate`` uses by default."""
+    return score(loaded, melodies, as_generated="int8" if int8 else "exact", progress=progress)["model"]
+
+
+def short_term_scores(melodies, num_pitches: int = stm.NUM_PITCHES) -> Scores:
+    """The within-tune short-term model alone (no training): each melody predicted from its own past notes."""
+    tally = _Tally()
+    for pitches in _pitches(melodies):
+        probs, _ = stm.predictions(pitches, num_pitches=num_pitches)
+        tally.add_probabilities(probs, pitches)
+    return tally.scores()
 
 
 def _pitches(melodies):
-    return [np.asarray(m)[:, 2].astype(int) for m in melodies if len(m)]
+    """Each non-empty melody's pitches in the order the models predict them (by start time)."""
+    return [melody_to_beats(m)[1] for m in melodies if len(m)]
 
 
 def baseline_scores(train_melodies, test_melodies, num_notes: int = 128, alpha: float = 0.1) -> dict:

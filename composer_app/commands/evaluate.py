@@ -1,4 +1,4 @@
-"""``everybody-compose evaluate``: score a model on melodies (MIDI files or folders)."""
+"""``everybody-compose evaluate``: score checkpoints on melodies (MIDI files or folders), side by side."""
 
 from __future__ import annotations
 
@@ -6,20 +6,25 @@ import json
 from pathlib import Path
 
 NAME = "evaluate"
-HELP = "Score a checkpoint on MIDI melodies: NLL per note, perplexity, next-note accuracy."
+HELP = "Score checkpoints on MIDI melodies: NLL per note, perplexity, next-note accuracy, side by side."
 ORDER = 40
+#: A positional argument with one of these suffixes is a checkpoint.
+CHECKPOINT_SUFFIXES = (".pt", ".pth")
 
 
 def add_arguments(p) -> None:
     p.add_argument("checkpoint", nargs="?", default=None,
                    help="checkpoint file (ours or the original's); default: the shipped offline lstm_attn")
-    p.add_argument("paths", nargs="*", help="MIDI files or folders (each file is one sequence)")
+    p.add_argument("paths", nargs="*", metavar="PATH",
+                   help="MIDI files or folders (each file is one sequence), and further checkpoints (.pt/.pth) "
+                        "to score on the same melodies, side by side")
     p.add_argument("--model-name", choices=["vanilla_rnn", "lstm_attn", "attention_rnn"], default=None,
                    help="architecture of an original-format checkpoint (inferred when omitted)")
     p.add_argument("--split", choices=["train", "valid", "test"], default=None,
-                   help="score on a split of the prepared folk corpus instead of PATHs")
+                   help="score on a split of the prepared folk corpus instead of MIDI files")
     p.add_argument("--baselines", action="store_true",
-                   help="also score the trivial predictors (repeat, most frequent, bigram), fitted on the train split")
+                   help="also score the within-tune short-term model alone and mixed into each checkpoint, and "
+                        "the trivial predictors (repeat, most frequent, unigram, bigram) fitted on the train split")
     p.add_argument("--sample", action="store_true",
                    help="also generate melodies for the same rhythms and compare musical statistics")
     p.add_argument("--profile", default="default", help="sampling profile for --sample (default 'default')")
@@ -28,6 +33,22 @@ def add_arguments(p) -> None:
                    help="score through the per-beat path generation decodes with instead of the whole-sequence "
                         "forward: 'int8' as `generate` runs by default, 'exact' as with --exact")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def is_checkpoint(arg: str) -> bool:
+    """A positional is a checkpoint when it ends in .pt/.pth, or is an existing file that is not MIDI data;
+    MIDI files, folders and paths that do not exist (reported as missing data) are data."""
+    from composer_app.cli import is_midi_data
+
+    path = Path(arg)
+    if path.suffix.lower() in CHECKPOINT_SUFFIXES:
+        return True
+    return path.exists() and not is_midi_data(path)
+
+
+def split_inputs(inputs) -> tuple[list[str], list[str]]:
+    """``(checkpoints, data paths)``, each in the order given."""
+    return [a for a in inputs if is_checkpoint(a)], [a for a in inputs if not is_checkpoint(a)]
 
 
 def find_midi_files(paths) -> list[Path]:
@@ -47,19 +68,21 @@ def find_midi_files(paths) -> list[Path]:
     return files
 
 
-def load_inputs(args) -> tuple[list, list[str]]:
+def load_inputs(split: str | None, paths) -> tuple[list, list[str]]:
     """Melodies to score and the names of any files that could not be read (skipped, not fatal)."""
     from composer_app.data.melody import melody_from_midi
     from composer_app.errors import UserError
 
-    if args.split:
+    if split:
+        if paths:
+            raise UserError("give MIDI files or folders, or --split, not both")
         from composer_app.data.corpus import load_melodies
 
-        return [m.notes for m in load_melodies(args.split)], []
-    if not args.paths:
+        return [m.notes for m in load_melodies(split)], []
+    if not paths:
         raise UserError("give MIDI files or folders to score, or --split test")
     melodies, skipped = [], []
-    for f in find_midi_files(args.paths):
+    for f in find_midi_files(paths):
         try:
             melodies.append(melody_from_midi(f))
         except UserError as exc:
@@ -69,45 +92,92 @@ def load_inputs(args) -> tuple[list, list[str]]:
     return melodies, skipped
 
 
-def run(args) -> int:
-    from composer_app.checkpoints import default_checkpoint, load_checkpoint
-    from composer_app.cli import checkpoint_before_data
-    from composer_app.evaluation import baseline_scores, score_model, score_sessions
+def score_checkpoint(loaded, args, melodies) -> dict:
+    """One checkpoint's scores (and, as asked, its mix with the short-term model and its musical statistics)."""
+    from composer_app.evaluation import score
 
-    checkpoint_before_data(args)
-    ckpt = args.checkpoint or default_checkpoint("lstm_attn")
-    loaded = load_checkpoint(ckpt, architecture=args.model_name)
-    melodies, skipped = load_inputs(args)
-    if args.as_generated:
-        scores = score_sessions(loaded, melodies, int8=args.as_generated == "int8")
-    else:
-        scores = score_model(loaded, melodies)
-    scored_as = f"per beat, {args.as_generated}" if args.as_generated else "whole sequence"
-    result = {"checkpoint": str(ckpt), "architecture": loaded.architecture, "kind": loaded.kind,
-              "files": len(melodies), "scored_as": scored_as, **scores.as_dict()}
-    if skipped:
-        result["skipped"] = skipped
+    scores = score(loaded, melodies, as_generated=args.as_generated, short_term=args.baselines)
+    entry = {"checkpoint": loaded.path, "architecture": loaded.architecture, "kind": loaded.kind,
+             "label": loaded.label, **scores["model"].as_dict()}
     if args.baselines:
-        from composer_app.data.corpus import load_melodies
-
-        train = [m.notes for m in load_melodies("train")]
-        result["baselines"] = {k: v.as_dict() for k, v in baseline_scores(train, melodies).items()}
+        entry["with_short_term"] = scores["with_short_term"].as_dict()
     if args.sample:
         from composer_app.musical_stats import compare_generated
 
-        result["sample"] = compare_generated(loaded, melodies, profile=args.profile, seed=args.seed)
+        entry["sample"] = compare_generated(loaded, melodies, profile=args.profile, seed=args.seed)
+    return entry
+
+
+def model_free_baselines(melodies) -> dict:
+    """The short-term model alone, and the trivial predictors fitted on the train split."""
+    from composer_app.data.corpus import load_melodies
+    from composer_app.evaluation import baseline_scores, short_term_scores
+
+    out = {"short_term": short_term_scores(melodies).as_dict()}
+    train = [m.notes for m in load_melodies("train")]
+    out.update({k: v.as_dict() for k, v in baseline_scores(train, melodies).items()})
+    return out
+
+
+def run(args) -> int:
+    from composer_app.checkpoints import default_checkpoint, load_checkpoint
+
+    given = [args.checkpoint] if args.checkpoint is not None else []
+    checkpoints, paths = split_inputs([*given, *args.paths])
+    checkpoints = checkpoints or [str(default_checkpoint("lstm_attn"))]
+    loaded = [load_checkpoint(path, architecture=args.model_name) for path in checkpoints]  # a bad one stops early
+    melodies, skipped = load_inputs(args.split, paths)
+    entries = [score_checkpoint(model, args, melodies) for model in loaded]
+    scored_as = f"per beat, {args.as_generated}" if args.as_generated else "whole sequence"
+    first = entries[0]
+    # The first checkpoint's results at the top level, as when evaluate took one checkpoint; all under "models".
+    result = {"checkpoint": first["checkpoint"], "architecture": first["architecture"], "kind": first["kind"],
+              "files": len(melodies), "scored_as": scored_as,
+              **{k: first[k] for k in ("notes", "nll", "perplexity", "accuracy")}}
+    if skipped:
+        result["skipped"] = skipped
+    if args.baselines:
+        result["baselines"] = {**model_free_baselines(melodies), "with_short_term": first["with_short_term"]}
+    if args.sample:
+        result["sample"] = first["sample"]
+    result["models"] = entries
     if args.json:
         print(json.dumps(result, indent=None, default=float))
-        return 0
-    print(f"{loaded.label} from {ckpt}")
-    print(f"  files {len(melodies)}  notes {scores.notes}  scored {scored_as}")
-    print(f"  NLL {scores.nll:.4f} nats/note  perplexity {scores.perplexity:.3f}  accuracy {100 * scores.accuracy:.2f} %")
-    for line in skipped:
-        print(f"  skipped {line}")
-    for name, s in result.get("baselines", {}).items():
-        print(f"  baseline {name:14s} NLL {s['nll']:.4f}  accuracy {100 * s['accuracy']:.2f} %")
-    if "sample" in result:
-        from composer_app.musical_stats import format_comparison
-
-        print(format_comparison(result["sample"]))
+    else:
+        print(format_report(result))
     return 0
+
+
+def _nll(s: dict) -> str:
+    return "—" if s["nll"] != s["nll"] else f"{s['nll']:.4f}"
+
+
+def format_report(result: dict) -> str:
+    """The results as a table: one row per checkpoint, then the model-free baselines."""
+    from composer_app.musical_stats import format_comparison
+
+    entries = result["models"]
+    mixed = "with_short_term" in entries[0]
+    names = [f"{e['label']}: {Path(e['checkpoint']).name}" for e in entries]
+    width = max(26, *map(len, names))
+    lines = [f"{result['files']} files, {result['notes']} notes, scored {result['scored_as']}"]
+    header = f"  {'model':{width}s} {'NLL':>8s} {'perplexity':>10s} {'accuracy':>9s}"
+    lines.append(header + (f" {'+short-term NLL':>16s} {'accuracy':>9s}" if mixed else ""))
+    for name, e in zip(names, entries, strict=True):
+        row = f"  {name:{width}s} {_nll(e):>8s} {e['perplexity']:10.3f} {100 * e['accuracy']:8.2f}%"
+        if mixed:
+            m = e["with_short_term"]
+            row += f" {_nll(m):>16s} {100 * m['accuracy']:8.2f}%"
+        lines.append(row)
+    for name, s in result.get("baselines", {}).items():
+        if name == "with_short_term":
+            continue
+        lines.append(f"  {'baseline: ' + name.replace('_', ' '):{width}s} {_nll(s):>8s} {'':10s} "
+                     f"{100 * s['accuracy']:8.2f}%")
+    for line in result.get("skipped", []):
+        lines.append(f"  skipped {line}")
+    for name, e in zip(names, entries, strict=True):
+        if "sample" in e:
+            lines.append(f"  {name}")
+            lines.append(format_comparison(e["sample"]))
+    return "\n".join(lines)
