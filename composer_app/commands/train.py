@@ -1,4 +1,8 @@
-"""``everybody-compose train``: train one model (the original's flags: -m, -n, -nf, -d, -s, -c)."""
+"""``everybody-compose train``: train one model (the original's flags: -m, -n, -nf, -d, -s, -c).
+
+Under ``torchrun --nproc_per_node=N`` the processes train one model together (DistributedDataParallel:
+gloo on CPU, NCCL on GPU); the configured ``batch_size`` is the global batch, shared among the processes, so
+the result is that of one process."""
 
 from __future__ import annotations
 
@@ -36,30 +40,48 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     import torch
 
+    from composer_app.training import distributed
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    group, device = distributed.start(args.device)
+    try:
+        return _train(args, group, device)
+    finally:
+        distributed.stop(group)
+
+
+def _train(args, group, device: str) -> int:
     from composer_app.data.corpus import load_melodies
     from composer_app.training.config import load_config
     from composer_app.training.trainer import train
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    say = print if group.main else (lambda *a, **k: None)
     kind = "live" if args.live else "offline"
     cfg = load_config(args.model_name, args.recipe, args.preset, args.config, args.set, kind=kind)
     sources = tuple(s for s in (f"midi:{args.midi_dir}" if args.midi_dir else None,
                                 f"maestro:{args.maestro_zip}" if args.maestro_zip else None) if s) or ("music21",)
-    train_m = load_melodies("train", sources)
-    valid_m = load_melodies("valid", sources)
+    if not group.main:
+        group.barrier()  # rank 0 builds the melody cache first (when missing); the others then read it
+    train_m = load_melodies("train", sources, progress=group.main)
+    valid_m = load_melodies("valid", sources, progress=group.main)
+    if group.main:
+        group.barrier()
     if args.n_files:
         train_m = train_m[: args.n_files]
     data_info = {"sources": [str(s) for s in sources], "train_tunes": len(train_m),
                  "train_notes": int(sum(len(m.notes) for m in train_m)), "valid_tunes": len(valid_m),
                  "split_seed": 0}
-    print(f"training {args.model_name} ({kind}, recipe {args.recipe}) on {data_info['train_tunes']} tunes / "
-          f"{data_info['train_notes']} notes; validating on {len(valid_m)} tunes")
+    say(f"training {args.model_name} ({kind}, recipe {args.recipe}) on {data_info['train_tunes']} tunes / "
+        f"{data_info['train_notes']} notes; validating on {len(valid_m)} tunes"
+        + (f"; {group.world} processes" if group.distributed else ""))
     out = Path(args.out or f"runs/{args.model_name}_{kind}_{args.recipe}")
     result = train(args.model_name, kind, cfg, [m.notes for m in train_m], [m.notes for m in valid_m],
-                   epochs=args.n_epochs, out_dir=out, device=args.device, snapshot_every=args.snapshots_freq,
+                   epochs=args.n_epochs, out_dir=out, device=device, snapshot_every=args.snapshots_freq,
                    resume=args.checkpoint, time_limit_s=args.time_limit * 60 if args.time_limit else None,
-                   data_info=data_info)
+                   data_info=data_info, group=group)
+    if not group.main:
+        return 0
     print(f"done: {result.epochs_run} epochs in {result.seconds:.0f}s; best validation {result.best_valid}")
     print(f"run folder: {out} (best.pt, last.pt, curves.csv, curves.png)")
     if args.ship:
