@@ -84,6 +84,49 @@ class LRSchedule:
         return self.base * warm * (self.min_ratio + (1 - self.min_ratio) * cos)
 
 
+class TrainStep:
+    """One optimisation step on one batch, the same for training from scratch and fine-tuning: AdamW, gradient
+    value clipping, and in a data-parallel run (``group``) this process's share of the global batch.
+
+    Every process is handed the whole global batch and keeps a disjoint share of its windows; the loss is
+    weighted so that DistributedDataParallel's average of the processes' gradients is the gradient of the
+    global batch's mean loss (all windows of a batch have one length, so each weighs the same)."""
+
+    def __init__(self, model: torch.nn.Module, cfg: dict, device: torch.device, group: Group = SINGLE):
+        self.model, self.device, self.group = model, device, group
+        self.clip = cfg.get("clip_value")
+        self.optimizer = torch.optim.AdamW(model.parameters(), lr=cfg["lr"],
+                                           weight_decay=cfg.get("weight_decay", 0.0))
+        self.net = model
+        if group.distributed:  # after any weights are loaded: it broadcasts rank 0's weights
+            from torch.nn.parallel import DistributedDataParallel
+
+            self.net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+
+    def __call__(self, beats, prev, target, lr: float) -> tuple[float, int, int]:
+        """Train on one global batch at learning rate ``lr``; ``(loss sum, correct, notes)`` over this
+        process's share, for the running statistics."""
+        for param_group in self.optimizer.param_groups:
+            param_group["lr"] = lr
+        n_windows = len(target)
+        mine = self.group.share(n_windows)
+        weight = len(mine) * self.group.world / n_windows
+        if not mine:  # more processes than windows: take part in the gradient average with weight 0
+            mine = range(1)
+        beats, prev, target = (t[mine.start:mine.stop].to(self.device) for t in (beats, prev, target))
+        logits = self.net(beats, prev)
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1))
+        self.optimizer.zero_grad(set_to_none=True)
+        (loss * weight).backward()
+        if self.clip:
+            torch.nn.utils.clip_grad_value_(self.model.parameters(), self.clip)
+        self.optimizer.step()
+        if not weight:
+            return 0.0, 0, 0
+        n = target.numel()
+        return float(loss.detach()) * n, int((logits.argmax(-1) == target).sum()), n
+
+
 def train(architecture: str, kind: str, cfg: dict, train_notes: list, valid_notes: list, *, epochs: int,
           out_dir, device: str = "cpu", snapshot_every: int = 0, resume: str | None = None,
           time_limit_s: float | None = None, data_info: dict | None = None, progress: bool = True,
@@ -102,7 +145,6 @@ def train(architecture: str, kind: str, cfg: dict, train_notes: list, valid_note
     rng = np.random.default_rng(cfg.get("seed", 0))
     feats = features_for(cfg)
     model = models.build(architecture, **model_config(architecture, cfg, kind)).to(dev)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg["lr"], weight_decay=cfg.get("weight_decay", 0.0))
     schedule = LRSchedule(cfg)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -116,17 +158,15 @@ def train(architecture: str, kind: str, cfg: dict, train_notes: list, valid_note
         state = {k: v.float() if v.is_floating_point() else v for k, v in payload["state_dict"].items()}
         model.load_state_dict(state)
         r = payload["resume"]
-        optimizer.load_state_dict(r["optimizer"])
         start_epoch, step, elapsed_before = r["epoch"], r["step"], r["elapsed"]
         best, history = r["best"], r["history"]
         rng.bit_generator.state = r["numpy_rng"]
         torch.set_rng_state(r["torch_rng"])
         log(f"resuming {architecture} ({kind}) from epoch {start_epoch}")
-    net = model
-    if group.distributed:
-        from torch.nn.parallel import DistributedDataParallel
-
-        net = DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None)
+    train_step = TrainStep(model, cfg, dev, group)
+    optimizer = train_step.optimizer
+    if resume:
+        optimizer.load_state_dict(r["optimizer"])
     tunes = [Tune.from_notes(n) for n in train_notes]
     augment = augment_for(cfg)
     seq_len, batch_size = cfg["seq_len"], cfg["batch_size"]
@@ -157,29 +197,9 @@ def train(architecture: str, kind: str, cfg: dict, train_notes: list, valid_note
         spent = time_spent()
         for i, batch in enumerate(batches):
             lr = schedule.lr(step, progress_fraction(epoch + i / n_batches, spent))
-            for param_group in optimizer.param_groups:
-                param_group["lr"] = lr
-            beats, prev, target = batch_tensors(tunes, batch, kind, feats, rng, augment)
-            # this process's share of the global batch; the loss weight makes the processes' averaged
-            # gradient that of the global batch's mean loss (all windows of a batch have one length)
-            mine = group.share(len(batch))
-            weight = len(mine) * group.world / len(batch)
-            if not mine:  # more processes than windows: take part in the gradient average with weight 0
-                mine = range(1)
-            beats, prev, target = (t[mine.start:mine.stop].to(dev) for t in (beats, prev, target))
-            logits = net(beats, prev)
-            loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1))
-            optimizer.zero_grad(set_to_none=True)
-            (loss * weight).backward()
-            if cfg.get("clip_value"):
-                torch.nn.utils.clip_grad_value_(model.parameters(), cfg["clip_value"])
-            optimizer.step()
+            batch_loss, batch_correct, n = train_step(*batch_tensors(tunes, batch, kind, feats, rng, augment), lr)
             step += 1
-            if weight:
-                n = target.numel()
-                loss_sum += float(loss.detach()) * n
-                correct += int((logits.argmax(-1) == target).sum())
-                count += n
+            loss_sum, correct, count = loss_sum + batch_loss, correct + batch_correct, count + n
             bar.update(1)
             bar.set_postfix(loss=f"{loss_sum / max(count, 1):.3f}", lr=f"{lr:.1e}")
             spent = time_spent()
@@ -230,14 +250,16 @@ def validate(loaded: LoadedModel, valid_notes: list, group: Group = SINGLE) -> S
     return Scores.from_sums(int(notes), nll_sum, round(correct))
 
 
-def write_curves(out: Path, history: list[dict]) -> None:
-    """``curves.csv`` always; ``curves.png`` too (matplotlib, headless backend)."""
+def write_curves(out: Path, history: list[dict], png: bool = True) -> None:
+    """``curves.csv`` always; ``curves.png`` too unless ``png`` is false (matplotlib, headless backend)."""
     if not history:
         return
     with open(out / "curves.csv", "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(history[0]))
         writer.writeheader()
         writer.writerows(history)
+    if not png:
+        return
     import matplotlib
 
     matplotlib.use("Agg")
