@@ -136,9 +136,37 @@ def midi_files(folder) -> list[Path]:
     return [Path(item[3]) for item in items]
 
 
+def take_files(folder) -> list[Path]:
+    """The takes in the app's take folder: saved takes and the journals every played take leaves (sorted)."""
+    from composer_app.live.take import JOURNAL_SUFFIX, TAKE_SUFFIX
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.suffix in (TAKE_SUFFIX, JOURNAL_SUFFIX) and p.is_file())
+
+
+def _melody_of(index: int, path: Path) -> tuple[np.ndarray | None, str]:
+    """``(notes, "")`` or ``(None, why not)`` for a MIDI file (its skyline melody) or one of the app's takes,
+    under the rules training applies to every tune (enough notes, pitches in MIDI range)."""
+    from composer_app.live.take import JOURNAL_SUFFIX, TAKE_SUFFIX, load_take
+
+    if path.suffix in (TAKE_SUFFIX, JOURNAL_SUFFIX):
+        try:
+            notes = load_take(path).to_melody()
+        except UserError as exc:
+            return None, f"unreadable take ({exc})"
+        if len(notes) < extract.MIN_NOTES:
+            return None, extract.SKIP_SHORT
+        return notes, ""
+    result = extract.process_item((index, (sources.ITEM_MIDI, sources.MIDI_DIR, path.name, str(path))))
+    return result.notes, result.reason
+
+
 def read_material(files: Iterable, *, cancel: threading.Event | None = None,
                   on_file: Callable[[int, int], None] | None = None) -> Material:
-    """Read each file's melody (skyline of a polyphonic file, as training does), drop repeated files, and split
+    """Read each file's melody (skyline of a polyphonic MIDI file, as training does; the notes of a take),
+    drop repeated files, and split
     by file: files in the order of their content hash, the first ones held out until they hold
     :data:`HOLDOUT_FRACTION` of the files (at least one) and a tenth of the notes. The split depends only on
     the files' contents, so the same folder always gives the same split."""
@@ -156,11 +184,11 @@ def read_material(files: Iterable, *, cancel: threading.Event | None = None,
         if digest in seen:
             skipped.append(MelodyFile(path, digest, skipped="same content as another file"))
         else:
-            result = extract.process_item((i, (sources.ITEM_MIDI, sources.MIDI_DIR, path.name, str(path))))
-            if result.notes is None:
-                skipped.append(MelodyFile(path, digest, skipped=result.reason))
+            notes, why_not = _melody_of(i, path)
+            if notes is None:
+                skipped.append(MelodyFile(path, digest, skipped=why_not.split(" (")[0]))
             else:
-                seen[digest] = MelodyFile(path, digest, result.notes)
+                seen[digest] = MelodyFile(path, digest, notes)
         if on_file is not None:
             on_file(i + 1, len(files))
     used = sorted(seen.values(), key=lambda f: f.sha256)
