@@ -258,6 +258,7 @@ def finetune(start_checkpoint, files, minutes: float, out_dir, *, progress: Call
     budget = max(float(minutes), 0.0) * 60.0
     start_path = Path(start_checkpoint)
     loaded = load_checkpoint(start_path)
+    cfg = _recipe(loaded, recipe)
     files = list(files)
     material = read_material(files, cancel=cancel, on_file=lambda i, n: say(
         Progress("reading", 0.05 * i / n, f"reading your melodies: file {i} of {n}")))
@@ -268,7 +269,6 @@ def finetune(start_checkpoint, files, minutes: float, out_dir, *, progress: Call
     dev = pick_device(device)
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    cfg = _recipe(loaded, recipe)
     model = loaded.model.to(dev)
     held_out = [f.notes for f in material.held_out]
     tunes = [Tune.from_notes(f.notes) for f in material.tuning]
@@ -398,7 +398,7 @@ def model_card(result: FinetuneResult, loaded: LoadedModel, start: dict, cfg: di
         f"- **Held-out files, after**: NLL {a.nll:.3f} nats/note (perplexity {a.perplexity:.2f}), "
         f"next-note accuracy {100 * a.accuracy:.1f} % — {kept}",
         "",
-        "The held-out files are few and from the same folder, so these numbers say how well the model fits your "
-        "music, not how it plays on music of other styles.",
+        "The held-out files come from the same material, so these numbers say how well the model fits that "
+        "music, not how it plays music of other styles.",
         "",
     ])
