@@ -371,6 +371,10 @@ def finetune(start_checkpoint, files, minutes: float, out_dir, *, progress: Call
     return result
 
 
+def _names(names: list[str], shown: int = 12) -> str:
+    return ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
+
+
 def model_card(result: FinetuneResult, loaded: LoadedModel, start: dict, cfg: dict, clock_name: str,
                wall_seconds: float) -> str:
     """The markdown card of a fine-tuned model: where it started, on what, for how long, before and after."""
@@ -389,7 +393,7 @@ def model_card(result: FinetuneResult, loaded: LoadedModel, start: dict, cfg: di
         f"- **Material**: {info['files']} MIDI files, {info['notes']} notes (skyline melody of each file); "
         f"fingerprint sha256 `{info['fingerprint']}` (over the sorted hashes of the files). Skipped: {skipped}.",
         f"- **Split by file**: tuned on {info['tuning_files']} files ({info['tuning_notes']} notes), held out "
-        f"{info['held_out_files']} ({info['held_out_notes']} notes): {', '.join(info['held_out'])}",
+        f"{info['held_out_files']} ({info['held_out_notes']} notes): {_names(info['held_out'])}",
         f"- **Time**: {result.seconds / 60:.1f} {clock_name} minutes ({wall_seconds / 60:.1f} min wall clock), "
         f"{result.epochs:.1f} epochs, {result.steps} steps, on {result.device}",
         f"- **Recipe**: fresh AdamW, {json.dumps(recipe)}; the held-out files scored after every epoch",
