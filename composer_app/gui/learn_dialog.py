@@ -35,17 +35,19 @@ from PySide6.QtWidgets import (
 import models
 from composer_app.checkpoints import default_checkpoint
 from composer_app.errors import UserError
-from composer_app.gui import tasks
 from composer_app.training import tuned_models
 from composer_app.training.finetune import midi_files, take_files
 
 DEFAULT_MINUTES = 3
 
 
-class _ProgressRelay(QObject):
-    """Carries :class:`~composer_app.training.finetune.Progress` from the worker thread to the dialog."""
+class _Relay(QObject):
+    """Carries a run's :class:`~composer_app.training.finetune.Progress`, its result or its error in plain words
+    from the worker thread to the dialog (queued signals, delivered on the GUI thread)."""
 
     progress = Signal(object)
+    done = Signal(object)
+    failed = Signal(str)
 
 
 class LearnDialog(QDialog):
@@ -62,8 +64,12 @@ class LearnDialog(QDialog):
         self.cancel_event: threading.Event | None = None
         self.staging: Path | None = None
         self.outcome = None  # the last FinetuneResult
-        self.relay = _ProgressRelay(self)
-        self.relay.progress.connect(self._on_progress, Qt.ConnectionType.QueuedConnection)
+        self.relay = _Relay(self)
+        queued = Qt.ConnectionType.QueuedConnection
+        self.relay.progress.connect(self._on_progress, queued)
+        self.relay.done.connect(self._finished, queued)
+        self.relay.failed.connect(self._failed, queued)
+        self.tuned_name = ""
 
         self.from_folder = QRadioButton("A folder of MIDI files:", self)
         self.from_takes = QRadioButton(f"My takes ({len(take_files(self.take_dir))} in the data folder)", self)
@@ -202,12 +208,24 @@ class LearnDialog(QDialog):
 
         self.staging = tuned_models.staging_folder(self.data_dir)
         self.cancel_event = cancel = threading.Event()
-        minutes, staging, emit = self.minutes.value(), self.staging, self.relay.progress.emit
+        self.tuned_name = name
+        minutes, staging, relay = self.minutes.value(), self.staging, self.relay
         self._set_running(True)
         self._say(f"reading {len(files)} files…")
-        tasks.run_in_thread(
-            lambda: finetune(start, files, minutes, staging, progress=emit, cancel=cancel, clock=clock),
-            lambda result: self._finished(result, name), self._failed, name="finetune")
+
+        def work():
+            # its own thread, not a short GUI task (gui.tasks): it runs for minutes while the player plays
+            try:
+                result = finetune(start, files, minutes, staging, progress=relay.progress.emit, cancel=cancel,
+                                  clock=clock)
+            except UserError as exc:
+                relay.failed.emit(str(exc))
+            except Exception as exc:  # noqa: BLE001 - said in the dialog; the app keeps running
+                relay.failed.emit(f"{type(exc).__name__}: {exc}")
+            else:
+                relay.done.emit(result)
+
+        threading.Thread(target=work, name="finetune", daemon=True).start()
 
     def cancel_or_close(self) -> None:
         if self.running:
@@ -235,7 +253,7 @@ class LearnDialog(QDialog):
             text += f"; now {best.nll:.3f}, {100 * best.accuracy:.1f} %"
         return text
 
-    def _finished(self, result, name: str) -> None:
+    def _finished(self, result) -> None:
         self._set_running(False)
         self.outcome = result
         self.numbers.setText(self._numbers(result.before, result.after))
@@ -245,7 +263,7 @@ class LearnDialog(QDialog):
                       "More music or more time may help.")
             return
         try:
-            tuned = tuned_models.keep(self.staging, name, self.data_dir, result.architecture, result.kind)
+            tuned = tuned_models.keep(self.staging, self.tuned_name, self.data_dir, result.architecture, result.kind)
         except (UserError, OSError) as exc:
             tuned_models.discard(self.staging)
             self._say(f"could not keep the model: {exc}", error=True)
