@@ -38,6 +38,7 @@ class ModelPanel(QGroupBox):
     """Which live model plays: the three architectures by their original names and a readable label."""
 
     architectureChosen = Signal(str)
+    tunedChosen = Signal(str)  # the checkpoint path of one of the user's tuned models
     fileRequested = Signal()
 
     def __init__(self, parent=None):
@@ -58,7 +59,18 @@ class ModelPanel(QGroupBox):
         layout.addWidget(self.combo)
         layout.addWidget(self.info)
         layout.addWidget(open_btn)
-        self.combo.activated.connect(lambda i: self.architectureChosen.emit(self.combo.itemData(i)))
+        self.combo.activated.connect(self._activated)
+
+    def _activated(self, index: int) -> None:
+        data = self.combo.itemData(index)
+        (self.architectureChosen if data in models.ARCHITECTURES else self.tunedChosen).emit(data)
+
+    def set_tuned(self, tuned: list[tuple[str, str]]) -> None:
+        """List the user's tuned live models ``(name, checkpoint path)`` after the architectures."""
+        while self.combo.count() > len(models.ARCHITECTURES):
+            self.combo.removeItem(self.combo.count() - 1)
+        for name, path in tuned:
+            self.combo.addItem(f"{name} (tuned)", str(path))
 
     @property
     def architecture(self) -> str:
@@ -66,7 +78,9 @@ class ModelPanel(QGroupBox):
 
     def show_model(self, loaded, warning: str | None = None) -> None:
         """Reflect the model that plays now (without emitting a request)."""
-        i = self.combo.findData(loaded.architecture)
+        i = self.combo.findData(str(loaded.path))
+        if i < 0:
+            i = self.combo.findData(loaded.architecture)
         if i >= 0:
             self.combo.setCurrentIndex(i)
         params = sum(p.numel() for p in loaded.model.parameters())

@@ -223,6 +223,8 @@ class MainWindow(TakeFilesMixin, RecolourMixin, QMainWindow):
         self.act_replay = a("&Replay", "Ctrl+R", self.replay, "Play the take shown through the synth")
         self.act_recolour = a("Re&colour…", "Ctrl+G", self.recolour_dialog,
                               "Choose new pitches for the whole take with an offline model")
+        self.act_learn = a("&Learn from my MIDI…", None, self.learn_dialog,
+                           "Fine-tune a model on your own melodies (a MIDI folder or your takes)")
         self.act_zoom_in = a("Zoom &in", ["+", "=", "Ctrl++"], lambda: self.roll.zoom(1.25))
         self.act_zoom_out = a("Zoom &out", ["-", "Ctrl+-"], lambda: self.roll.zoom(0.8))
         self.act_fit = a("&Fit take", "0", self.roll.fit, "Show the whole take")
@@ -246,7 +248,7 @@ class MainWindow(TakeFilesMixin, RecolourMixin, QMainWindow):
                     self.act_quit):
             file_menu.addSeparator() if act is None else file_menu.addAction(act)
         play = bar.addMenu("&Play")
-        for act in (self.act_stop, self.act_undo, self.act_replay, None, self.act_recolour, None,
+        for act in (self.act_stop, self.act_undo, self.act_replay, None, self.act_recolour, self.act_learn, None,
                     *self.act_models, self.act_instr_next, self.act_instr_prev):
             play.addSeparator() if act is None else play.addAction(act)
         view = bar.addMenu("&View")
@@ -300,6 +302,8 @@ class MainWindow(TakeFilesMixin, RecolourMixin, QMainWindow):
         b.callDone.connect(self._on_call_done, q)
         self.model_panel.architectureChosen.connect(self.choose_model)
         self.model_panel.fileRequested.connect(self.choose_model_file_dialog)
+        self.model_panel.tunedChosen.connect(self.choose_model_file)
+        self.list_tuned_models()
         self.sampling_panel.settingsChanged.connect(self.apply_settings)
         self.sound_panel.programChosen.connect(self.choose_program)
         self.sound_panel.soundfontRequested.connect(self.choose_soundfont_dialog)
@@ -444,6 +448,33 @@ class MainWindow(TakeFilesMixin, RecolourMixin, QMainWindow):
 
         tasks.run_in_thread(lambda: self.source.from_file(path, "live"), loaded,
                             lambda msg: self.banner.show_message(msg, "error"), name="load-model")
+
+    def list_tuned_models(self) -> None:
+        """Show the user's tuned live models (kept in the data folder) in the model list."""
+        from composer_app.training.tuned_models import list_tuned
+
+        self.model_panel.set_tuned([(m.name, m.checkpoint) for m in list_tuned(self.data_dir) if m.kind == "live"])
+
+    def learn_dialog(self):
+        """The "Learn from my MIDI…" dialog, modeless: playing goes on while a model learns. One dialog per
+        window, kept when closed, so a run's result always has somewhere to arrive."""
+        from composer_app.gui.learn_dialog import LearnDialog
+
+        dialog = getattr(self, "_learn", None)
+        if dialog is None:
+            dialog = self._learn = LearnDialog(self, self.data_dir, self.take_dir, self.store.get_str("learn/folder", ""))
+            dialog.folder.textChanged.connect(lambda text: self.store.set("learn/folder", text))
+
+            def added(tuned):
+                self.list_tuned_models()
+                if tuned.kind == "live":
+                    self.choose_model_file(tuned.checkpoint)
+
+            dialog.modelAdded.connect(added)
+            dialog.modelRemoved.connect(lambda _tuned: self.list_tuned_models())
+        dialog.show()
+        dialog.raise_()
+        return dialog
 
     def _switch_model(self, choice) -> None:
         self._model_warning = choice.warning
@@ -608,6 +639,8 @@ class MainWindow(TakeFilesMixin, RecolourMixin, QMainWindow):
         if self.recolour_worker is not None:
             self.recolour_worker.cancel()
             self.recolour_worker.wait(3000)
+        if getattr(self, "_learn", None) is not None:
+            self._learn.reject()  # cancels a model that is still learning
         if self.watcher is not None:
             self.watcher.stop()
         self.bridge.detach()

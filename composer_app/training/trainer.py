@@ -22,8 +22,9 @@ import models
 from composer_app.beats import FeatureSpec
 from composer_app.checkpoints import LoadedModel, read_payload, save_checkpoint
 from composer_app.errors import UserError
-from composer_app.evaluation import score_model
+from composer_app.evaluation import Scores, score_model
 from composer_app.training.config import model_config
+from composer_app.training.distributed import SINGLE, Group
 from composer_app.training.windows import Augment, Tune, batch_tensors, plan_batches
 
 
@@ -83,21 +84,67 @@ class LRSchedule:
         return self.base * warm * (self.min_ratio + (1 - self.min_ratio) * cos)
 
 
+class TrainStep:
+    """One optimisation step on one batch, the same for training from scratch and fine-tuning: AdamW, gradient
+    value clipping, and in a data-parallel run (``group``) this process's share of the global batch.
+
+    Every process is handed the whole global batch and keeps a disjoint share of its windows; the loss is
+    weighted so that DistributedDataParallel's average of the processes' gradients is the gradient of the
+    global batch's mean loss (all windows of a batch have one length, so each weighs the same)."""
+
+    def __init__(self, model: torch.nn.Module, cfg: dict, device: torch.device, group: Group = SINGLE):
+        self.model, self.device, self.group = model, device, group
+        self.clip = cfg.get("clip_value")
+        self.optimizer = torch.optim.AdamW(model.parameters(), lr=cfg["lr"],
+                                           weight_decay=cfg.get("weight_decay", 0.0))
+        self.net = model
+        if group.distributed:  # after any weights are loaded: it broadcasts rank 0's weights
+            from torch.nn.parallel import DistributedDataParallel
+
+            self.net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+
+    def __call__(self, beats, prev, target, lr: float) -> tuple[float, int, int]:
+        """Train on one global batch at learning rate ``lr``; ``(loss sum, correct, notes)`` over this
+        process's share, for the running statistics."""
+        for param_group in self.optimizer.param_groups:
+            param_group["lr"] = lr
+        n_windows = len(target)
+        mine = self.group.share(n_windows)
+        weight = len(mine) * self.group.world / n_windows
+        if not mine:  # more processes than windows: take part in the gradient average with weight 0
+            mine = range(1)
+        beats, prev, target = (t[mine.start:mine.stop].to(self.device) for t in (beats, prev, target))
+        logits = self.net(beats, prev)
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1))
+        self.optimizer.zero_grad(set_to_none=True)
+        (loss * weight).backward()
+        if self.clip:
+            torch.nn.utils.clip_grad_value_(self.model.parameters(), self.clip)
+        self.optimizer.step()
+        if not weight:
+            return 0.0, 0, 0
+        n = target.numel()
+        return float(loss.detach()) * n, int((logits.argmax(-1) == target).sum()), n
+
+
 def train(architecture: str, kind: str, cfg: dict, train_notes: list, valid_notes: list, *, epochs: int,
           out_dir, device: str = "cpu", snapshot_every: int = 0, resume: str | None = None,
           time_limit_s: float | None = None, data_info: dict | None = None, progress: bool = True,
-          log=print, stop_after: int | None = None) -> TrainResult:
+          log=print, stop_after: int | None = None, group: Group = SINGLE) -> TrainResult:
     """Train ``architecture`` (``kind``) for ``epochs`` epochs, or until ``time_limit_s``.
 
     ``stop_after`` ends this invocation after that many epochs as an interruption would (the schedule
     still runs over ``epochs``), so that resuming from ``last.pt`` can be checked to continue exactly.
+    ``group`` is this process's place in a data-parallel run (:mod:`composer_app.training.distributed`):
+    every process calls ``train`` alike; only rank 0 logs and writes the run folder.
     """
     dev = pick_device(device)
+    if not group.main:
+        log, progress = (lambda *a, **k: None), False
     torch.manual_seed(cfg.get("seed", 0))
     rng = np.random.default_rng(cfg.get("seed", 0))
     feats = features_for(cfg)
     model = models.build(architecture, **model_config(architecture, cfg, kind)).to(dev)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg["lr"], weight_decay=cfg.get("weight_decay", 0.0))
     schedule = LRSchedule(cfg)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -111,24 +158,31 @@ def train(architecture: str, kind: str, cfg: dict, train_notes: list, valid_note
         state = {k: v.float() if v.is_floating_point() else v for k, v in payload["state_dict"].items()}
         model.load_state_dict(state)
         r = payload["resume"]
-        optimizer.load_state_dict(r["optimizer"])
         start_epoch, step, elapsed_before = r["epoch"], r["step"], r["elapsed"]
         best, history = r["best"], r["history"]
         rng.bit_generator.state = r["numpy_rng"]
         torch.set_rng_state(r["torch_rng"])
         log(f"resuming {architecture} ({kind}) from epoch {start_epoch}")
+    train_step = TrainStep(model, cfg, dev, group)
+    optimizer = train_step.optimizer
+    if resume:
+        optimizer.load_state_dict(r["optimizer"])
     tunes = [Tune.from_notes(n) for n in train_notes]
     augment = augment_for(cfg)
     seq_len, batch_size = cfg["seq_len"], cfg["batch_size"]
     t0 = time.process_time() - elapsed_before
     wall0 = time.monotonic()
     training_info = {"recipe": cfg["recipe"], "config": {k: v for k, v in cfg.items() if v is not None},
-                     "data": data_info or {}, "device": str(dev)}
+                     "data": data_info or {}, "device": str(dev), "processes": group.world}
 
-    def progress_fraction(epoch_float: float) -> float:
+    def time_spent() -> float:
+        """CPU seconds so far: the slowest process's, so that every process takes the same decisions."""
+        return group.max(time.process_time() - t0) if time_limit_s else 0.0
+
+    def progress_fraction(epoch_float: float, spent: float) -> float:
         p = epoch_float / max(epochs, 1)
         if time_limit_s:
-            p = max(p, (time.process_time() - t0) / time_limit_s)
+            p = max(p, spent / time_limit_s)
         return p
 
     epoch = start_epoch
@@ -140,33 +194,22 @@ def train(architecture: str, kind: str, cfg: dict, train_notes: list, valid_note
         n_batches = max(1, len(batches))
         bar = tqdm(total=n_batches, desc=f"epoch {epoch + 1}/{epochs}", disable=not progress, leave=False)
         loss_sum = correct = count = 0
+        spent = time_spent()
         for i, batch in enumerate(batches):
-            lr = schedule.lr(step, progress_fraction(epoch + i / n_batches))
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-            beats, prev, target = batch_tensors(tunes, batch, kind, feats, rng, augment)
-            beats, prev, target = beats.to(dev), prev.to(dev), target.to(dev)
-            logits = model(beats, prev)
-            loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1))
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if cfg.get("clip_value"):
-                torch.nn.utils.clip_grad_value_(model.parameters(), cfg["clip_value"])
-            optimizer.step()
+            lr = schedule.lr(step, progress_fraction(epoch + i / n_batches, spent))
+            batch_loss, batch_correct, n = train_step(*batch_tensors(tunes, batch, kind, feats, rng, augment), lr)
             step += 1
-            n = target.numel()
-            loss_sum += float(loss.detach()) * n
-            correct += int((logits.argmax(-1) == target).sum())
-            count += n
+            loss_sum, correct, count = loss_sum + batch_loss, correct + batch_correct, count + n
             bar.update(1)
-            bar.set_postfix(loss=f"{loss_sum / count:.3f}", lr=f"{lr:.1e}")
-            if time_limit_s and time.process_time() - t0 > time_limit_s:
+            bar.set_postfix(loss=f"{loss_sum / max(count, 1):.3f}", lr=f"{lr:.1e}")
+            spent = time_spent()
+            if time_limit_s and spent > time_limit_s:
                 stop = True
                 break
         bar.close()
         epoch += 1
-        loaded = LoadedModel(model, architecture, kind, feats)
-        valid = score_model(loaded, valid_notes)
+        loss_sum, correct, count = group.sum([loss_sum, correct, count])
+        valid = validate(LoadedModel(model, architecture, kind, feats), valid_notes, group)
         elapsed = time.process_time() - t0
         row = {"epoch": epoch, "step": step, "seconds": round(elapsed, 1),
                "wall_seconds": round(time.monotonic() - wall0, 1), "lr": lr,
@@ -174,12 +217,16 @@ def train(architecture: str, kind: str, cfg: dict, train_notes: list, valid_note
                "train_ppl": math.exp(loss_sum / max(count, 1)), "valid_nll": valid.nll,
                "valid_acc": valid.accuracy, "valid_ppl": valid.perplexity}
         history.append(row)
+        improved = valid.nll < best["nll"]
+        if improved:
+            best = {**valid.as_dict(), "epoch": epoch}
+        if not group.main:
+            continue
         log(f"epoch {epoch}: train nll {row['train_nll']:.3f} acc {row['train_acc']:.3f} | valid nll "
             f"{valid.nll:.3f} ppl {valid.perplexity:.2f} acc {valid.accuracy:.3f} | {elapsed:.0f} CPU s")
         info = {**training_info, "epochs": epoch, "seconds": round(elapsed, 1), "steps": step,
                 "seconds_are": "CPU seconds of the training process (1 torch thread)"}
-        if valid.nll < best["nll"]:
-            best = {**valid.as_dict(), "epoch": epoch}
+        if improved:
             save_checkpoint(out / "best.pt", model, architecture, kind, feats, training=info,
                             metrics={"valid": best})
         resume_state = {"optimizer": optimizer.state_dict(), "epoch": epoch, "step": step, "elapsed": elapsed,
@@ -193,14 +240,26 @@ def train(architecture: str, kind: str, cfg: dict, train_notes: list, valid_note
     return TrainResult(out, epoch, best, history, time.process_time() - t0)
 
 
-def write_curves(out: Path, history: list[dict]) -> None:
-    """``curves.csv`` always; ``curves.png`` too (matplotlib, headless backend)."""
+def validate(loaded: LoadedModel, valid_notes: list, group: Group = SINGLE) -> Scores:
+    """Validation scores; in a data-parallel run each process scores its share of the tunes and the sums
+    are combined, so every process gets the same numbers."""
+    if not group.distributed:
+        return score_model(loaded, valid_notes)
+    part = score_model(loaded, valid_notes[group.rank::group.world])
+    notes, nll_sum, correct = group.sum([part.notes, part.nll * part.notes, part.accuracy * part.notes])
+    return Scores.from_sums(int(notes), nll_sum, round(correct))
+
+
+def write_curves(out: Path, history: list[dict], png: bool = True) -> None:
+    """``curves.csv`` always; ``curves.png`` too unless ``png`` is false (matplotlib, headless backend)."""
     if not history:
         return
     with open(out / "curves.csv", "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(history[0]))
         writer.writeheader()
         writer.writerows(history)
+    if not png:
+        return
     import matplotlib
 
     matplotlib.use("Agg")
