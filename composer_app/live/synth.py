@@ -29,6 +29,8 @@ import numpy as np
 from composer_app.errors import UserError
 
 MIDI_CHANNELS = 16
+PERCUSSION_CHANNEL = 9
+DRUM_BANK = 128
 CC_SUSTAIN = 64
 CC_SOSTENUTO = 66
 #: FluidSynth's 16-bit output dithers: silence is +-1 or 2, never exactly 0.
@@ -175,6 +177,8 @@ class Synth:
         if self._fs.program_select(self.channel, self._sfid, 0, program) != 0:
             raise UserError(f"the soundfont {self._soundfont} has no program {program} in bank 0")
         self._program = program
+        # The metronome's drum kit (bank 128); a soundfont without one just gives silent clicks.
+        self._fs.program_select(PERCUSSION_CHANNEL, self._sfid, DRUM_BANK, 0)
 
     def preset_names(self) -> dict[int, str]:
         """Program number -> preset name for bank 0 of the loaded soundfont (only programs it defines)."""
@@ -246,6 +250,18 @@ class Synth:
                     self._fs.all_sounds_off(chan)
 
     panic = all_notes_off
+
+    def click(self, note: int, velocity: int = 100) -> None:
+        """A metronome click: ``note`` on the General MIDI percussion channel (10), beside the instrument and
+        through the same FluidSynth event queue as the notes; nothing else records it."""
+        with self._lock:
+            if self._fs is not None:
+                self._fs.noteon(PERCUSSION_CHANNEL, int(note), max(1, min(127, int(velocity))))
+
+    def click_off(self, note: int) -> None:
+        with self._lock:
+            if self._fs is not None:
+                self._fs.noteoff(PERCUSSION_CHANNEL, int(note))
 
     @property
     def sounding_notes(self) -> frozenset[int]:
