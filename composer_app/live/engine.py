@@ -58,6 +58,7 @@ from composer_app.live.beat_capture import (
 )
 from composer_app.live.live_models import DEFAULT_ARCHITECTURE, load_live_model
 from composer_app.live.metronome import Metronome
+from composer_app.live.note_sink import NoteRouter, NoteSink
 from composer_app.live.take import (
     ORIGIN_DOWNBEAT,
     ORIGIN_FIRST_NOTE,
@@ -145,30 +146,12 @@ class _Stepper(LiveStepper):
             self.force(n.rest_s, n.prev_dur_s, n.pitch)
 
 
-class _SilentSynth:
-    """Stands in for :class:`~composer_app.live.synth.Synth` when FluidSynth is missing."""
+class _SilentSynth(NoteSink):
+    """Stands in for :class:`~composer_app.live.synth.Synth` when FluidSynth is missing (or no stream renders)."""
 
     samplerate = 44100
     program = 0
     soundfont = None
-    sounding_notes = frozenset()
-
-    def note_on(self, pitch, velocity=100):
-        pass
-
-    def note_off(self, pitch):
-        pass
-
-    def all_notes_off(self, immediate=False):
-        pass
-
-    panic = all_notes_off
-
-    def click(self, note, velocity=100):
-        pass
-
-    def click_off(self, note):
-        pass
 
     def program_select(self, program):
         self.program = int(program)
@@ -178,9 +161,6 @@ class _SilentSynth:
 
     def preset_names(self):
         return {}
-
-    def close(self):
-        pass
 
 
 class LiveEngine:
@@ -242,18 +222,19 @@ class LiveEngine:
         # "Ringbuffer full" on stderr) once its queue is full: so while no stream renders (silent mode) they go
         # to a stand-in. With audio=False the caller renders ``engine.synth`` itself and gets the events.
         self._silent = _SilentSynth()
-        self._sink = self._silent if audio else self.synth
+        self._router = NoteRouter(self._silent if audio else self.synth)
         self._want_audio = audio
         self._audio_args = {"device": device, "blocksize": blocksize, "latency": latency}
         self.audio_output = None
         self._record = record
         self._take_dir = Path(take_dir).expanduser() if take_dir is not None else default_take_dir()
         #: Clicks on the player's synth (never recorded); :meth:`set_metronome` / ``new_take(count_in=True)``.
-        self.metronome = Metronome(lambda: self._sink, self._tempo_bpm, self._metre)
+        self.metronome = Metronome(lambda: self._router.synth, self._tempo_bpm, self._metre)
         self._undo: collections.deque = collections.deque(maxlen=UNDO_DEPTH)
         self.step_times_ns: collections.deque[int] = collections.deque(maxlen=STEP_LOG)
         self._take, self._journal = self._new_take()
         self._midi = None
+        self._midi_out = None
         self._worker: EngineThread | None = None
         self._replay: threading.Thread | None = None
         self._replay_stop = threading.Event()
@@ -329,9 +310,9 @@ class LiveEngine:
 
     def _audio_status(self, status) -> None:
         """AudioOutput's status (any thread): route notes to the synth only while a stream renders it."""
-        if status.available and self._sink is not self.synth:
+        if status.available and self._router.synth is not self.synth:
             self.synth.all_notes_off(immediate=True)  # notes whose note-off went to the stand-in must not wake up
-        self._sink = self.synth if status.available else self._silent
+        self._router.synth = self.synth if status.available else self._silent
         self._set_status("sound", status.message)
 
     def stop(self) -> None:
@@ -339,7 +320,7 @@ class LiveEngine:
         self.stop_replay()
         with self._lock:
             self._end_sounding("stop")
-            self._sink.all_notes_off()
+            self._router.all_notes_off()
 
     def close(self) -> None:
         """All notes off, close MIDI, the sound stream, the synth and the take journal. Safe to call twice."""
@@ -352,6 +333,7 @@ class LiveEngine:
             if self.audio_output is not None:  # before MIDI: see open_midi on JACK
                 self.audio_output.close()
         self.close_midi()
+        self.close_midi_out()
         if self._worker is not None:
             self._worker.stop()
         with self._lock:
@@ -394,8 +376,8 @@ class LiveEngine:
             t1 = time.perf_counter_ns()
             ended_pitch = self._take.notes[beat.ended.index].pitch if beat.ended is not None else None
             if ended_pitch is not None:
-                self._sink.note_off(ended_pitch)
-            self._sink.note_on(pitch, beat.velocity)
+                self._router.note_off(ended_pitch)
+            self._router.note_on(pitch, beat.velocity)
             sounded = time.perf_counter_ns()
             return self._record_start(beat, pitch, snap, t1 - t0, sounded, ended_pitch, direction)
 
@@ -429,7 +411,7 @@ class LiveEngine:
             if ended is None:
                 return None
             pitch = self._take.notes[ended.index].pitch
-            self._sink.note_off(pitch)
+            self._router.note_off(pitch)
             return self._record_end(ended, pitch, "release")
 
     def _record_end(self, ended: Ended, pitch: int, reason: str) -> NoteEnded:
@@ -445,7 +427,7 @@ class LiveEngine:
         if ended is None:
             return None
         pitch = self._take.notes[ended.index].pitch
-        self._sink.note_off(pitch)
+        self._router.note_off(pitch)
         return self._record_end(ended, pitch, reason)
 
     def _rel(self, t_ns: int) -> int:
@@ -510,7 +492,14 @@ class LiveEngine:
         return name
 
     def poll_midi(self) -> tuple[list[str], list[str]]:
-        """Hot-plug check (call about once a second): ``(appeared, vanished)`` port names."""
+        """Hot-plug check (call about once a second): ``(appeared, vanished)`` input port names. Also checks the
+        MIDI output: an unplugged one is reported ('midi out') and reopened when it is back."""
+        out = self._midi_out
+        if out is not None and out.port_name is not None:
+            was_gone = out.port_vanished
+            out.poll_ports()
+            if was_gone and out.is_open:
+                self._set_status("midi out", f"MIDI out: {out.port_name} (back)")
         if self._midi is None:
             return [], []
         appeared, vanished = self._midi.poll_ports()
@@ -523,6 +512,71 @@ class LiveEngine:
             self._midi.close()
             with self._lock:
                 self._end_sounding("stop")
+
+    # -- MIDI out -----------------------------------------------------------------------------------------------
+    def midi_output(self, backend: str | None = None):
+        """The engine's :class:`~composer_app.live.midi_out.MidiOutput` (made on first use; list ports with it)."""
+        with self._lock:
+            out = self._midi_out
+            if out is None or (backend is not None and out.backend_name != backend):
+                from composer_app.live.midi_in import DEFAULT_BACKEND
+                from composer_app.live.midi_out import MidiOutput
+
+                if out is not None:
+                    self._router.midi_out = None
+                    out.close()
+                out = MidiOutput(backend or DEFAULT_BACKEND, program=int(getattr(self.synth, "program", 0)),
+                                 on_vanished=self._midi_out_vanished)
+                self._midi_out = out
+            return out
+
+    def open_midi_out(self, port: str | None = None, backend: str | None = None, *, virtual: bool = False,
+                      channel: int | None = None) -> str:
+        """Send the notes that sound (playing, Replay, Recolour preview) also to MIDI output ``port`` (None: the
+        first; ``virtual``: a new port, "Everybody Compose" unless named) on ``channel`` (0-15), after a program
+        change to the instrument. Returns the port's name; raises UserError (also shown as status 'midi out')."""
+        out = self.midi_output(backend)
+        with self._lock:
+            self._end_sounding("sound")
+            if channel is not None:
+                out.set_channel(channel)
+            out.program = int(getattr(self.synth, "program", 0))
+            try:
+                name = out.open(port, virtual=virtual)
+            except Exception as exc:
+                self._router.midi_out = None
+                self._set_status("midi out", str(exc))
+                raise
+            self._router.midi_out = out
+        self._set_status("midi out", f"MIDI out: {name} (channel {out.channel + 1})")
+        return name
+
+    def close_midi_out(self) -> None:
+        """Stop sending to MIDI out (all notes off there first)."""
+        with self._lock:
+            out, self._router.midi_out = self._midi_out, None
+            if out is not None:
+                self._end_sounding("sound")
+                out.close()
+        if out is not None:
+            self._set_status("midi out", "MIDI out: off")
+
+    def set_builtin_synth(self, on: bool) -> None:
+        """Play through the built-in synth (True) or only to MIDI out (False: an external synth plays).
+        The metronome still clicks on the built-in synth, for the player alone."""
+        with self._lock:
+            self._end_sounding("sound")
+            self._router.synth.all_notes_off()
+            self._router.synth_enabled = bool(on)
+
+    @property
+    def builtin_synth(self) -> bool:
+        return self._router.synth_enabled
+
+    def _midi_out_vanished(self, name: str) -> None:
+        with self._lock:
+            self._end_sounding("stop")
+        self._set_status("midi out", f"MIDI output {name!r} disappeared (unplugged?); it reopens when it is back")
 
     # -- settings (each takes effect at the next beat) ----------------------------------------------------------
     @property
@@ -547,7 +601,7 @@ class LiveEngine:
         loaded = load_live_model(model)
         with self._lock:
             self._end_sounding("model")
-            self._sink.all_notes_off()
+            self._router.all_notes_off()
             self._stepper.reset(loaded)
             self._stepper.prime(self._take.notes[-PRIME_NOTES:])
             self._undo.clear()
@@ -561,6 +615,8 @@ class LiveEngine:
         """General MIDI program for the next notes. Raises UserError when the soundfont lacks it."""
         with self._lock:
             self.synth.program_select(program)
+            if self._midi_out is not None:
+                self._midi_out.set_program(program)
             self._take.header["program"] = int(program)
             self._log_change({"program": int(program)})
 
@@ -568,7 +624,7 @@ class LiveEngine:
         """Another ``.sf2`` (the old one keeps playing if this one fails to load: UserError)."""
         with self._lock:
             self._end_sounding("sound")
-            self._sink.all_notes_off()
+            self._router.all_notes_off()
             self.synth.load_soundfont(path)
             self._log_change({"soundfont": str(path)})
 
@@ -577,6 +633,7 @@ class LiveEngine:
         :class:`~composer_app.live.audio.AudioStatus` (silent mode when the device cannot be opened)."""
         with self._lock:
             self._end_sounding("sound")
+            self._router.all_notes_off()
             if device is not ...:
                 self._audio_args["device"] = device
             if blocksize is not None:
@@ -658,7 +715,7 @@ class LiveEngine:
                 return False
             last = self._take.notes[-1]
             if self._capture.sounding == last.index:
-                self._sink.note_off(last.pitch)
+                self._router.note_off(last.pitch)
             self._take.notes.pop()
             self._write({"type": "undo", "i": last.index})
             if self._undo:
@@ -683,7 +740,7 @@ class LiveEngine:
         self.stop_replay()
         with self._lock:
             self._end_sounding("take")
-            self._sink.all_notes_off()
+            self._router.all_notes_off()
             if self._journal is not None:
                 self._journal.close(self._rel(time.perf_counter_ns()))
             if count_in:
@@ -744,14 +801,14 @@ class LiveEngine:
             if stop.is_set():
                 break
             if on:
-                self._sink.note_on(int(pitches[i]), int(velocities[i]))
+                self._router.note_on(int(pitches[i]), int(velocities[i]))
                 sounding.add(i)
             elif i in sounding:
-                self._sink.note_off(int(pitches[i]))
+                self._router.note_off(int(pitches[i]))
                 sounding.discard(i)
             self.replay_note.emit(i, bool(on))
         for i in sounding:
-            self._sink.note_off(int(pitches[i]))
+            self._router.note_off(int(pitches[i]))
         self.replay_finished.emit()
 
     def stop_replay(self) -> None:

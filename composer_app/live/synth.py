@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from composer_app.errors import UserError
+from composer_app.live.note_sink import NoteSink
 
 MIDI_CHANNELS = 16
 PERCUSSION_CHANNEL = 9
@@ -56,8 +57,11 @@ def _fluidsynth():
     return fluidsynth
 
 
-class Synth:
+class Synth(NoteSink):
     """One General MIDI instrument on channel 0, rendered on demand as int16 stereo.
+
+    A :class:`~composer_app.live.note_sink.NoteSink` like the silent stand-in and MIDI out; it writes the
+    public methods itself, since FluidSynth keeps its own lock-free event queue and pedal state.
 
     Parameters
     ----------
@@ -83,6 +87,7 @@ class Synth:
         gain: float = 1.0,
         reverb: bool = True,
     ):
+        super().__init__()
         self._fl = _fluidsynth()
         self._lock = threading.Lock()  # bookkeeping + instance swap; never taken by the render path
         self._samplerate = int(samplerate)
