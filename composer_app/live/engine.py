@@ -30,6 +30,17 @@ emits (Qt queues it to the GUI thread).
 
 Sound is never required: without a sound card (or without FluidSynth) the engine plays silently, says so once
 through :attr:`status_changed`, and keeps stepping, recording and exporting.
+
+Musical time and steering
+-------------------------
+A take starts at its first press, or with ``new_take(count_in=True)`` on the downbeat after a bar of clicks; it
+records its tempo and metre (:meth:`set_tempo`, :meth:`set_time_signature`, :meth:`tap_tempo`), which its MIDI
+export writes. The :attr:`metronome` clicks on the player's synth only. ``press(..., key_height=)`` (a MIDI
+note, or a steer key's place) steers the next pitch up, down or near the last by ``settings.steer``.
+
+Notes go out through a :class:`~composer_app.live.note_sink.NoteRouter`: the built-in synth (or its silent
+stand-in while no stream renders; :meth:`set_builtin_synth` mutes it) and, when open, MIDI out
+(:meth:`open_midi_out`).
 """
 
 from __future__ import annotations

@@ -149,9 +149,11 @@ class Take:
         return write_midi(path, melody[:, 0], melody[:, 1], melody[:, 2].astype(int), self.velocities(), **options)
 
     def contour(self) -> np.ndarray:
-        """Direction of each note from the one before (+1 up, -1 down, 0 same; 0 for the first note)."""
-        pitches = np.array([n.pitch for n in self.notes], dtype=np.int64)
-        return np.concatenate([[0], np.sign(np.diff(pitches))]).astype(np.int64) if pitches.size else pitches
+        """Direction of each note from the one before (+1 up, -1 down, 0 same; 0 for the first note): what
+        ``generate(..., contour=)`` steers a Recolour of this take along."""
+        from composer_app.sampling import contour_of
+
+        return contour_of([n.pitch for n in self.notes])
 
     def starting_at_first_note(self) -> Take:
         """This take with time 0 moved to its first note (takes recorded before takes began at their first tap

@@ -126,3 +126,27 @@ def test_full_steer_follows_the_contour_of_other_melodies(tmp_path, model):
         assert main(["generate", "-s", str(src), "-o", str(free), "-m", model, "--seed", "3"]) == 0
         unsteered = sorted(pretty_midi.PrettyMIDI(str(free)).instruments[0].notes, key=lambda n: n.start)
         assert follow_share(notes[:, 2], [n.pitch for n in unsteered]) < 0.95  # it is the steering that does it
+
+
+def test_a_take_gives_its_tempo_metre_and_contour(tmp_path, ckpt):
+    import json
+
+    from composer_app.live.take import FORMAT
+
+    pitches = [60, 64, 67, 72, 71, 69, 67, 67, 65, 64, 62, 60]
+    lines = [{"type": "header", "format": FORMAT, "origin": "first-note", "tempo_bpm": 90, "time_signature": "6/8"}]
+    for i, p in enumerate(pitches):
+        lines += [{"type": "on", "i": i, "t": i * 330_000_000, "pitch": p},
+                  {"type": "off", "i": i, "t": i * 330_000_000 + 200_000_000}]
+    take = tmp_path / "take-played.jsonl"
+    take.write_text("".join(json.dumps(r) + "\n" for r in lines))
+    out = tmp_path / "revoiced.mid"
+    assert main(["generate", "-s", str(take), "-o", str(out), "-c", str(ckpt), "--steer", "1", "--seed", "2",
+                 "--quantize", "1/8"]) == 0
+    starts, _, mid = onsets_and_lengths(out)
+    metas = [m for m in mido.merge_tracks(mid.tracks) if m.is_meta]
+    assert [round(mido.tempo2bpm(m.tempo), 3) for m in metas if m.type == "set_tempo"] == [90.0]
+    assert [(m.numerator, m.denominator) for m in metas if m.type == "time_signature"] == [(6, 8)]
+    assert starts[0] == 0 and all(k % (mid.ticks_per_beat // 2) <= 1 for k in starts)
+    got = sorted(pretty_midi.PrettyMIDI(str(out)).instruments[0].notes, key=lambda n: n.start)
+    assert follow_share(np.array(pitches), [n.pitch for n in got]) >= 0.9
