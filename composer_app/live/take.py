@@ -394,6 +394,8 @@ def _apply_event(take: Take, rec: dict) -> int | None:
         if take.notes:
             take.notes.pop()
     elif kind == "settings":
+        if _timing_problem(rec):
+            raise ValueError(_timing_problem(rec))
         take.events.append({k: v for k, v in rec.items() if k != "type"})
         for key in _HEADER_SETTINGS:
             if key in rec:
@@ -405,6 +407,20 @@ def _apply_event(take: Take, rec: dict) -> int | None:
 
 #: Settings events that change what the header says of the whole take.
 _HEADER_SETTINGS = ("program", "tempo_bpm", "time_signature", "origin")
+
+
+def _timing_problem(record: dict) -> str | None:
+    """What is wrong with a record's tempo or time signature, if anything (None: fine or absent)."""
+    from composer_app.musical_time import check_tempo, parse_time_signature
+
+    try:
+        if "tempo_bpm" in record:
+            check_tempo(record["tempo_bpm"])
+        if "time_signature" in record:
+            parse_time_signature(record["time_signature"])
+    except UserError as exc:
+        return str(exc)
+    return None
 
 
 def _replay_journal(path: Path, records: list[tuple[int, dict]], warnings: list[str]) -> Take:
@@ -488,6 +504,11 @@ def load_take(path) -> Take:
             raise UserError(f"{path} is not a take file (no take header)")
         _check_format(path, doc["header"])
         take = _from_document(path, doc)
+    problem = _timing_problem(take.header)
+    if problem:  # a damaged tempo or metre must not stop the notes from being used
+        take.warnings.append(f"the take's tempo or metre was damaged ({problem}); 120 BPM 4/4 is used")
+        take.header.pop("tempo_bpm", None)
+        take.header.pop("time_signature", None)
     if "origin" not in take.header and "created" in take.header:  # played live before takes began at a note
         take.starting_at_first_note()
     return take

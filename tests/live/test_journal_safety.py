@@ -190,3 +190,14 @@ def test_the_folder_is_synced_after_a_journal_is_made_and_after_an_atomic_rename
     kinds.clear()
     atomic_write(tmp_path / "x.txt", lambda tmp: open(tmp, "w").write("x"))
     assert kinds == ["file", "folder"]
+
+
+def test_a_damaged_tempo_or_metre_loses_only_itself(tmp_path):
+    path, lines = crashed_journal(tmp_path)
+    lines[0] = json.dumps({"type": "header", "format": FORMAT, "tempo_bpm": "fast", "time_signature": "4/4"}).encode()
+    lines.insert(3, b'{"type":"settings","t":5,"time_signature":"7/9"}')
+    write(path, lines)
+    take = load_take(path)
+    assert len(take.notes) == 4 and take.tempo_bpm == 120 and str(take.time_signature) == "4/4"
+    assert len(take.warnings) == 2
+    assert take.export_midi(tmp_path / "x.mid").exists()
