@@ -240,7 +240,9 @@ class LiveEngine:
         self._record = record
         self._take_dir = Path(take_dir).expanduser() if take_dir is not None else default_take_dir()
         #: Clicks on the player's synth (never recorded); :meth:`set_metronome` / ``new_take(count_in=True)``.
-        self.metronome = Metronome(lambda: self._router.synth, self._tempo_bpm, self._metre)
+        self.metronome_click = Signal("metronome_click")  # (Click): a beat light, the count-in's progress
+        self.metronome = Metronome(lambda: self._router.synth, self._tempo_bpm, self._metre,
+                                   on_click=self.metronome_click.emit)
         self._undo: collections.deque = collections.deque(maxlen=UNDO_DEPTH)
         self.step_times_ns: collections.deque[int] = collections.deque(maxlen=STEP_LOG)
         self._take, self._journal = self._new_take()
@@ -712,6 +714,11 @@ class LiveEngine:
     def take(self) -> Take:
         """The take being played (shared: copy it before using it on another thread while playing)."""
         return self._take
+
+    @property
+    def take_start_ns(self) -> int | None:
+        """When the take starts (``perf_counter_ns``): its first press, or the count-in's downbeat; None before."""
+        return self._capture.t0_ns
 
     @property
     def take_path(self) -> Path | None:

@@ -8,11 +8,14 @@ a bar in, after which the take starts on the downbeat.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass
 
 from composer_app.musical_time import DEFAULT_BPM, TimeSignature, check_tempo, parse_time_signature
+
+log = logging.getLogger(__name__)
 
 #: General MIDI percussion (channel 10, index 9): the downbeat's and the other beats' sounds.
 PERCUSSION_CHANNEL = 9
@@ -78,8 +81,9 @@ class Metronome:
     downbeat after it. Tempo and metre changes restart the beat grid on the next beat.
     """
 
-    def __init__(self, sink, bpm: float = DEFAULT_BPM, metre="4/4"):
+    def __init__(self, sink, bpm: float = DEFAULT_BPM, metre="4/4", on_click=None):
         self._sink = sink
+        self.on_click = on_click  # on_click(Click), on the metronome's thread, right after each click sounds
         self.bpm = check_tempo(bpm)
         self.metre = parse_time_signature(metre)
         self.on = False
@@ -172,6 +176,11 @@ class Metronome:
         sink = self._sink()
         sink.click(click.note, click.velocity)
         self.played = [*self.played[-63:], click]
+        if self.on_click is not None:
+            try:
+                self.on_click(click)
+            except Exception:
+                log.exception("metronome click listener failed")
         off = min(CLICK_S, track.beat_ns / 2e9)
         self._stop.wait(off)
         sink.click_off(click.note)

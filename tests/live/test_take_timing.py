@@ -38,6 +38,13 @@ def engine(tmp_path):
     eng.close()
 
 
+def wait_until(cond, timeout=3.0) -> bool:
+    deadline = time.time() + timeout
+    while not cond() and time.time() < deadline:
+        time.sleep(0.005)
+    return cond()
+
+
 def play(eng, t0_ns, onsets_ms, hold_ms=100, key="key:z"):
     for on in onsets_ms:
         eng.press(key, t0_ns + on * MS)
@@ -141,12 +148,16 @@ def test_count_in_starts_the_take_on_the_downbeat(tmp_path):
     synth = Clicks()
     eng = LiveEngine(tiny_live(), audio=False, take_dir=tmp_path, seed=1, synth=synth, tempo_bpm=400)
     try:
+        beats = []
+        eng.metronome_click.connect(lambda click: beats.append(click.beat))
         eng.new_take(count_in=True)
         downbeat = eng.metronome.track.origin_ns + eng.metronome.track.bar_ns
+        assert eng.take_start_ns == downbeat
         deadline = time.time() + 3
         while len(synth.clicks) < 4 and time.time() < deadline:
             time.sleep(0.01)
         assert [n for _, n in synth.clicks[:4]] == [76, 77, 77, 77]  # one bar, accented downbeat
+        assert wait_until(lambda: beats == [0, 1, 2, 3])  # listeners hear each click too
         eng.press("key:z", downbeat + 20 * MS)
         eng.release("key:z", downbeat + 120 * MS)
         note = eng.take.notes[0]
