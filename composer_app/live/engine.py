@@ -857,9 +857,11 @@ class LiveEngine:
         """Run ``fn(*args, **kwargs)`` on the engine's worker thread, after everything submitted before."""
         self._thread().submit(fn, *args, **kwargs)
 
-    def submit_press(self, source, t_ns: int | None = None, velocity: int | None = None) -> None:
+    def submit_press(self, source, t_ns: int | None = None, velocity: int | None = None, *,
+                     direction: int | None = None, key_height: float | None = None) -> None:
         """:meth:`press` on the worker thread; the timestamp is taken now, so the hand-over costs no timing."""
-        self.submit(self.press, source, time.perf_counter_ns() if t_ns is None else t_ns, velocity)
+        self.submit(self.press, source, time.perf_counter_ns() if t_ns is None else t_ns, velocity,
+                    direction=direction, key_height=key_height)
 
     def submit_release(self, source, t_ns: int | None = None) -> None:
         self.submit(self.release, source, time.perf_counter_ns() if t_ns is None else t_ns)
