@@ -39,8 +39,8 @@ export writes. The :attr:`metronome` clicks on the player's synth only. ``press(
 note, or a steer key's place) steers the next pitch up, down or near the last by ``settings.steer``.
 
 Notes go out through a :class:`~composer_app.live.note_sink.NoteRouter`: the built-in synth (or its silent
-stand-in while no stream renders; :meth:`set_builtin_synth` mutes it) and, when open, MIDI out
-(:meth:`open_midi_out`).
+stand-in while no stream renders; ``midi_out.set_builtin_synth`` mutes it) and, when open, MIDI out
+(:attr:`midi_out`).
 """
 
 from __future__ import annotations
@@ -69,6 +69,7 @@ from composer_app.live.beat_capture import (
 )
 from composer_app.live.live_models import DEFAULT_ARCHITECTURE, load_live_model
 from composer_app.live.metronome import Metronome
+from composer_app.live.midi_out import MidiOutLink
 from composer_app.live.note_sink import NoteRouter, NoteSink
 from composer_app.live.take import (
     ORIGIN_DOWNBEAT,
@@ -247,7 +248,11 @@ class LiveEngine:
         self.step_times_ns: collections.deque[int] = collections.deque(maxlen=STEP_LOG)
         self._take, self._journal = self._new_take()
         self._midi = None
-        self._midi_out = None
+        #: MIDI out (:class:`~composer_app.live.midi_out.MidiOutLink`): ``open(port, backend, virtual=, channel=)``,
+        #: ``close()``, ``output().list_output_ports()``, ``set_builtin_synth(on)``; status topic 'midi out'.
+        self.midi_out = MidiOutLink(self._router, self._silence_outputs,
+                                    lambda message: self._set_status("midi out", message),
+                                    lambda: int(getattr(self.synth, "program", 0)))
         self._worker: EngineThread | None = None
         self._replay: threading.Thread | None = None
         self._replay_stop = threading.Event()
@@ -346,7 +351,7 @@ class LiveEngine:
             if self.audio_output is not None:  # before MIDI: see open_midi on JACK
                 self.audio_output.close()
         self.close_midi()
-        self.close_midi_out()
+        self.midi_out.close()
         if self._worker is not None:
             self._worker.stop()
         with self._lock:
@@ -507,12 +512,7 @@ class LiveEngine:
     def poll_midi(self) -> tuple[list[str], list[str]]:
         """Hot-plug check (call about once a second): ``(appeared, vanished)`` input port names. Also checks the
         MIDI output: an unplugged one is reported ('midi out') and reopened when it is back."""
-        out = self._midi_out
-        if out is not None and out.port_name is not None:
-            was_gone = out.port_vanished
-            out.poll_ports()
-            if was_gone and out.is_open:
-                self._set_status("midi out", f"MIDI out: {out.port_name} (back)")
+        self.midi_out.poll()
         if self._midi is None:
             return [], []
         appeared, vanished = self._midi.poll_ports()
@@ -527,69 +527,11 @@ class LiveEngine:
                 self._end_sounding("stop")
 
     # -- MIDI out -----------------------------------------------------------------------------------------------
-    def midi_output(self, backend: str | None = None):
-        """The engine's :class:`~composer_app.live.midi_out.MidiOutput` (made on first use; list ports with it)."""
-        with self._lock:
-            out = self._midi_out
-            if out is None or (backend is not None and out.backend_name != backend):
-                from composer_app.live.midi_in import DEFAULT_BACKEND
-                from composer_app.live.midi_out import MidiOutput
-
-                if out is not None:
-                    self._router.midi_out = None
-                    out.close()
-                out = MidiOutput(backend or DEFAULT_BACKEND, program=int(getattr(self.synth, "program", 0)),
-                                 on_vanished=self._midi_out_vanished)
-                self._midi_out = out
-            return out
-
-    def open_midi_out(self, port: str | None = None, backend: str | None = None, *, virtual: bool = False,
-                      channel: int | None = None) -> str:
-        """Send the notes that sound (playing, Replay, Recolour preview) also to MIDI output ``port`` (None: the
-        first; ``virtual``: a new port, "Everybody Compose" unless named) on ``channel`` (0-15), after a program
-        change to the instrument. Returns the port's name; raises UserError (also shown as status 'midi out')."""
-        out = self.midi_output(backend)
+    def _silence_outputs(self) -> None:
+        """End the sounding note and silence every output (before MIDI out or the built-in synth switch)."""
         with self._lock:
             self._end_sounding("sound")
-            if channel is not None:
-                out.set_channel(channel)
-            out.program = int(getattr(self.synth, "program", 0))
-            try:
-                name = out.open(port, virtual=virtual)
-            except Exception as exc:
-                self._router.midi_out = None
-                self._set_status("midi out", str(exc))
-                raise
-            self._router.midi_out = out
-        self._set_status("midi out", f"MIDI out: {name} (channel {out.channel + 1})")
-        return name
-
-    def close_midi_out(self) -> None:
-        """Stop sending to MIDI out (all notes off there first)."""
-        with self._lock:
-            out, self._router.midi_out = self._midi_out, None
-            if out is not None:
-                self._end_sounding("sound")
-                out.close()
-        if out is not None:
-            self._set_status("midi out", "MIDI out: off")
-
-    def set_builtin_synth(self, on: bool) -> None:
-        """Play through the built-in synth (True) or only to MIDI out (False: an external synth plays).
-        The metronome still clicks on the built-in synth, for the player alone."""
-        with self._lock:
-            self._end_sounding("sound")
-            self._router.synth.all_notes_off()
-            self._router.synth_enabled = bool(on)
-
-    @property
-    def builtin_synth(self) -> bool:
-        return self._router.synth_enabled
-
-    def _midi_out_vanished(self, name: str) -> None:
-        with self._lock:
-            self._end_sounding("stop")
-        self._set_status("midi out", f"MIDI output {name!r} disappeared (unplugged?); it reopens when it is back")
+            self._router.all_notes_off()
 
     # -- settings (each takes effect at the next beat) ----------------------------------------------------------
     @property
@@ -628,8 +570,7 @@ class LiveEngine:
         """General MIDI program for the next notes. Raises UserError when the soundfont lacks it."""
         with self._lock:
             self.synth.program_select(program)
-            if self._midi_out is not None:
-                self._midi_out.set_program(program)
+            self.midi_out.set_program(program)
             self._take.header["program"] = int(program)
             self._log_change({"program": int(program)})
 

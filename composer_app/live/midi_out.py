@@ -194,3 +194,94 @@ def _check_channel(channel: int) -> int:
     if not 0 <= channel <= 15:
         raise UserError(f"MIDI channel must be 1-16 (0-15 counted from 0), not {channel}")
     return channel
+
+
+class MidiOutLink:
+    """The engine's MIDI out part: which port the notes also go to, on which channel, and whether the built-in
+    synth plays too.
+
+    ``router`` is the engine's :class:`~composer_app.live.note_sink.NoteRouter`; ``silence()`` ends whatever
+    sounds (called before any switch, so no note is left hanging on either side); ``report(message)`` shows a
+    status line to the player; ``program()`` is the instrument being played (sent as a program change).
+    """
+
+    def __init__(self, router, silence: Callable[[], None], report: Callable[[str], None],
+                 program: Callable[[], int]):
+        self._router = router
+        self._silence = silence
+        self._report = report
+        self._program = program
+        self._out: MidiOutput | None = None
+
+    def output(self, backend: str | None = None) -> MidiOutput:
+        """The :class:`MidiOutput` (made on first use, or anew for another backend); list ports with it."""
+        out = self._out
+        if out is None or (backend is not None and out.backend_name != backend):
+            if out is not None:
+                self._router.midi_out = None
+                out.close()
+            out = MidiOutput(backend or DEFAULT_BACKEND, program=self._program(),
+                             on_vanished=self._vanished)
+            self._out = out
+        return out
+
+    @property
+    def is_open(self) -> bool:
+        return self._router.midi_out is not None
+
+    def open(self, port: str | None = None, backend: str | None = None, *, virtual: bool = False,
+             channel: int | None = None) -> str:
+        """Send the notes that sound to MIDI output ``port`` too (None: the first; ``virtual``: a new port,
+        "Everybody Compose" unless named) on ``channel`` (0-15), after a program change to the instrument.
+        Returns the port's name; raises UserError, which is also reported."""
+        out = self.output(backend)
+        self._silence()
+        try:
+            if channel is not None:
+                out.set_channel(channel)
+            out.program = self._program()
+            name = out.open(port, virtual=virtual)
+        except UserError as exc:
+            self._router.midi_out = None
+            self._report(str(exc))
+            raise
+        self._router.midi_out = out
+        self._report(f"MIDI out: {name} (channel {out.channel + 1})")
+        return name
+
+    def close(self) -> None:
+        """Stop sending to MIDI out (all notes off there first)."""
+        out, self._router.midi_out = self._out, None
+        if out is not None and out.port_name is not None:
+            self._silence()
+            out.close()
+            self._report("MIDI out: off")
+
+    def set_program(self, program: int) -> None:
+        if self._out is not None:
+            self._out.set_program(program)
+
+    @property
+    def builtin_synth(self) -> bool:
+        """Whether the built-in synth plays the notes too."""
+        return self._router.synth_enabled
+
+    def set_builtin_synth(self, on: bool) -> None:
+        """Play through the built-in synth (True) or only to MIDI out (False: an external synth plays). The
+        metronome still clicks on the built-in synth, for the player alone."""
+        self._silence()
+        self._router.synth_enabled = bool(on)
+
+    def poll(self) -> None:
+        """Hot-plug check (with the MIDI input's, about once a second)."""
+        out = self._out
+        if out is None or out.port_name is None:
+            return
+        was_gone = out.port_vanished
+        out.poll_ports()
+        if was_gone and out.is_open:
+            self._report(f"MIDI out: {out.port_name} (back)")
+
+    def _vanished(self, name: str) -> None:
+        self._silence()
+        self._report(f"MIDI output {name!r} disappeared (unplugged?); it reopens when it is back")

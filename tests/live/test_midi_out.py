@@ -77,7 +77,7 @@ def hanging(messages) -> set[int]:
 
 
 def output_named(eng, part: str) -> str:
-    names, reason = eng.midi_output(JACK_BACKEND).list_output_ports()
+    names, reason = eng.midi_out.output(JACK_BACKEND).list_output_ports()
     matching = [n for n in names if part in n]
     assert matching, (names, reason)
     return matching[0]
@@ -88,7 +88,7 @@ def test_played_replayed_and_stopped_notes_reach_the_port_with_their_note_offs(j
     eng = LiveEngine(tiny_live(), audio=False, take_dir=tmp_path, seed=1)
     try:
         eng.set_instrument(40)
-        name = eng.open_midi_out(output_named(eng, "ec-daw-in"), JACK_BACKEND, channel=2)
+        name = eng.midi_out.open(output_named(eng, "ec-daw-in"), JACK_BACKEND, channel=2)
         assert eng.status["midi out"].startswith("MIDI out:")
         assert rx.wait(lambda ms: any(m.type == "program_change" for m in ms))
         t = time.perf_counter_ns()
@@ -123,12 +123,12 @@ def test_the_builtin_synth_can_be_switched_off(jack_server, tmp_path):
     rx = Receiver("ec-ext-synth")
     eng = LiveEngine(tiny_live(), audio=False, take_dir=tmp_path, seed=1)
     try:
-        eng.open_midi_out(output_named(eng, "ec-ext-synth"), JACK_BACKEND)
-        eng.set_builtin_synth(False)
+        eng.midi_out.open(output_named(eng, "ec-ext-synth"), JACK_BACKEND)
+        eng.midi_out.set_builtin_synth(False)
         ev = eng.press("key:z")
         assert eng.synth.sounding_notes == frozenset()  # the built-in synth is quiet
         assert rx.wait(lambda ms: any(m.type == "note_on" and m.note == ev.pitch for m in ms))
-        eng.set_builtin_synth(True)
+        eng.midi_out.set_builtin_synth(True)
         assert rx.wait(lambda ms: not hanging(ms))  # switching ends the sounding note everywhere
     finally:
         eng.close()
@@ -138,7 +138,7 @@ def test_the_builtin_synth_can_be_switched_off(jack_server, tmp_path):
 def test_exit_leaves_nothing_hanging(jack_server, tmp_path):
     rx = Receiver("ec-exit")
     eng = LiveEngine(tiny_live(), audio=False, take_dir=tmp_path, seed=1)
-    eng.open_midi_out(output_named(eng, "ec-exit"), JACK_BACKEND)
+    eng.midi_out.open(output_named(eng, "ec-exit"), JACK_BACKEND)
     eng.press("key:z")
     eng.close()
     try:
@@ -150,7 +150,7 @@ def test_exit_leaves_nothing_hanging(jack_server, tmp_path):
 def test_a_virtual_port_for_a_daw(jack_server, tmp_path):
     eng = LiveEngine(tiny_live(), audio=False, take_dir=tmp_path, seed=1)
     try:
-        assert eng.open_midi_out(backend=JACK_BACKEND, virtual=True) == VIRTUAL_PORT_NAME
+        assert eng.midi_out.open(backend=JACK_BACKEND, virtual=True) == VIRTUAL_PORT_NAME
         client = jack_server.client("ec-look")
         try:
             ports = [p.name for p in client.get_ports(is_midi=True, is_output=True)]
@@ -166,7 +166,7 @@ def test_an_unplugged_port_is_reported_and_reopened(jack_server, tmp_path):
     eng = LiveEngine(tiny_live(), audio=False, take_dir=tmp_path, seed=1)
     try:
         port = output_named(eng, "ec-unplug")
-        eng.open_midi_out(port, JACK_BACKEND)
+        eng.midi_out.open(port, JACK_BACKEND)
         eng.poll_midi()
         rx.close()  # unplugged
         time.sleep(0.1)
