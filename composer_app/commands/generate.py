@@ -138,7 +138,11 @@ def run(args) -> int:
                                      steer=args.steer or None)
     for message in read_profiles(args.profiles_file).messages():  # the other profiles' problems, said once
         print(f"everybody-compose generate: warning: {message}", file=sys.stderr)
-    contour = source_contour(args.source, len(rests)) if settings.steer > 0 else None
+    contour = None
+    if args.steer:  # asked for here: a source without pitches is an error; a profile's steer needs one to act
+        contour = source_contour(args.source, len(rests))
+    elif settings.steer > 0 and Path(args.source).suffix.lower() not in (".npy",):
+        contour = source_contour(args.source, len(rests))
     ckpt = args.checkpoint or default_checkpoint(args.model_name, "offline")
     loaded = load_checkpoint(ckpt, architecture=None if args.checkpoint else args.model_name)
     bar = tqdm(total=len(rests), desc=f"{settings.strategy} {loaded.architecture}", unit="beat",

@@ -150,6 +150,7 @@ class Metronome:
         self._wake.set()
 
     def _run(self) -> None:
+        last: tuple[ClickTrack, int] | None = None  # the click played last, so none is played twice
         while not self._stop.is_set():
             with self._lock:
                 track, until = self._track, self._until_ns
@@ -157,7 +158,11 @@ class Metronome:
                 self._wake.wait()
                 self._wake.clear()
                 continue
-            click = track.click(track.next_index(time.perf_counter_ns()))
+            # A click up to half a beat late is still played (a busy machine woke us late), never one twice.
+            k = track.next_index(time.perf_counter_ns() - track.beat_ns // 2)
+            if last is not None and last[0] is track:
+                k = max(k, last[1] + 1)
+            click = track.click(k)
             if until is not None and click.t_ns >= until:
                 with self._lock:
                     if self._track is track and not self.on:
@@ -170,6 +175,7 @@ class Metronome:
             with self._lock:
                 if self._track is not track:
                     continue
+            last = (track, k)
             self._play(click, track)
 
     def _play(self, click: Click, track: ClickTrack) -> None:
@@ -184,9 +190,6 @@ class Metronome:
         off = min(CLICK_S, track.beat_ns / 2e9)
         self._stop.wait(off)
         sink.click_off(click.note)
-        rest = (click.t_ns + track.beat_ns // 2 - time.perf_counter_ns()) / 1e9
-        if rest > 0:  # never the same click twice
-            self._stop.wait(rest)
 
     def close(self) -> None:
         """Stop clicking and end the thread."""

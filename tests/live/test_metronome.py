@@ -152,3 +152,16 @@ def test_steer_keys_are_the_home_row_low_to_high(tmp_path):
     finally:
         eng.close()
     assert [e.direction for e in evs] == [None, 1, 1, 0, -1]
+
+
+def test_a_late_thread_still_plays_the_downbeat_and_never_a_click_twice():
+    sink = ClickSink()
+    metro = Metronome(lambda: sink, bpm=120, metre="3/4")
+    downbeat = metro.count_in(now_ns=time.perf_counter_ns() - 80 * MS)  # the first click was due 30 ms ago
+    try:
+        assert wait_for(lambda: len(sink.on) >= 3)
+        time.sleep(0.3)
+    finally:
+        metro.close()
+    assert [n for _, n, _ in sink.on] == [ACCENT_NOTE, BEAT_NOTE, BEAT_NOTE]  # one bar, then the take starts
+    assert downbeat - sink.on[-1][0] < 600 * MS
