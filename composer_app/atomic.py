@@ -1,7 +1,8 @@
 """Writing a file so that a failure never leaves it half-written.
 
-The content goes to a temporary file beside the target, is flushed to disk, then renamed over the target: an
-older file of the same name survives any error, and no ``.part`` file is left behind.
+The content goes to a temporary file beside the target, is flushed to disk, then renamed over the target, and the
+folder is synced so the rename itself is on disk: an older file of the same name survives any error, and no
+``.part`` file is left behind.
 """
 
 from __future__ import annotations
@@ -33,9 +34,23 @@ def atomic_write(path, write, action: str = "write") -> Path:
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a written file should look like any other
         os.replace(tmp, path)
+        fsync_folder(folder)
     except OSError as exc:
         raise UserError(f"cannot {action} {path}: {exc.strerror or exc}") from None
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return path
+
+
+def fsync_folder(folder) -> None:
+    """``fsync`` a folder, so a file created or renamed in it survives a power cut (no-op where folders cannot
+    be opened, as on Windows)."""
+    flags = getattr(os, "O_DIRECTORY", None)
+    if flags is None:
+        return
+    fd = os.open(folder, os.O_RDONLY | flags)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

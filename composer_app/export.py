@@ -15,6 +15,8 @@ import pretty_midi
 
 from composer_app.atomic import atomic_write
 from composer_app.errors import UserError
+from composer_app.musical_time import check_tempo, parse_grid, parse_time_signature
+from composer_app.musical_time import quantize as quantize_notes
 
 TICKS_PER_BEAT = 960
 #: pretty_midi, through which the app and many tools read MIDI, refuses a file whose last event lies past this tick
@@ -87,17 +89,29 @@ def check_can_render(soundfont=None) -> Path:
 
 
 def build_midi(starts, ends, pitches, velocities=None, *, tempo_bpm: float = 120.0, program: int = 0,
-               time_signature: tuple[int, int] = (4, 4), name: str = "Everybody Compose") -> pretty_midi.PrettyMIDI:
+               time_signature=(4, 4), name: str = "Everybody Compose", quantize: str | None = None
+               ) -> pretty_midi.PrettyMIDI:
     """One instrument track with the notes exactly where the rhythm puts them (within one tick of the file's
-    grid, :func:`ticks_per_beat`)."""
+    grid, :func:`ticks_per_beat`).
+
+    Time 0 is bar 1 beat 1 of ``time_signature`` ("3/4", (3, 4)) at ``tempo_bpm`` (quarter notes per
+    minute). ``quantize`` (``1/8``, ``1/16``, ``1/8t``; None or ``off``: as played) moves the notes onto that
+    grid in the file only (:func:`composer_app.musical_time.quantize`).
+    """
     check_program(program)
+    metre = parse_time_signature(time_signature)
+    grid = parse_grid(quantize)
     starts, ends = np.asarray(starts, dtype=np.float64), np.asarray(ends, dtype=np.float64)
     if len(starts) and not (np.isfinite(starts).all() and np.isfinite(ends).all() and starts.min() >= 0):
         raise UserError("the melody has negative, NaN or infinite times")
+    if grid != "off":
+        starts, ends = quantize_notes(starts, ends, check_tempo(tempo_bpm), grid)
     length = float(max(ends.max(), starts.max() + 1e-3)) if len(starts) else 0.0
     resolution = ticks_per_beat(length, tempo_bpm)
+    if grid != "off":
+        resolution -= resolution % 12  # every grid (1/8, 1/16, 1/8t) a whole number of ticks
     pm = pretty_midi.PrettyMIDI(resolution=resolution, initial_tempo=float(tempo_bpm))
-    pm.time_signature_changes.append(pretty_midi.TimeSignature(int(time_signature[0]), int(time_signature[1]), 0.0))
+    pm.time_signature_changes.append(pretty_midi.TimeSignature(metre.numerator, metre.denominator, 0.0))
     inst = pretty_midi.Instrument(program=int(program), name=name)
     n = len(pitches)
     vel = np.full(n, 100) if velocities is None else np.asarray(velocities)

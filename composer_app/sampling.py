@@ -2,8 +2,9 @@
 
 The controls keep the original project's meaning (``top_k``, ``top_p``, ``repeat_decay``, ``temperature``,
 hints, and the hybrid beam search with ``beam_prob``); beyond the original: a scale/range lock, a seed for
-reproducible results, and a temperature that really sharpens or flattens the distribution (the original
-divided already-normalised probabilities, which ``multinomial`` ignores).
+reproducible results, a temperature that really sharpens or flattens the distribution (the original
+divided already-normalised probabilities, which ``multinomial`` ignores), and contour steering (``steer``):
+a direction per note re-weights the model's distribution towards pitches above, below or near the previous one.
 
 Everything here works through the step interface of :mod:`models.streaming`; beam search runs all beams as
 one batch through the model. Model steps run under ``torch.inference_mode`` (no autograd bookkeeping at all:
@@ -95,6 +96,7 @@ class SamplingSettings:
     scale: str | None = None
     low: int = 21
     high: int = 108
+    steer: float = 0.0  # contour steering strength: 0 = the model alone, 1 = only the asked side
 
     def __post_init__(self):
         if self.strategy not in ("stochastic", "beam"):
@@ -107,6 +109,8 @@ class SamplingSettings:
             raise UserError("repeat_decay must be between 0 and 1")
         if self.top_k < 1 or self.num_beams < 1 or not 0 <= self.beam_prob <= 1:
             raise UserError("top_k and num_beams must be at least 1, beam_prob in [0, 1]")
+        if not 0 <= self.steer <= 1:
+            raise UserError(f"steer must be between 0 and 1, not {self.steer}")
         if not (0 <= self.low <= 127 and 0 <= self.high <= 127):
             raise UserError(f"pitch range {self.low}..{self.high} is not within 0..127")
         if self.low > self.high:
@@ -134,7 +138,7 @@ class SamplingSettings:
 #: The type each profile setting must have in a profiles file (TOML types; a whole number is a real number too).
 PROFILE_TYPES = {
     "strategy": str, "temperature": float, "top_k": int, "top_p": float, "repeat_decay": float, "num_beams": int,
-    "beam_prob": float, "hints": list, "scale": str, "low": int, "high": int,
+    "beam_prob": float, "hints": list, "scale": str, "low": int, "high": int, "steer": float,
 }
 _TYPE_WORDS = {str: "text", float: "a number", int: "a whole number", list: "a list of notes"}
 
@@ -238,6 +242,40 @@ def settings_from_profile(name: str, path=None, **overrides) -> SamplingSettings
     return settings_of({**found.profiles[name], **{k: v for k, v in overrides.items() if v is not None}})
 
 
+#: Direction 0 ("the same key again") asks for the same pitch or a step of at most this many semitones.
+STEP_SEMITONES = 2
+_PITCHES = np.arange(128)
+
+
+def contour_of(pitches) -> np.ndarray:
+    """The contour of a melody: per note +1 (up from the note before), -1 (down) or 0 (same); 0 for the first."""
+    pitches = np.asarray(pitches, dtype=np.int64)
+    if pitches.size == 0:
+        return pitches.copy()
+    return np.concatenate([[0], np.sign(np.diff(pitches))]).astype(np.int64)
+
+
+def direction_between(prev_height, height) -> int | None:
+    """Direction asked by playing key ``height`` after key ``prev_height`` (None when there is no previous key)."""
+    if prev_height is None or height is None:
+        return None
+    return int(np.sign(float(height) - float(prev_height)))
+
+
+def steer_side(prev: np.ndarray, direction: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+    """(rows, 128) mask of the pitches each row's direction asks for, among ``allowed`` (rows, 128).
+
+    +1: above the previous pitch; -1: below; 0: the same pitch or a step of up to :data:`STEP_SEMITONES` (or, when
+    the lock leaves none that close, the nearest allowed pitches).
+    """
+    diff = _PITCHES[None, :] - prev[:, None]
+    d = direction[:, None]
+    dist = np.where(allowed, np.abs(diff), 1 << 10)
+    near = dist <= np.maximum(STEP_SEMITONES, dist.min(axis=1, keepdims=True))
+    side = np.where(d > 0, diff > 0, np.where(d < 0, diff < 0, near))
+    return side & allowed
+
+
 def lock_bias(settings: SamplingSettings) -> np.ndarray:
     """Additive bias over the 128 pitches: 0 where the lock allows a pitch, -inf elsewhere."""
     return np.where(settings.allowed().numpy(), 0.0, -np.inf).astype(np.float32)
@@ -263,6 +301,27 @@ class PitchHead:
         self.rows = np.arange(rows)
         self.top_k = min(settings.top_k, len(bias))
         self.top_p = settings.top_p
+        self.steer = float(settings.steer)
+        self._off_side = np.float32(math.log1p(-self.steer) if self.steer < 1 else -np.inf)
+
+    def steer_(self, logp: np.ndarray, prev: np.ndarray, direction) -> np.ndarray:
+        """Re-weight log-probabilities (rows, 128) by the asked ``direction`` (an int, or one per row; None: as
+        they are): the probability of each pitch off the asked side of the row's previous pitch is multiplied
+        by ``1 - steer``, then the row is normalised again. Rows without a previous pitch (the start token), and
+        rows whose asked side holds no pitch the lock and range allow, are left as the model made them.
+        With ``steer`` 0 nothing is computed, so results stay the same bit for bit."""
+        if self.steer == 0 or direction is None:
+            return logp
+        direction = np.broadcast_to(np.asarray(direction, dtype=np.int64), prev.shape)
+        allowed = logp > -np.inf
+        side = steer_side(prev, direction, allowed)
+        rows = side.any(axis=1) & (prev > 0)
+        if not rows.any():
+            return logp
+        out = logp.copy()
+        out[rows] += np.where(side[rows], np.float32(0), self._off_side)
+        out[rows] = torch.log_softmax(torch.from_numpy(out[rows]), 1).numpy()
+        return out
 
     def log_probs_(self, logits: np.ndarray, prev: np.ndarray) -> np.ndarray:
         """Log-probabilities (rows, 128) after temperature, the lock and the repeat penalty on the previous
@@ -314,17 +373,24 @@ def make_rng(seed: int | None) -> np.random.Generator:
 
 @torch.inference_mode()
 def generate(loaded: LoadedModel, rests, durs, settings: SamplingSettings, seed: int | None = None,
-             progress=None, exact: bool = False) -> np.ndarray:
+             progress=None, exact: bool = False, contour=None) -> np.ndarray:
     """Pitches for a whole rhythm (``rests``, ``durs`` in seconds) by the settings' strategy.
+
+    ``contour``: a direction per note (+1 up, -1 down, 0 same; see :func:`contour_of`) that ``settings.steer``
+    steers the pitches along; None or a steer of 0 leaves the model alone.
 
     By default the offline ``lstm_attn`` runs its decoder's recurrent product in int8 (that product 2.8x
     faster, the same test NLL to the fourth decimal: :class:`models.kernels.Int8Dense`); ``exact`` runs it at
     the weights' own precision, as ``step`` and the naive baseline do (a seed then gives another melody)."""
     if len(rests) == 0:
         return np.zeros(0, dtype=np.int64)
+    if contour is not None:
+        contour = np.sign(np.asarray(contour, dtype=np.int64))
+        if contour.shape != (len(rests),):
+            raise UserError(f"the contour has {contour.size} directions for {len(rests)} notes")
     if settings.strategy == "beam":
-        return beam_search(loaded, rests, durs, settings, seed, progress, exact)
-    return stochastic(loaded, rests, durs, settings, seed, progress, exact)
+        return beam_search(loaded, rests, durs, settings, seed, progress, exact, contour)
+    return stochastic(loaded, rests, durs, settings, seed, progress, exact, contour)
 
 
 def _session(loaded: LoadedModel, rests, durs, rows: int, exact: bool):
@@ -332,7 +398,7 @@ def _session(loaded: LoadedModel, rests, durs, rows: int, exact: bool):
 
 
 @torch.inference_mode()
-def stochastic(loaded, rests, durs, settings, seed=None, progress=None, exact=False) -> np.ndarray:
+def stochastic(loaded, rests, durs, settings, seed=None, progress=None, exact=False, contour=None) -> np.ndarray:
     rng = make_rng(seed)
     session = _session(loaded, rests, durs, 1, exact)
     n = len(rests)
@@ -345,7 +411,10 @@ def stochastic(loaded, rests, durs, settings, seed=None, progress=None, exact=Fa
         if t < len(settings.hints):
             prev = np.array([settings.hints[t]], dtype=np.int64)
         else:
-            prev = head.draw(head.log_probs_(logits, prev), uniforms[t])[0]
+            logp = head.log_probs_(logits, prev)
+            if contour is not None:
+                logp = head.steer_(logp, prev, contour[t])
+            prev = head.draw(logp, uniforms[t])[0]
         out[t] = prev[0]
         if progress is not None:
             progress(t + 1, n)
@@ -353,7 +422,7 @@ def stochastic(loaded, rests, durs, settings, seed=None, progress=None, exact=Fa
 
 
 @torch.inference_mode()
-def beam_search(loaded, rests, durs, settings, seed=None, progress=None, exact=False) -> np.ndarray:
+def beam_search(loaded, rests, durs, settings, seed=None, progress=None, exact=False, contour=None) -> np.ndarray:
     """Hybrid beam search: all ``num_beams`` beams step as one batch; each beat either expands every beam
     over all pitches and keeps the best (probability ``beam_prob``) or draws one continuation per beam.
 
@@ -374,6 +443,8 @@ def beam_search(loaded, rests, durs, settings, seed=None, progress=None, exact=F
     hints = len(settings.hints)
     for t in range(n):
         logp = head.log_probs_(session.step(prev), prev)
+        if contour is not None and t >= hints:
+            logp = head.steer_(logp, prev, contour[t])
         if t < hints:
             prev = np.full(k, settings.hints[t], dtype=np.int64)
             scores = scores + logp[rows, prev]
@@ -443,12 +514,15 @@ class LiveStepper:
         return logits.numpy()
 
     @torch.inference_mode()
-    def next_pitch(self, rest_s: float, prev_dur_s: float) -> int:
+    def next_pitch(self, rest_s: float, prev_dur_s: float, direction: int | None = None) -> int:
+        """Step with the beat known at key-down and draw the pitch to sound; ``direction`` (+1 up, -1 down,
+        0 same) steers the draw by ``settings.steer``."""
         logits = self._step(rest_s, prev_dur_s)
         if self.count < len(self.settings.hints):
             pitch = np.array([self.settings.hints[self.count]], dtype=np.int64)
         else:
-            pitch = self._head.draw(self._head.log_probs_(logits, self._prev), self._rng.random(1))[0]
+            logp = self._head.steer_(self._head.log_probs_(logits, self._prev), self._prev, direction)
+            pitch = self._head.draw(logp, self._rng.random(1))[0]
         self._prev = pitch
         self.count += 1
         return int(pitch[0])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 NAME = "generate"
 HELP = "Generate a melody for a rhythm (.npy, MIDI or take) and write it as a MIDI file."
 ORDER = 35
@@ -28,10 +30,73 @@ def add_arguments(p) -> None:
     p.add_argument("--temperature", type=float, default=None,
                    help="below 1 sharper (safer melodies), above 1 flatter (more adventurous); default: the "
                         "profile's")
-    p.add_argument("--tempo", type=float, default=120.0, help="tempo written to the file, BPM (default 120)")
+    p.add_argument("--tempo", type=float, default=None,
+                   help="tempo written to the file, BPM (default: a take's own tempo, else 120)")
     p.add_argument("--program", type=int, default=0, help="General MIDI program 0-127 (default 0, piano)")
     p.add_argument("--wav", default=None, help="also render a WAV file through FluidSynth")
     p.add_argument("--soundfont", default=None, help=".sf2 for --wav (default: bundled General MIDI)")
+    add_musical_time_arguments(p)
+
+
+# -- musical time and contour: tempo, metre, quantize and steering ------------------------------------------------
+
+
+def add_musical_time_arguments(p) -> None:
+    p.add_argument("--time-signature", default=None,
+                   help="metre written to the file: 4/4, 3/4, 6/8 ... (default: a take's own, else 4/4)")
+    p.add_argument("--quantize", default="off",
+                   help="move the notes onto a grid at the tempo in the file: off (default), 1/8, 1/16, 1/8t "
+                        "(eighth-note triplets)")
+    p.add_argument("--steer", type=float, default=0.0,
+                   help="0-1: follow the up/down contour of the source's own pitches (a MIDI file or a take); "
+                        "0 (default) = the model alone, 1 = always the source's direction")
+
+
+def musical_time_of(args) -> dict:
+    """``tempo_bpm``, ``time_signature`` and ``quantize`` for the file: the options, else a take's own."""
+    from composer_app.musical_time import DEFAULT_BPM, check_tempo, parse_grid, parse_time_signature
+    from composer_app.rhythm import TAKE_SUFFIXES
+
+    tempo, metre = args.tempo, args.time_signature
+    if (tempo is None or metre is None) and Path(args.source).suffix.lower() in TAKE_SUFFIXES:
+        from composer_app.live.take import load_take
+
+        take = load_take(args.source)
+        tempo = take.tempo_bpm if tempo is None else tempo
+        metre = take.time_signature if metre is None else metre
+    return {"tempo_bpm": check_tempo(DEFAULT_BPM if tempo is None else tempo),
+            "time_signature": parse_time_signature("4/4" if metre is None else metre),
+            "quantize": parse_grid(args.quantize)}
+
+
+def source_contour(path, n: int):
+    """The up/down contour of the source's own pitches (one direction per note of its rhythm)."""
+    import numpy as np
+
+    from composer_app.errors import UserError
+    from composer_app.rhythm import TAKE_SUFFIXES
+    from composer_app.sampling import contour_of
+
+    suffix = Path(path).suffix.lower()
+    if suffix in (".mid", ".midi"):
+        from composer_app.data.melody import melody_from_midi
+
+        notes = melody_from_midi(path)
+        pitches = notes[np.argsort(notes[:, 0], kind="stable"), 2]
+    elif suffix in TAKE_SUFFIXES:
+        from composer_app.live.take import load_take
+
+        take = load_take(path)
+        notes = take.to_melody()
+        pitches = notes[np.argsort(notes[:, 0], kind="stable"), 2]
+        if not np.any(pitches > 0):
+            raise UserError(f"--steer: {path} has no pitches, so it has no contour to follow")
+    else:
+        raise UserError(f"--steer: {path} is a rhythm without pitches, so it has no contour to follow "
+                        "(give a MIDI file or a take)")
+    if len(pitches) != n:
+        raise UserError(f"--steer: {path} has {len(pitches)} pitches for {n} notes")
+    return contour_of(pitches.astype(np.int64))
 
 
 def check_outputs(args) -> None:
@@ -65,12 +130,19 @@ def run(args) -> int:
 
     check_outputs(args)
     rests, durs = load_rhythm(args.source)
-    ticks_per_beat(float(np.sum(rests) + np.sum(durs)), args.tempo)  # the melody fits a MIDI file at this tempo
+    timing = musical_time_of(args)
+    ticks_per_beat(float(np.sum(rests) + np.sum(durs)), timing["tempo_bpm"])  # the melody fits a MIDI file
     hints = tuple(parse_hint(h) for h in args.hints) if args.hints else None
     settings = settings_from_profile(args.profile, args.profiles_file, hints=hints, scale=args.scale,
-                                     low=args.low, high=args.high, temperature=args.temperature)
+                                     low=args.low, high=args.high, temperature=args.temperature,
+                                     steer=args.steer or None)
     for message in read_profiles(args.profiles_file).messages():  # the other profiles' problems, said once
         print(f"everybody-compose generate: warning: {message}", file=sys.stderr)
+    contour = None
+    if args.steer:  # asked for here: a source without pitches is an error; a profile's steer needs one to act
+        contour = source_contour(args.source, len(rests))
+    elif settings.steer > 0 and Path(args.source).suffix.lower() not in (".npy",):
+        contour = source_contour(args.source, len(rests))
     ckpt = args.checkpoint or default_checkpoint(args.model_name, "offline")
     loaded = load_checkpoint(ckpt, architecture=None if args.checkpoint else args.model_name)
     bar = tqdm(total=len(rests), desc=f"{settings.strategy} {loaded.architecture}", unit="beat",
@@ -80,10 +152,11 @@ def run(args) -> int:
         bar.update(done - bar.n)
 
     with whole_rhythm_threads(torch.get_num_threads()):  # torch's default: the machine's cores
-        pitches = generate(loaded, rests, durs, settings, seed=args.seed, progress=progress, exact=args.exact)
+        pitches = generate(loaded, rests, durs, settings, seed=args.seed, progress=progress, exact=args.exact,
+                           contour=contour)
     bar.close()
     starts, ends = beats_to_onsets(rests, durs)
-    pm = build_midi(starts, ends, pitches, tempo_bpm=args.tempo, program=args.program)
+    pm = build_midi(starts, ends, pitches, program=args.program, **timing)
     audio = render_audio(pm, soundfont=args.soundfont) if args.wav else None  # before writing anything
     out = save_midi(args.output, pm)
     print(f"wrote {out}: {len(pitches)} notes, pitches {pitches.min()}-{pitches.max()}, "

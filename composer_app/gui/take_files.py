@@ -191,8 +191,10 @@ class TakeFilesMixin:
                 return answer
             _dismiss(path, "recovered")
             self.show_document(take, path)
+            damaged = f" Damaged lines were skipped: {'; '.join(take.warnings[:3])}." if take.warnings else ""
             self.banner.show_message(f"restored {len(take)} notes from {path.name} (left by a crash). "
-                                     "Save or export it, or just tap to start a new take.", "info")
+                                     "Save or export it, or just tap to start a new take." + damaged,
+                                     "warning" if take.warnings else "info")
         elif answer == "discard":
             _dismiss(path, "discarded")
         return answer

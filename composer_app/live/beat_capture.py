@@ -16,7 +16,9 @@ The rules, all decided here so that keys, MIDI keyboards and tests agree:
   :class:`~composer_app.live.midi_in.MidiInput` already maps it). MIDI velocity is kept and drives loudness;
   tap keys use ``default_velocity``.
 * **What is known at key-down** (see ``DESIGN.md`` section 1): the rest since the previous note ended and the
-  previous note's duration. The first note's rest is the time since the take started. Every rest is clamped to
+  previous note's duration. A take starts at its first press (its rest is 0), unless it was given a start, such
+  as a count-in's downbeat: then the first rest is the time since that start, and presses before it count from
+  it. Every rest is clamped to
   ``[0, max_rest_s]`` (the model's ``FeatureSpec.max_seconds``): a long pause to think is a long rest, never a
   silent reset of the model.
 
@@ -34,11 +36,21 @@ from dataclasses import dataclass, field
 DEFAULT_VELOCITY = 100
 DEFAULT_CHORD_WINDOW_S = 0.030
 TAP_KEYS = ("z", "x", "space")
+#: The computer keyboard's steer keys, low to high (Piano Genie's eight buttons): each taps a note and asks the
+#: pitch to go up, down or stay by its place relative to the previous steer key (``LiveEngine.press(key_height=)``).
+STEER_KEYS = ("a", "s", "d", "f", "j", "k", "l", ";")
+_EARLIEST_NS = -(1 << 62)
 
 
 def key_source(name: str) -> str:
     """Source name of a computer-keyboard tap key."""
     return f"key:{name}"
+
+
+def steer_key_height(name: str) -> int | None:
+    """Place (0 = lowest) of a steer key by its name (``"a"`` ... ``";"``, or ``"semicolon"``), else None."""
+    name = ";" if name == "semicolon" else name
+    return STEER_KEYS.index(name) if name in STEER_KEYS else None
 
 
 def midi_source(note: int) -> str:
@@ -94,7 +106,8 @@ class BeatCapture:
     Parameters
     ----------
     t0_ns : int, optional
-        When the take started (the first note's rest is measured from it); default: now.
+        When the take starts (the first note's rest is measured from it; earlier presses count from it);
+        default None: the take starts at its first press.
     max_rest_s : float or None
         Clamp for rests (the model's ``FeatureSpec.max_seconds``); None = no clamp.
     default_velocity : int
@@ -111,14 +124,24 @@ class BeatCapture:
         self.reset(t0_ns)
 
     def reset(self, t0_ns: int | None = None) -> None:
-        """Start a new take at ``t0_ns`` (default now), forgetting every held key."""
-        self.t0_ns = time.perf_counter_ns() if t0_ns is None else int(t0_ns)
+        """Start a new take at ``t0_ns`` (None: at its first press), forgetting every held key."""
+        self.t0_ns: int | None = None if t0_ns is None else int(t0_ns)
         self._held: dict[Hashable, int] = {}  # source -> index of the note it pressed
         self._sounding: _Sounding | None = None
         self._last_end_ns: int | None = None  # end of the previous note; None before the first
         self._prev_dur_s = 0.0
         self._count = 0
-        self._last_t_ns = self.t0_ns
+        self._last_t_ns = self.t0_ns if self.t0_ns is not None else _EARLIEST_NS
+
+    @property
+    def started(self) -> bool:
+        """True once the take has its start (a first press, or the start it was given)."""
+        return self.t0_ns is not None
+
+    def restart_at_next_press(self) -> None:
+        """Let the next press start the take again (every note was undone); held keys are kept."""
+        self.t0_ns = None
+        self._last_t_ns = _EARLIEST_NS
 
     # -- state --------------------------------------------------------------------------------------------------
     @property
@@ -151,6 +174,8 @@ class BeatCapture:
         if source in self._held:
             return None
         t_ns = self._monotonic(t_ns)
+        if self.t0_ns is None:
+            self.t0_ns = t_ns
         velocity = self.default_velocity if velocity is None else max(1, min(127, int(velocity)))
         cur = self._sounding
         if cur is not None and t_ns - cur.start_ns <= self.chord_window_ns:

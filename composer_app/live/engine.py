@@ -30,6 +30,17 @@ emits (Qt queues it to the GUI thread).
 
 Sound is never required: without a sound card (or without FluidSynth) the engine plays silently, says so once
 through :attr:`status_changed`, and keeps stepping, recording and exporting.
+
+Musical time and steering
+-------------------------
+A take starts at its first press, or with ``new_take(count_in=True)`` on the downbeat after a bar of clicks; it
+records its tempo and metre (:meth:`set_tempo`, :meth:`set_time_signature`, :meth:`tap_tempo`), which its MIDI
+export writes. The :attr:`metronome` clicks on the player's synth only. ``press(..., key_height=)`` (a MIDI
+note, or a steer key's place) steers the next pitch up, down or near the last by ``settings.steer``.
+
+Notes go out through a :class:`~composer_app.live.note_sink.NoteRouter`: the built-in synth (or its silent
+stand-in while no stream renders; ``midi_out.set_builtin_synth`` mutes it) and, when open, MIDI out
+(:attr:`midi_out`).
 """
 
 from __future__ import annotations
@@ -57,8 +68,19 @@ from composer_app.live.beat_capture import (
     midi_source,
 )
 from composer_app.live.live_models import DEFAULT_ARCHITECTURE, load_live_model
-from composer_app.live.take import Take, TakeJournal, TakeNote, default_take_dir
-from composer_app.sampling import LiveStepper, SamplingSettings
+from composer_app.live.metronome import Metronome
+from composer_app.live.midi_out import MidiOutLink
+from composer_app.live.note_sink import NoteRouter, NoteSink
+from composer_app.live.take import (
+    ORIGIN_DOWNBEAT,
+    ORIGIN_FIRST_NOTE,
+    Take,
+    TakeJournal,
+    TakeNote,
+    default_take_dir,
+)
+from composer_app.musical_time import DEFAULT_BPM, TapTempo, check_tempo, parse_time_signature
+from composer_app.sampling import LiveStepper, SamplingSettings, direction_between
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +128,7 @@ class NoteStarted:
     rest_s: float
     prev_dur_s: float
     start_s: float
+    direction: int | None = None  # the contour the key asked for (+1 up, -1 down, 0 same), None: not steered
 
 
 @dataclass(frozen=True)
@@ -135,22 +158,12 @@ class _Stepper(LiveStepper):
             self.force(n.rest_s, n.prev_dur_s, n.pitch)
 
 
-class _SilentSynth:
-    """Stands in for :class:`~composer_app.live.synth.Synth` when FluidSynth is missing."""
+class _SilentSynth(NoteSink):
+    """Stands in for :class:`~composer_app.live.synth.Synth` when FluidSynth is missing (or no stream renders)."""
 
     samplerate = 44100
     program = 0
     soundfont = None
-    sounding_notes = frozenset()
-
-    def note_on(self, pitch, velocity=100):
-        pass
-
-    def note_off(self, pitch):
-        pass
-
-    def all_notes_off(self, immediate=False):
-        pass
 
     def program_select(self, program):
         self.program = int(program)
@@ -160,9 +173,6 @@ class _SilentSynth:
 
     def preset_names(self):
         return {}
-
-    def close(self):
-        pass
 
 
 class LiveEngine:
@@ -191,13 +201,17 @@ class LiveEngine:
         Presses this close to a note's start join it (a chord is one beat; see ``beat_capture``).
     synth : Synth, optional
         Use this synth instead of making one.
+    tempo_bpm, time_signature :
+        The take's tempo (quarter notes per minute) and metre ("4/4", "3/4", "6/8"): recorded with the take,
+        written to its MIDI export, and what the metronome clicks.
     """
 
     def __init__(self, model: str | Path | LoadedModel = DEFAULT_ARCHITECTURE,
                  settings: SamplingSettings | None = None, *, seed: int | None = None, soundfont=None,
                  program: int = 0, audio: bool = True, device=None, blocksize: int = 128, latency="low",
                  take_dir=None, record: bool = True, default_velocity: int = DEFAULT_VELOCITY,
-                 chord_window_s: float = DEFAULT_CHORD_WINDOW_S, synth=None):
+                 chord_window_s: float = DEFAULT_CHORD_WINDOW_S, synth=None, tempo_bpm: float = DEFAULT_BPM,
+                 time_signature="4/4"):
         torch.set_num_threads(1)  # DESIGN.md section 3: same medians, far tighter tails
         self._lock = threading.RLock()
         self.note_started = Signal("note_started")
@@ -210,21 +224,35 @@ class LiveEngine:
         loaded = load_live_model(model)
         self._stepper = _Stepper(loaded, settings or SamplingSettings(), seed)
         self._capture = BeatCapture(None, loaded.features.max_seconds, default_velocity, chord_window_s)
+        self._tempo_bpm = check_tempo(tempo_bpm)
+        self._metre = parse_time_signature(time_signature)
+        self._origin = ORIGIN_FIRST_NOTE
+        self._tap_tempo = TapTempo()
+        self._last_key_height: float | None = None
         self.synth = synth if synth is not None else self._make_synth(soundfont, program)
         # Where note events go. FluidSynth queues events until something renders, and drops them (stuck notes,
         # "Ringbuffer full" on stderr) once its queue is full: so while no stream renders (silent mode) they go
         # to a stand-in. With audio=False the caller renders ``engine.synth`` itself and gets the events.
         self._silent = _SilentSynth()
-        self._sink = self._silent if audio else self.synth
+        self._router = NoteRouter(self._silent if audio else self.synth)
         self._want_audio = audio
         self._audio_args = {"device": device, "blocksize": blocksize, "latency": latency}
         self.audio_output = None
         self._record = record
         self._take_dir = Path(take_dir).expanduser() if take_dir is not None else default_take_dir()
+        #: Clicks on the player's synth (never recorded); :meth:`set_metronome` / ``new_take(count_in=True)``.
+        self.metronome_click = Signal("metronome_click")  # (Click): a beat light, the count-in's progress
+        self.metronome = Metronome(lambda: self._router.synth, self._tempo_bpm, self._metre,
+                                   on_click=self.metronome_click.emit)
         self._undo: collections.deque = collections.deque(maxlen=UNDO_DEPTH)
         self.step_times_ns: collections.deque[int] = collections.deque(maxlen=STEP_LOG)
         self._take, self._journal = self._new_take()
         self._midi = None
+        #: MIDI out (:class:`~composer_app.live.midi_out.MidiOutLink`): ``open(port, backend, virtual=, channel=)``,
+        #: ``close()``, ``output().list_output_ports()``, ``set_builtin_synth(on)``; status topic 'midi out'.
+        self.midi_out = MidiOutLink(self._router, self._silence_outputs,
+                                    lambda message: self._set_status("midi out", message),
+                                    lambda: int(getattr(self.synth, "program", 0)))
         self._worker: EngineThread | None = None
         self._replay: threading.Thread | None = None
         self._replay_stop = threading.Event()
@@ -257,12 +285,19 @@ class LiveEngine:
             "program": int(getattr(self.synth, "program", 0)),
             "soundfont": str(getattr(self.synth, "soundfont", "") or ""),
             "max_rest_s": self._capture.max_rest_s,
+            "tempo_bpm": self._tempo_bpm,
+            "time_signature": str(self._metre),
+            "origin": self._origin,
         }
 
     def _new_take(self) -> tuple[Take, TakeJournal | None]:
         header = self._header()
-        journal = TakeJournal(self._take_dir, header) if self._record else None
+        journal = TakeJournal(self._take_dir, header, on_error=self._journal_error) if self._record else None
         return Take(header={"format": "everybody-compose-take/1", **header}), journal
+
+    def _journal_error(self, message: str) -> None:
+        """The journal could not write or sync (any thread): the player must know the take may not be saved."""
+        self._set_status("take", message)
 
     # -- status -----------------------------------------------------------------------------------------------
     def _set_status(self, topic: str, message: str) -> None:
@@ -293,9 +328,9 @@ class LiveEngine:
 
     def _audio_status(self, status) -> None:
         """AudioOutput's status (any thread): route notes to the synth only while a stream renders it."""
-        if status.available and self._sink is not self.synth:
+        if status.available and self._router.synth is not self.synth:
             self.synth.all_notes_off(immediate=True)  # notes whose note-off went to the stand-in must not wake up
-        self._sink = self.synth if status.available else self._silent
+        self._router.synth = self.synth if status.available else self._silent
         self._set_status("sound", status.message)
 
     def stop(self) -> None:
@@ -303,24 +338,29 @@ class LiveEngine:
         self.stop_replay()
         with self._lock:
             self._end_sounding("stop")
-            self._sink.all_notes_off()
+            self._router.all_notes_off()
 
     def close(self) -> None:
         """All notes off, close MIDI, the sound stream, the synth and the take journal. Safe to call twice."""
         if self._closed:
             return
         self.stop()
+        self.metronome.close()
         with self._lock:
             self._closed = True
             if self.audio_output is not None:  # before MIDI: see open_midi on JACK
                 self.audio_output.close()
         self.close_midi()
+        self.midi_out.close()
         if self._worker is not None:
             self._worker.stop()
         with self._lock:
-            if self._journal is not None:
-                self._journal.close(self._rel(time.perf_counter_ns()))
+            journal = self._journal
+            if journal is not None:
+                journal.close(self._rel(time.perf_counter_ns()))
             self.synth.close()
+        if journal is not None and not journal.wait_closed():
+            log.warning("the take journal %s was still syncing when the engine closed", journal.path)
 
     def __enter__(self) -> LiveEngine:
         return self.start()
@@ -329,39 +369,54 @@ class LiveEngine:
         self.close()
 
     # -- playing ------------------------------------------------------------------------------------------------
-    def press(self, source, t_ns: int | None = None, velocity: int | None = None) -> NoteStarted | None:
+    def press(self, source, t_ns: int | None = None, velocity: int | None = None, *, direction: int | None = None,
+              key_height: float | None = None) -> NoteStarted | None:
         """A key went down at ``t_ns`` (``perf_counter_ns``; default now). Returns the note that sounded, or
-        None when the press starts none (a held key repeating, a key joining a chord)."""
+        None when the press starts none (a held key repeating, a key joining a chord).
+
+        Contour steering (by ``settings.steer``): ``direction`` (+1 up, -1 down, 0 same) asks where the pitch
+        goes from the previous one; or ``key_height`` (a MIDI note number, or a steer key's place low to high,
+        :data:`~composer_app.live.beat_capture.STEER_KEYS`) asks by the key's height relative to the previous
+        key pressed with a height. Neither: the model alone."""
         if t_ns is None:
             t_ns = time.perf_counter_ns()
         with self._lock:
             beat = None if self._closed else self._capture.press(source, t_ns, velocity)
             if beat is None:
                 return None
+            if key_height is not None:
+                if direction is None:
+                    direction = direction_between(self._last_key_height, key_height)
+                self._last_key_height = float(key_height)
             snap = self._stepper.snapshot()
             t0 = time.perf_counter_ns()
-            pitch = self._stepper.next_pitch(beat.rest_s, beat.prev_dur_s)
+            pitch = self._stepper.next_pitch(beat.rest_s, beat.prev_dur_s, direction)
             t1 = time.perf_counter_ns()
             ended_pitch = self._take.notes[beat.ended.index].pitch if beat.ended is not None else None
             if ended_pitch is not None:
-                self._sink.note_off(ended_pitch)
-            self._sink.note_on(pitch, beat.velocity)
+                self._router.note_off(ended_pitch)
+            self._router.note_on(pitch, beat.velocity)
             sounded = time.perf_counter_ns()
-            return self._record_start(beat, pitch, snap, t1 - t0, sounded, ended_pitch)
+            return self._record_start(beat, pitch, snap, t1 - t0, sounded, ended_pitch, direction)
 
-    def _record_start(self, beat: Beat, pitch: int, snap, step_ns: int, sounded: int, ended_pitch) -> NoteStarted:
+    def _record_start(self, beat: Beat, pitch: int, snap, step_ns: int, sounded: int, ended_pitch,
+                      direction: int | None = None) -> NoteStarted:
         self._undo.append(snap)
         self.step_times_ns.append(step_ns)
         if beat.ended is not None:
             self._record_end(beat.ended, ended_pitch, "legato")
+        direction = None if direction is None else int(np.sign(direction))
         note = TakeNote(beat.index, self._rel(beat.t_ns), pitch, beat.velocity, beat.rest_s, beat.prev_dur_s,
-                        str(beat.source), None, step_ns / 1000)
+                        str(beat.source), None, step_ns / 1000, direction)
         self._take.notes.append(note)
-        self._write({"type": "on", "i": note.index, "t": note.start_ns, "pitch": pitch, "vel": note.velocity,
-                     "rest": round(beat.rest_s, 6), "prev_dur": round(beat.prev_dur_s, 6), "src": note.source,
-                     "step_us": round(note.step_us, 1)})
+        record = {"type": "on", "i": note.index, "t": note.start_ns, "pitch": pitch, "vel": note.velocity,
+                  "rest": round(beat.rest_s, 6), "prev_dur": round(beat.prev_dur_s, 6), "src": note.source,
+                  "step_us": round(note.step_us, 1)}
+        if direction is not None:
+            record["dir"] = direction
+        self._write(record)
         event = NoteStarted(beat.index, pitch, beat.velocity, beat.source, beat.t_ns, sounded, step_ns,
-                            beat.rest_s, beat.prev_dur_s, note.start_s)
+                            beat.rest_s, beat.prev_dur_s, note.start_s, direction)
         self.note_started.emit(event)
         return event
 
@@ -374,7 +429,7 @@ class LiveEngine:
             if ended is None:
                 return None
             pitch = self._take.notes[ended.index].pitch
-            self._sink.note_off(pitch)
+            self._router.note_off(pitch)
             return self._record_end(ended, pitch, "release")
 
     def _record_end(self, ended: Ended, pitch: int, reason: str) -> NoteEnded:
@@ -390,11 +445,13 @@ class LiveEngine:
         if ended is None:
             return None
         pitch = self._take.notes[ended.index].pitch
-        self._sink.note_off(pitch)
+        self._router.note_off(pitch)
         return self._record_end(ended, pitch, reason)
 
     def _rel(self, t_ns: int) -> int:
-        return max(0, int(t_ns) - self._capture.t0_ns)
+        """``t_ns`` as time in the take (0 before the take has started)."""
+        t0 = self._capture.t0_ns
+        return 0 if t0 is None else max(0, int(t_ns) - t0)
 
     def _write(self, record: dict) -> None:
         if self._journal is None:
@@ -415,7 +472,7 @@ class LiveEngine:
         """A MIDI note event, on the calling thread: a note-on (velocity > 0) presses ``midi:<note>``, anything
         else releases it."""
         if midi_event(kind, velocity) == "on":
-            self.press(midi_source(note), timestamp_ns, velocity)
+            self.press(midi_source(note), timestamp_ns, velocity, key_height=note)
         else:
             self.release(midi_source(note), timestamp_ns)
 
@@ -453,7 +510,9 @@ class LiveEngine:
         return name
 
     def poll_midi(self) -> tuple[list[str], list[str]]:
-        """Hot-plug check (call about once a second): ``(appeared, vanished)`` port names."""
+        """Hot-plug check (call about once a second): ``(appeared, vanished)`` input port names. Also checks the
+        MIDI output: an unplugged one is reported ('midi out') and reopened when it is back."""
+        self.midi_out.poll()
         if self._midi is None:
             return [], []
         appeared, vanished = self._midi.poll_ports()
@@ -466,6 +525,13 @@ class LiveEngine:
             self._midi.close()
             with self._lock:
                 self._end_sounding("stop")
+
+    # -- MIDI out -----------------------------------------------------------------------------------------------
+    def _silence_outputs(self) -> None:
+        """End the sounding note and silence every output (before MIDI out or the built-in synth switch)."""
+        with self._lock:
+            self._end_sounding("sound")
+            self._router.all_notes_off()
 
     # -- settings (each takes effect at the next beat) ----------------------------------------------------------
     @property
@@ -490,7 +556,7 @@ class LiveEngine:
         loaded = load_live_model(model)
         with self._lock:
             self._end_sounding("model")
-            self._sink.all_notes_off()
+            self._router.all_notes_off()
             self._stepper.reset(loaded)
             self._stepper.prime(self._take.notes[-PRIME_NOTES:])
             self._undo.clear()
@@ -504,6 +570,7 @@ class LiveEngine:
         """General MIDI program for the next notes. Raises UserError when the soundfont lacks it."""
         with self._lock:
             self.synth.program_select(program)
+            self.midi_out.set_program(program)
             self._take.header["program"] = int(program)
             self._log_change({"program": int(program)})
 
@@ -511,7 +578,7 @@ class LiveEngine:
         """Another ``.sf2`` (the old one keeps playing if this one fails to load: UserError)."""
         with self._lock:
             self._end_sounding("sound")
-            self._sink.all_notes_off()
+            self._router.all_notes_off()
             self.synth.load_soundfont(path)
             self._log_change({"soundfont": str(path)})
 
@@ -520,6 +587,7 @@ class LiveEngine:
         :class:`~composer_app.live.audio.AudioStatus` (silent mode when the device cannot be opened)."""
         with self._lock:
             self._end_sounding("sound")
+            self._router.all_notes_off()
             if device is not ...:
                 self._audio_args["device"] = device
             if blocksize is not None:
@@ -533,6 +601,45 @@ class LiveEngine:
             self.audio_output.configure(device=self._audio_args["device"], blocksize=self._audio_args["blocksize"],
                                         latency=self._audio_args["latency"])
         return self.audio_output.status if self.audio_output is not None else None
+
+    @property
+    def tempo_bpm(self) -> float:
+        return self._tempo_bpm
+
+    @property
+    def time_signature(self):
+        """The take's metre (:class:`~composer_app.musical_time.TimeSignature`)."""
+        return self._metre
+
+    def set_tempo(self, bpm: float) -> None:
+        """The take's tempo (quarter notes per minute; UserError outside 10-400): recorded, exported, clicked."""
+        bpm = check_tempo(bpm)
+        with self._lock:
+            self._tempo_bpm = bpm
+            self._take.header["tempo_bpm"] = bpm
+            self._log_change({"tempo_bpm": bpm})
+        self.metronome.set_tempo(bpm)
+
+    def set_time_signature(self, metre) -> None:
+        """The take's metre ("4/4", "3/4", "6/8", ...; UserError otherwise): recorded, exported, clicked."""
+        metre = parse_time_signature(metre)
+        with self._lock:
+            self._metre = metre
+            self._take.header["time_signature"] = str(metre)
+            self._log_change({"time_signature": str(metre)})
+        self.metronome.set_metre(metre)
+
+    def tap_tempo(self, t_ns: int | None = None) -> float | None:
+        """A tap of the tap-tempo button: from the second tap on, the tempo becomes that of the last few taps
+        (returned); None until then."""
+        bpm = self._tap_tempo.tap(time.perf_counter_ns() if t_ns is None else t_ns)
+        if bpm is not None:
+            self.set_tempo(round(bpm, 1))
+        return bpm
+
+    def set_metronome(self, on: bool) -> None:
+        """Click every beat (on the player's synth only; never recorded or exported)."""
+        self.metronome.set_on(on)
 
     def set_default_velocity(self, velocity: int) -> None:
         with self._lock:
@@ -550,6 +657,11 @@ class LiveEngine:
         return self._take
 
     @property
+    def take_start_ns(self) -> int | None:
+        """When the take starts (``perf_counter_ns``): its first press, or the count-in's downbeat; None before."""
+        return self._capture.t0_ns
+
+    @property
     def take_path(self) -> Path | None:
         """Its journal file (None until the first note, or with ``record=False``)."""
         return self._journal.path if self._journal is not None else None
@@ -562,7 +674,7 @@ class LiveEngine:
                 return False
             last = self._take.notes[-1]
             if self._capture.sounding == last.index:
-                self._sink.note_off(last.pitch)
+                self._router.note_off(last.pitch)
             self._take.notes.pop()
             self._write({"type": "undo", "i": last.index})
             if self._undo:
@@ -573,19 +685,30 @@ class LiveEngine:
             prev = self._take.notes[-1] if self._take.notes else None
             self._capture.undo(None if prev is None else self._capture.t0_ns + (prev.end_ns or prev.start_ns),
                                0.0 if prev is None or prev.end_ns is None else (prev.end_ns - prev.start_ns) / 1e9)
+            if prev is None and self._origin == ORIGIN_FIRST_NOTE:
+                self._capture.restart_at_next_press()  # the take starts at its (new) first note
             self.note_ended.emit(NoteEnded(last.index, last.pitch, time.perf_counter_ns(), 0.0, "undo"))
             self.take_changed.emit(self._take)
             return True
 
-    def new_take(self) -> Take:
-        """Close this take (its journal gets its 'closed' line) and start an empty one; the model restarts."""
+    def new_take(self, count_in: bool = False) -> Take:
+        """Close this take (its journal gets its 'closed' line) and start an empty one; the model restarts.
+
+        The take starts at its first note; with ``count_in`` the metronome clicks one bar first and the take
+        starts on the downbeat after it (presses before the downbeat count from it)."""
         self.stop_replay()
         with self._lock:
             self._end_sounding("take")
-            self._sink.all_notes_off()
+            self._router.all_notes_off()
             if self._journal is not None:
                 self._journal.close(self._rel(time.perf_counter_ns()))
-            self._capture.reset()
+            if count_in:
+                self._capture.reset(self.metronome.count_in())
+                self._origin = ORIGIN_DOWNBEAT
+            else:
+                self._capture.reset()
+                self._origin = ORIGIN_FIRST_NOTE
+            self._last_key_height = None
             self._stepper.reset()
             self._undo.clear()
             self._take, self._journal = self._new_take()
@@ -637,14 +760,14 @@ class LiveEngine:
             if stop.is_set():
                 break
             if on:
-                self._sink.note_on(int(pitches[i]), int(velocities[i]))
+                self._router.note_on(int(pitches[i]), int(velocities[i]))
                 sounding.add(i)
             elif i in sounding:
-                self._sink.note_off(int(pitches[i]))
+                self._router.note_off(int(pitches[i]))
                 sounding.discard(i)
             self.replay_note.emit(i, bool(on))
         for i in sounding:
-            self._sink.note_off(int(pitches[i]))
+            self._router.note_off(int(pitches[i]))
         self.replay_finished.emit()
 
     def stop_replay(self) -> None:
@@ -675,9 +798,11 @@ class LiveEngine:
         """Run ``fn(*args, **kwargs)`` on the engine's worker thread, after everything submitted before."""
         self._thread().submit(fn, *args, **kwargs)
 
-    def submit_press(self, source, t_ns: int | None = None, velocity: int | None = None) -> None:
+    def submit_press(self, source, t_ns: int | None = None, velocity: int | None = None, *,
+                     direction: int | None = None, key_height: float | None = None) -> None:
         """:meth:`press` on the worker thread; the timestamp is taken now, so the hand-over costs no timing."""
-        self.submit(self.press, source, time.perf_counter_ns() if t_ns is None else t_ns, velocity)
+        self.submit(self.press, source, time.perf_counter_ns() if t_ns is None else t_ns, velocity,
+                    direction=direction, key_height=key_height)
 
     def submit_release(self, source, t_ns: int | None = None) -> None:
         self.submit(self.release, source, time.perf_counter_ns() if t_ns is None else t_ns)

@@ -27,8 +27,11 @@ from pathlib import Path
 import numpy as np
 
 from composer_app.errors import UserError
+from composer_app.live.note_sink import NoteSink
 
 MIDI_CHANNELS = 16
+PERCUSSION_CHANNEL = 9
+DRUM_BANK = 128
 CC_SUSTAIN = 64
 CC_SOSTENUTO = 66
 #: FluidSynth's 16-bit output dithers: silence is +-1 or 2, never exactly 0.
@@ -54,8 +57,11 @@ def _fluidsynth():
     return fluidsynth
 
 
-class Synth:
+class Synth(NoteSink):
     """One General MIDI instrument on channel 0, rendered on demand as int16 stereo.
+
+    A :class:`~composer_app.live.note_sink.NoteSink` like the silent stand-in and MIDI out; it writes the
+    public methods itself, since FluidSynth keeps its own lock-free event queue and pedal state.
 
     Parameters
     ----------
@@ -81,6 +87,7 @@ class Synth:
         gain: float = 1.0,
         reverb: bool = True,
     ):
+        super().__init__()
         self._fl = _fluidsynth()
         self._lock = threading.Lock()  # bookkeeping + instance swap; never taken by the render path
         self._samplerate = int(samplerate)
@@ -175,6 +182,8 @@ class Synth:
         if self._fs.program_select(self.channel, self._sfid, 0, program) != 0:
             raise UserError(f"the soundfont {self._soundfont} has no program {program} in bank 0")
         self._program = program
+        # The metronome's drum kit (bank 128); a soundfont without one just gives silent clicks.
+        self._fs.program_select(PERCUSSION_CHANNEL, self._sfid, DRUM_BANK, 0)
 
     def preset_names(self) -> dict[int, str]:
         """Program number -> preset name for bank 0 of the loaded soundfont (only programs it defines)."""
@@ -246,6 +255,18 @@ class Synth:
                     self._fs.all_sounds_off(chan)
 
     panic = all_notes_off
+
+    def click(self, note: int, velocity: int = 100) -> None:
+        """A metronome click: ``note`` on the General MIDI percussion channel (10), beside the instrument and
+        through the same FluidSynth event queue as the notes; nothing else records it."""
+        with self._lock:
+            if self._fs is not None:
+                self._fs.noteon(PERCUSSION_CHANNEL, int(note), max(1, min(127, int(velocity))))
+
+    def click_off(self, note: int) -> None:
+        with self._lock:
+            if self._fs is not None:
+                self._fs.noteoff(PERCUSSION_CHANNEL, int(note))
 
     @property
     def sounding_notes(self) -> frozenset[int]:

@@ -83,13 +83,14 @@ def test_note_held_at_crash_ends_at_last_event(tmp_path):
     assert take.notes[1].end_ns == 500 * MS and take.header["program"] == 40
 
 
-def test_corrupt_journal_gives_clear_error(tmp_path):
+def test_a_damaged_line_is_skipped_and_every_good_event_kept(tmp_path):
     path = journal_with(tmp_path)
     lines = path.read_text().splitlines()
-    lines[2] = lines[2][:10] + "###"
+    lines[2] = lines[2][:10] + "###"  # the first note's "off"
     path.write_text("\n".join(lines) + "\n")
-    with pytest.raises(UserError, match="corrupt: line 3"):
-        load_take(path)
+    take = load_take(path)
+    assert [n.pitch for n in take.notes] == [60, 61, 62] and take.closed
+    assert take.warnings == ["line 3 is not a take event and was skipped"]
 
 
 @pytest.mark.parametrize("content", ["", "hello", "[1, 2]", '{"header": {"format": "something else"}}'])

@@ -1,0 +1,287 @@
+"""MIDI out: the notes that sound also go to a MIDI output port (a DAW, a hardware synth), through mido and rtmidi.
+
+A port is chosen by name, or a virtual port named "Everybody Compose" is made for a DAW to record from (where the
+platform has virtual ports: ALSA, JACK, CoreMIDI). Notes go out on one channel after a program change. Stop, a
+model or device change, closing and exit send a note-off for each sounding note and all-notes-off on the channel,
+so nothing hangs. Like MIDI input, an unplugged port is noticed by :meth:`MidiOutput.poll_ports` and reopened
+when it comes back.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from composer_app.errors import UserError
+from composer_app.live.midi_in import DEFAULT_BACKEND
+from composer_app.live.note_sink import NoteSink
+
+log = logging.getLogger(__name__)
+
+VIRTUAL_PORT_NAME = "Everybody Compose"
+CC_ALL_SOUND_OFF = 120
+CC_ALL_NOTES_OFF = 123
+CC_SUSTAIN = 64
+
+
+class MidiOutput(NoteSink):
+    """One MIDI output port (see the module docstring).
+
+    Parameters
+    ----------
+    backend : str
+        A mido backend name (:data:`~composer_app.live.midi_in.DEFAULT_BACKEND`, or the JACK one).
+    channel : int
+        MIDI channel 0-15 (shown as 1-16 in most software).
+    program : int or None
+        General MIDI program sent when the port opens (None: none sent).
+    on_vanished : callable, optional
+        ``on_vanished(port_name)`` when :meth:`poll_ports` finds the open port gone.
+    """
+
+    def __init__(self, backend: str = DEFAULT_BACKEND, channel: int = 0, program: int | None = 0,
+                 client_name: str = "everybody-compose", on_vanished: Callable[[str], None] | None = None):
+        super().__init__()
+        self.backend_name = backend
+        self.client_name = client_name
+        self.on_vanished = on_vanished
+        self.channel = _check_channel(channel)
+        self.program = program
+        self.port_vanished = False
+        self.reason: str | None = None
+        self._port = None
+        self._port_name: str | None = None
+        self._virtual = False
+        self._backend = None
+        self._known: set[str] | None = None
+
+    def _mido_backend(self):
+        if self._backend is None:
+            import mido
+
+            self._backend = mido.Backend(self.backend_name, load=True)
+        return self._backend
+
+    # -- ports --------------------------------------------------------------------------------------------------
+    def list_output_ports(self) -> tuple[list[str], str | None]:
+        """``(port names, None)``, or ``([], reason)`` when there is no MIDI system; never raises for that."""
+        try:
+            names = list(self._mido_backend().get_output_names())
+        except (OSError, RuntimeError, ImportError, ValueError) as exc:
+            self.reason = f"no MIDI output: {str(exc).strip() or type(exc).__name__}"
+            return [], self.reason
+        self.reason = None
+        return names, None
+
+    @property
+    def port_name(self) -> str | None:
+        return self._port_name
+
+    @property
+    def is_open(self) -> bool:
+        return self._port is not None
+
+    def open(self, name: str | None = None, *, virtual: bool = False) -> str:
+        """Open output ``name`` (None: the first port; with ``virtual``, a new port named ``name`` or
+        "Everybody Compose"). The port open before gets all-notes-off and is closed. Raises UserError."""
+        if virtual and name is None:
+            name = VIRTUAL_PORT_NAME
+        with self._sink_lock:
+            self._release_all_locked()
+            self._close_port_locked()
+            self.closed = False
+            return self._open_locked(name, virtual)
+
+    def _open_locked(self, name, virtual: bool) -> str:
+        kwargs = {"client_name": self.client_name} if virtual else {}
+        try:
+            port = self._mido_backend().open_output(name, virtual=virtual, **kwargs)
+        except (OSError, RuntimeError, ImportError, ValueError) as exc:
+            raise UserError(f"cannot open MIDI output {name!r}: {exc}") from exc
+        self._port, self._port_name, self._virtual = port, port.name if not virtual else name, virtual
+        self.port_vanished = False
+        if self.program is not None:
+            self._send("program_change", program=int(self.program))
+        return self._port_name
+
+    def set_program(self, program: int) -> None:
+        """Send a program change now (and on every reopen)."""
+        with self._sink_lock:
+            self.program = int(program)
+            self._send("program_change", program=self.program)
+
+    def set_channel(self, channel: int) -> None:
+        """Play on another channel; notes sounding on the old one are released there first."""
+        channel = _check_channel(channel)
+        with self._sink_lock:
+            self._release_all_locked()
+            self.channel = channel
+            if self.program is not None:
+                self._send("program_change", program=int(self.program))
+
+    def poll_ports(self) -> tuple[list[str], list[str]]:
+        """``(appeared, vanished)`` since the last poll; closes the open port if it vanished (``on_vanished``)
+        and reopens it, with its program, when it is back."""
+        names, _ = self.list_output_ports()
+        current = set(names)
+        before = self._known if self._known is not None else set()
+        self._known = current
+        lost = None
+        with self._sink_lock:
+            name = self._port_name
+            if name is not None and not self._virtual:
+                if self._port is not None and name not in current:
+                    self._held.clear()  # the device is gone and its notes with it
+                    self._close_port_locked()
+                    self.port_vanished, lost = True, name
+                elif self._port is None and self.port_vanished and name in current:
+                    try:
+                        self._open_locked(name, False)
+                    except UserError as exc:
+                        log.info("could not reopen MIDI output %s: %s", name, exc)
+        if lost is not None and self.on_vanished is not None:
+            self.on_vanished(lost)
+        return sorted(current - before), sorted(before - current)
+
+    # -- NoteSink hooks -------------------------------------------------------------------------------------------
+    def _note_on(self, pitch: int, velocity: int) -> None:
+        self._send("note_on", note=pitch, velocity=velocity)
+
+    def _note_off(self, pitch: int) -> None:
+        self._send("note_off", note=pitch, velocity=0)
+
+    def _panic(self, immediate: bool) -> None:
+        self._send("control_change", control=CC_SUSTAIN, value=0)
+        self._send("control_change", control=CC_ALL_NOTES_OFF, value=0)
+        if immediate:
+            self._send("control_change", control=CC_ALL_SOUND_OFF, value=0)
+
+    def _close(self) -> None:
+        self._close_port_locked()
+        self._port_name = None
+
+    # -- helpers ------------------------------------------------------------------------------------------------
+    def _release_all_locked(self) -> None:
+        if self._port is None:
+            return
+        for pitch in sorted(self._held):
+            self._note_off(pitch)
+        self._held.clear()
+        self._panic(False)
+
+    def _send(self, kind: str, **fields) -> None:
+        port = self._port
+        if port is None:
+            return
+        import mido
+
+        try:
+            port.send(mido.Message(kind, channel=self.channel, **fields))
+        except (OSError, RuntimeError, ValueError) as exc:  # a device pulled out mid-note: poll_ports says so
+            log.info("MIDI output %s refused a message: %s", self._port_name, exc)
+
+    def _close_port_locked(self) -> None:
+        port, self._port = self._port, None
+        if port is not None:
+            try:
+                port.close()
+            except Exception:  # closing a port whose device is gone may fail; it is gone either way
+                log.debug("closing MIDI output failed", exc_info=True)
+
+
+def _check_channel(channel: int) -> int:
+    channel = int(channel)
+    if not 0 <= channel <= 15:
+        raise UserError(f"MIDI channel must be 1-16 (0-15 counted from 0), not {channel}")
+    return channel
+
+
+class MidiOutLink:
+    """The engine's MIDI out part: which port the notes also go to, on which channel, and whether the built-in
+    synth plays too.
+
+    ``router`` is the engine's :class:`~composer_app.live.note_sink.NoteRouter`; ``silence()`` ends whatever
+    sounds (called before any switch, so no note is left hanging on either side); ``report(message)`` shows a
+    status line to the player; ``program()`` is the instrument being played (sent as a program change).
+    """
+
+    def __init__(self, router, silence: Callable[[], None], report: Callable[[str], None],
+                 program: Callable[[], int]):
+        self._router = router
+        self._silence = silence
+        self._report = report
+        self._program = program
+        self._out: MidiOutput | None = None
+
+    def output(self, backend: str | None = None) -> MidiOutput:
+        """The :class:`MidiOutput` (made on first use, or anew for another backend); list ports with it."""
+        out = self._out
+        if out is None or (backend is not None and out.backend_name != backend):
+            if out is not None:
+                self._router.midi_out = None
+                out.close()
+            out = MidiOutput(backend or DEFAULT_BACKEND, program=self._program(),
+                             on_vanished=self._vanished)
+            self._out = out
+        return out
+
+    @property
+    def is_open(self) -> bool:
+        return self._router.midi_out is not None
+
+    def open(self, port: str | None = None, backend: str | None = None, *, virtual: bool = False,
+             channel: int | None = None) -> str:
+        """Send the notes that sound to MIDI output ``port`` too (None: the first; ``virtual``: a new port,
+        "Everybody Compose" unless named) on ``channel`` (0-15), after a program change to the instrument.
+        Returns the port's name; raises UserError, which is also reported."""
+        out = self.output(backend)
+        self._silence()
+        try:
+            if channel is not None:
+                out.set_channel(channel)
+            out.program = self._program()
+            name = out.open(port, virtual=virtual)
+        except UserError as exc:
+            self._router.midi_out = None
+            self._report(str(exc))
+            raise
+        self._router.midi_out = out
+        self._report(f"MIDI out: {name} (channel {out.channel + 1})")
+        return name
+
+    def close(self) -> None:
+        """Stop sending to MIDI out (all notes off there first)."""
+        out, self._router.midi_out = self._out, None
+        if out is not None and out.port_name is not None:
+            self._silence()
+            out.close()
+            self._report("MIDI out: off")
+
+    def set_program(self, program: int) -> None:
+        if self._out is not None:
+            self._out.set_program(program)
+
+    @property
+    def builtin_synth(self) -> bool:
+        """Whether the built-in synth plays the notes too."""
+        return self._router.synth_enabled
+
+    def set_builtin_synth(self, on: bool) -> None:
+        """Play through the built-in synth (True) or only to MIDI out (False: an external synth plays). The
+        metronome still clicks on the built-in synth, for the player alone."""
+        self._silence()
+        self._router.synth_enabled = bool(on)
+
+    def poll(self) -> None:
+        """Hot-plug check (with the MIDI input's, about once a second)."""
+        out = self._out
+        if out is None or out.port_name is None:
+            return
+        was_gone = out.port_vanished
+        out.poll_ports()
+        if was_gone and out.is_open:
+            self._report(f"MIDI out: {out.port_name} (back)")
+
+    def _vanished(self, name: str) -> None:
+        self._silence()
+        self._report(f"MIDI output {name!r} disappeared (unplugged?); it reopens when it is back")

@@ -1,0 +1,167 @@
+"""The metronome clicks on the player's synth (percussion channel, accented downbeat), never in the take; and
+the engine's press steers by a key's height."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+import models
+from composer_app.beats import FeatureSpec
+from composer_app.checkpoints import LoadedModel
+from composer_app.live.beat_capture import STEER_KEYS, key_source, steer_key_height
+from composer_app.live.engine import LiveEngine
+from composer_app.live.metronome import ACCENT_NOTE, BEAT_NOTE, ClickTrack, Metronome
+from composer_app.live.synth import SILENCE_PEAK
+from composer_app.musical_time import parse_time_signature
+from composer_app.sampling import SamplingSettings
+
+MS = 1_000_000
+
+
+def tiny_live() -> LoadedModel:
+    import torch
+
+    torch.manual_seed(0)
+    return LoadedModel(models.build("vanilla_rnn", kind="live", embed_size=8, hidden_dim=16).eval(), "vanilla_rnn",
+                       "live", FeatureSpec())
+
+
+class ClickSink:
+    def __init__(self):
+        self.on, self.off = [], []
+
+    def click(self, note, velocity=100):
+        self.on.append((time.perf_counter_ns(), note, velocity))
+
+    def click_off(self, note):
+        self.off.append(note)
+
+
+def wait_for(cond, timeout=3.0):
+    deadline = time.time() + timeout
+    while not cond() and time.time() < deadline:
+        time.sleep(0.005)
+    return cond()
+
+
+def test_click_track_counts_beats_of_the_metre():
+    track = ClickTrack(1_000 * MS, 120, parse_time_signature("3/4"))
+    assert track.beat_ns == 500 * MS and track.bar_ns == 1500 * MS
+    assert [track.click(k).accent for k in range(7)] == [True, False, False, True, False, False, True]
+    assert track.click(4).t_ns == 3_000 * MS and track.next_index(2_900 * MS) == 4 and track.next_index(0) == 0
+    six = ClickTrack(0, 120, parse_time_signature("6/8"))
+    assert six.beat_ns == 250 * MS and six.bar_ns == 1500 * MS
+
+
+def test_metronome_clicks_every_beat_with_an_accented_downbeat():
+    sink = ClickSink()
+    metro = Metronome(lambda: sink, bpm=400, metre="6/8")  # an eighth every 75 ms
+    metro.set_on(True)
+    try:
+        assert wait_for(lambda: len(sink.on) >= 8)
+    finally:
+        metro.close()
+    notes = [n for _, n, _ in sink.on[:8]]
+    assert notes == [ACCENT_NOTE] + [BEAT_NOTE] * 5 + [ACCENT_NOTE, BEAT_NOTE]
+    assert sink.on[0][2] > sink.on[1][2]  # the downbeat is louder
+    gaps = np.diff([t for t, _, _ in sink.on[:8]]) / 1e6
+    assert np.median(gaps) == pytest.approx(75, abs=15)
+    assert len(sink.off) >= 7  # every click is let go
+    count = len(sink.on)
+    time.sleep(0.2)
+    assert len(sink.on) == count  # closed: no more clicks
+
+
+def test_tempo_change_applies_from_the_next_beat():
+    sink = ClickSink()
+    metro = Metronome(lambda: sink, bpm=400, metre="4/4")
+    metro.set_on(True)
+    try:
+        assert wait_for(lambda: len(sink.on) >= 2)
+        metro.set_tempo(200)
+        n = len(sink.on)
+        assert wait_for(lambda: len(sink.on) >= n + 3)
+    finally:
+        metro.close()
+    gaps = np.diff([t for t, _, _ in sink.on[n:n + 3]]) / 1e6
+    assert np.median(gaps) == pytest.approx(300, abs=40)
+
+
+def test_clicks_sound_on_the_synth_but_never_reach_the_take(tmp_path):
+    eng = LiveEngine(tiny_live(), audio=False, take_dir=tmp_path, seed=1, tempo_bpm=300)
+    try:
+        silence = np.abs(eng.synth.render_seconds(0.05)).max()
+        eng.set_metronome(True)
+        assert wait_for(lambda: len(eng.metronome.played) >= 1)
+        assert silence <= SILENCE_PEAK and np.abs(eng.synth.render_seconds(0.1)).max() > 100  # heard
+        assert len(eng.take) == 0 and eng.take_path is None  # and not recorded
+        eng.set_metronome(False)
+        n = len(eng.metronome.played)
+        time.sleep(0.4)
+        assert len(eng.metronome.played) <= n + 1
+    finally:
+        eng.close()
+
+
+def test_metronome_with_the_null_sound_device(tmp_path):
+    """Headless: the stream renders into ALSA's null sink while the clicks go to the synth it pulls from."""
+    eng = LiveEngine(tiny_live(), audio=True, take_dir=tmp_path, seed=1, tempo_bpm=400).start()
+    try:
+        eng.set_metronome(True)
+        assert wait_for(lambda: len(eng.metronome.played) >= 3)
+        eng.press("key:z")
+        assert len(eng.take) == 1
+    finally:
+        eng.close()
+
+
+def test_midi_keys_steer_the_pitch_by_their_height(tmp_path):
+    eng = LiveEngine("vanilla_rnn", SamplingSettings(steer=1.0), audio=False, take_dir=tmp_path, seed=4)
+    heard = []
+    eng.note_started.connect(heard.append)
+    t = time.perf_counter_ns()
+    keys = [60, 62, 64, 65, 67, 65, 64, 62, 60, 60, 62, 59, 55, 57]
+    try:
+        for k, note in enumerate(keys):
+            eng.midi_note("on", note, 90, t + k * 200 * MS)
+            eng.midi_note("off", note, 0, t + k * 200 * MS + 100 * MS)
+    finally:
+        eng.close()
+    asked = [ev.direction for ev in heard]
+    assert asked == [None] + [int(np.sign(b - a)) for a, b in zip(keys, keys[1:], strict=False)]
+    pitches = [ev.pitch for ev in heard]
+    for d, a, b in zip(asked[1:], pitches, pitches[1:], strict=False):
+        assert (b > a) if d > 0 else (b < a) if d < 0 else abs(b - a) <= 2
+    assert [n.direction for n in eng.take.notes] == asked  # the take keeps what each key asked
+
+
+def test_steer_keys_are_the_home_row_low_to_high(tmp_path):
+    assert [steer_key_height(k) for k in STEER_KEYS] == list(range(8))
+    assert steer_key_height("semicolon") == 7 and steer_key_height("z") is None
+    eng = LiveEngine(tiny_live(), SamplingSettings(steer=1.0), audio=False, take_dir=tmp_path, seed=4)
+    t = time.perf_counter_ns()
+    try:
+        seq = ["a", "f", "l", "l", "d"]
+        evs = []
+        for k, name in enumerate(seq):
+            evs.append(eng.press(key_source(name), t + k * 200 * MS, key_height=steer_key_height(name)))
+            eng.release(key_source(name), t + k * 200 * MS + 100 * MS)
+    finally:
+        eng.close()
+    assert [e.direction for e in evs] == [None, 1, 1, 0, -1]
+
+
+def test_a_late_thread_still_plays_the_downbeat_and_never_a_click_twice():
+    sink = ClickSink()
+    metro = Metronome(lambda: sink, bpm=120, metre="3/4")
+    downbeat = metro.count_in(now_ns=time.perf_counter_ns() - 80 * MS)  # the first click was due 30 ms ago
+    try:
+        assert wait_for(lambda: len(sink.on) >= 3)
+        time.sleep(0.3)
+    finally:
+        metro.close()
+    assert [n for _, n, _ in sink.on] == [ACCENT_NOTE, BEAT_NOTE, BEAT_NOTE]  # one bar, then the take starts
+    assert downbeat - sink.on[-1][0] < 600 * MS
