@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
 from composer_app import resources
 from composer_app.gui import tasks
 from composer_app.gui.banner import MessageBanner
+from composer_app.gui.beat_grid import BeatGrid
 from composer_app.gui.controls import ModelPanel, SamplingPanel
 from composer_app.gui.engine_bridge import EngineBridge
 from composer_app.gui.help_dialog import ShortcutsDialog
@@ -51,13 +52,16 @@ from composer_app.gui.piano_roll import RollView, notes_from_take
 from composer_app.gui.recolour import CompareDialog, RecolourWorker
 from composer_app.gui.recolour_flow import RecolourMixin
 from composer_app.gui.sound_panel import SoundPanel
+from composer_app.gui.steer_keys import steer_direction
 from composer_app.gui.take_files import TakeFilesMixin
 from composer_app.gui.tap_area import KeyRouter, TapArea
+from composer_app.gui.tempo_bar import TempoBar, time_settings_from_store
 from composer_app.live.take import Take
 
 APP_TITLE = "Everybody Compose"
 ICON = resources.ICON
 STATUS_MS = 1000
+SIDE_W = 370  # the control panels' column: every panel fits at 1280x720 without scrolling
 
 
 class MainWindow(TakeFilesMixin, RecolourMixin, QMainWindow):
@@ -96,6 +100,8 @@ class MainWindow(TakeFilesMixin, RecolourMixin, QMainWindow):
         self.step_ns: collections.deque[int] = collections.deque(maxlen=2048)
         self.key_to_sound_ns: collections.deque[int] = collections.deque(maxlen=2048)
         self._closing = False
+        self._last_source = None  # the source of the last live note: a steer key's direction is against it
+        self._replay_pitches: list[int] = []  # pitches of the take being replayed, by position
         self.setWindowTitle(APP_TITLE)
         if ICON.exists():
             self.setWindowIcon(QIcon(str(ICON)))
@@ -114,7 +120,7 @@ class MainWindow(TakeFilesMixin, RecolourMixin, QMainWindow):
         self._timer.timeout.connect(self.refresh_status)
         self._timer.start()
         if not audio:
-            self.status_sound.setText("sound: off (--no-audio)")
+            self.status_sound.setText(self._sound_summary())
         for topic, message in engine.status.items():
             self._on_status(topic, message)
         if model_warning:
@@ -160,7 +166,9 @@ class MainWindow(TakeFilesMixin, RecolourMixin, QMainWindow):
         left = QWidget(self)
         col = QVBoxLayout(left)
         col.setContentsMargins(6, 6, 3, 6)
+        self.tempo_bar = TempoBar(self)
         col.addWidget(self.banner)
+        col.addWidget(self.tempo_bar)
         col.addWidget(self.recolour_bar)
         col.addWidget(self.roll_view, 3)
         col.addWidget(self.tap, 1)
@@ -179,8 +187,7 @@ class MainWindow(TakeFilesMixin, RecolourMixin, QMainWindow):
         scroll.setWidget(side)
         scroll.setWidgetResizable(True)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(330)
-        scroll.setMaximumWidth(380)
+        scroll.setFixedWidth(SIDE_W)
         scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.side_panel = scroll
 
@@ -216,7 +223,7 @@ class MainWindow(TakeFilesMixin, RecolourMixin, QMainWindow):
         self.act_export = a("&Export MIDI…", "Ctrl+E", self.export_midi_dialog, "Write the take as a MIDI file")
         self.act_export_wav = a("Export &WAV…", "Ctrl+Shift+E", self.export_wav_dialog,
                                 "Render the take through the synth into a WAV file")
-        self.act_quit = a("&Quit", "Ctrl+Q", self.close)
+        self.act_quit = a("&Quit", "Ctrl+Q", self.quit_app)
         self.act_stop = a("&Stop (all notes off)", "Esc", self.stop,
                           "Silence everything, stop a replay or a recolouring")
         self.act_undo = a("&Undo last note", "Ctrl+Z", self.undo, "Take back the last note")
@@ -306,6 +313,7 @@ class MainWindow(TakeFilesMixin, RecolourMixin, QMainWindow):
         self.sound_panel.soundfontReset.connect(lambda: self.choose_soundfont(None))
         self.sound_panel.audioChosen.connect(self.choose_audio)
         self.midi_panel.portChosen.connect(self.choose_midi_port)
+        self.tempo_bar.changed.connect(self.apply_time)
 
     # -- state between runs ---------------------------------------------------------------------------------------
     def _restore_state(self) -> None:
@@ -314,6 +322,8 @@ class MainWindow(TakeFilesMixin, RecolourMixin, QMainWindow):
             self.restoreGeometry(geometry)
         self.roll.px_per_s = self.store.get_float("view/px_per_s", self.roll.px_per_s)
         self.sampling_panel.set_settings(self.engine.settings)
+        self.tempo_bar.set_settings(time_settings_from_store(self.store))
+        self.apply_time(self.tempo_bar.settings())
         synth = self.engine.synth
         self.sound_panel.set_instruments(synth.preset_names(), int(getattr(synth, "program", 0)))
         self.sound_panel.set_soundfont(getattr(synth, "soundfont", None))
@@ -338,6 +348,7 @@ class MainWindow(TakeFilesMixin, RecolourMixin, QMainWindow):
         s.set("window/geometry", self.saveGeometry())
         s.set("view/px_per_s", self.roll.px_per_s)
         self.sampling_panel.save(s)
+        self.tempo_bar.save(s)
         s.sync()
 
     # -- playing --------------------------------------------------------------------------------------------------
@@ -356,6 +367,7 @@ class MainWindow(TakeFilesMixin, RecolourMixin, QMainWindow):
         self.document = None
         self.document_path = None
         self.roll.clear(live=True)
+        self.roll.reset_zoom()
         self.bridge.submit(self.engine.new_take)  # the press that follows is queued behind it
         self._update_title()
 
@@ -364,11 +376,13 @@ class MainWindow(TakeFilesMixin, RecolourMixin, QMainWindow):
             self.document = None
             self.document_path = None
             self.roll.set_notes(notes_from_take(_copy_notes(self.engine.take)), live=True)
-        self.roll.note_started(ev.index, ev.pitch, ev.start_s, ev.t_ns, ev.velocity)
-        self.tap.show_note(ev.index, ev.pitch)
+        direction = steer_direction(self._last_source, ev.source) if ev.index > 0 else None
+        self._last_source = ev.source
+        self.roll.note_started(ev.index, ev.pitch, ev.start_s, ev.t_ns, ev.velocity, direction)
+        self.tap.show_note(ev.index, ev.pitch, direction)
         self.step_ns.append(ev.step_ns)
         self.key_to_sound_ns.append(max(0, ev.sounded_ns - ev.t_ns))
-        self.status_notes.setText(f"{len(self.roll.notes)} note{'s' if len(self.roll.notes) != 1 else ''}")
+        self._show_count()
         if ev.index == 0:
             self._update_title()
 
@@ -381,25 +395,59 @@ class MainWindow(TakeFilesMixin, RecolourMixin, QMainWindow):
     def _on_take_changed(self, take) -> None:
         if self.document is not None:
             return
-        notes = notes_from_take(_copy_notes(take))
+        copied = _copy_notes(take)
+        self._last_source = copied.notes[-1].source if copied.notes else None
+        notes = notes_from_take(copied)
         if not notes:
             self.roll.clear(live=True)
             self.tap.clear()
         else:
+            for note in notes:  # keep the steering arrows the roll already shows
+                shown = self.roll.note(note.index)
+                note.direction = shown.direction if shown is not None else None
             self.roll.set_notes(notes, live=True, origin_ns=self.roll.origin_ns)
+            last = notes[-1]
+            if last.end_s is not None:  # an undo: the big display shows the note the take now ends with
+                self.tap.show_resting(last.index, last.pitch)
+        self._show_count()
         self._update_title()
 
     def _on_replay_note(self, index: int, on: bool) -> None:
         self.roll.replay_note(index, on)
+        pitches = self._replay_pitches
+        if on and 0 <= index < len(pitches):
+            self.tap.show_note(index, pitches[index])
+        elif not on and self.tap.last_note is not None and self.tap.last_note[0] == index:
+            self.tap.note_stopped()
+
+    def _show_count(self) -> None:
+        """The take's note count, in the status bar and the tap area."""
+        n = len(self.document.notes) if self.document is not None else len(self.roll.notes)
+        self.status_notes.setText(f"{n} note{'s' if n != 1 else ''}")
+        self.tap.set_note_count(n)
 
     # -- transport ------------------------------------------------------------------------------------------------
     def new_take(self) -> None:
+        kept = self.kept_take_note()
         self.document = None
         self.document_path = None
         self.roll.clear(live=True)
+        self.roll.reset_zoom()
         self.tap.clear()
         self.bridge.call("start a new take", self.engine.new_take)
         self._update_title()
+        if kept:
+            self.banner.show_message(f"New take. {kept}", "info")
+
+    def kept_take_note(self) -> str:
+        """Where the live take is kept, in words ('' when it is empty or not written): said whenever the
+        window moves away from it (New take, Open take, Quit)."""
+        n = len(self.engine.take.notes)
+        path = self.engine.take_path
+        if not n or path is None:
+            return ""
+        return (f"The take you played ({n} note{'s' if n != 1 else ''}) is kept in {path}; "
+                "open it with Ctrl+O.")
 
     def stop(self) -> None:
         self.bridge.call("stop", self.engine.stop)
@@ -420,6 +468,7 @@ class MainWindow(TakeFilesMixin, RecolourMixin, QMainWindow):
         if take is None and not self.engine.take.notes:
             self.banner.show_message("Nothing to replay yet: tap z, x or space to play a take.", "info")
             return
+        self._replay_pitches = [n.pitch for n in (take.notes if take is not None else self.roll.notes)]
         self.roll.replay_started()
         self.bridge.call("replay", self.engine.replay, take)
 
@@ -452,6 +501,12 @@ class MainWindow(TakeFilesMixin, RecolourMixin, QMainWindow):
     def apply_settings(self, settings) -> None:
         self.bridge.call("change the sampling settings", self.engine.set_settings, settings)
         self.sampling_panel.save(self.store)
+
+    def apply_time(self, settings) -> None:
+        """Tempo, metre, click, count-in, steer and quantize: the roll draws bars and beats; kept for export."""
+        self.time_settings = settings
+        self.roll.set_grid(BeatGrid.of(settings.bpm, settings.metre))
+        self.tempo_bar.save(self.store)
 
     def choose_program(self, program: int) -> None:
         self.store.set("sound/program", int(program))
@@ -540,7 +595,7 @@ class MainWindow(TakeFilesMixin, RecolourMixin, QMainWindow):
     # -- status -----------------------------------------------------------------------------------------------
     def _on_status(self, topic: str, message: str) -> None:
         if topic == "sound":
-            self.status_sound.setText(_short(message, 70))
+            self.status_sound.setText(self._sound_summary())
             self.status_sound.setToolTip(message)
             self.sound_panel.status.setText(message)
             if message.startswith("no sound") or "stopped unexpectedly" in message:
@@ -554,6 +609,17 @@ class MainWindow(TakeFilesMixin, RecolourMixin, QMainWindow):
             self.banner.show_message(message, "error")
         elif topic == "model":
             self.status_perf.setToolTip(message)
+
+    def _sound_summary(self) -> str:
+        """The sound state in a few words for the status bar (the whole message is its tooltip)."""
+        output = self.engine.audio_output
+        if output is None and not self.audio:
+            return "sound: off (--no-audio)"
+        status = output.status if output is not None else None
+        if status is None or not status.available:
+            return "no sound (see the Sound panel)"
+        latency = f", {status.latency_s * 1000:.1f} ms" if status.latency_s is not None else ""
+        return f"sound: {_short(status.device or 'default', 28)}{latency}"
 
     def refresh_status(self) -> None:
         """Once a second: step time, key-to-note-on time and note count (cheap: the window's own copies)."""
@@ -569,8 +635,7 @@ class MainWindow(TakeFilesMixin, RecolourMixin, QMainWindow):
                     "Sound output latency: see the sound status.")
         else:
             self.status_perf.setText(f"model: {self.engine.model.label}")
-        n = len(self.document.notes) if self.document is not None else len(self.roll.notes)
-        self.status_notes.setText(f"{n} note{'s' if n != 1 else ''}")
+        self._show_count()
 
     def _update_title(self) -> None:
         name = None
@@ -598,9 +663,34 @@ class MainWindow(TakeFilesMixin, RecolourMixin, QMainWindow):
             self.tap.release_all()  # key-ups go to the other window now
         super().changeEvent(event)
 
+    def quit_app(self) -> None:
+        """Quit (Ctrl+Q): says where the take played is kept and asks first."""
+        if self.confirm_quit():
+            self.close()
+
+    def confirm_quit(self) -> bool:
+        kept = self.kept_take_note()
+        return not kept or self.ask_quit(kept)
+
+    def ask_quit(self, kept: str) -> bool:
+        """The quit question (modal: nothing is playing any more). Tests replace it."""
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle("Quit Everybody Compose?")
+        box.setText("Quit Everybody Compose?")
+        box.setInformativeText(kept)
+        quit_button = box.addButton("Quit", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(quit_button)
+        box.exec()
+        return box.clickedButton() is quit_button
+
     def closeEvent(self, event) -> None:
         if self._closing:
             return super().closeEvent(event)
+        if event.spontaneous() and not self.confirm_quit():  # the window's close button
+            event.ignore()
+            return
         self._closing = True
         self._timer.stop()
         self.save_state()

@@ -129,6 +129,8 @@ class MidiPanel(QGroupBox):
         super().__init__("MIDI keyboard", parent)
         self.combo = QComboBox(self)
         self.combo.addItem(NONE, "")
+        self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.combo.setMinimumContentsLength(14)
         self.combo.setToolTip("MIDI input port: a keyboard plays like the tap keys, with its own velocity")
         self.status = QLabel("looking for MIDI ports…", self)
         self.status.setWordWrap(True)

@@ -24,6 +24,8 @@ from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import QScrollBar, QSizePolicy, QVBoxLayout, QWidget
 
+from composer_app.gui.beat_grid import BeatGrid
+from composer_app.gui.steer_keys import arrow
 from composer_app.sampling import note_name
 
 FRAME_MS = 33
@@ -32,6 +34,10 @@ LABEL_W = 44
 TIME_H = 20  # time axis height
 MIN_SPAN = 25  # at least two octaves visible
 MIN_PX_PER_S, MAX_PX_PER_S = 10.0, 2000.0
+DEFAULT_PX_PER_S = 110.0
+#: A whole take is shown only while its notes stay readable: the median gap between onsets at least this wide.
+READABLE_GAP_PX = 18.0
+MIN_BEAT_PX = 6.0  # beat lines closer than this are left out (bar lines stay)
 BLACK = {1, 3, 6, 8, 10}
 
 
@@ -42,6 +48,7 @@ class RollNote:
     start_s: float
     end_s: float | None  # None while it sounds
     velocity: int = 100
+    direction: int | None = None  # what its steer key asked: +1 up, -1 down, 0 same, None nothing
 
 
 def notes_from_take(take) -> list[RollNote]:
@@ -62,7 +69,8 @@ class PianoRoll(QWidget):
         self._by_index: dict[int, RollNote] = {}
         self._max_dur = 0.0
         self._max_end = 0.0  # latest end (or start) of any note: the take's length without a scan
-        self.px_per_s = 110.0
+        self.px_per_s = DEFAULT_PX_PER_S
+        self.grid: BeatGrid | None = None
         self.view_start_s = 0.0
         self.low, self.high = 48, 84
         self._range_fitted = False  # the pitch range still the default: the first note re-centres it
@@ -108,12 +116,14 @@ class PianoRoll(QWidget):
         self.low, self.high = 48, 84
         self._range_fitted = False
 
-    def note_started(self, index: int, pitch: int, start_s: float, t_ns: int, velocity: int = 100) -> None:
-        """A note began sounding (engine event); ``t_ns`` its key-down, to place "now" on the take's clock."""
+    def note_started(self, index: int, pitch: int, start_s: float, t_ns: int, velocity: int = 100,
+                     direction: int | None = None) -> None:
+        """A note began sounding (engine event); ``t_ns`` its key-down, to place "now" on the take's clock;
+        ``direction`` what its steer key asked for."""
         self.origin_ns = int(t_ns) - int(round(start_s * 1e9))
         for i in [i for i in self._by_index if i >= index]:  # an undone note's index is reused
             self._remove(i)
-        note = RollNote(index, pitch, start_s, None, velocity)
+        note = RollNote(index, pitch, start_s, None, velocity, direction)
         pos = bisect.bisect_right(self._starts, start_s)
         self.notes.insert(pos, note)
         self._starts.insert(pos, start_s)
@@ -138,6 +148,15 @@ class PianoRoll(QWidget):
             self._max_end = max(self._max_end, note.end_s)
         self._update_timer()
         self.viewChanged.emit()
+        self.update()
+
+    def note(self, index: int) -> RollNote | None:
+        """The note with take index ``index`` (None when there is none)."""
+        return self._by_index.get(index)
+
+    def set_grid(self, grid: BeatGrid | None) -> None:
+        """Draw bars and beats of ``grid`` (None: seconds only)."""
+        self.grid = grid
         self.update()
 
     def _remove(self, index: int) -> None:
@@ -265,12 +284,40 @@ class PianoRoll(QWidget):
         self._follow_now()
         self.update()
 
-    def fit(self) -> None:
-        """Show the whole take."""
+    def fit(self, readable: bool = False) -> None:
+        """Show the whole take; ``readable``: but never so small that notes shrink to dots (then it starts at
+        the beginning, zoomed to :data:`READABLE_GAP_PX` per typical note, and scrolls)."""
         dur = self.duration_s
         if dur > 0:
-            self.px_per_s = min(MAX_PX_PER_S, max(MIN_PX_PER_S, (self.width() - KEY_W - 20) / (dur * 1.02)))
+            px = (self.width() - KEY_W - 20) / (dur * 1.02)
+            if readable:
+                px = max(px, self.readable_px_per_s())
+            self.px_per_s = min(MAX_PX_PER_S, max(MIN_PX_PER_S, px))
         self.view_start_s = 0.0
+        self.follow = False
+        self.viewChanged.emit()
+        self.update()
+
+    def readable_px_per_s(self) -> float:
+        """The zoom at which the typical gap between onsets is :data:`READABLE_GAP_PX` wide."""
+        gaps = sorted(b - a for a, b in zip(self._starts, self._starts[1:], strict=False) if b > a)
+        if not gaps:
+            return MIN_PX_PER_S
+        return READABLE_GAP_PX / gaps[len(gaps) // 2]
+
+    def reset_zoom(self) -> None:
+        """The zoom a new take starts with."""
+        self.px_per_s = DEFAULT_PX_PER_S
+        self.view_start_s = 0.0
+        self.viewChanged.emit()
+        self.update()
+
+    def set_view(self, px_per_s: float, view_start_s: float) -> None:
+        """Show from ``view_start_s`` at ``px_per_s`` (a view kept in step with another)."""
+        if (px_per_s, view_start_s) == (self.px_per_s, self.view_start_s):
+            return
+        self.px_per_s = min(MAX_PX_PER_S, max(MIN_PX_PER_S, px_per_s))
+        self.view_start_s = max(0.0, view_start_s)
         self.follow = False
         self.viewChanged.emit()
         self.update()
@@ -327,6 +374,38 @@ class PianoRoll(QWidget):
         hi = bisect.bisect_right(self._starts, t1)
         return self.notes[lo:hi]
 
+    def _paint_seconds(self, p: QPainter, grid_h: float) -> None:
+        step = _grid_step(self.px_per_s)
+        t = (int(self.view_start_s / step)) * step
+        p.setPen(QPen(QColor(52, 57, 68), 1))
+        end_t = self.view_start_s + self.visible_seconds
+        while t <= end_t + step:
+            x = self.x_of(t)
+            if x >= KEY_W:
+                p.setPen(QPen(QColor(52, 57, 68), 1))
+                p.drawLine(QPointF(x, 0), QPointF(x, grid_h))
+                p.setPen(QColor(140, 146, 160))
+                label = f"{t:.0f}s" if step >= 1 else f"{t:.1f}s"
+                p.drawText(QRectF(x + 3, grid_h, 60, TIME_H), Qt.AlignmentFlag.AlignVCenter, label)
+            t += step
+
+    def _paint_bars(self, p: QPainter, grid_h: float) -> None:
+        grid = self.grid
+        t0, t1 = self.view_start_s, self.view_start_s + self.visible_seconds
+        show_beats = grid.beat_s * self.px_per_s >= MIN_BEAT_PX
+        label_every = max(1, int(50 / max(1e-9, grid.bar_s * self.px_per_s)) + 1)
+        for t, bar, beat in grid.lines(t0, t1 + grid.bar_s):
+            if beat and not show_beats:
+                continue
+            x = self.x_of(t)
+            if x < KEY_W:
+                continue
+            p.setPen(QPen(QColor(96, 104, 124) if beat == 0 else QColor(46, 51, 62), 1))
+            p.drawLine(QPointF(x, 0), QPointF(x, grid_h))
+            if beat == 0 and (bar - 1) % label_every == 0:
+                p.setPen(QColor(160, 166, 180))
+                p.drawText(QRectF(x + 3, grid_h, 60, TIME_H), Qt.AlignmentFlag.AlignVCenter, f"bar {bar}")
+
     def paintEvent(self, event) -> None:
         p = QPainter(self)
         w, h = self.width(), self.height()
@@ -348,20 +427,11 @@ class PianoRoll(QWidget):
                 p.setPen(QPen(QColor(70, 76, 90), 1))
                 p.drawLine(QPointF(KEY_W, y + row), QPointF(w, y + row))
 
-        # time grid and labels
-        step = _grid_step(self.px_per_s)
-        t = (int(self.view_start_s / step)) * step
-        p.setPen(QPen(QColor(52, 57, 68), 1))
-        end_t = self.view_start_s + self.visible_seconds
-        while t <= end_t + step:
-            x = self.x_of(t)
-            if x >= KEY_W:
-                p.setPen(QPen(QColor(52, 57, 68), 1))
-                p.drawLine(QPointF(x, 0), QPointF(x, grid_h))
-                p.setPen(QColor(140, 146, 160))
-                label = f"{t:.0f}s" if step >= 1 else f"{t:.1f}s"
-                p.drawText(QRectF(x + 3, grid_h, 60, TIME_H), Qt.AlignmentFlag.AlignVCenter, label)
-            t += step
+        # time grid and labels: bars and beats when a tempo is set, else seconds
+        if self.grid is not None:
+            self._paint_bars(p, grid_h)
+        else:
+            self._paint_seconds(p, grid_h)
 
         # notes
         now = self.now_s()
@@ -382,6 +452,10 @@ class PianoRoll(QWidget):
             if row >= 11 and rect.width() > 26:
                 p.setPen(QColor(15, 20, 30))
                 p.drawText(rect.adjusted(3, 0, 0, 0), Qt.AlignmentFlag.AlignVCenter, note_name(n.pitch))
+            if n.direction is not None:  # what the steer key asked, just above the note
+                p.setPen(QColor(120, 230, 160))
+                p.drawText(QRectF(x0 - 2, rect.top() - 14, 14, 14), Qt.AlignmentFlag.AlignCenter,
+                           arrow(n.direction))
         p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
 
         # now line (while a note sounds) or replay play-head

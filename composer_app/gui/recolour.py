@@ -218,11 +218,17 @@ class CompareDialog(QDialog):
         row.addWidget(self.keep_recoloured)
         layout.addLayout(row)
         self.choice: str | None = None
+        self._linked = False
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
         for view in (self.played_view, self.recoloured_view):  # only now do the rolls know their width
-            view.roll.fit()
+            view.roll.fit(readable=True)  # a long take scrolls rather than shrinking to dots
+        if not self._linked:  # both rolls scroll and zoom together: the same note sits above its recolouring
+            a, b = self.played_view.roll, self.recoloured_view.roll
+            a.viewChanged.connect(lambda: b.set_view(a.px_per_s, a.view_start_s))
+            b.viewChanged.connect(lambda: a.set_view(b.px_per_s, b.view_start_s))
+            self._linked = True
 
     def _keep(self, which: str) -> None:
         self.choice = which

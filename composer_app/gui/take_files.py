@@ -83,12 +83,13 @@ class TakeFilesMixin:
     def export_midi(self, path) -> None:
         path = _with_suffix(path, ".mid")
         self._remember_dir(path)
+        bpm = self.tempo_bar.settings().bpm
 
         def write():
             take = self.shown_take()
             if not take.notes:
                 raise UserError("the take is empty: play something first")
-            return take.export_midi(path)
+            return take.export_midi(path, tempo_bpm=bpm)
 
         tasks.run_in_thread(write, lambda p: self.banner.show_message(f"exported {p}", "info"),
                             lambda msg: self.banner.show_message(f"MIDI export failed: {msg}", "error"),
@@ -148,7 +149,12 @@ class TakeFilesMixin:
 
     def open_take(self, path) -> None:
         self._remember_dir(path)
-        tasks.run_in_thread(lambda: load_take(path), lambda take: self.show_document(take, Path(path)),
+        def opened(take):
+            kept = self.kept_take_note() if self.document is None else ""
+            self.show_document(take, Path(path))
+            self.banner.show_message(f"opened {Path(path).name} ({len(take)} notes). {kept}".strip(), "info")
+
+        tasks.run_in_thread(lambda: load_take(path), opened,
                             lambda msg: self.banner.show_message(f"could not open the take: {msg}", "error"),
                             name="open-take")
 

@@ -32,7 +32,7 @@ def test_taps_make_notes_in_take_and_roll(window, tap):
     assert starts == sorted(starts) and starts[-1] - starts[0] >= 0.15  # 3 gaps of >= 70 ms
     last = take.notes[-1].pitch
     assert window.tap.note_text.startswith(note_name(last))  # feedback: the note that sounded
-    assert window.tap.beats == 4
+    assert window.tap.note_count == 4
     assert window.windowTitle().startswith(f"{APP_TITLE} — take-")  # the take's name follows
 
 
@@ -210,7 +210,7 @@ def test_an_x_autorepeat_pair_that_qt_did_not_flag_does_not_restart_the_note(win
     qtbot.wait(50)
     wait_settled(window)
     notes = window.engine.take.notes
-    assert len(notes) == 1 and window.tap.beats == 1
+    assert len(notes) == 1 and window.tap.note_count == 1
     assert (notes[0].end_ns - notes[0].start_ns) / 1e6 == pytest.approx(500, abs=2)  # the event times, exactly
     assert window.engine.synth.sounding_notes == frozenset()
 
