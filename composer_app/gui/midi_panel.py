@@ -15,9 +15,10 @@ import queue
 import threading
 
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtWidgets import QComboBox, QGroupBox, QLabel, QVBoxLayout
+from PySide6.QtWidgets import QComboBox, QGroupBox, QVBoxLayout
 
 from composer_app.errors import UserError
+from composer_app.gui.elided_label import ElidedLabel
 
 log = logging.getLogger(__name__)
 POLL_S = 1.0
@@ -132,8 +133,7 @@ class MidiPanel(QGroupBox):
         self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.combo.setMinimumContentsLength(14)
         self.combo.setToolTip("MIDI input port: a keyboard plays like the tap keys, with its own velocity")
-        self.status = QLabel("looking for MIDI ports…", self)
-        self.status.setWordWrap(True)
+        self.status = ElidedLabel("looking for MIDI ports…", self)
         self.status.setStyleSheet("color: palette(mid);")
         layout = QVBoxLayout(self)
         layout.addWidget(self.combo)
@@ -160,7 +160,7 @@ class MidiPanel(QGroupBox):
         self.combo.setCurrentIndex(max(0, self.combo.findData(current)))
         self.combo.blockSignals(False)
         if reason:
-            self.status.setText(reason + "\nThe computer keyboard plays as usual.")
+            self.status.setText(reason + " The computer keyboard plays as usual.")
         elif names:
             self.status.setText(f"{len(names)} MIDI input port{'s' if len(names) != 1 else ''} found")
         else:

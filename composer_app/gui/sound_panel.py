@@ -10,6 +10,8 @@ from pathlib import Path
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton
 
+from composer_app.gui.elided_label import ElidedLabel
+
 BLOCK_SIZES = (64, 128, 256, 512, 1024)
 LATENCIES = (("low", "low"), ("high", "high"), ("5 ms", 0.005), ("10 ms", 0.010), ("20 ms", 0.020),
              ("50 ms", 0.050))
@@ -55,8 +57,7 @@ class SoundPanel(QGroupBox):
         for label, value in LATENCIES:
             self.latency.addItem(label, value)
         self.latency.setToolTip("Latency asked of the sound system ('low' by default)")
-        self.status = QLabel(self)
-        self.status.setWordWrap(True)
+        self.status = ElidedLabel("", self)
         self.status.setStyleSheet("color: palette(mid);")
         form = QFormLayout(self)
         form.addRow("Instrument", self.instrument)
