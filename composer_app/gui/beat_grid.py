@@ -1,7 +1,6 @@
-"""Bars and beats on the take's clock, for drawing: a tempo in quarter notes per minute and a metre.
+"""Bars and beats on the take's clock, for drawing: a tempo (quarter notes per minute) and a metre.
 
-As in MIDI files, the tempo counts quarter notes; a beat is one unit of the metre's denominator (an eighth in
-6/8), and bar 1 begins at the take's time 0.
+Bar 1 begins at the take's time 0 (its first tap, or the count-in's downbeat), as in the exported MIDI file.
 """
 
 from __future__ import annotations
@@ -9,43 +8,34 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-METRES = {"4/4": (4, 4), "3/4": (3, 4), "6/8": (6, 8)}
+from composer_app.musical_time import TimeSignature, check_tempo, parse_time_signature
 
 
 @dataclass(frozen=True)
 class BeatGrid:
     bpm: float
-    beats_per_bar: int = 4
-    beat_unit: int = 4
-    origin_s: float = 0.0
-
-    def __post_init__(self):
-        if not (self.bpm > 0 and math.isfinite(self.bpm)):
-            raise ValueError(f"tempo must be a positive number of beats per minute, not {self.bpm}")
+    metre: TimeSignature = TimeSignature()
 
     @classmethod
-    def of(cls, bpm: float, metre: str, origin_s: float = 0.0) -> BeatGrid:
-        """The grid of ``bpm`` and a metre named as in :data:`METRES` ('4/4', '3/4', '6/8')."""
-        if metre not in METRES:
-            raise ValueError(f"unknown time signature {metre!r}: choose one of {', '.join(METRES)}")
-        beats, unit = METRES[metre]
-        return cls(float(bpm), beats, unit, origin_s)
+    def of(cls, bpm: float, metre) -> BeatGrid:
+        """The grid of ``bpm`` and ``metre`` ('4/4', '3/4', '6/8', ...); UserError for nonsense."""
+        return cls(check_tempo(bpm), parse_time_signature(metre))
+
+    @property
+    def beats_per_bar(self) -> int:
+        return self.metre.numerator
 
     @property
     def beat_s(self) -> float:
-        return 60.0 / self.bpm * 4.0 / self.beat_unit
+        return self.metre.beat_s(self.bpm)
 
     @property
     def bar_s(self) -> float:
-        return self.beat_s * self.beats_per_bar
+        return self.metre.bar_s(self.bpm)
 
     def lines(self, t0: float, t1: float):
         """``(time, bar number from 1, beat in bar from 0)`` of every beat from ``t0`` to ``t1`` (seconds)."""
-        first = max(0, math.floor((t0 - self.origin_s) / self.beat_s))
-        k = first
-        while True:
-            t = self.origin_s + k * self.beat_s
-            if t > t1:
-                return
+        k = max(0, math.floor(t0 / self.beat_s))
+        while (t := k * self.beat_s) <= t1:
             yield t, k // self.beats_per_bar + 1, k % self.beats_per_bar
             k += 1

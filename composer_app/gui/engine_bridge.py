@@ -66,18 +66,19 @@ class EngineBridge(QObject):
         """Calls handed to the engine thread by the window and not finished yet."""
         return self._pending
 
-    def press(self, source, t_ns: int) -> None:
-        """A key-down: straight into the engine when nothing of ours is queued there, else queued behind it."""
+    def press(self, source, t_ns: int, key_height: float | None = None) -> None:
+        """A key-down: straight into the engine when nothing of ours is queued there, else queued behind it.
+        ``key_height``: a steer key's place (it asks the melody up or down against the previous one)."""
         if self._pending == 0:
             self.last_route = "direct"
             try:
-                self.engine.press(source, t_ns)
+                self.engine.press(source, t_ns, key_height=key_height)
             except Exception as exc:  # noqa: BLE001 - the instrument keeps running; say what happened
                 log.exception("press failed")
                 self.callFailed.emit("play the note", _plain(exc))
         else:
             self.last_route = "queued"
-            self.submit(self.engine.press, source, t_ns)
+            self.submit(lambda: self.engine.press(source, t_ns, key_height=key_height))
 
     def release(self, source, t_ns: int) -> None:
         if self._pending == 0:

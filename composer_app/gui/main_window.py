@@ -52,7 +52,6 @@ from composer_app.gui.piano_roll import RollView, notes_from_take
 from composer_app.gui.recolour import CompareDialog, RecolourWorker
 from composer_app.gui.recolour_flow import RecolourMixin
 from composer_app.gui.sound_panel import SoundPanel
-from composer_app.gui.steer_keys import steer_direction
 from composer_app.gui.take_files import TakeFilesMixin
 from composer_app.gui.tap_area import KeyRouter, TapArea
 from composer_app.gui.tempo_bar import TempoBar, time_settings_from_store
@@ -100,8 +99,8 @@ class MainWindow(TakeFilesMixin, RecolourMixin, QMainWindow):
         self.step_ns: collections.deque[int] = collections.deque(maxlen=2048)
         self.key_to_sound_ns: collections.deque[int] = collections.deque(maxlen=2048)
         self._closing = False
-        self._last_source = None  # the source of the last live note: a steer key's direction is against it
         self._replay_pitches: list[int] = []  # pitches of the take being replayed, by position
+        self.time_settings = None  # the tempo bar's TimeSettings, once applied
         self.setWindowTitle(APP_TITLE)
         if ICON.exists():
             self.setWindowIcon(QIcon(str(ICON)))
@@ -352,11 +351,11 @@ class MainWindow(TakeFilesMixin, RecolourMixin, QMainWindow):
         s.sync()
 
     # -- playing --------------------------------------------------------------------------------------------------
-    def _press(self, source: str, t_ns: int) -> None:
+    def _press(self, source: str, t_ns: int, key_height: int | None = None) -> None:
         """A tap key went down (GUI thread): to the engine at once (see :meth:`EngineBridge.press`)."""
         if self.document is not None:
             self._leave_document()
-        self.bridge.press(source, t_ns)
+        self.bridge.press(source, t_ns, key_height)
 
     def _release(self, source: str, t_ns: int) -> None:
         self.bridge.release(source, t_ns)
@@ -364,6 +363,7 @@ class MainWindow(TakeFilesMixin, RecolourMixin, QMainWindow):
     def _leave_document(self) -> None:
         """Tapping while an opened/recoloured take is shown: a new live take begins (the document is in its
         file; a kept recolouring was saved)."""
+        self._show_live_grid()
         self.document = None
         self.document_path = None
         self.roll.clear(live=True)
@@ -371,15 +371,20 @@ class MainWindow(TakeFilesMixin, RecolourMixin, QMainWindow):
         self.bridge.submit(self.engine.new_take)  # the press that follows is queued behind it
         self._update_title()
 
+    def _show_live_grid(self) -> None:
+        """Bars and beats of the tempo bar's settings (a document shows its own)."""
+        settings = self.time_settings
+        if settings is not None:
+            self.roll.set_grid(BeatGrid.of(settings.bpm, settings.metre))
+
     def _on_note_started(self, ev) -> None:
         if self.document is not None:  # a MIDI key while a document is shown: show the live take again
+            self._show_live_grid()
             self.document = None
             self.document_path = None
             self.roll.set_notes(notes_from_take(_copy_notes(self.engine.take)), live=True)
-        direction = steer_direction(self._last_source, ev.source) if ev.index > 0 else None
-        self._last_source = ev.source
-        self.roll.note_started(ev.index, ev.pitch, ev.start_s, ev.t_ns, ev.velocity, direction)
-        self.tap.show_note(ev.index, ev.pitch, direction)
+        self.roll.note_started(ev.index, ev.pitch, ev.start_s, ev.t_ns, ev.velocity, ev.direction)
+        self.tap.show_note(ev.index, ev.pitch, ev.direction)
         self.step_ns.append(ev.step_ns)
         self.key_to_sound_ns.append(max(0, ev.sounded_ns - ev.t_ns))
         self._show_count()
@@ -395,16 +400,11 @@ class MainWindow(TakeFilesMixin, RecolourMixin, QMainWindow):
     def _on_take_changed(self, take) -> None:
         if self.document is not None:
             return
-        copied = _copy_notes(take)
-        self._last_source = copied.notes[-1].source if copied.notes else None
-        notes = notes_from_take(copied)
+        notes = notes_from_take(_copy_notes(take))
         if not notes:
             self.roll.clear(live=True)
             self.tap.clear()
         else:
-            for note in notes:  # keep the steering arrows the roll already shows
-                shown = self.roll.note(note.index)
-                note.direction = shown.direction if shown is not None else None
             self.roll.set_notes(notes, live=True, origin_ns=self.roll.origin_ns)
             last = notes[-1]
             if last.end_s is not None:  # an undo: the big display shows the note the take now ends with
@@ -429,12 +429,13 @@ class MainWindow(TakeFilesMixin, RecolourMixin, QMainWindow):
     # -- transport ------------------------------------------------------------------------------------------------
     def new_take(self) -> None:
         kept = self.kept_take_note()
+        self._show_live_grid()
         self.document = None
         self.document_path = None
         self.roll.clear(live=True)
         self.roll.reset_zoom()
         self.tap.clear()
-        self.bridge.call("start a new take", self.engine.new_take)
+        self.bridge.call("start a new take", self.engine.new_take, self.time_settings.count_in)
         self._update_title()
         if kept:
             self.banner.show_message(f"New take. {kept}", "info")
@@ -499,13 +500,26 @@ class MainWindow(TakeFilesMixin, RecolourMixin, QMainWindow):
         self.bridge.call("switch the model", self.engine.set_model, choice.loaded, tag="model")
 
     def apply_settings(self, settings) -> None:
-        self.bridge.call("change the sampling settings", self.engine.set_settings, settings)
+        steer = self.time_settings.steer
+        self.bridge.call("change the sampling settings", self.engine.set_settings, settings.with_(steer=steer))
         self.sampling_panel.save(self.store)
 
     def apply_time(self, settings) -> None:
-        """Tempo, metre, click, count-in, steer and quantize: the roll draws bars and beats; kept for export."""
-        self.time_settings = settings
-        self.roll.set_grid(BeatGrid.of(settings.bpm, settings.metre))
+        """Tempo, metre, click and steer go to the engine (only what changed); the roll draws bars and beats;
+        count-in is used by New take, the quantize grid by export."""
+        before, self.time_settings = self.time_settings, settings
+        engine = self.engine
+        if before is None or settings.bpm != before.bpm:
+            self.bridge.call("set the tempo", engine.set_tempo, settings.bpm)
+        if before is None or settings.metre != before.metre:
+            self.bridge.call("set the time signature", engine.set_time_signature, settings.metre)
+        if before is None or settings.click != before.click:
+            self.bridge.call("switch the metronome", engine.set_metronome, settings.click)
+        if before is None or settings.steer != before.steer:
+            self.bridge.call("set the steer strength",
+                             lambda: engine.set_settings(engine.settings.with_(steer=settings.steer)))
+        if self.document is None:
+            self._show_live_grid()
         self.tempo_bar.save(self.store)
 
     def choose_program(self, program: int) -> None:

@@ -53,8 +53,8 @@ class RollNote:
 
 def notes_from_take(take) -> list[RollNote]:
     """RollNotes of a :class:`~composer_app.live.take.Take` (a note still sounding keeps ``end_s`` None)."""
-    return [RollNote(n.index, n.pitch, n.start_ns / 1e9, None if n.end_ns is None else n.end_ns / 1e9, n.velocity)
-            for n in take.notes]
+    return [RollNote(n.index, n.pitch, n.start_ns / 1e9, None if n.end_ns is None else n.end_ns / 1e9, n.velocity,
+                     n.direction) for n in take.notes]
 
 
 class PianoRoll(QWidget):

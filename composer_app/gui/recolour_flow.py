@@ -52,6 +52,7 @@ class RecolourMixin:
         from composer_app.sampling import settings_from_profile
 
         panel = self.sampling_panel.settings_or_default()
+        steer = self.tempo_bar.settings().steer
         overrides = {"hints": panel.hints, "scale": panel.scale, "low": panel.low, "high": panel.high} \
             if keep_locks else {}
 
@@ -62,7 +63,7 @@ class RecolourMixin:
             for n in take.notes:  # a note still held ends where it is now
                 if n.end_ns is None:
                     n.end_ns = n.start_ns + int(0.25e9)
-            settings = settings_from_profile(profile, **overrides)
+            settings = settings_from_profile(profile, **overrides).with_(steer=steer)
             return take, self.source.offline(arch), settings
 
         self.recolour_bar.show()

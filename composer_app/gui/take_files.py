@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 from composer_app import resources
 from composer_app.errors import UserError
 from composer_app.gui import tasks
+from composer_app.gui.beat_grid import BeatGrid
 from composer_app.gui.piano_roll import notes_from_take
 from composer_app.gui.recolour import copy_take
 from composer_app.live.take import (
@@ -57,6 +58,7 @@ class TakeFilesMixin:
         self.document = take
         self.document_path = Path(path) if path else None
         self.roll.set_notes(notes_from_take(take), live=False)
+        self.roll.set_grid(BeatGrid(take.tempo_bpm, take.time_signature))  # the bars it was played in
         self.roll.fit()
         self.tap.clear()
         self._update_title()
@@ -83,13 +85,13 @@ class TakeFilesMixin:
     def export_midi(self, path) -> None:
         path = _with_suffix(path, ".mid")
         self._remember_dir(path)
-        bpm = self.tempo_bar.settings().bpm
+        grid = self.tempo_bar.settings().quantize
 
-        def write():
+        def write():  # the take's own tempo and metre; quantized in the file only
             take = self.shown_take()
             if not take.notes:
                 raise UserError("the take is empty: play something first")
-            return take.export_midi(path, tempo_bpm=bpm)
+            return take.export_midi(path, quantize=grid)
 
         tasks.run_in_thread(write, lambda p: self.banner.show_message(f"exported {p}", "info"),
                             lambda msg: self.banner.show_message(f"MIDI export failed: {msg}", "error"),

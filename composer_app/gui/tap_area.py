@@ -38,8 +38,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from composer_app.gui.steer_keys import STEER_KEYS, arrow
-from composer_app.live.beat_capture import EventClock, key_source
+from composer_app.gui.steer_keys import arrow
+from composer_app.live.beat_capture import STEER_KEYS, EventClock, key_source, steer_key_height
 from composer_app.sampling import note_name
 
 PLAIN_KEYS = {Qt.Key.Key_Z: "z", Qt.Key.Key_X: "x", Qt.Key.Key_Space: "space"}
@@ -67,8 +67,9 @@ class KeyClock:
 
 
 class TapArea(QWidget):
-    """The big playing surface. ``press(source, t_ns)`` / ``release(source, t_ns)`` are called at once, on
-    the GUI thread, and must only hand the event over."""
+    """The big playing surface. ``press(source, t_ns, key_height)`` (``key_height`` a steer key's place, low
+    to high, or None) and ``release(source, t_ns)`` are called at once, on the GUI thread, and must only hand
+    the event over."""
 
     tapped = Signal(str)  # key name, after the press was handed to the engine (for the window's bookkeeping)
 
@@ -130,7 +131,7 @@ class TapArea(QWidget):
             if name in self.held:
                 return True
             self.held.add(name)
-            self._press(key_source(name), self.clock.to_ns(stamp))
+            self._press(key_source(name), self.clock.to_ns(stamp), steer_key_height(name))
             self.handler_ns.append(time.perf_counter_ns() - t0)
             self._start_flash()
             self.tapped.emit(name)

@@ -23,13 +23,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from composer_app.gui.beat_grid import METRES
+from composer_app.musical_time import GRIDS, TIME_SIGNATURES, TapTempo
 
-MIN_BPM, MAX_BPM = 30, 300
-#: Export grids: label -> the name the export takes (None: played timing).
-QUANTIZE = {"off": None, "1/8": "1/8", "1/16": "1/16", "1/8 triplets": "1/8t"}
-TAP_RESET_S = 2.0  # a tap this long after the last starts a new tap-tempo count
-TAP_KEEP = 5  # taps averaged
+MIN_BPM, MAX_BPM = 30, 300  # what the spin box offers (the engine takes 10-400)
+#: Export grids: label -> the grid's name (:data:`composer_app.musical_time.GRIDS`).
+QUANTIZE = {"off": "off", "1/8": "1/8", "1/16": "1/16", "1/8 triplets": "1/8t"}
+assert set(QUANTIZE.values()) == set(GRIDS)
 
 
 @dataclass(frozen=True)
@@ -39,35 +38,17 @@ class TimeSettings:
     click: bool = False
     count_in: bool = False
     steer: float = 0.0  # 0 = the model alone, 1 = the keys' direction always
-    quantize: str | None = None  # a QUANTIZE value
+    quantize: str = "off"  # a grid name of :data:`QUANTIZE`
 
     def __post_init__(self):
         if not MIN_BPM <= self.bpm <= MAX_BPM:
             raise ValueError(f"tempo must be between {MIN_BPM} and {MAX_BPM} BPM, not {self.bpm}")
-        if self.metre not in METRES:
+        if self.metre not in TIME_SIGNATURES:
             raise ValueError(f"unknown time signature {self.metre!r}")
         if not 0.0 <= self.steer <= 1.0:
             raise ValueError(f"steer strength must be between 0 and 1, not {self.steer}")
         if self.quantize not in QUANTIZE.values():
             raise ValueError(f"unknown quantize grid {self.quantize!r}")
-
-
-class TapTempo:
-    """Tempo from taps: the mean gap of the last few taps; a pause of :data:`TAP_RESET_S` starts afresh."""
-
-    def __init__(self):
-        self.times: list[float] = []
-
-    def tap(self, t: float | None = None) -> int | None:
-        """Record a tap at ``t`` (seconds, default now); the tempo in BPM once there are two taps."""
-        t = time.monotonic() if t is None else t
-        if self.times and t - self.times[-1] > TAP_RESET_S:
-            self.times = []
-        self.times = (self.times + [t])[-TAP_KEEP:]
-        if len(self.times) < 2:
-            return None
-        gap = (self.times[-1] - self.times[0]) / (len(self.times) - 1)
-        return int(round(min(MAX_BPM, max(MIN_BPM, 60.0 / gap)))) if gap > 0 else None
 
 
 class TempoBar(QWidget):
@@ -88,13 +69,13 @@ class TempoBar(QWidget):
         self.tap_button = QPushButton("Tap", self)
         self.tap_button.setToolTip("Tap tempo: click in time (or press T) a few times")
         self.metre = QComboBox(self)
-        self.metre.addItems(list(METRES))
+        self.metre.addItems(list(TIME_SIGNATURES))
         self.metre.setToolTip("Time signature")
         self.click = QCheckBox("Click", self)
         self.click.setToolTip("Metronome click, accented on each bar's first beat: heard by you only, never "
                               "in the take or an export")
         self.count_in = QCheckBox("Count-in", self)
-        self.count_in.setToolTip("One bar of clicks before a new take; the take starts on the downbeat")
+        self.count_in.setToolTip("New take (Ctrl+N) clicks one bar first; the take starts on the downbeat after it")
         self.steer = QSlider(Qt.Orientation.Horizontal, self)
         self.steer.setRange(0, 100)
         self.steer.setFixedWidth(80)
@@ -125,11 +106,13 @@ class TempoBar(QWidget):
         self.quantize.currentIndexChanged.connect(self._changed)
         self.tap_button.clicked.connect(lambda: self.tap_tempo())
 
-    def tap_tempo(self, t: float | None = None) -> int | None:
-        """One tap of tap tempo; sets the tempo from the second tap on."""
-        bpm = self.tapper.tap(t)
-        if bpm is not None:
-            self.bpm.setValue(bpm)
+    def tap_tempo(self, t_ns: int | None = None) -> int | None:
+        """One tap of tap tempo at ``t_ns`` (default now); sets the tempo from the second tap on."""
+        bpm = self.tapper.tap(time.perf_counter_ns() if t_ns is None else t_ns)
+        if bpm is None:
+            return None
+        bpm = int(round(min(MAX_BPM, max(MIN_BPM, bpm))))
+        self.bpm.setValue(bpm)
         return bpm
 
     def settings(self) -> TimeSettings:
@@ -163,7 +146,7 @@ class TempoBar(QWidget):
         store.set("time/click", s.click)
         store.set("time/count_in", s.count_in)
         store.set("time/steer", s.steer)
-        store.set("time/quantize", s.quantize or "")
+        store.set("time/quantize", s.quantize)
 
 
 def time_settings_from_store(store) -> TimeSettings:
@@ -174,6 +157,6 @@ def time_settings_from_store(store) -> TimeSettings:
                             click=store.get_bool("time/click", d.click),
                             count_in=store.get_bool("time/count_in", d.count_in),
                             steer=store.get_float("time/steer", d.steer),
-                            quantize=store.get_str("time/quantize", "") or None)
+                            quantize=store.get_str("time/quantize", d.quantize) or d.quantize)
     except ValueError:
         return d

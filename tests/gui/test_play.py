@@ -72,8 +72,8 @@ def test_key_down_sounds_before_the_handler_returns_and_costs_about_one_step(win
     sounding_at_return = []
     original = window.tap._press
 
-    def press(source, t_ns):
-        original(source, t_ns)
+    def press(source, t_ns, key_height=None):
+        original(source, t_ns, key_height)
         sounding_at_return.append(bool(window.engine.synth.sounding_notes))
 
     window.tap._press = press

@@ -57,7 +57,7 @@ def test_keep_played_changes_nothing(window, qtbot, tap, wait_settled):
     assert not list(window.take_dir.glob("*-recoloured.ectake"))
 
 
-def _slow_generate(loaded, rests, durs, settings, seed=None, progress=None):
+def _slow_generate(loaded, rests, durs, settings, seed=None, progress=None, contour=None):
     import numpy as np
 
     for i in range(len(rests)):
@@ -115,3 +115,37 @@ def test_a_demo_rhythm_opens_and_recolours_into_a_melody(window, qtbot, wait_set
     wait_settled(window)
     assert len({n.pitch for n in window.document.notes}) > 1
     assert [n.start_ns for n in window.document.notes] == [n.start_ns for n in take.notes]
+
+
+def _recolour_pitches(window, qtbot, wait_settled) -> list[int]:
+    window.start_recolour("vanilla_rnn", "default", seed=3, keep_locks=False)
+    dialog = _wait_compare(qtbot, window)
+    pitches = [n.pitch for n in dialog.recoloured.notes]
+    steer = dialog.recoloured.header["recoloured"]["steer"]
+    dialog.keep_played.click()
+    wait_settled(window)
+    return pitches, steer
+
+
+def test_recolour_is_steered_along_the_keys(window, qtbot, tap, wait_settled):
+    tap(window, "a s d f j k l ; a s d f j k l ;", hold_ms=10, gap_ms=10)  # up, up, ... (then down once)
+    free, steer = _recolour_pitches(window, qtbot, wait_settled)
+    assert steer == 0.0
+    window.tempo_bar.steer.setValue(100)
+    steered, steer = _recolour_pitches(window, qtbot, wait_settled)
+    assert steer == 1.0
+
+    def ups(pitches):
+        return sum(b > a for a, b in zip(pitches, pitches[1:], strict=False))
+
+    # the profile draws among the model's 4 likeliest pitches, so the asked side is not always open to it
+    assert ups(steered) > ups(free) and ups(steered) >= 10, (free, steered)
+
+
+def test_recolour_contour_prefers_the_asked_directions():
+    from composer_app.gui.recolour import recolour_contour
+    from composer_app.live.take import Take, TakeNote
+
+    notes = [TakeNote(0, 0, 60, 100), TakeNote(1, 10, 64, 100, direction=-1), TakeNote(2, 20, 62, 100),
+             TakeNote(3, 30, 62, 100)]
+    assert recolour_contour(Take(header={}, notes=notes)).tolist() == [0, -1, -1, 0]
