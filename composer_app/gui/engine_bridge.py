@@ -33,7 +33,7 @@ class EngineBridge(QObject):
 
     noteStarted = Signal(object)  # NoteStarted
     noteEnded = Signal(object)  # NoteEnded
-    statusChanged = Signal(str, str)  # topic, message
+    statusChanged = Signal(object)  # composer_app.status.Status
     takeChanged = Signal(object)  # Take
     replayNote = Signal(int, bool)  # index, on
     replayFinished = Signal()

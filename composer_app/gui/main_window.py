@@ -56,6 +56,7 @@ from composer_app.gui.take_files import TakeFilesMixin
 from composer_app.gui.tap_area import KeyRouter, TapArea
 from composer_app.gui.tempo_bar import TempoBar, time_settings_from_store
 from composer_app.live.take import Take
+from composer_app.status import Status
 
 APP_TITLE = "Everybody Compose"
 ICON = resources.ICON
@@ -101,6 +102,7 @@ class MainWindow(TakeFilesMixin, RecolourMixin, QMainWindow):
         self._closing = False
         self._replay_pitches: list[int] = []  # pitches of the take being replayed, by position
         self.time_settings = None  # the tempo bar's TimeSettings, once applied
+        self.midi_port = ""  # the MIDI input port the engine listens to ("" = none)
         self.setWindowTitle(APP_TITLE)
         if ICON.exists():
             self.setWindowIcon(QIcon(str(ICON)))
@@ -120,8 +122,8 @@ class MainWindow(TakeFilesMixin, RecolourMixin, QMainWindow):
         self._timer.start()
         if not audio:
             self.status_sound.setText(self._sound_summary())
-        for topic, message in engine.status.items():
-            self._on_status(topic, message)
+        for status in engine.statuses.values():
+            self._on_status(status)
         if model_warning:
             self.banner.show_message(model_warning, "warning")
         self.model_panel.show_model(engine.model, model_warning)
@@ -324,9 +326,9 @@ class MainWindow(TakeFilesMixin, RecolourMixin, QMainWindow):
         self.tempo_bar.set_settings(time_settings_from_store(self.store))
         self.apply_time(self.tempo_bar.settings())
         synth = self.engine.synth
-        self.sound_panel.set_instruments(synth.preset_names(), int(getattr(synth, "program", 0)))
-        self.sound_panel.set_soundfont(getattr(synth, "soundfont", None))
-        args = getattr(self.engine, "_audio_args", {})
+        self.sound_panel.set_instruments(synth.preset_names(), int(synth.program))
+        self.sound_panel.set_soundfont(synth.soundfont)
+        args = self.engine.audio_settings
         self.sound_panel.set_audio(int(args.get("blocksize", 128)), args.get("latency", "low"))
         self.sound_panel.set_devices([], args.get("device"))
         if self.audio:
@@ -340,7 +342,7 @@ class MainWindow(TakeFilesMixin, RecolourMixin, QMainWindow):
                 box.setEnabled(False)
 
     def _audio_args(self) -> dict:
-        return dict(getattr(self.engine, "_audio_args", {}))
+        return self.engine.audio_settings
 
     def save_state(self) -> None:
         s = self.store
@@ -505,17 +507,17 @@ class MainWindow(TakeFilesMixin, RecolourMixin, QMainWindow):
         self.sampling_panel.save(self.store)
 
     def apply_time(self, settings) -> None:
-        """Tempo, metre, click and steer go to the engine (only what changed); the roll draws bars and beats;
-        count-in is used by New take, the quantize grid by export."""
-        before, self.time_settings = self.time_settings, settings
+        """Tempo, metre, click and steer go to the engine (only what differs from it); the roll draws bars and
+        beats; count-in is used by New take, the quantize grid by export."""
+        self.time_settings = settings
         engine = self.engine
-        if before is None or settings.bpm != before.bpm:
+        if settings.bpm != engine.tempo_bpm:
             self.bridge.call("set the tempo", engine.set_tempo, settings.bpm)
-        if before is None or settings.metre != before.metre:
+        if settings.metre != str(engine.time_signature):
             self.bridge.call("set the time signature", engine.set_time_signature, settings.metre)
-        if before is None or settings.click != before.click:
+        if settings.click != engine.metronome.on:
             self.bridge.call("switch the metronome", engine.set_metronome, settings.click)
-        if before is None or settings.steer != before.steer:
+        if settings.steer != engine.settings.steer:
             self.bridge.call("set the steer strength",
                              lambda: engine.set_settings(engine.settings.with_(steer=settings.steer)))
         if self.document is None:
@@ -546,7 +548,7 @@ class MainWindow(TakeFilesMixin, RecolourMixin, QMainWindow):
 
         def load():
             engine.set_soundfont(target)
-            return target, engine.synth.preset_names(), int(getattr(engine.synth, "program", 0))
+            return target, engine.synth.preset_names(), int(engine.synth.program)
 
         self.bridge.call("load the soundfont", load, tag="soundfont")
 
@@ -565,7 +567,7 @@ class MainWindow(TakeFilesMixin, RecolourMixin, QMainWindow):
 
     def _on_midi_ports(self, names: list, reason: str) -> None:
         self.midi_panel.set_ports(names, reason)
-        if self.engine.status.get("midi", "").startswith("MIDI input:"):
+        if self.midi_port:
             return  # a port is open: the engine's own message says which
         if reason:
             self.status_midi.setText("MIDI: none")
@@ -579,6 +581,7 @@ class MainWindow(TakeFilesMixin, RecolourMixin, QMainWindow):
         self.status_midi.setText(f"MIDI: waiting for {_short(name, 30)}")
 
     def _on_midi_opened(self, name: str) -> None:
+        self.midi_port = name
         self.midi_panel.set_opened(name)
         if not name:
             self.status_midi.setText("MIDI: none chosen")
@@ -604,25 +607,22 @@ class MainWindow(TakeFilesMixin, RecolourMixin, QMainWindow):
     def _on_call_failed(self, what: str, message: str) -> None:
         self.banner.show_message(f"could not {what}: {message}", "error")
         if what == "change the instrument":
-            self.sound_panel.select_program(int(getattr(self.engine.synth, "program", 0)))
+            self.sound_panel.select_program(int(self.engine.synth.program))
 
     # -- status -----------------------------------------------------------------------------------------------
-    def _on_status(self, topic: str, message: str) -> None:
-        if topic == "sound":
+    def _on_status(self, status: Status) -> None:
+        """An engine :class:`~composer_app.status.Status`: shown by topic; warnings and errors in the banner."""
+        if status.topic == "sound":
             self.status_sound.setText(self._sound_summary())
-            self.status_sound.setToolTip(message)
-            self.sound_panel.status.setText(message)
-            if message.startswith("no sound") or "stopped unexpectedly" in message:
-                self.banner.show_message(message, "warning")
-        elif topic == "midi":
-            self.status_midi.setText(_short(message, 50))
-            self.status_midi.setToolTip(message)
-            if "disappeared" in message or message.startswith("cannot"):
-                self.banner.show_message(message, "warning")
-        elif topic == "take":
-            self.banner.show_message(message, "error")
-        elif topic == "model":
-            self.status_perf.setToolTip(message)
+            self.status_sound.setToolTip(status.text)
+            self.sound_panel.status.setText(status.text)
+        elif status.topic == "midi":
+            self.status_midi.setText(_short(status.text, 50))
+            self.status_midi.setToolTip(status.text)
+        elif status.topic == "model":
+            self.status_perf.setToolTip(status.text)
+        if status.level != "info":
+            self.banner.show_message(status.text, status.level)
 
     def _sound_summary(self) -> str:
         """The sound state in a few words for the status bar (the whole message is its tooltip)."""

@@ -107,7 +107,7 @@ class TakeFilesMixin:
 
         path = _with_suffix(path, ".wav")
         self._remember_dir(path)
-        soundfont = getattr(self.engine.synth, "soundfont", None)
+        soundfont = self.engine.synth.soundfont
 
         def render():
             take = self.shown_take()

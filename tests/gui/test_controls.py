@@ -10,6 +10,7 @@ from composer_app.gui.midi_panel import MidiWatcher
 from composer_app.gui.settings_store import SettingsStore
 from composer_app.live.engine import LiveEngine
 from composer_app.sampling import MAJOR
+from composer_app.status import Status
 
 from .conftest import tiny_model
 
@@ -103,13 +104,14 @@ def test_no_sound_card_is_said_and_play_goes_on(make_window, tap, qtbot):
     window.engine.start()
     qtbot.waitUntil(lambda: window.banner.level == "warning")
     assert "no sound" in window.banner.message and "no sound" in window.status_sound.text()
+    assert window.engine.statuses["sound"].level == "warning"
     tap(window, "z x")
     assert len(window.engine.take) == 2
 
 
 def test_an_unplugged_midi_keyboard_is_said_in_the_window(window, qtbot):
-    window.engine.status_changed.emit("midi", "MIDI input 'Keys' disappeared (unplugged?); it reopens when it is "
-                                              "back")
+    window.engine.status_changed.emit(Status("midi", "MIDI input 'Keys' disappeared (unplugged?); it reopens "
+                                             "when it is back", "warning"))
     qtbot.waitUntil(lambda: window.banner.level == "warning")
     assert "unplugged" in window.banner.message and "Keys" in window.status_midi.toolTip()
 

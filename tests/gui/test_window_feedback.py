@@ -11,6 +11,7 @@ from composer_app.gui.piano_roll import DEFAULT_PX_PER_S, READABLE_GAP_PX
 from composer_app.gui.recolour import CompareDialog, copy_take
 from composer_app.live.audio import AudioStatus
 from composer_app.live.take import Take, TakeNote
+from composer_app.status import Status
 
 
 def test_a_new_message_replaces_the_old_one_and_the_banner_does_not_grow(window, qtbot, monkeypatch):
@@ -182,7 +183,7 @@ def test_the_status_bar_shows_the_sound_state_whole(window, qtbot):
                "output latency 5.8 ms")
     window.engine.audio_output = _FakeOutput(AudioStatus(True, message, "HDA Intel PCH: ALC3246 Analog (hw:0,0)",
                                                          "ALSA", 48000, 128, 0.0058))
-    window.engine.status_changed.emit("sound", message)
+    window.engine.status_changed.emit(Status("sound", message))
     qtbot.waitUntil(lambda: window.status_sound.toolTip() == message)
     label = window.status_sound
     qtbot.wait(20)
@@ -190,3 +191,13 @@ def test_the_status_bar_shows_the_sound_state_whole(window, qtbot):
     assert label.width() >= label.fontMetrics().horizontalAdvance(label.text())  # nothing cut
     assert window.sound_panel.status.text() == message  # the whole message in the panel
     window.engine.audio_output = None
+
+
+def test_the_banner_follows_the_level_of_a_status_not_its_words(window, qtbot):
+    window.engine.status_changed.emit(Status("midi", "MIDI input 'Keys' disappeared", "info"))
+    window.engine.status_changed.emit(Status("sound", "sound: all fine", "warning"))
+    qtbot.waitUntil(lambda: window.banner.level == "warning")
+    assert window.banner.message == "sound: all fine"
+    assert window.banner.history[-1][2] == "sound: all fine" and len(window.banner.history) == 1
+    window.engine.status_changed.emit(Status("take", "could not write the take journal: disk full", "error"))
+    qtbot.waitUntil(lambda: window.banner.level == "error")
