@@ -20,25 +20,19 @@ import bisect
 import time
 from dataclasses import dataclass
 
-from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QPainter, QPen
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QScrollBar, QSizePolicy, QVBoxLayout, QWidget
 
 from composer_app.gui.beat_grid import BeatGrid
-from composer_app.gui.steer_keys import arrow
-from composer_app.sampling import note_name
+from composer_app.gui.roll_painter import KEY_W, TIME_H, paint_roll
 
 FRAME_MS = 33
-KEY_W = 72  # pitch axis width: note names, then a keyboard
-LABEL_W = 44
-TIME_H = 20  # time axis height
 MIN_SPAN = 25  # at least two octaves visible
 MIN_PX_PER_S, MAX_PX_PER_S = 10.0, 2000.0
 DEFAULT_PX_PER_S = 110.0
 #: A whole take is shown only while its notes stay readable: the median gap between onsets at least this wide.
 READABLE_GAP_PX = 18.0
-MIN_BEAT_PX = 6.0  # beat lines closer than this are left out (bar lines stay)
-BLACK = {1, 3, 6, 8, 10}
 
 
 @dataclass
@@ -187,6 +181,14 @@ class PianoRoll(QWidget):
         else:
             self.replay_playing.discard(index)
         self.update()
+
+    def play_head_s(self) -> float | None:
+        """Where the line across the roll is: now while a note sounds, the replay's place while replaying."""
+        if self.live and self.sounding:
+            return self.now_s()
+        if self._replay_t0 is not None:
+            return self._replay_offset + time.monotonic() - self._replay_t0
+        return None
 
     def replay_finished(self) -> None:
         self.replay_playing.clear()
@@ -374,136 +376,10 @@ class PianoRoll(QWidget):
         hi = bisect.bisect_right(self._starts, t1)
         return self.notes[lo:hi]
 
-    def _paint_seconds(self, p: QPainter, grid_h: float) -> None:
-        step = _grid_step(self.px_per_s)
-        t = (int(self.view_start_s / step)) * step
-        p.setPen(QPen(QColor(52, 57, 68), 1))
-        end_t = self.view_start_s + self.visible_seconds
-        while t <= end_t + step:
-            x = self.x_of(t)
-            if x >= KEY_W:
-                p.setPen(QPen(QColor(52, 57, 68), 1))
-                p.drawLine(QPointF(x, 0), QPointF(x, grid_h))
-                p.setPen(QColor(140, 146, 160))
-                label = f"{t:.0f}s" if step >= 1 else f"{t:.1f}s"
-                p.drawText(QRectF(x + 3, grid_h, 60, TIME_H), Qt.AlignmentFlag.AlignVCenter, label)
-            t += step
-
-    def _paint_bars(self, p: QPainter, grid_h: float) -> None:
-        grid = self.grid
-        t0, t1 = self.view_start_s, self.view_start_s + self.visible_seconds
-        show_beats = grid.beat_s * self.px_per_s >= MIN_BEAT_PX
-        label_every = max(1, int(50 / max(1e-9, grid.bar_s * self.px_per_s)) + 1)
-        for t, bar, beat in grid.lines(t0, t1 + grid.bar_s):
-            if beat and not show_beats:
-                continue
-            x = self.x_of(t)
-            if x < KEY_W:
-                continue
-            p.setPen(QPen(QColor(96, 104, 124) if beat == 0 else QColor(46, 51, 62), 1))
-            p.drawLine(QPointF(x, 0), QPointF(x, grid_h))
-            if beat == 0 and (bar - 1) % label_every == 0:
-                p.setPen(QColor(160, 166, 180))
-                p.drawText(QRectF(x + 3, grid_h, 60, TIME_H), Qt.AlignmentFlag.AlignVCenter, f"bar {bar}")
-
     def paintEvent(self, event) -> None:
         p = QPainter(self)
-        w, h = self.width(), self.height()
-        grid_h = h - TIME_H
-        row = self.row_height()
-        p.fillRect(self.rect(), QColor(26, 29, 36))
-        small = QFont(self.font())
-        small.setPointSizeF(8)
-        p.setFont(small)
-
-        # pitch rows: black-key rows darker, a line at each C
-        for pitch in range(self.low, self.high + 1):
-            y = self.y_of(pitch)
-            if pitch % 12 in BLACK:
-                p.fillRect(QRectF(KEY_W, y, w - KEY_W, row), QColor(22, 24, 30))
-            else:
-                p.fillRect(QRectF(KEY_W, y, w - KEY_W, row), QColor(31, 35, 43))
-            if pitch % 12 == 0:
-                p.setPen(QPen(QColor(70, 76, 90), 1))
-                p.drawLine(QPointF(KEY_W, y + row), QPointF(w, y + row))
-
-        # time grid and labels: bars and beats when a tempo is set, else seconds
-        if self.grid is not None:
-            self._paint_bars(p, grid_h)
-        else:
-            self._paint_seconds(p, grid_h)
-
-        # notes
-        now = self.now_s()
-        p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        for n in self.visible_notes():
-            end = n.end_s if n.end_s is not None else max(now, n.start_s + 0.02)
-            x0, x1 = self.x_of(n.start_s), self.x_of(end)
-            if x1 < KEY_W or n.pitch < self.low or n.pitch > self.high:
-                continue
-            x0 = max(x0, KEY_W)
-            rect = QRectF(x0, self.y_of(n.pitch) + 1, max(3.0, x1 - x0), max(2.0, row - 2))
-            sounding = n.end_s is None or n.index in self.replay_playing
-            shade = 0.55 + 0.45 * (n.velocity / 127)
-            color = QColor(255, 190, 80) if sounding else QColor(int(90 * shade), int(170 * shade), int(255 * shade))
-            p.setBrush(color)
-            p.setPen(QPen(QColor(255, 240, 200) if sounding else QColor(30, 60, 100), 1))
-            p.drawRoundedRect(rect, 3, 3)
-            if row >= 11 and rect.width() > 26:
-                p.setPen(QColor(15, 20, 30))
-                p.drawText(rect.adjusted(3, 0, 0, 0), Qt.AlignmentFlag.AlignVCenter, note_name(n.pitch))
-            if n.direction is not None:  # what the steer key asked, just above the note
-                p.setPen(QColor(120, 230, 160))
-                p.drawText(QRectF(x0 - 2, rect.top() - 14, 14, 14), Qt.AlignmentFlag.AlignCenter,
-                           arrow(n.direction))
-        p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
-
-        # now line (while a note sounds) or replay play-head
-        head = None
-        if self.live and self.sounding:
-            head = now
-        elif self._replay_t0 is not None:
-            head = self._replay_offset + time.monotonic() - self._replay_t0
-        if head is not None:
-            x = self.x_of(head)
-            if KEY_W <= x <= w:
-                p.setPen(QPen(QColor(255, 120, 80), 2))
-                p.drawLine(QPointF(x, 0), QPointF(x, grid_h))
-
-        # pitch axis: names and MIDI numbers (every C; every white key when rows are tall), then a keyboard
-        p.fillRect(QRectF(0, 0, LABEL_W, grid_h), QColor(34, 38, 47))
-        p.fillRect(QRectF(LABEL_W, 0, KEY_W - LABEL_W, grid_h), QColor(232, 232, 232))
-        black_w = (KEY_W - LABEL_W) * 0.6
-        for pitch in range(self.low, self.high + 1):
-            y = self.y_of(pitch)
-            if pitch % 12 in BLACK:
-                p.fillRect(QRectF(LABEL_W, y, black_w, row), QColor(30, 30, 34))
-            if pitch % 12 in (0, 5) and row >= 3:
-                p.setPen(QPen(QColor(160, 160, 160), 1))
-                p.drawLine(QPointF(LABEL_W, y + row), QPointF(KEY_W, y + row))
-            if pitch % 12 == 0 or (row >= 12 and pitch % 12 not in BLACK):
-                p.setPen(QColor(225, 228, 235) if pitch % 12 == 0 else QColor(150, 156, 170))
-                p.drawText(QRectF(0, y + row / 2 - 8, LABEL_W - 4, 16),
-                           Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
-                           f"{note_name(pitch)} {pitch}")
-        p.setPen(QPen(QColor(90, 96, 110), 1))
-        p.drawLine(QPointF(KEY_W, 0), QPointF(KEY_W, grid_h))
-        if not self.notes:
-            p.setPen(QColor(120, 126, 140))
-            big = QFont(self.font())
-            big.setPointSizeF(12)
-            p.setFont(big)
-            p.drawText(QRectF(KEY_W, 0, w - KEY_W, grid_h), Qt.AlignmentFlag.AlignCenter,
-                       "Notes appear here as you play")
+        paint_roll(self, p)
         p.end()
-
-
-def _grid_step(px_per_s: float) -> float:
-    """Seconds between grid lines: about 60-150 pixels apart."""
-    for step in (0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60):
-        if step * px_per_s >= 60:
-            return float(step)
-    return 120.0
 
 
 class RollView(QWidget):

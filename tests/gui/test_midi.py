@@ -13,10 +13,10 @@ from composer_app.live.midi_in import JACK_BACKEND
 def test_a_midi_keyboard_plays_and_unplugging_it_is_said(make_window, jack_server, qtbot, tap):
     with RigProcess(jack_server.name, sender_name="ec-gui-keys") as rig:
         window = make_window(midi=True, midi_backend=JACK_BACKEND)
-        window.watcher.interval_s = 0.1
+        window.choices.watcher.interval_s = 0.1
         combo = window.midi_panel.combo
         qtbot.waitUntil(lambda: combo.findData(rig.port_name) > 0, timeout=10_000)  # listed in the panel
-        window.choose_midi_port(rig.port_name)
+        window.choices.choose_midi_port(rig.port_name)
         qtbot.waitUntil(lambda: window.engine.status.get("midi", "").startswith("MIDI input:"), timeout=10_000)
         rig.note_on(64, 90)
         rig.note_off(64)

@@ -81,7 +81,7 @@ def test_key_down_sounds_before_the_handler_returns_and_costs_about_one_step(win
     assert len(window.engine.take) == 20
     assert all(sounding_at_return) and window.bridge.last_route == "direct"
     handler_ms = statistics.median(window.tap.handler_ns) / 1e6
-    step_ms = statistics.median(window.step_ns) / 1e6
+    step_ms = statistics.median(window.status_line.step_ns) / 1e6
     assert handler_ms < step_ms + 2.0, (handler_ms, step_ms)  # the step, the note-on, and little else
 
 
@@ -188,7 +188,7 @@ def test_replay_plays_the_take_through_the_synth_and_shows_it(window, qtbot, tap
 
 
 def test_replay_of_nothing_says_what_to_do(window):
-    window.replay()
+    window.playing.replay()
     assert window.banner.level == "info" and "tap z, x or space" in window.banner.message
 
 

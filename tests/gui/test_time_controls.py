@@ -62,7 +62,7 @@ def test_the_controls_reach_the_engine_and_are_remembered(window, store, source,
     bar.steer.setValue(70)
     bar.quantize.setCurrentText("1/16")
     assert bar.steer_value.text() == "0.70"
-    assert window.time_settings == TimeSettings(96, "3/4", True, True, 0.7, "1/16")
+    assert window.tempo_bar.settings() == TimeSettings(96, "3/4", True, True, 0.7, "1/16")
     wait_settled(window)
     engine = window.engine
     assert engine.tempo_bpm == 96 and str(engine.time_signature) == "3/4" and engine.metronome.on
@@ -101,7 +101,7 @@ def test_export_writes_the_takes_tempo_and_quantizes_the_file_only(window, tap, 
     window.tempo_bar.bpm.setValue(100)
     window.tempo_bar.metre.setCurrentText("3/4")
     tap(window, "z x z x", hold_ms=50, gap_ms=70)
-    window.export_midi(tmp_path / "free.mid")
+    window.files.export_midi(tmp_path / "free.mid")
     wait_settled(window)
     free = pretty_midi.PrettyMIDI(str(tmp_path / "free.mid"))
     assert free.get_tempo_changes()[1][0] == pytest.approx(100)
@@ -110,7 +110,7 @@ def test_export_writes_the_takes_tempo_and_quantizes_the_file_only(window, tap, 
     played = [n.start_s for n in window.engine.take.notes]
     assert [n.start for n in free.instruments[0].notes] == pytest.approx(played, abs=2e-3)
     window.tempo_bar.quantize.setCurrentText("1/16")
-    window.export_midi(tmp_path / "grid.mid")
+    window.files.export_midi(tmp_path / "grid.mid")
     wait_settled(window)
     step = 60 / 100 / 4
     starts = [n.start for n in pretty_midi.PrettyMIDI(str(tmp_path / "grid.mid")).instruments[0].notes]
@@ -119,11 +119,11 @@ def test_export_writes_the_takes_tempo_and_quantizes_the_file_only(window, tap, 
 
 
 def test_new_take_with_count_in_starts_on_the_downbeat(window, tap, wait_settled):
-    window.new_take()
+    window.playing.new_take()
     wait_settled(window)
     assert window.engine.take.header["origin"] == ORIGIN_FIRST_NOTE
     window.tempo_bar.count_in.setChecked(True)
-    window.new_take()
+    window.playing.new_take()
     wait_settled(window)
     assert window.engine.take.header["origin"] == ORIGIN_DOWNBEAT
     assert window.engine.metronome.running  # the count-in bar clicks
@@ -139,7 +139,7 @@ def test_the_home_row_plays_and_shows_the_direction_each_key_asked(window, tap, 
     assert window.tap.direction == 1 and window.tap.note_text.startswith("↑")
     tap(window, "l")
     assert window.roll.notes[-1].direction == -1 and window.tap.note_text.startswith("↓")
-    window.undo()
+    window.playing.undo()
     wait_settled(window)
     assert [n.direction for n in window.roll.notes] == [None, 1, -1, 0, None, 1]  # the arrows stay after undo
 

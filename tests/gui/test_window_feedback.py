@@ -42,15 +42,15 @@ def test_a_problem_stays_until_replaced_or_dismissed(window, qtbot):
 
 def test_the_tap_counter_counts_the_take_not_the_session(window, qtbot, tap, wait_settled):
     tap(window, "z x z")
-    assert window.tap.note_count == 3 and window.status_notes.text() == "3 notes"
-    window.new_take()
+    assert window.tap.note_count == 3 and window.status_line.notes.text() == "3 notes"
+    window.playing.new_take()
     wait_settled(window)
     assert window.tap.note_count == 0
     tap(window, "x z")
-    assert window.tap.note_count == 2 and window.status_notes.text() == "2 notes"
-    window.undo()
+    assert window.tap.note_count == 2 and window.status_line.notes.text() == "2 notes"
+    window.playing.undo()
     wait_settled(window)
-    assert window.tap.note_count == 1 and window.status_notes.text() == "1 note"
+    assert window.tap.note_count == 1 and window.status_line.notes.text() == "1 note"
 
 
 def test_the_big_note_follows_undo(window, tap, wait_settled):
@@ -58,13 +58,13 @@ def test_the_big_note_follows_undo(window, tap, wait_settled):
     notes = window.engine.take.notes
     first, second = (notes[0].index, notes[0].pitch), (notes[1].index, notes[1].pitch)
     assert window.tap.last_note == (notes[2].index, notes[2].pitch)
-    window.undo()
+    window.playing.undo()
     wait_settled(window)
     assert window.tap.last_note == second and not window.tap.sounding
-    window.undo()
+    window.playing.undo()
     wait_settled(window)
     assert window.tap.last_note == first
-    window.undo()
+    window.playing.undo()
     wait_settled(window)
     assert window.tap.last_note is None and window.tap.note_text == ""
 
@@ -73,7 +73,7 @@ def test_the_big_note_follows_replay(window, qtbot, tap, wait_settled):
     tap(window, "z x z", hold_ms=80, gap_ms=80)
     notes = window.engine.take.notes
     assert window.tap.last_note == (2, notes[2].pitch)
-    window.replay()
+    window.playing.replay()
     qtbot.waitUntil(lambda: window.tap.last_note == (0, notes[0].pitch), timeout=3000)
     qtbot.waitUntil(lambda: window.tap.last_note == (1, notes[1].pitch), timeout=3000)
     window.stop()
@@ -84,7 +84,7 @@ def test_new_take_starts_at_the_default_zoom(window, qtbot, tap, wait_settled):
     tap(window, "z x")
     window.roll.zoom(3.0)
     assert window.roll.px_per_s != DEFAULT_PX_PER_S
-    window.new_take()
+    window.playing.new_take()
     wait_settled(window)
     assert window.roll.px_per_s == DEFAULT_PX_PER_S and window.roll.view_start_s == 0.0
 
@@ -124,7 +124,7 @@ def test_a_short_take_is_compared_whole(window, qtbot):
 def test_new_take_says_where_the_last_one_is_kept(window, tap, wait_settled):
     tap(window, "z x")
     path = window.engine.take_path
-    window.new_take()
+    window.playing.new_take()
     wait_settled(window)
     assert window.banner.level == "info" and str(path) in window.banner.message and "2 notes" in window.banner.message
     assert path.exists()
@@ -132,10 +132,10 @@ def test_new_take_says_where_the_last_one_is_kept(window, tap, wait_settled):
 
 def test_opening_a_take_says_where_the_played_one_is_kept(window, tap, wait_settled, tmp_path):
     tap(window, "z x z")
-    window.save_take(tmp_path / "other")
+    window.files.save_take(tmp_path / "other")
     wait_settled(window)
     path = window.engine.take_path
-    window.open_take(tmp_path / "other.ectake")
+    window.files.open_take(tmp_path / "other.ectake")
     wait_settled(window)
     assert "opened other.ectake" in window.banner.message and str(path) in window.banner.message
 
@@ -184,8 +184,8 @@ def test_the_status_bar_shows_the_sound_state_whole(window, qtbot):
     window.engine.audio_output = _FakeOutput(AudioStatus(True, message, "HDA Intel PCH: ALC3246 Analog (hw:0,0)",
                                                          "ALSA", 48000, 128, 0.0058))
     window.engine.status_changed.emit(Status("sound", message))
-    qtbot.waitUntil(lambda: window.status_sound.toolTip() == message)
-    label = window.status_sound
+    qtbot.waitUntil(lambda: window.status_line.sound.toolTip() == message)
+    label = window.status_line.sound
     qtbot.wait(20)
     assert "5.8 ms" in label.text() and label.text().startswith("sound: HDA Intel")
     assert label.width() >= label.fontMetrics().horizontalAdvance(label.text())  # nothing cut
