@@ -51,6 +51,8 @@ class Choices:
         self.sound_panel.soundfontReset.connect(lambda: self.choose_soundfont(None))
         self.sound_panel.audioChosen.connect(self.choose_audio)
         self.midi_panel.portChosen.connect(self.choose_midi_port)
+        self.midi_panel.outChosen.connect(self.choose_midi_out)
+        self.midi_panel.builtinChanged.connect(self.set_builtin_synth)
         bridge.callDone.connect(self.on_call_done, Qt.ConnectionType.QueuedConnection)
         bridge.callFailed.connect(self.on_call_failed, Qt.ConnectionType.QueuedConnection)
 
@@ -148,11 +150,33 @@ class Choices:
         self.watcher.opened.connect(self.on_midi_opened)
         self.watcher.failed.connect(lambda msg: self.banner.show_message(msg, "error"))
         self.watcher.waiting.connect(self.on_midi_waiting)
+        self.watcher.outPortsChanged.connect(self.midi_panel.set_out_ports)
+        self.watcher.outOpened.connect(self.on_midi_out_opened)
         self.watcher.start()
         wanted = self.store.get_str("midi/port", "")
         if wanted:
             self.midi_panel.select(wanted)
             self.watcher.request_open(wanted)
+        out, channel = self.store.get_str("midi/out", ""), self.store.get_int("midi/out_channel", 0)
+        if out:
+            self.midi_panel.select_out(out, channel)
+            self.watcher.request_open_out(out, channel)
+
+    def choose_midi_out(self, port: str, channel: int) -> None:
+        """The notes that sound also go to ``port`` ("" = none; ``VIRTUAL``: a virtual port) on ``channel``."""
+        self.store.set("midi/out", port or "")
+        self.store.set("midi/out_channel", int(channel))
+        self.midi_panel.select_out(port, channel)
+        if self.watcher is not None:
+            self.watcher.request_open_out(port or "", int(channel))
+
+    def on_midi_out_opened(self, name: str) -> None:
+        self.midi_panel.out.setToolTip(f"MIDI out: {name}" if name else "MIDI out: off")
+
+    def set_builtin_synth(self, on: bool) -> None:
+        """Play through the built-in synth (True) or only to MIDI out."""
+        self.store.set("sound/builtin_synth", bool(on))
+        self.bridge.call("switch the built-in synth", self.engine.midi_out.set_builtin_synth, bool(on))
 
     def no_midi(self) -> None:
         self.midi_panel.set_ports([], "MIDI input is off (--no-midi)")
@@ -215,6 +239,12 @@ class Choices:
         synth = self.engine.synth
         self.sound_panel.set_instruments(synth.preset_names(), int(synth.program))
         self.sound_panel.set_soundfont(synth.soundfont)
+        builtin = self.store.get_bool("sound/builtin_synth", True)
+        self.midi_panel.builtin.blockSignals(True)
+        self.midi_panel.builtin.setChecked(builtin)
+        self.midi_panel.builtin.blockSignals(False)
+        if builtin != self.engine.midi_out.builtin_synth:
+            self.bridge.call("switch the built-in synth", self.engine.midi_out.set_builtin_synth, builtin)
         args = self.engine.audio_settings
         self.sound_panel.set_audio(int(args.get("blocksize", 128)), args.get("latency", "low"))
         self.sound_panel.set_devices([], args.get("device"))

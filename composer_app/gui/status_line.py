@@ -53,6 +53,8 @@ class StatusLine:
             self.sound_panel.status.setText(status.text)
         elif status.topic == "midi":
             self.set_midi(short(status.text, 50), status.text)
+        elif status.topic == "midi out":
+            self.midi.setToolTip(status.text)
         elif status.topic == "model":
             self.perf.setToolTip(status.text)
         if status.level != "info":

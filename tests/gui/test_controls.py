@@ -134,6 +134,16 @@ class _FakeMidiEngine:
     def midi_input(self, backend=None):
         return self.midi
 
+    @property
+    def midi_out(self):
+        return self
+
+    def output(self, backend=None):
+        return self
+
+    def list_output_ports(self):
+        return ["Synth A"], None
+
     def poll_midi(self):
         if not self.polls:
             return [], []
