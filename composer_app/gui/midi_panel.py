@@ -27,6 +27,7 @@ POLL_S = 1.0
 #: print an error line on the terminal, and a MIDI system rarely appears while the app runs.
 NO_SYSTEM_POLL_S = 15.0
 NONE = "(none: computer keyboard only)"
+OUT_LIST_EVERY = 5  # polls between listings of the MIDI outputs
 OUT_OFF = "off"
 #: The out list's entry for a new virtual port other software connects to.
 VIRTUAL = "<virtual>"
@@ -87,6 +88,7 @@ class MidiWatcher(QObject):
             self.portsChanged.emit([], f"no MIDI input: {exc}")
             return
         first = True
+        polls = 0
         while not self._stop.is_set():
             try:
                 appeared, vanished = self.engine.poll_midi()
@@ -101,10 +103,12 @@ class MidiWatcher(QObject):
                 self.ports, self.reason = sorted(current), reason
                 self.portsChanged.emit(self.ports, self.reason)
             self._polled = True
-            outs = self._list_outputs()
-            if outs != self.outputs:
-                self.outputs = outs
-                self.outPortsChanged.emit(*outs)
+            if polls % OUT_LIST_EVERY == 0:  # each listing is a MIDI client: outputs are looked at less often
+                outs = self._list_outputs()
+                if outs != self.outputs:
+                    self.outputs = outs
+                    self.outPortsChanged.emit(*outs)
+            polls += 1
             if self.wanted in appeared and not midi.is_open and not midi.port_vanished:
                 self._open(self.wanted)  # chosen while unplugged (or at start-up): plugged in now
             no_system = bool(reason) and not reason.startswith("no MIDI input ports")
