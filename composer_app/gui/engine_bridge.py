@@ -5,15 +5,14 @@ Listeners
 The engine calls its listeners on whichever thread made the change (the engine worker for keys, rtmidi's thread
 for MIDI, the replay thread), with its lock held. A listener here only emits a Qt signal, which Qt queues to the
 GUI thread: no widget work ever runs inside the engine's lock or on a foreign thread. Payloads travel as
-``object`` because the nanosecond timestamps inside them overflow Qt's ``int`` (DESIGN.md section 7).
+``object`` because the nanosecond timestamps inside them overflow Qt's ``int``.
 
 Key events (:meth:`EngineBridge.press`, :meth:`EngineBridge.release`)
 -------------------------------------------------------------------
 A key-down calls ``engine.press`` **on the GUI thread, at once**, when the engine thread has nothing of ours
 queued: the model step costs well under a millisecond, while handing the event to another Python thread costs
 a GIL hand-over, which waits up to the interpreter's switch interval whenever the GUI thread is busy in Python
-(painting). Measured offscreen on a loaded 2-core machine, 80 taps with the piano roll animating: key-down to
-note-on p50 1.7 ms directly vs 7.5 ms through the engine thread. When something slow of ours is queued there
+(painting): several milliseconds more from key to note-on. When something slow of ours is queued there
 (a model switch primes the new model, a soundfont or sound device change takes tens of milliseconds, a new take)
 the key event is queued behind it instead, so the GUI thread never waits for it and events keep their order.
 """

@@ -1,6 +1,6 @@
 """Recolour: regenerate a whole take's pitches with an offline model, keeping its rhythm; then compare.
 
-An offline model sees every beat of the take at once (DESIGN.md section 1), so it can do what the live model
+An offline model sees every beat of the take at once, so it can do what the live model
 could not: plan the melody over the whole rhythm, by stochastic sampling or beam search (a profile). That takes
 from milliseconds to seconds, so it runs in :class:`RecolourWorker` (a QThread) with progress and cancel, and
 the window keeps playing meanwhile. :class:`CompareDialog` then shows both versions, plays either through the

@@ -12,10 +12,10 @@ Why it is built this way
   clock under X11) onto ``perf_counter_ns``, the engine's clock, so a busy GUI thread delays a note but does not
   shift it in the take. Synthetic events without a timestamp (tests) use the current time.
 * **Auto-repeat is ignored**: events flagged ``isAutoRepeat()``, and the X11 release/press pairs with one
-  timestamp that Qt fails to flag now and then (a held key would otherwise end and restart: measured under
-  Xvfb, 1 in ~20 pairs, more under load). A key-up is therefore sent after a 15 ms grace, or at once when
-  another key goes down; it carries its own timestamp, so only the audible note-off waits, not the take.
-* **Keys reach the instrument wherever the focus is.** :class:`KeyRouter` sends z, x and space from any
+  timestamp that Qt fails to flag now and then (a held key would otherwise end and restart). A key-up is
+  therefore sent after a 15 ms grace, or at once when another key goes down; it carries its own timestamp, so
+  only the audible note-off waits, not the take.
+* **Keys reach the instrument wherever the focus is.** :class:`KeyRouter` sends the playing keys from any
   non-text widget of the window to the tap area, so changing a control never silences the keyboard.
 * **No stuck notes.** Losing the window's focus while a key is down releases it.
 """
@@ -49,7 +49,7 @@ TAP_KEYS = {**PLAIN_KEYS, **{getattr(Qt.Key, f"Key_{q}"): name for q, name in
 FLASH_MS = 220
 FRAME_MS = 30
 #: How long a key-up waits for the key-down X sends with the same timestamp when auto-repeat fires (Qt flags
-#: most such pairs, not all: seen under load). Only the audible note-off waits; the take keeps the real time.
+#: most such pairs, not all). Only the audible note-off waits; the take keeps the real time.
 RELEASE_GRACE_MS = 15
 
 
@@ -296,7 +296,7 @@ _TEXT_INPUTS = (QLineEdit, QAbstractSpinBox, QTextEdit, QPlainTextEdit)
 
 
 class KeyRouter(QObject):
-    """Application event filter: z, x and space typed into any non-text widget of ``window`` play.
+    """Application event filter: the playing keys typed into any non-text widget of ``window`` play.
 
     A text field keeps its letters (a hint note may be typed there), except the key-up of a key the tap area
     holds, which must always reach it.
