@@ -36,6 +36,7 @@ class EngineBridge(QObject):
     takeChanged = Signal(object)  # Take
     replayNote = Signal(int, bool)  # index, on
     replayFinished = Signal()
+    metronomeClick = Signal(object)  # Click
     #: a call handed to the engine worker failed: (what was tried, plain-words message)
     callFailed = Signal(str, str)
     #: a call handed to the engine worker finished: (tag, result)
@@ -51,6 +52,7 @@ class EngineBridge(QObject):
             (engine.take_changed, self.takeChanged.emit),
             (engine.replay_note, self.replayNote.emit),
             (engine.replay_finished, self.replayFinished.emit),
+            (engine.metronome_click, self.metronomeClick.emit),
         ]
         for signal, slot in self._hooks:
             signal.connect(slot)

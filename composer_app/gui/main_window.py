@@ -157,6 +157,7 @@ class MainWindow(QMainWindow):
         self.choices = Choices(self, self.engine, self.bridge, self.store, self.source, panels, self.shown,
                                self.banner, self.status_line)
         self.bridge.statusChanged.connect(self.status_line.on_status, Qt.ConnectionType.QueuedConnection)
+        self.bridge.metronomeClick.connect(self.tempo_bar.show_click, Qt.ConnectionType.QueuedConnection)
         self.shown.changed.connect(self.update_title)
         self.shown.changed.connect(self.playing.show_count)
         if midi:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -29,6 +29,7 @@ MIN_BPM, MAX_BPM = 30, 300  # what the spin box offers (the engine takes 10-400)
 #: Export grids: label -> the grid's name (:data:`composer_app.musical_time.GRIDS`).
 QUANTIZE = {"off": "off", "1/8": "1/8", "1/16": "1/16", "1/8 triplets": "1/8t"}
 assert set(QUANTIZE.values()) == set(GRIDS)
+BEAT_LIT_MS = 120  # how long the beat light stays lit after a click
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,13 @@ class TempoBar(QWidget):
         self.click = QCheckBox("Click", self)
         self.click.setToolTip("Metronome click, accented on each bar's first beat: heard by you only, never "
                               "in the take or an export")
+        self.beat_light = QLabel("·", self)
+        self.beat_light.setMinimumWidth(28)
+        self.beat_light.setToolTip("The metronome's beat in the bar (1 = the downbeat), while it clicks")
+        self.last_beat: int | None = None  # the beat of the last click shown
+        self._unlight = QTimer(self)
+        self._unlight.setSingleShot(True)
+        self._unlight.timeout.connect(lambda: self.beat_light.setStyleSheet("color: palette(mid);"))
         self.count_in = QCheckBox("Count-in", self)
         self.count_in.setToolTip("New take (Ctrl+N) clicks one bar first; the take starts on the downbeat after it")
         self.steer = QSlider(Qt.Orientation.Horizontal, self)
@@ -93,8 +101,9 @@ class TempoBar(QWidget):
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 2, 0, 2)
         row.setSpacing(6)
-        for w in (self.bpm, self.tap_button, self.metre, self.click, self.count_in, QLabel("Steer", self),
-                  self.steer, self.steer_value, QLabel("Quantize export", self), self.quantize):
+        for w in (self.bpm, self.tap_button, self.metre, self.click, self.beat_light, self.count_in,
+                  QLabel("Steer", self), self.steer, self.steer_value, QLabel("Quantize export", self),
+                  self.quantize):
             row.addWidget(w)
         row.addStretch(1)
         self.set_settings(TimeSettings())
@@ -105,6 +114,14 @@ class TempoBar(QWidget):
         self.steer.valueChanged.connect(self._changed)
         self.quantize.currentIndexChanged.connect(self._changed)
         self.tap_button.clicked.connect(lambda: self.tap_tempo())
+
+    def show_click(self, click) -> None:
+        """A metronome click sounded (a count-in's too): light its beat, the downbeat brighter."""
+        self.last_beat = click.beat
+        self.beat_light.setText(f"● {click.beat + 1}")
+        self.beat_light.setStyleSheet("color: #ffb040; font-weight: bold;" if click.beat == 0 else
+                                      "color: #e5e9f0;")
+        self._unlight.start(BEAT_LIT_MS)
 
     def tap_tempo(self, t_ns: int | None = None) -> int | None:
         """One tap of tap tempo at ``t_ns`` (default now); sets the tempo from the second tap on."""

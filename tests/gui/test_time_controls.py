@@ -151,3 +151,15 @@ def test_the_steer_keys_still_type_into_a_text_field(window, qtbot, wait_settled
     qtbot.keyClicks(hints, "as")
     wait_settled(window)
     assert hints.text() == "as" and len(window.engine.take) == 0
+
+
+def test_the_beat_light_follows_the_metronome(window, qtbot, wait_settled):
+    window.tempo_bar.bpm.setValue(300)
+    window.tempo_bar.click.setChecked(True)
+    qtbot.waitUntil(lambda: window.tempo_bar.last_beat is not None, timeout=3000)
+    beats = set()
+    qtbot.waitUntil(lambda: beats.add(window.tempo_bar.last_beat) or beats >= {0, 1}, timeout=3000)
+    assert window.tempo_bar.beat_light.text().startswith("●")
+    window.tempo_bar.click.setChecked(False)
+    wait_settled(window)
+    assert not window.engine.metronome.on
