@@ -126,8 +126,8 @@ def run_app(args) -> int:
     window.raise_()
     window.activateWindow()
     if args.midi_port:
-        window.choose_midi_port(args.midi_port)
-    QTimer.singleShot(0, window.offer_recovery)
+        window.choices.choose_midi_port(args.midi_port)
+    QTimer.singleShot(0, window.files.offer_recovery)
     print(f"everybody-compose: the window is open; takes are kept in {data_dir / 'takes'}", flush=True)
 
     # Ctrl+C / SIGTERM close the window properly (all notes off, the take's journal closed). Python runs signal

@@ -2,10 +2,11 @@
 
 The instrument must keep playing while it tells the player that the sound card is missing or a file could not
 be written, so problems are shown here (non-modal) instead of in a message box that would swallow the next key
-presses. The strip shows the last few messages, newest first, so a start-up warning is not hidden by the next
-one; plain information ("exported …") fades after a few seconds, problems stay until dismissed.
+presses. The strip shows **one** message: a new one replaces it, so the strip never grows and an old problem
+never comes back after a newer success. Information fades after a few seconds, a warning after longer, a
+problem stays until replaced or dismissed; earlier messages stay readable in the tooltip.
 
-Tests read :attr:`MessageBanner.message` and :attr:`MessageBanner.level` (the newest message).
+Tests read :attr:`MessageBanner.message` and :attr:`MessageBanner.level`.
 """
 
 from __future__ import annotations
@@ -25,19 +26,19 @@ STYLES = {
     "info": "background:#1f3b57; color:#e3f0ff; border:1px solid #3e6c99;",
 }
 PREFIX = {"error": "Problem: ", "warning": "Note: ", "info": ""}
-SHOWN = 3
-INFO_FADE_MS = 8000
+#: How long each level stays on screen (ms); None = until replaced or dismissed.
+EXPIRE_MS = {"info": 8000, "warning": 30000, "error": None}
+HISTORY = 50
 
 
 class MessageBanner(QFrame):
-    """Shows the newest messages; all of them stay in :attr:`history` (and the tooltip)."""
+    """Shows the newest message only; all of them stay in :attr:`history` (and the tooltip)."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.level: str | None = None
         self.message: str = ""
         self.history: list[tuple[float, str, str]] = []
-        self._shown: list[tuple[float, str, str]] = []
         self.label = QLabel(self)
         self.label.setWordWrap(True)
         self.label.setTextFormat(Qt.TextFormat.RichText)
@@ -53,54 +54,36 @@ class MessageBanner(QFrame):
         layout.setContentsMargins(10, 4, 4, 4)
         layout.addWidget(self.label, 1)
         layout.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
-        self._fade = QTimer(self)
-        self._fade.setSingleShot(True)
-        self._fade.timeout.connect(self._fade_info)
+        self._expire = QTimer(self)
+        self._expire.setSingleShot(True)
+        self._expire.timeout.connect(self.dismiss)
         self.hide()
 
     def show_message(self, text: str, level: str = "error") -> None:
-        """Show ``text`` (plain words) at ``level`` 'error', 'warning' or 'info'."""
+        """Show ``text`` (plain words) at ``level`` 'error', 'warning' or 'info', in place of the last one."""
         if level not in STYLES:
             level = "error"
-        entry = (time.time(), level, text)
-        self.history.append(entry)
-        del self.history[:-50]
+        self.history.append((time.time(), level, text))
+        del self.history[:-HISTORY]
         log.log(logging.ERROR if level == "error" else logging.INFO, "%s: %s", level, text)
         self.level, self.message = level, text
-        self._shown = [e for e in self._shown if e[2] != text] + [entry]
-        del self._shown[:-SHOWN]
-        if level == "info":
-            self._fade.start(INFO_FADE_MS)
-        self._render()
-
-    def _render(self) -> None:
-        if not self._shown:
-            self.hide()
-            return
-        newest = self._shown[-1][1]
-        lines = []
-        for i, (_, level, text) in enumerate(reversed(self._shown)):
-            style = "" if i == 0 else " style='opacity:0.75; color:#c8c8c8'"
-            lines.append(f"<div{style}><b>{PREFIX[level]}</b>{html.escape(text)}</div>")
-        self.label.setText("".join(lines))
-        self.setStyleSheet(f"MessageBanner {{{STYLES[newest]} border-radius:4px;}} QLabel {{border:none;}}")
+        self.label.setText(f"<b>{PREFIX[level]}</b>{html.escape(text)}")
+        self.setStyleSheet(f"MessageBanner {{{STYLES[level]} border-radius:4px;}} QLabel {{border:none;}}")
         self.setToolTip("\n".join(f"{time.strftime('%H:%M:%S', time.localtime(t))} {lv}: {m}"
                                   for t, lv, m in self.history[-10:]))
+        expire = EXPIRE_MS[level]
+        if expire is None:
+            self._expire.stop()
+        else:
+            self._expire.start(expire)
         self.show()
-
-    def _fade_info(self) -> None:
-        cutoff = time.time() - INFO_FADE_MS / 1000 + 0.5
-        self._shown = [e for e in self._shown if e[1] != "info" or e[0] > cutoff]
-        if self.level == "info" and not any(e[2] == self.message for e in self._shown):
-            self.level, self.message = None, ""
-        self._render()
 
     @property
     def shown_messages(self) -> list[str]:
-        """The messages on screen, newest first."""
-        return [text for _, _, text in reversed(self._shown)]
+        """The messages on screen (at most one)."""
+        return [self.message] if self.level is not None else []
 
     def dismiss(self) -> None:
+        self._expire.stop()
         self.level, self.message = None, ""
-        self._shown = []
         self.hide()

@@ -49,16 +49,20 @@ class ModelPanel(QGroupBox):
         self.combo.setToolTip("The live model that picks each note's pitch at key-down "
                               "(takes effect at the next beat)")
         self.combo.setAccessibleName("Live model")
+        self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.combo.setMinimumContentsLength(18)
         self.info = QLabel(self)
         self.info.setWordWrap(True)
         self.info.setStyleSheet("color: palette(mid);")
-        open_btn = QPushButton("Checkpoint file…", self)
+        open_btn = QPushButton("File…", self)
         open_btn.setToolTip("Play with a live model from a checkpoint file of your own")
         open_btn.clicked.connect(self.fileRequested)
+        top = QHBoxLayout()
+        top.addWidget(self.combo, 1)
+        top.addWidget(open_btn)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.combo)
+        layout.addLayout(top)
         layout.addWidget(self.info)
-        layout.addWidget(open_btn)
         self.combo.activated.connect(self._activated)
 
     def _activated(self, index: int) -> None:
@@ -172,10 +176,8 @@ class SamplingPanel(QGroupBox):
         self.error.hide()
         form = QFormLayout(self)
         form.addRow("Profile", self.profile)
-        form.addRow("Temperature", self.temperature)
-        form.addRow("Top-k", self.top_k)
-        form.addRow("Top-p", self.top_p)
-        form.addRow("Repeat penalty", self.repeat)
+        form.addRow("Temperature", _pair(self.temperature, "Top-k", self.top_k))
+        form.addRow("Top-p", _pair(self.top_p, "Repeat", self.repeat))
         form.addRow("Scale lock", scale_row)
         form.addRow("Range", range_row)
         form.addRow("Hint notes", self.hints)
@@ -288,6 +290,15 @@ def settings_from_store(store) -> SamplingSettings:
             high=store.get_int("sampling/high", d.high))
     except UserError:
         return d
+
+
+def _pair(left: QWidget, label: str, right: QWidget) -> QHBoxLayout:
+    """Two controls on one form row (the second with its own label): the panel stays short."""
+    row = QHBoxLayout()
+    row.addWidget(left, 1)
+    row.addWidget(QLabel(label))
+    row.addWidget(right, 1)
+    return row
 
 
 def _dspin(lo: float, hi: float, step: float, decimals: int, tip: str) -> QDoubleSpinBox:

@@ -5,15 +5,14 @@ Listeners
 The engine calls its listeners on whichever thread made the change (the engine worker for keys, rtmidi's thread
 for MIDI, the replay thread), with its lock held. A listener here only emits a Qt signal, which Qt queues to the
 GUI thread: no widget work ever runs inside the engine's lock or on a foreign thread. Payloads travel as
-``object`` because the nanosecond timestamps inside them overflow Qt's ``int`` (DESIGN.md section 7).
+``object`` because the nanosecond timestamps inside them overflow Qt's ``int``.
 
 Key events (:meth:`EngineBridge.press`, :meth:`EngineBridge.release`)
 -------------------------------------------------------------------
 A key-down calls ``engine.press`` **on the GUI thread, at once**, when the engine thread has nothing of ours
 queued: the model step costs well under a millisecond, while handing the event to another Python thread costs
 a GIL hand-over, which waits up to the interpreter's switch interval whenever the GUI thread is busy in Python
-(painting). Measured offscreen on a loaded 2-core machine, 80 taps with the piano roll animating: key-down to
-note-on p50 1.7 ms directly vs 7.5 ms through the engine thread. When something slow of ours is queued there
+(painting): several milliseconds more from key to note-on. When something slow of ours is queued there
 (a model switch primes the new model, a soundfont or sound device change takes tens of milliseconds, a new take)
 the key event is queued behind it instead, so the GUI thread never waits for it and events keep their order.
 """
@@ -33,10 +32,11 @@ class EngineBridge(QObject):
 
     noteStarted = Signal(object)  # NoteStarted
     noteEnded = Signal(object)  # NoteEnded
-    statusChanged = Signal(str, str)  # topic, message
+    statusChanged = Signal(object)  # composer_app.status.Status
     takeChanged = Signal(object)  # Take
     replayNote = Signal(int, bool)  # index, on
     replayFinished = Signal()
+    metronomeClick = Signal(object)  # Click
     #: a call handed to the engine worker failed: (what was tried, plain-words message)
     callFailed = Signal(str, str)
     #: a call handed to the engine worker finished: (tag, result)
@@ -52,6 +52,7 @@ class EngineBridge(QObject):
             (engine.take_changed, self.takeChanged.emit),
             (engine.replay_note, self.replayNote.emit),
             (engine.replay_finished, self.replayFinished.emit),
+            (engine.metronome_click, self.metronomeClick.emit),
         ]
         for signal, slot in self._hooks:
             signal.connect(slot)
@@ -66,18 +67,19 @@ class EngineBridge(QObject):
         """Calls handed to the engine thread by the window and not finished yet."""
         return self._pending
 
-    def press(self, source, t_ns: int) -> None:
-        """A key-down: straight into the engine when nothing of ours is queued there, else queued behind it."""
+    def press(self, source, t_ns: int, key_height: float | None = None) -> None:
+        """A key-down: straight into the engine when nothing of ours is queued there, else queued behind it.
+        ``key_height``: a steer key's place (it asks the melody up or down against the previous one)."""
         if self._pending == 0:
             self.last_route = "direct"
             try:
-                self.engine.press(source, t_ns)
+                self.engine.press(source, t_ns, key_height=key_height)
             except Exception as exc:  # noqa: BLE001 - the instrument keeps running; say what happened
                 log.exception("press failed")
                 self.callFailed.emit("play the note", _plain(exc))
         else:
             self.last_route = "queued"
-            self.submit(self.engine.press, source, t_ns)
+            self.submit(lambda: self.engine.press(source, t_ns, key_height=key_height))
 
     def release(self, source, t_ns: int) -> None:
         if self._pending == 0:

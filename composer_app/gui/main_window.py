@@ -1,66 +1,51 @@
-"""The main window: wires the tap area, piano roll and control panels to a :class:`LiveEngine`.
+"""The main window: lays out the tap area, piano roll and control panels, and composes the controllers that wire
+them to a :class:`LiveEngine`.
 
-The window owns no musical logic. A key-down goes straight into the engine (a model step, well under a
-millisecond) unless the engine thread is busy with something of ours, then it is queued there
-(:class:`~composer_app.gui.engine_bridge.EngineBridge`); every other engine call runs on the engine's thread,
-every slow job (loading models, files, rendering) on a background thread (:mod:`composer_app.gui.tasks`) or a
-QThread (recolour), and results come back as queued signals. So the GUI thread only handles events, steps the
-model at a key-down, and paints; it never waits for slow work.
+The window owns no musical logic. Each job has a controller with its own state: :class:`PlayController` (keys,
+note events, New take/Undo/Replay/Stop), :class:`TakeFiles` (export, save, open, crash recovery),
+:class:`RecolourFlow` (recolour and compare), :class:`Choices` (model, sampling, time, sound, MIDI) and
+:class:`StatusLine`; what is shown (the live take or a document) is one :class:`ShownTake` they share.
 
-File work lives in :mod:`~composer_app.gui.take_files`, the recolour flow in
-:mod:`~composer_app.gui.recolour_flow` (mixins of this class).
-
-What is shown is either the **live take** (the engine's, growing as you play) or a **document**: a take opened
-from a file, restored after a crash, or a kept recolouring. Export, save, replay and recolour act on what is
-shown; tapping while a document is shown starts a new live take (the document stays in its file).
-
-Problems are said in plain words in the banner at the top (:class:`~composer_app.gui.banner.MessageBanner`);
-nothing is modal while playing.
+Every engine call runs on the engine's thread, every slow job (loading models, files, rendering) on a background
+thread (:mod:`composer_app.gui.tasks`) or a QThread (recolour), and results come back as queued signals. So the
+GUI thread only handles events, steps the model at a key-down, and paints; it never waits for slow work. Problems
+are said in plain words in the banner at the top; nothing is modal while playing.
 """
 
 from __future__ import annotations
 
-import collections
 from pathlib import Path
 
-import numpy as np
 from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtGui import QAction, QIcon, QKeySequence
-from PySide6.QtWidgets import (
-    QFileDialog,
-    QHBoxLayout,
-    QLabel,
-    QMainWindow,
-    QMessageBox,
-    QProgressBar,
-    QPushButton,
-    QScrollArea,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QHBoxLayout, QMainWindow, QMessageBox, QScrollArea, QVBoxLayout, QWidget
 
 from composer_app import resources
-from composer_app.gui import tasks
 from composer_app.gui.banner import MessageBanner
+from composer_app.gui.choices import Choices
 from composer_app.gui.controls import ModelPanel, SamplingPanel
 from composer_app.gui.engine_bridge import EngineBridge
 from composer_app.gui.help_dialog import ShortcutsDialog
-from composer_app.gui.midi_panel import MidiPanel, MidiWatcher
+from composer_app.gui.midi_panel import MidiPanel
 from composer_app.gui.model_source import ModelSource
-from composer_app.gui.piano_roll import RollView, notes_from_take
-from composer_app.gui.recolour import CompareDialog, RecolourWorker
-from composer_app.gui.recolour_flow import RecolourMixin
+from composer_app.gui.piano_roll import RollView
+from composer_app.gui.play_controller import PlayController
+from composer_app.gui.recolour_flow import RecolourBar, RecolourFlow
+from composer_app.gui.shown_take import ShownTake
 from composer_app.gui.sound_panel import SoundPanel
-from composer_app.gui.take_files import TakeFilesMixin
+from composer_app.gui.status_line import StatusLine
+from composer_app.gui.take_files import TakeFiles
 from composer_app.gui.tap_area import KeyRouter, TapArea
+from composer_app.gui.tempo_bar import TempoBar
 from composer_app.live.take import Take
 
 APP_TITLE = "Everybody Compose"
 ICON = resources.ICON
 STATUS_MS = 1000
+SIDE_W = 370  # the control panels' column: every panel fits at 1280x720 without scrolling
 
 
-class MainWindow(TakeFilesMixin, RecolourMixin, QMainWindow):
+class MainWindow(QMainWindow):
     """The instrument's window.
 
     Parameters
@@ -89,53 +74,31 @@ class MainWindow(TakeFilesMixin, RecolourMixin, QMainWindow):
         self.source = source or ModelSource()
         self.audio = audio
         self.bridge = EngineBridge(engine, self)
-        self.document: Take | None = None
-        self.document_path: Path | None = None
-        self.recolour_worker: RecolourWorker | None = None
-        self.compare: CompareDialog | None = None
-        self.step_ns: collections.deque[int] = collections.deque(maxlen=2048)
-        self.key_to_sound_ns: collections.deque[int] = collections.deque(maxlen=2048)
         self._closing = False
         self.setWindowTitle(APP_TITLE)
         if ICON.exists():
             self.setWindowIcon(QIcon(str(ICON)))
         self.resize(1280, 720)
         self.setMinimumSize(900, 560)
-
         self._build_widgets()
+        self._compose(midi, midi_backend)
         self._build_actions()
-        self._build_status_bar()
-        self._connect()
         self.router = KeyRouter(self, self.tap)
         self.router.install()
-        self._restore_state()
+        geometry = store.get_bytes("window/geometry")
+        if geometry:
+            self.restoreGeometry(geometry)
+        self.roll.px_per_s = store.get_float("view/px_per_s", self.roll.px_per_s)
+        self.choices.restore(audio)
         self._timer = QTimer(self)
         self._timer.setInterval(STATUS_MS)
         self._timer.timeout.connect(self.refresh_status)
         self._timer.start()
-        if not audio:
-            self.status_sound.setText("sound: off (--no-audio)")
-        for topic, message in engine.status.items():
-            self._on_status(topic, message)
+        for status in engine.statuses.values():
+            self.status_line.on_status(status)
         if model_warning:
             self.banner.show_message(model_warning, "warning")
         self.model_panel.show_model(engine.model, model_warning)
-        self.watcher = None
-        if midi:
-            self.watcher = MidiWatcher(engine, midi_backend, parent=self)
-            self.watcher.portsChanged.connect(self._on_midi_ports)
-            self.watcher.opened.connect(self._on_midi_opened)
-            self.watcher.failed.connect(lambda msg: self.banner.show_message(msg, "error"))
-            self.watcher.waiting.connect(self._on_midi_waiting)
-            self.watcher.start()
-            wanted = store.get_str("midi/port", "")
-            if wanted:
-                self.midi_panel.select(wanted)
-                self.watcher.request_open(wanted)
-        else:
-            self.midi_panel.set_ports([], "MIDI input is off (--no-midi)")
-            self.midi_panel.setEnabled(False)
-            self.status_midi.setText("MIDI: off")
         self.refresh_status()
         self.tap.setFocus(Qt.FocusReason.OtherFocusReason)
 
@@ -144,26 +107,15 @@ class MainWindow(TakeFilesMixin, RecolourMixin, QMainWindow):
         self.banner = MessageBanner(self)
         self.roll_view = RollView(self)
         self.roll = self.roll_view.roll
-        self.tap = TapArea(self._press, self._release, self)
-        self.recolour_bar = QWidget(self)
-        self.recolour_progress = QProgressBar(self.recolour_bar)
-        self.recolour_progress.setFormat("Recolouring… %p%")
-        self.recolour_cancel = QPushButton("Cancel", self.recolour_bar)
-        self.recolour_cancel.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.recolour_cancel.clicked.connect(self.cancel_recolour)
-        row = QHBoxLayout(self.recolour_bar)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(self.recolour_progress, 1)
-        row.addWidget(self.recolour_cancel)
-        self.recolour_bar.hide()
-
+        self.tap = TapArea(lambda *key: self.playing.press(*key), lambda *key: self.playing.release(*key), self)
+        self.tempo_bar = TempoBar(self)
+        self.recolour_bar = RecolourBar(self)
         left = QWidget(self)
         col = QVBoxLayout(left)
         col.setContentsMargins(6, 6, 3, 6)
-        col.addWidget(self.banner)
-        col.addWidget(self.recolour_bar)
-        col.addWidget(self.roll_view, 3)
-        col.addWidget(self.tap, 1)
+        for widget, stretch in ((self.banner, 0), (self.tempo_bar, 0), (self.recolour_bar, 0),
+                                (self.roll_view, 3), (self.tap, 1)):
+            col.addWidget(widget, stretch)
 
         self.model_panel = ModelPanel(self)
         self.sampling_panel = SamplingPanel(self)
@@ -179,8 +131,7 @@ class MainWindow(TakeFilesMixin, RecolourMixin, QMainWindow):
         scroll.setWidget(side)
         scroll.setWidgetResizable(True)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(330)
-        scroll.setMaximumWidth(380)
+        scroll.setFixedWidth(SIDE_W)
         scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.side_panel = scroll
 
@@ -192,12 +143,43 @@ class MainWindow(TakeFilesMixin, RecolourMixin, QMainWindow):
         main.addWidget(scroll)
         self.setCentralWidget(central)
 
+    def _compose(self, midi: bool, midi_backend: str | None) -> None:
+        """The controllers, each given what it works on."""
+        self.shown = ShownTake(self.roll, self.tap, self.tempo_bar, self)
+        self.status_line = StatusLine(self.statusBar(), self.engine, self.banner, self.sound_panel, self.audio)
+        self.status_line.handler_ns = self.tap.handler_ns
+        self.playing = PlayController(self.engine, self.bridge, self.shown, self.banner, self.status_line,
+                                      self.tempo_bar)
+        self.files = TakeFiles(self, self.engine, self.store, self.take_dir, self.shown, self.banner,
+                               self.tempo_bar, self.playing.kept_take_note)
+        self.recolouring = RecolourFlow(self, self.files, self.recolour_bar)
+        panels = (self.model_panel, self.sampling_panel, self.tempo_bar, self.sound_panel, self.midi_panel)
+        self.choices = Choices(self, self.engine, self.bridge, self.store, self.source, panels, self.shown,
+                               self.banner, self.status_line)
+        self.bridge.statusChanged.connect(self.status_line.on_status, Qt.ConnectionType.QueuedConnection)
+        self.bridge.metronomeClick.connect(self.tempo_bar.show_click, Qt.ConnectionType.QueuedConnection)
+        self.shown.changed.connect(self.update_title)
+        self.shown.changed.connect(self.playing.show_count)
+        self._learn = None  # the "Learn from my MIDI…" dialog, made on first use
+        self.list_tuned_models()
+        if midi:
+            self.choices.watch_midi(midi_backend)
+        else:
+            self.choices.no_midi()
+
+    @property
+    def document(self) -> Take | None:
+        """The document shown (None: the live take)."""
+        return self.shown.document
+
+    @property
+    def document_path(self) -> Path | None:
+        return self.shown.path
+
     def _action(self, text: str, keys, slot, tip: str = "") -> QAction:
         action = QAction(text, self)
         if keys:
-            seqs = [QKeySequence(k) if isinstance(k, str) else QKeySequence(k) for k in
-                    (keys if isinstance(keys, list | tuple) else [keys])]
-            action.setShortcuts(seqs)
+            action.setShortcuts([QKeySequence(k) for k in (keys if isinstance(keys, list | tuple) else [keys])])
         action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         if tip:
             action.setToolTip(tip)
@@ -207,58 +189,56 @@ class MainWindow(TakeFilesMixin, RecolourMixin, QMainWindow):
         return action
 
     def _build_actions(self) -> None:
-        a = self._action
-        self.act_new = a("&New take", "Ctrl+N", self.new_take, "Start an empty take")
-        self.act_open = a("&Open take…", "Ctrl+O", self.open_take_dialog, "Open a saved take")
-        self.act_open_rhythm = a("Open &rhythm…", "Ctrl+Shift+O", self.open_rhythm_dialog,
+        a, play, files, roll = self._action, self.playing, self.files, self.roll
+        self.act_new = a("&New take", "Ctrl+N", play.new_take, "Start an empty take")
+        self.act_open = a("&Open take…", "Ctrl+O", files.open_take_dialog, "Open a saved take")
+        self.act_open_rhythm = a("Open &rhythm…", "Ctrl+Shift+O", files.open_rhythm_dialog,
                                  "Open a rhythm (.npy or MIDI) to give it a melody with Recolour")
-        self.act_save = a("&Save take…", "Ctrl+S", self.save_take_dialog, "Save the take shown")
-        self.act_export = a("&Export MIDI…", "Ctrl+E", self.export_midi_dialog, "Write the take as a MIDI file")
-        self.act_export_wav = a("Export &WAV…", "Ctrl+Shift+E", self.export_wav_dialog,
+        self.act_save = a("&Save take…", "Ctrl+S", files.save_take_dialog, "Save the take shown")
+        self.act_export = a("&Export MIDI…", "Ctrl+E", files.export_midi_dialog, "Write the take as a MIDI file")
+        self.act_export_wav = a("Export &WAV…", "Ctrl+Shift+E", files.export_wav_dialog,
                                 "Render the take through the synth into a WAV file")
-        self.act_quit = a("&Quit", "Ctrl+Q", self.close)
+        self.act_quit = a("&Quit", "Ctrl+Q", self.quit_app)
         self.act_stop = a("&Stop (all notes off)", "Esc", self.stop,
                           "Silence everything, stop a replay or a recolouring")
-        self.act_undo = a("&Undo last note", "Ctrl+Z", self.undo, "Take back the last note")
-        self.act_replay = a("&Replay", "Ctrl+R", self.replay, "Play the take shown through the synth")
-        self.act_recolour = a("Re&colour…", "Ctrl+G", self.recolour_dialog,
+        self.act_undo = a("&Undo last note", "Ctrl+Z", play.undo, "Take back the last note")
+        self.act_replay = a("&Replay", "Ctrl+R", play.replay, "Play the take shown through the synth")
+        self.act_recolour = a("Re&colour…", "Ctrl+G", self.recolouring.dialog,
                               "Choose new pitches for the whole take with an offline model")
         self.act_learn = a("&Learn from my MIDI…", None, self.learn_dialog,
                            "Fine-tune a model on your own melodies (a MIDI folder or your takes)")
-        self.act_zoom_in = a("Zoom &in", ["+", "=", "Ctrl++"], lambda: self.roll.zoom(1.25))
-        self.act_zoom_out = a("Zoom &out", ["-", "Ctrl+-"], lambda: self.roll.zoom(0.8))
-        self.act_fit = a("&Fit take", "0", self.roll.fit, "Show the whole take")
-        self.act_left = a("Scroll back", "Left", lambda: self.roll.scroll_by(-self.roll.visible_seconds / 4))
-        self.act_right = a("Scroll on", "Right", lambda: self.roll.scroll_by(self.roll.visible_seconds / 4))
-        self.act_home = a("Go to start", "Home", self.roll.go_home)
-        self.act_end = a("Go to end (follow)", "End", self.roll.go_end)
-        self.act_pitch_up = a("Pitches up", "PgUp", lambda: self.roll.shift_pitch(6))
-        self.act_pitch_down = a("Pitches down", "PgDown", lambda: self.roll.shift_pitch(-6))
-        self.act_models = []
-        for i, arch in enumerate(("vanilla_rnn", "lstm_attn", "attention_rnn"), start=1):
-            self.act_models.append(a(f"Model {i}: {arch}", f"Ctrl+{i}", lambda _=False, x=arch: self.choose_model(x)))
-        self.act_instr_next = a("Next instrument", "Ctrl+]", lambda: self._step_instrument(1))
-        self.act_instr_prev = a("Previous instrument", "Ctrl+[", lambda: self._step_instrument(-1))
+        self.act_tap_tempo = a("&Tap tempo", "T", lambda: self.tempo_bar.tap_tempo(),
+                               "Tap a few times in time to set the tempo")
+        self.act_zoom_in = a("Zoom &in", ["+", "=", "Ctrl++"], lambda: roll.zoom(1.25))
+        self.act_zoom_out = a("Zoom &out", ["-", "Ctrl+-"], lambda: roll.zoom(0.8))
+        self.act_fit = a("&Fit take", "0", roll.fit, "Show the whole take")
+        self.act_left = a("Scroll back", "Left", lambda: roll.scroll_by(-roll.visible_seconds / 4))
+        self.act_right = a("Scroll on", "Right", lambda: roll.scroll_by(roll.visible_seconds / 4))
+        self.act_home = a("Go to start", "Home", roll.go_home)
+        self.act_end = a("Go to end (follow)", "End", roll.go_end)
+        self.act_pitch_up = a("Pitches up", "PgUp", lambda: roll.shift_pitch(6))
+        self.act_pitch_down = a("Pitches down", "PgDown", lambda: roll.shift_pitch(-6))
+        self.act_models = [a(f"Model {i}: {arch}", f"Ctrl+{i}", lambda _=False, x=arch: self.choices.choose_model(x))
+                           for i, arch in enumerate(("vanilla_rnn", "lstm_attn", "attention_rnn"), start=1)]
+        self.act_instr_next = a("Next instrument", "Ctrl+]", lambda: self.choices.step_instrument(1))
+        self.act_instr_prev = a("Previous instrument", "Ctrl+[", lambda: self.choices.step_instrument(-1))
         self.act_shortcuts = a("&Keyboard shortcuts", "F1", self.show_shortcuts)
         self.act_about = a("&About", None, self.show_about)
+        self._build_menus()
 
+    def _build_menus(self) -> None:
         bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
-        for act in (self.act_new, self.act_open, self.act_open_rhythm, self.act_save, None, self.act_export, self.act_export_wav, None,
-                    self.act_quit):
-            file_menu.addSeparator() if act is None else file_menu.addAction(act)
-        play = bar.addMenu("&Play")
-        for act in (self.act_stop, self.act_undo, self.act_replay, None, self.act_recolour, self.act_learn, None,
-                    *self.act_models, self.act_instr_next, self.act_instr_prev):
-            play.addSeparator() if act is None else play.addAction(act)
-        view = bar.addMenu("&View")
-        for act in (self.act_zoom_in, self.act_zoom_out, self.act_fit, None, self.act_left, self.act_right,
-                    self.act_home, self.act_end, self.act_pitch_up, self.act_pitch_down):
-            view.addSeparator() if act is None else view.addAction(act)
-        help_menu = bar.addMenu("&Help")
-        help_menu.addAction(self.act_shortcuts)
-        help_menu.addAction(self.act_about)
-
+        for title, acts in (
+                ("&File", (self.act_new, self.act_open, self.act_open_rhythm, self.act_save, None, self.act_export,
+                           self.act_export_wav, None, self.act_quit)),
+                ("&Play", (self.act_stop, self.act_undo, self.act_replay, None, self.act_recolour,
+                           self.act_learn, self.act_tap_tempo, None, *self.act_models, self.act_instr_next, self.act_instr_prev)),
+                ("&View", (self.act_zoom_in, self.act_zoom_out, self.act_fit, None, self.act_left, self.act_right,
+                           self.act_home, self.act_end, self.act_pitch_up, self.act_pitch_down)),
+                ("&Help", (self.act_shortcuts, self.act_about))):
+            menu = bar.addMenu(title)
+            for act in acts:
+                menu.addSeparator() if act is None else menu.addAction(act)
         tools = self.addToolBar("Transport")
         tools.setObjectName("transport")
         tools.setMovable(False)
@@ -275,341 +255,32 @@ class MainWindow(TakeFilesMixin, RecolourMixin, QMainWindow):
     def shortcut_actions(self) -> list[QAction]:
         return [a for a in self.actions() if a.shortcuts()]
 
-    def _build_status_bar(self) -> None:
-        bar = self.statusBar()
-        self.status_notes = QLabel(self)
-        self.status_perf = QLabel(self)
-        self.status_midi = QLabel("MIDI: looking for ports…", self)
-        self.status_sound = QLabel(self)
-        for w in (self.status_notes, self.status_perf, self.status_midi, self.status_sound):
-            w.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
-            w.setStyleSheet("padding: 0 6px; border-left: 1px solid palette(mid);")
-            bar.addPermanentWidget(w)
-        self.status_sound.setToolTip("Sound output: device, block size and output latency")
-        self.status_perf.setToolTip("Model step time and key-down to note-on time (99th percentile of recent "
-                                    "notes)")
-
-    def _connect(self) -> None:
-        b = self.bridge
-        q = Qt.ConnectionType.QueuedConnection
-        b.noteStarted.connect(self._on_note_started, q)
-        b.noteEnded.connect(self._on_note_ended, q)
-        b.statusChanged.connect(self._on_status, q)
-        b.takeChanged.connect(self._on_take_changed, q)
-        b.replayNote.connect(self._on_replay_note, q)
-        b.replayFinished.connect(self.roll.replay_finished, q)
-        b.callFailed.connect(self._on_call_failed, q)
-        b.callDone.connect(self._on_call_done, q)
-        self.model_panel.architectureChosen.connect(self.choose_model)
-        self.model_panel.fileRequested.connect(self.choose_model_file_dialog)
-        self.model_panel.tunedChosen.connect(self.choose_model_file)
-        self.list_tuned_models()
-        self.sampling_panel.settingsChanged.connect(self.apply_settings)
-        self.sound_panel.programChosen.connect(self.choose_program)
-        self.sound_panel.soundfontRequested.connect(self.choose_soundfont_dialog)
-        self.sound_panel.soundfontReset.connect(lambda: self.choose_soundfont(None))
-        self.sound_panel.audioChosen.connect(self.choose_audio)
-        self.midi_panel.portChosen.connect(self.choose_midi_port)
-
-    # -- state between runs ---------------------------------------------------------------------------------------
-    def _restore_state(self) -> None:
-        geometry = self.store.get_bytes("window/geometry")
-        if geometry:
-            self.restoreGeometry(geometry)
-        self.roll.px_per_s = self.store.get_float("view/px_per_s", self.roll.px_per_s)
-        self.sampling_panel.set_settings(self.engine.settings)
-        synth = self.engine.synth
-        self.sound_panel.set_instruments(synth.preset_names(), int(getattr(synth, "program", 0)))
-        self.sound_panel.set_soundfont(getattr(synth, "soundfont", None))
-        args = getattr(self.engine, "_audio_args", {})
-        self.sound_panel.set_audio(int(args.get("blocksize", 128)), args.get("latency", "low"))
-        self.sound_panel.set_devices([], args.get("device"))
-        if self.audio:
-            from composer_app.live.audio import list_output_devices
-
-            tasks.run_in_thread(list_output_devices,
-                                lambda devs: self.sound_panel.set_devices(devs, self._audio_args().get("device")),
-                                name="list-audio")
-        else:
-            for box in (self.sound_panel.device, self.sound_panel.blocksize, self.sound_panel.latency):
-                box.setEnabled(False)
-
-    def _audio_args(self) -> dict:
-        return dict(getattr(self.engine, "_audio_args", {}))
-
-    def save_state(self) -> None:
-        s = self.store
-        s.set("window/geometry", self.saveGeometry())
-        s.set("view/px_per_s", self.roll.px_per_s)
-        self.sampling_panel.save(s)
-        s.sync()
-
-    # -- playing --------------------------------------------------------------------------------------------------
-    def _press(self, source: str, t_ns: int) -> None:
-        """A tap key went down (GUI thread): to the engine at once (see :meth:`EngineBridge.press`)."""
-        if self.document is not None:
-            self._leave_document()
-        self.bridge.press(source, t_ns)
-
-    def _release(self, source: str, t_ns: int) -> None:
-        self.bridge.release(source, t_ns)
-
-    def _leave_document(self) -> None:
-        """Tapping while an opened/recoloured take is shown: a new live take begins (the document is in its
-        file; a kept recolouring was saved)."""
-        self.document = None
-        self.document_path = None
-        self.roll.clear(live=True)
-        self.bridge.submit(self.engine.new_take)  # the press that follows is queued behind it
-        self._update_title()
-
-    def _on_note_started(self, ev) -> None:
-        if self.document is not None:  # a MIDI key while a document is shown: show the live take again
-            self.document = None
-            self.document_path = None
-            self.roll.set_notes(notes_from_take(_copy_notes(self.engine.take)), live=True)
-        self.roll.note_started(ev.index, ev.pitch, ev.start_s, ev.t_ns, ev.velocity)
-        self.tap.show_note(ev.index, ev.pitch)
-        self.step_ns.append(ev.step_ns)
-        self.key_to_sound_ns.append(max(0, ev.sounded_ns - ev.t_ns))
-        self.status_notes.setText(f"{len(self.roll.notes)} note{'s' if len(self.roll.notes) != 1 else ''}")
-        if ev.index == 0:
-            self._update_title()
-
-    def _on_note_ended(self, ev) -> None:
-        if self.document is None:
-            self.roll.note_ended(ev.index, ev.dur_s, undone=ev.reason == "undo")
-        if not self.roll.sounding:
-            self.tap.note_stopped()
-
-    def _on_take_changed(self, take) -> None:
-        if self.document is not None:
-            return
-        notes = notes_from_take(_copy_notes(take))
-        if not notes:
-            self.roll.clear(live=True)
-            self.tap.clear()
-        else:
-            self.roll.set_notes(notes, live=True, origin_ns=self.roll.origin_ns)
-        self._update_title()
-
-    def _on_replay_note(self, index: int, on: bool) -> None:
-        self.roll.replay_note(index, on)
-
-    # -- transport ------------------------------------------------------------------------------------------------
-    def new_take(self) -> None:
-        self.document = None
-        self.document_path = None
-        self.roll.clear(live=True)
-        self.tap.clear()
-        self.bridge.call("start a new take", self.engine.new_take)
-        self._update_title()
-
+    # -- window-wide ----------------------------------------------------------------------------------------------
     def stop(self) -> None:
-        self.bridge.call("stop", self.engine.stop)
-        self.roll.replay_finished()
-        if self.recolour_worker is not None:
-            self.cancel_recolour()
+        """Esc: silence everything, stop a replay or a recolouring, give the keyboard back to the tap area."""
+        self.playing.stop()
+        if self.recolouring.worker is not None:
+            self.recolouring.cancel()
         self.tap.setFocus(Qt.FocusReason.ShortcutFocusReason)
-
-    def undo(self) -> None:
-        if self.document is not None:
-            self.banner.show_message("Undo takes back notes of the take you are playing; this take was opened "
-                                     "from a file. Tap to start a new take.", "info")
-            return
-        self.bridge.call("undo the last note", self.engine.undo)
-
-    def replay(self) -> None:
-        take = self.document
-        if take is None and not self.engine.take.notes:
-            self.banner.show_message("Nothing to replay yet: tap z, x or space to play a take.", "info")
-            return
-        self.roll.replay_started()
-        self.bridge.call("replay", self.engine.replay, take)
-
-    # -- model and settings ---------------------------------------------------------------------------------------
-    def choose_model(self, arch: str) -> None:
-        """Switch the live model (loaded in the background; the engine switches at the next beat)."""
-        self.store.set("model/architecture", arch)
-        self.store.remove("model/file")
-        tasks.run_in_thread(lambda: self.source.live(arch), self._switch_model,
-                            lambda msg: self.banner.show_message(msg, "error"), name="load-model")
-
-    def choose_model_file_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Live model checkpoint", str(Path.home()),
-                                              "Checkpoints (*.pt *.pth);;All files (*)")
-        if path:
-            self.choose_model_file(path)
-
-    def choose_model_file(self, path) -> None:
-        def loaded(choice):
-            self.store.set("model/file", str(path))
-            self._switch_model(choice)
-
-        tasks.run_in_thread(lambda: self.source.from_file(path, "live"), loaded,
-                            lambda msg: self.banner.show_message(msg, "error"), name="load-model")
-
-    def list_tuned_models(self) -> None:
-        """Show the user's tuned live models (kept in the data folder) in the model list."""
-        from composer_app.training.tuned_models import list_tuned
-
-        self.model_panel.set_tuned([(m.name, m.checkpoint) for m in list_tuned(self.data_dir) if m.kind == "live"])
-
-    def learn_dialog(self):
-        """The "Learn from my MIDI…" dialog, modeless: playing goes on while a model learns. One dialog per
-        window, kept when closed, so a run's result always has somewhere to arrive."""
-        from composer_app.gui.learn_dialog import LearnDialog
-
-        dialog = getattr(self, "_learn", None)
-        if dialog is None:
-            dialog = self._learn = LearnDialog(self, self.data_dir, self.take_dir, self.store.get_str("learn/folder", ""))
-            dialog.folder.textChanged.connect(lambda text: self.store.set("learn/folder", text))
-
-            def added(tuned):
-                self.list_tuned_models()
-                if tuned.kind == "live":
-                    self.choose_model_file(tuned.checkpoint)
-
-            dialog.modelAdded.connect(added)
-            dialog.modelRemoved.connect(lambda _tuned: self.list_tuned_models())
-        dialog.show()
-        dialog.raise_()
-        return dialog
-
-    def _switch_model(self, choice) -> None:
-        self._model_warning = choice.warning
-        self.bridge.call("switch the model", self.engine.set_model, choice.loaded, tag="model")
-
-    def apply_settings(self, settings) -> None:
-        self.bridge.call("change the sampling settings", self.engine.set_settings, settings)
-        self.sampling_panel.save(self.store)
-
-    def choose_program(self, program: int) -> None:
-        self.store.set("sound/program", int(program))
-        self.bridge.call("change the instrument", self.engine.set_instrument, int(program))
-
-    def _step_instrument(self, step: int) -> None:
-        box = self.sound_panel.instrument
-        if box.count():
-            box.setCurrentIndex((box.currentIndex() + step) % box.count())
-            self.choose_program(int(box.currentData()))
-
-    def choose_soundfont_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "SoundFont", str(Path.home()), "SoundFonts (*.sf2);;All files (*)")
-        if path:
-            self.choose_soundfont(path)
-
-    def choose_soundfont(self, path) -> None:
-        """Load ``path`` (None = the bundled one) on the engine thread; a bad file leaves the old sound."""
-        from composer_app.live.synth import default_soundfont
-
-        target = Path(path) if path else default_soundfont()
-        engine = self.engine
-
-        def load():
-            engine.set_soundfont(target)
-            return target, engine.synth.preset_names(), int(getattr(engine.synth, "program", 0))
-
-        self.bridge.call("load the soundfont", load, tag="soundfont")
-
-    def choose_audio(self, device, blocksize: int, latency) -> None:
-        self.store.set("sound/device", device or "")
-        self.store.set("sound/blocksize", int(blocksize))
-        self.store.set("sound/latency", str(latency))
-        self.bridge.call("change the sound output", self.engine.set_audio, device, int(blocksize), latency,
-                         tag="audio")
-
-    def choose_midi_port(self, name: str) -> None:
-        self.store.set("midi/port", name or "")
-        self.midi_panel.select(name or "")
-        if self.watcher is not None:
-            self.watcher.request_open(name or None)
-
-    def _on_midi_ports(self, names: list, reason: str) -> None:
-        self.midi_panel.set_ports(names, reason)
-        if self.engine.status.get("midi", "").startswith("MIDI input:"):
-            return  # a port is open: the engine's own message says which
-        if reason:
-            self.status_midi.setText("MIDI: none")
-            self.status_midi.setToolTip(reason)
-        else:
-            self.status_midi.setText(f"MIDI: {len(names)} port{'s' if len(names) != 1 else ''}, none chosen")
-            self.status_midi.setToolTip("\n".join(names))
-
-    def _on_midi_waiting(self, name: str) -> None:
-        self.midi_panel.status.setText(f"{name} is not connected: it plays as soon as it is plugged in")
-        self.status_midi.setText(f"MIDI: waiting for {_short(name, 30)}")
-
-    def _on_midi_opened(self, name: str) -> None:
-        self.midi_panel.set_opened(name)
-        if not name:
-            self.status_midi.setText("MIDI: none chosen")
-
-    def _on_call_done(self, tag: str, result) -> None:
-        if tag == "model":
-            warning = getattr(self, "_model_warning", None)
-            self.model_panel.show_model(result, warning)
-            if warning:
-                self.banner.show_message(warning, "warning")
-        elif tag == "soundfont":
-            path, names, program = result
-            self.sound_panel.set_soundfont(path)
-            self.sound_panel.set_instruments(names, program)
-            from composer_app.live.synth import default_soundfont
-
-            self.store.set("sound/soundfont", "" if Path(path) == default_soundfont() else str(path))
-        elif tag == "audio" and result is not None:
-            self.sound_panel.status.setText(result.message)
-        elif tag == "saved":
-            self.banner.show_message(f"saved {result}", "info")
-
-    def _on_call_failed(self, what: str, message: str) -> None:
-        self.banner.show_message(f"could not {what}: {message}", "error")
-        if what == "change the instrument":
-            self.sound_panel.select_program(int(getattr(self.engine.synth, "program", 0)))
-
-    # -- status -----------------------------------------------------------------------------------------------
-    def _on_status(self, topic: str, message: str) -> None:
-        if topic == "sound":
-            self.status_sound.setText(_short(message, 70))
-            self.status_sound.setToolTip(message)
-            self.sound_panel.status.setText(message)
-            if message.startswith("no sound") or "stopped unexpectedly" in message:
-                self.banner.show_message(message, "warning")
-        elif topic == "midi":
-            self.status_midi.setText(_short(message, 50))
-            self.status_midi.setToolTip(message)
-            if "disappeared" in message or message.startswith("cannot"):
-                self.banner.show_message(message, "warning")
-        elif topic == "take":
-            self.banner.show_message(message, "error")
-        elif topic == "model":
-            self.status_perf.setToolTip(message)
 
     def refresh_status(self) -> None:
         """Once a second: step time, key-to-note-on time and note count (cheap: the window's own copies)."""
-        if self.step_ns:
-            step = np.percentile(np.fromiter(self.step_ns, np.int64), 99) / 1e6
-            k2s = np.percentile(np.fromiter(self.key_to_sound_ns, np.int64), 99) / 1e6
-            self.status_perf.setText(f"step p99 {step:.2f} ms · key→note-on p99 {k2s:.2f} ms")
-            if self.tap.handler_ns:
-                handler = np.fromiter(self.tap.handler_ns, np.int64) / 1e3
-                self.status_perf.setToolTip(
-                    f"model step (p99) {step:.2f} ms; key event to note-on (p99) {k2s:.2f} ms; GUI thread per "
-                    f"key-down: median {np.median(handler):.0f} µs, p99 {np.percentile(handler, 99):.0f} µs. "
-                    "Sound output latency: see the sound status.")
-        else:
-            self.status_perf.setText(f"model: {self.engine.model.label}")
-        n = len(self.document.notes) if self.document is not None else len(self.roll.notes)
-        self.status_notes.setText(f"{n} note{'s' if n != 1 else ''}")
+        self.status_line.refresh()
+        self.playing.show_count()
 
-    def _update_title(self) -> None:
+    def update_title(self) -> None:
         name = None
-        if self.document is not None:
-            name = self.document_path.name if self.document_path else "recoloured take (unsaved)"
+        if self.shown.document is not None:
+            name = self.shown.path.name if self.shown.path else "recoloured take (unsaved)"
         elif self.engine.take_path is not None:
             name = self.engine.take_path.stem
         self.setWindowTitle(f"{APP_TITLE} — {name}" if name else APP_TITLE)
+
+    def save_state(self) -> None:
+        self.store.set("window/geometry", self.saveGeometry())
+        self.store.set("view/px_per_s", self.roll.px_per_s)
+        self.choices.save()
+        self.store.sync()
 
     # -- help -----------------------------------------------------------------------------------------------------
     def show_shortcuts(self) -> ShortcutsDialog:
@@ -629,29 +300,69 @@ class MainWindow(TakeFilesMixin, RecolourMixin, QMainWindow):
             self.tap.release_all()  # key-ups go to the other window now
         super().changeEvent(event)
 
+    def list_tuned_models(self) -> None:
+        """Show the user's tuned live models (kept in the data folder) in the model list."""
+        from composer_app.training.tuned_models import list_tuned
+
+        self.model_panel.set_tuned([(m.name, m.checkpoint) for m in list_tuned(self.data_dir) if m.kind == "live"])
+
+    def learn_dialog(self):
+        """The "Learn from my MIDI…" dialog, modeless: playing goes on while a model learns. One dialog per
+        window, kept when closed, so a run's result always has somewhere to arrive."""
+        from composer_app.gui.learn_dialog import LearnDialog
+
+        if self._learn is None:
+            self._learn = LearnDialog(self, self.data_dir, self.take_dir, self.store.get_str("learn/folder", ""))
+            self._learn.folder.textChanged.connect(lambda text: self.store.set("learn/folder", text))
+
+            def added(tuned):
+                self.list_tuned_models()
+                if tuned.kind == "live":
+                    self.choices.choose_model_file(tuned.checkpoint)
+
+            self._learn.modelAdded.connect(added)
+            self._learn.modelRemoved.connect(lambda _tuned: self.list_tuned_models())
+        self._learn.show()
+        self._learn.raise_()
+        return self._learn
+
+    def quit_app(self) -> None:
+        """Quit (Ctrl+Q): says where the take played is kept and asks first."""
+        if self.confirm_quit():
+            self.close()
+
+    def confirm_quit(self) -> bool:
+        kept = self.playing.kept_take_note()
+        return not kept or self.ask_quit(kept)
+
+    def ask_quit(self, kept: str) -> bool:
+        """The quit question (modal: nothing is playing any more). Tests replace it."""
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle("Quit Everybody Compose?")
+        box.setText("Quit Everybody Compose?")
+        box.setInformativeText(kept)
+        quit_button = box.addButton("Quit", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(quit_button)
+        box.exec()
+        return box.clickedButton() is quit_button
+
     def closeEvent(self, event) -> None:
         if self._closing:
             return super().closeEvent(event)
+        if event.spontaneous() and not self.confirm_quit():  # the window's close button
+            event.ignore()
+            return
         self._closing = True
         self._timer.stop()
         self.save_state()
         self.router.uninstall()
-        if self.recolour_worker is not None:
-            self.recolour_worker.cancel()
-            self.recolour_worker.wait(3000)
-        if getattr(self, "_learn", None) is not None:
+        self.recolouring.close()
+        if self._learn is not None:
             self._learn.reject()  # cancels a model that is still learning
-        if self.watcher is not None:
-            self.watcher.stop()
+        if self.choices.watcher is not None:
+            self.choices.watcher.stop()
         self.bridge.detach()
         self.engine.close()
         super().closeEvent(event)
-
-
-def _copy_notes(take: Take) -> Take:
-    """A shallow snapshot of the notes list (the engine thread may append meanwhile)."""
-    return Take(header=take.header, notes=list(take.notes))
-
-
-def _short(text: str, n: int) -> str:
-    return text if len(text) <= n else text[: n - 1] + "…"

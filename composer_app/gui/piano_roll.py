@@ -20,19 +20,19 @@ import bisect
 import time
 from dataclasses import dataclass
 
-from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QPainter, QPen
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QScrollBar, QSizePolicy, QVBoxLayout, QWidget
 
-from composer_app.sampling import note_name
+from composer_app.gui.beat_grid import BeatGrid
+from composer_app.gui.roll_painter import KEY_W, TIME_H, paint_roll
 
 FRAME_MS = 33
-KEY_W = 72  # pitch axis width: note names, then a keyboard
-LABEL_W = 44
-TIME_H = 20  # time axis height
 MIN_SPAN = 25  # at least two octaves visible
 MIN_PX_PER_S, MAX_PX_PER_S = 10.0, 2000.0
-BLACK = {1, 3, 6, 8, 10}
+DEFAULT_PX_PER_S = 110.0
+#: A whole take is shown only while its notes stay readable: the median gap between onsets at least this wide.
+READABLE_GAP_PX = 18.0
 
 
 @dataclass
@@ -42,12 +42,13 @@ class RollNote:
     start_s: float
     end_s: float | None  # None while it sounds
     velocity: int = 100
+    direction: int | None = None  # what its steer key asked: +1 up, -1 down, 0 same, None nothing
 
 
 def notes_from_take(take) -> list[RollNote]:
     """RollNotes of a :class:`~composer_app.live.take.Take` (a note still sounding keeps ``end_s`` None)."""
-    return [RollNote(n.index, n.pitch, n.start_ns / 1e9, None if n.end_ns is None else n.end_ns / 1e9, n.velocity)
-            for n in take.notes]
+    return [RollNote(n.index, n.pitch, n.start_ns / 1e9, None if n.end_ns is None else n.end_ns / 1e9, n.velocity,
+                     n.direction) for n in take.notes]
 
 
 class PianoRoll(QWidget):
@@ -62,7 +63,8 @@ class PianoRoll(QWidget):
         self._by_index: dict[int, RollNote] = {}
         self._max_dur = 0.0
         self._max_end = 0.0  # latest end (or start) of any note: the take's length without a scan
-        self.px_per_s = 110.0
+        self.px_per_s = DEFAULT_PX_PER_S
+        self.grid: BeatGrid | None = None
         self.view_start_s = 0.0
         self.low, self.high = 48, 84
         self._range_fitted = False  # the pitch range still the default: the first note re-centres it
@@ -108,12 +110,14 @@ class PianoRoll(QWidget):
         self.low, self.high = 48, 84
         self._range_fitted = False
 
-    def note_started(self, index: int, pitch: int, start_s: float, t_ns: int, velocity: int = 100) -> None:
-        """A note began sounding (engine event); ``t_ns`` its key-down, to place "now" on the take's clock."""
+    def note_started(self, index: int, pitch: int, start_s: float, t_ns: int, velocity: int = 100,
+                     direction: int | None = None) -> None:
+        """A note began sounding (engine event); ``t_ns`` its key-down, to place "now" on the take's clock;
+        ``direction`` what its steer key asked for."""
         self.origin_ns = int(t_ns) - int(round(start_s * 1e9))
         for i in [i for i in self._by_index if i >= index]:  # an undone note's index is reused
             self._remove(i)
-        note = RollNote(index, pitch, start_s, None, velocity)
+        note = RollNote(index, pitch, start_s, None, velocity, direction)
         pos = bisect.bisect_right(self._starts, start_s)
         self.notes.insert(pos, note)
         self._starts.insert(pos, start_s)
@@ -138,6 +142,15 @@ class PianoRoll(QWidget):
             self._max_end = max(self._max_end, note.end_s)
         self._update_timer()
         self.viewChanged.emit()
+        self.update()
+
+    def note(self, index: int) -> RollNote | None:
+        """The note with take index ``index`` (None when there is none)."""
+        return self._by_index.get(index)
+
+    def set_grid(self, grid: BeatGrid | None) -> None:
+        """Draw bars and beats of ``grid`` (None: seconds only)."""
+        self.grid = grid
         self.update()
 
     def _remove(self, index: int) -> None:
@@ -168,6 +181,14 @@ class PianoRoll(QWidget):
         else:
             self.replay_playing.discard(index)
         self.update()
+
+    def play_head_s(self) -> float | None:
+        """Where the line across the roll is: now while a note sounds, the replay's place while replaying."""
+        if self.live and self.sounding:
+            return self.now_s()
+        if self._replay_t0 is not None:
+            return self._replay_offset + time.monotonic() - self._replay_t0
+        return None
 
     def replay_finished(self) -> None:
         self.replay_playing.clear()
@@ -265,12 +286,40 @@ class PianoRoll(QWidget):
         self._follow_now()
         self.update()
 
-    def fit(self) -> None:
-        """Show the whole take."""
+    def fit(self, readable: bool = False) -> None:
+        """Show the whole take; ``readable``: but never so small that notes shrink to dots (then it starts at
+        the beginning, zoomed to :data:`READABLE_GAP_PX` per typical note, and scrolls)."""
         dur = self.duration_s
         if dur > 0:
-            self.px_per_s = min(MAX_PX_PER_S, max(MIN_PX_PER_S, (self.width() - KEY_W - 20) / (dur * 1.02)))
+            px = (self.width() - KEY_W - 20) / (dur * 1.02)
+            if readable:
+                px = max(px, self.readable_px_per_s())
+            self.px_per_s = min(MAX_PX_PER_S, max(MIN_PX_PER_S, px))
         self.view_start_s = 0.0
+        self.follow = False
+        self.viewChanged.emit()
+        self.update()
+
+    def readable_px_per_s(self) -> float:
+        """The zoom at which the typical gap between onsets is :data:`READABLE_GAP_PX` wide."""
+        gaps = sorted(b - a for a, b in zip(self._starts, self._starts[1:], strict=False) if b > a)
+        if not gaps:
+            return MIN_PX_PER_S
+        return READABLE_GAP_PX / gaps[len(gaps) // 2]
+
+    def reset_zoom(self) -> None:
+        """The zoom a new take starts with."""
+        self.px_per_s = DEFAULT_PX_PER_S
+        self.view_start_s = 0.0
+        self.viewChanged.emit()
+        self.update()
+
+    def set_view(self, px_per_s: float, view_start_s: float) -> None:
+        """Show from ``view_start_s`` at ``px_per_s`` (a view kept in step with another)."""
+        if (px_per_s, view_start_s) == (self.px_per_s, self.view_start_s):
+            return
+        self.px_per_s = min(MAX_PX_PER_S, max(MIN_PX_PER_S, px_per_s))
+        self.view_start_s = max(0.0, view_start_s)
         self.follow = False
         self.viewChanged.emit()
         self.update()
@@ -329,107 +378,8 @@ class PianoRoll(QWidget):
 
     def paintEvent(self, event) -> None:
         p = QPainter(self)
-        w, h = self.width(), self.height()
-        grid_h = h - TIME_H
-        row = self.row_height()
-        p.fillRect(self.rect(), QColor(26, 29, 36))
-        small = QFont(self.font())
-        small.setPointSizeF(8)
-        p.setFont(small)
-
-        # pitch rows: black-key rows darker, a line at each C
-        for pitch in range(self.low, self.high + 1):
-            y = self.y_of(pitch)
-            if pitch % 12 in BLACK:
-                p.fillRect(QRectF(KEY_W, y, w - KEY_W, row), QColor(22, 24, 30))
-            else:
-                p.fillRect(QRectF(KEY_W, y, w - KEY_W, row), QColor(31, 35, 43))
-            if pitch % 12 == 0:
-                p.setPen(QPen(QColor(70, 76, 90), 1))
-                p.drawLine(QPointF(KEY_W, y + row), QPointF(w, y + row))
-
-        # time grid and labels
-        step = _grid_step(self.px_per_s)
-        t = (int(self.view_start_s / step)) * step
-        p.setPen(QPen(QColor(52, 57, 68), 1))
-        end_t = self.view_start_s + self.visible_seconds
-        while t <= end_t + step:
-            x = self.x_of(t)
-            if x >= KEY_W:
-                p.setPen(QPen(QColor(52, 57, 68), 1))
-                p.drawLine(QPointF(x, 0), QPointF(x, grid_h))
-                p.setPen(QColor(140, 146, 160))
-                label = f"{t:.0f}s" if step >= 1 else f"{t:.1f}s"
-                p.drawText(QRectF(x + 3, grid_h, 60, TIME_H), Qt.AlignmentFlag.AlignVCenter, label)
-            t += step
-
-        # notes
-        now = self.now_s()
-        p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        for n in self.visible_notes():
-            end = n.end_s if n.end_s is not None else max(now, n.start_s + 0.02)
-            x0, x1 = self.x_of(n.start_s), self.x_of(end)
-            if x1 < KEY_W or n.pitch < self.low or n.pitch > self.high:
-                continue
-            x0 = max(x0, KEY_W)
-            rect = QRectF(x0, self.y_of(n.pitch) + 1, max(3.0, x1 - x0), max(2.0, row - 2))
-            sounding = n.end_s is None or n.index in self.replay_playing
-            shade = 0.55 + 0.45 * (n.velocity / 127)
-            color = QColor(255, 190, 80) if sounding else QColor(int(90 * shade), int(170 * shade), int(255 * shade))
-            p.setBrush(color)
-            p.setPen(QPen(QColor(255, 240, 200) if sounding else QColor(30, 60, 100), 1))
-            p.drawRoundedRect(rect, 3, 3)
-            if row >= 11 and rect.width() > 26:
-                p.setPen(QColor(15, 20, 30))
-                p.drawText(rect.adjusted(3, 0, 0, 0), Qt.AlignmentFlag.AlignVCenter, note_name(n.pitch))
-        p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
-
-        # now line (while a note sounds) or replay play-head
-        head = None
-        if self.live and self.sounding:
-            head = now
-        elif self._replay_t0 is not None:
-            head = self._replay_offset + time.monotonic() - self._replay_t0
-        if head is not None:
-            x = self.x_of(head)
-            if KEY_W <= x <= w:
-                p.setPen(QPen(QColor(255, 120, 80), 2))
-                p.drawLine(QPointF(x, 0), QPointF(x, grid_h))
-
-        # pitch axis: names and MIDI numbers (every C; every white key when rows are tall), then a keyboard
-        p.fillRect(QRectF(0, 0, LABEL_W, grid_h), QColor(34, 38, 47))
-        p.fillRect(QRectF(LABEL_W, 0, KEY_W - LABEL_W, grid_h), QColor(232, 232, 232))
-        black_w = (KEY_W - LABEL_W) * 0.6
-        for pitch in range(self.low, self.high + 1):
-            y = self.y_of(pitch)
-            if pitch % 12 in BLACK:
-                p.fillRect(QRectF(LABEL_W, y, black_w, row), QColor(30, 30, 34))
-            if pitch % 12 in (0, 5) and row >= 3:
-                p.setPen(QPen(QColor(160, 160, 160), 1))
-                p.drawLine(QPointF(LABEL_W, y + row), QPointF(KEY_W, y + row))
-            if pitch % 12 == 0 or (row >= 12 and pitch % 12 not in BLACK):
-                p.setPen(QColor(225, 228, 235) if pitch % 12 == 0 else QColor(150, 156, 170))
-                p.drawText(QRectF(0, y + row / 2 - 8, LABEL_W - 4, 16),
-                           Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
-                           f"{note_name(pitch)} {pitch}")
-        p.setPen(QPen(QColor(90, 96, 110), 1))
-        p.drawLine(QPointF(KEY_W, 0), QPointF(KEY_W, grid_h))
-        if not self.notes:
-            p.setPen(QColor(120, 126, 140))
-            big = QFont(self.font())
-            big.setPointSizeF(12)
-            p.setFont(big)
-            p.drawText(QRectF(KEY_W, 0, w - KEY_W, grid_h), Qt.AlignmentFlag.AlignCenter,
-                       "Notes appear here as you play")
+        paint_roll(self, p)
         p.end()
-
-
-def _grid_step(px_per_s: float) -> float:
-    """Seconds between grid lines: about 60-150 pixels apart."""
-    for step in (0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60):
-        if step * px_per_s >= 60:
-            return float(step)
-    return 120.0
 
 
 class RollView(QWidget):

@@ -1,6 +1,6 @@
 """Recolour: regenerate a whole take's pitches with an offline model, keeping its rhythm; then compare.
 
-An offline model sees every beat of the take at once (DESIGN.md section 1), so it can do what the live model
+An offline model sees every beat of the take at once, so it can do what the live model
 could not: plan the melody over the whole rhythm, by stochastic sampling or beam search (a profile). That takes
 from milliseconds to seconds, so it runs in :class:`RecolourWorker` (a QThread) with progress and cancel, and
 the window keeps playing meanwhile. :class:`CompareDialog` then shows both versions, plays either through the
@@ -35,7 +35,7 @@ from composer_app.beats import rests_and_durations
 from composer_app.gui.model_source import architecture_label
 from composer_app.gui.piano_roll import RollView, notes_from_take
 from composer_app.live.take import Take, TakeNote
-from composer_app.sampling import generate
+from composer_app.sampling import contour_of, generate
 
 PROGRESS_EVERY_S = 0.05
 
@@ -54,6 +54,14 @@ def take_rhythm(take: Take) -> tuple[np.ndarray, np.ndarray]:
     """``(rests, durs)`` of a take's notes, in seconds, as the offline models see them."""
     melody = take.to_melody()
     return rests_and_durations(melody[:, 0], melody[:, 1])
+
+
+def recolour_contour(take: Take) -> np.ndarray:
+    """The line a recolouring is steered along: per note the direction its key asked for (a steer key or a
+    MIDI key's height), else the direction the played pitches took."""
+    played = contour_of([n.pitch for n in take.notes])
+    return np.array([played[i] if n.direction is None else n.direction for i, n in enumerate(take.notes)],
+                    dtype=np.int64)
 
 
 def recoloured_take(played: Take, pitches, info: dict) -> Take:
@@ -103,10 +111,13 @@ class RecolourWorker(QThread):
         try:
             rests, durs = take_rhythm(self.take)
             t0 = time.perf_counter()
-            pitches = generate(self.loaded, rests, durs, self.settings, seed=self.seed, progress=self._progress)
+            contour = recolour_contour(self.take) if self.settings.steer > 0 else None
+            pitches = generate(self.loaded, rests, durs, self.settings, seed=self.seed, progress=self._progress,
+                               contour=contour)
             info = {"architecture": self.loaded.architecture, "label": self.loaded.label,
                     "path": str(self.loaded.path), "profile": self.profile, "strategy": self.settings.strategy,
-                    "seed": self.seed, "seconds": round(time.perf_counter() - t0, 3)}
+                    "seed": self.seed, "steer": self.settings.steer,
+                    "seconds": round(time.perf_counter() - t0, 3)}
             result = recoloured_take(self.take, pitches, info)
         except Cancelled:
             self.cancelled.emit()
@@ -218,11 +229,17 @@ class CompareDialog(QDialog):
         row.addWidget(self.keep_recoloured)
         layout.addLayout(row)
         self.choice: str | None = None
+        self._linked = False
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
         for view in (self.played_view, self.recoloured_view):  # only now do the rolls know their width
-            view.roll.fit()
+            view.roll.fit(readable=True)  # a long take scrolls rather than shrinking to dots
+        if not self._linked:  # both rolls scroll and zoom together: the same note sits above its recolouring
+            a, b = self.played_view.roll, self.recoloured_view.roll
+            a.viewChanged.connect(lambda: b.set_view(a.px_per_s, a.view_start_s))
+            b.viewChanged.connect(lambda: a.set_view(b.px_per_s, b.view_start_s))
+            self._linked = True
 
     def _keep(self, which: str) -> None:
         self.choice = which

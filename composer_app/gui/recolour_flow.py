@@ -1,9 +1,8 @@
 """The window's recolour flow: options, the worker with progress and cancel, the compare dialog, keeping.
 
-A mixin of :class:`~composer_app.gui.main_window.MainWindow`. The take is copied on the engine thread, the
-offline model loaded in a background task, the pitches drawn in a :class:`RecolourWorker` (QThread); the window
-keeps playing throughout. A kept recolouring is saved next to the takes at once, so tapping on (which starts a
-new take) never loses it.
+The take is copied on the engine thread, the offline model loaded in a background task, the pitches drawn in a
+:class:`RecolourWorker` (QThread); the window keeps playing throughout. A kept recolouring is saved next to the
+takes at once, so tapping on (which starts a new take) never loses it.
 """
 
 from __future__ import annotations
@@ -11,18 +10,56 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QHBoxLayout, QProgressBar, QPushButton, QWidget
+
 from composer_app.errors import UserError
 from composer_app.gui import tasks
 from composer_app.gui.recolour import CompareDialog, RecolourDialog, RecolourWorker
 from composer_app.live.take import TAKE_SUFFIX, Take, save_take
 
 
-class RecolourMixin:
-    """Needs the window's ``engine``, ``bridge``, ``source``, ``store``, ``sampling_panel``, ``take_dir``,
-    ``recolour_bar``/``recolour_progress``, ``banner``, ``tap``, ``shown_take`` and ``show_document``."""
+class RecolourBar(QWidget):
+    """Progress of a recolouring, with Cancel; hidden while none runs."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.progress = QProgressBar(self)
+        self.progress.setFormat("Recolouring… %p%")
+        self.cancel = QPushButton("Cancel", self)
+        self.cancel.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.progress, 1)
+        row.addWidget(self.cancel)
+        self.hide()
+
+
+class RecolourFlow:
+    """Holds the running worker (at most one), whether one is being prepared, and the compare dialog shown."""
+
+    def __init__(self, window, files, bar: RecolourBar):
+        self.parent = window
+        self.engine = window.engine
+        self.bridge = window.bridge
+        self.source = window.source
+        self.store = window.store
+        self.take_dir = window.take_dir
+        self.sampling_panel = window.sampling_panel
+        self.tempo_bar = window.tempo_bar
+        self.banner = window.banner
+        self.tap = window.tap
+        self.shown = window.shown
+        self.files = files
+        self.recolour_bar = bar
+        self.recolour_progress = bar.progress
+        self.worker: RecolourWorker | None = None
+        self.compare: CompareDialog | None = None
+        self._pending = False  # preparing (copying the take, loading the model): Cancel stops it there
+        bar.cancel.clicked.connect(self.cancel)
 
     # -- recolour -------------------------------------------------------------------------------------------------
-    def recolour_dialog(self) -> None:
+    def dialog(self) -> None:
         from composer_app.sampling import load_profiles
 
         try:
@@ -30,7 +67,7 @@ class RecolourMixin:
         except UserError as exc:
             self.banner.show_message(str(exc), "error")
             return
-        dialog = RecolourDialog(self, profiles, self.store.get_str("recolour/architecture", "lstm_attn"),
+        dialog = RecolourDialog(self.parent, profiles, self.store.get_str("recolour/architecture", "lstm_attn"),
                                 self.store.get_str("recolour/profile", "default"),
                                 self.store.get_int("recolour/seed", 0),
                                 self.store.get_bool("recolour/keep_locks", True))
@@ -40,62 +77,69 @@ class RecolourMixin:
             self.store.set("recolour/profile", profile)
             self.store.set("recolour/seed", seed or 0)
             self.store.set("recolour/keep_locks", keep)
-            self.start_recolour(arch, profile, seed, keep)
+            self.start(arch, profile, seed, keep)
         self.tap.setFocus()
 
-    def start_recolour(self, arch: str, profile: str = "default", seed: int | None = None,
+    def start(self, arch: str, profile: str = "default", seed: int | None = None,
                        keep_locks: bool = True) -> None:
         """Recolour the take shown with the offline ``arch`` model and sampling ``profile``; non-blocking."""
-        if self.recolour_worker is not None:
+        if self.worker is not None:
             self.banner.show_message("a recolouring is already running (Esc cancels it)", "info")
             return
         from composer_app.sampling import settings_from_profile
 
         panel = self.sampling_panel.settings_or_default()
+        steer = self.tempo_bar.settings().steer
         overrides = {"hints": panel.hints, "scale": panel.scale, "low": panel.low, "high": panel.high} \
             if keep_locks else {}
 
         def prepare():
-            take = self.shown_take()
+            take = self.files.shown_take()
             if not take.notes:
                 raise UserError("the take is empty: play something first, then recolour it")
             for n in take.notes:  # a note still held ends where it is now
                 if n.end_ns is None:
                     n.end_ns = n.start_ns + int(0.25e9)
-            settings = settings_from_profile(profile, **overrides)
+            settings = settings_from_profile(profile, **overrides).with_(steer=steer)
             return take, self.source.offline(arch), settings
 
         self.recolour_bar.show()
         self.recolour_progress.setRange(0, 0)
         self.recolour_progress.setFormat("Preparing…")
-        self._recolour_pending = True
+        self._pending = True
         tasks.run_in_thread(prepare, lambda r: self._run_recolour(*r, seed=seed, profile=profile),
                             self._recolour_failed, name="recolour-prepare")
 
     def _run_recolour(self, take, choice, settings, seed, profile) -> None:
-        if not getattr(self, "_recolour_pending", False):  # cancelled while preparing
+        if not self._pending:  # cancelled while preparing
             return
         if choice.warning:
             self.banner.show_message(choice.warning, "warning")
-        worker = RecolourWorker(take, choice.loaded, settings, seed, profile, self)
+        worker = RecolourWorker(take, choice.loaded, settings, seed, profile, self.parent)
         worker.progress.connect(self._recolour_progress)
         worker.succeeded.connect(self._recolour_done)
         worker.failed.connect(self._recolour_failed)
         worker.cancelled.connect(self._recolour_cancelled)
         worker.finished.connect(worker.deleteLater)
-        self.recolour_worker = worker
+        self.worker = worker
         self.recolour_progress.setRange(0, max(1, len(take)))
         self.recolour_progress.setValue(0)
         self.recolour_progress.setFormat(f"Recolouring with {choice.loaded.label}, {profile}… %p%")
         worker.start(worker.Priority.LowPriority)
+
+    def close(self) -> None:
+        """The window closes: a running worker is stopped and waited for."""
+        if self.worker is not None:
+            self.worker.cancel()
+            self.worker.wait(3000)
 
     def _recolour_progress(self, done: int, total: int) -> None:
         self.recolour_progress.setRange(0, total)
         self.recolour_progress.setValue(done)
 
     def _end_recolour(self) -> None:
-        self._recolour_pending = False
-        worker, self.recolour_worker = self.recolour_worker, None
+        self._pending = False
+        worker, self.worker = self.worker, None
         if worker is not None:
             worker.wait(2000)
         self.recolour_bar.hide()
@@ -108,19 +152,19 @@ class RecolourMixin:
         self._end_recolour()
         self.banner.show_message("recolour cancelled", "info")
 
-    def cancel_recolour(self) -> None:
-        self._recolour_pending = False
-        if self.recolour_worker is not None:
-            self.recolour_worker.cancel()
+    def cancel(self) -> None:
+        self._pending = False
+        if self.worker is not None:
+            self.worker.cancel()
         else:
             self.recolour_bar.hide()
 
     def _recolour_done(self, recoloured: Take) -> None:
-        played = self.recolour_worker.take if self.recolour_worker is not None else None
+        played = self.worker.take if self.worker is not None else None
         self._end_recolour()
         if played is None:
             return
-        self.compare = CompareDialog(self, played, recoloured)
+        self.compare = CompareDialog(self.parent, played, recoloured)
         self.compare.listen.connect(self._listen)
         self.compare.stopRequested.connect(lambda: self.bridge.call("stop the replay", self.engine.stop_replay))
         self.compare.kept.connect(lambda which: self._kept(which, played, recoloured))
@@ -138,12 +182,11 @@ class RecolourMixin:
         stem = (played.path.stem if played.path else self.engine.take_path.stem if self.engine.take_path
                 else time.strftime("take-%Y%m%d-%H%M%S"))
         target = self.take_dir / f"{stem}-recoloured{TAKE_SUFFIX}"
-        self.show_document(recoloured, None)
+        self.shown.show_document(recoloured, None)
 
         def saved(p):
-            if self.document is recoloured:
-                self.document_path = Path(p)
-                self._update_title()
+            if self.shown.document is recoloured:
+                self.shown.set_path(Path(p))
             self.banner.show_message(f"kept the recoloured take (saved as {p}); export it with Ctrl+E", "info")
 
         tasks.run_in_thread(lambda: save_take(recoloured, target), saved,

@@ -10,6 +10,8 @@ from pathlib import Path
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton
 
+from composer_app.gui.elided_label import ElidedLabel
+
 BLOCK_SIZES = (64, 128, 256, 512, 1024)
 LATENCIES = (("low", "low"), ("high", "high"), ("5 ms", 0.005), ("10 ms", 0.010), ("20 ms", 0.020),
              ("50 ms", 0.050))
@@ -35,12 +37,14 @@ class SoundPanel(QGroupBox):
         self.instrument.setAccessibleName("Instrument")
         self.soundfont = QLabel(self)
         self.soundfont.setWordWrap(True)
-        choose = QPushButton("Choose .sf2…", self)
+        choose = QPushButton(".sf2…", self)
+        choose.setToolTip("Choose a SoundFont file")
         choose.clicked.connect(self.soundfontRequested)
         bundled = QPushButton("Bundled", self)
         bundled.setToolTip("Back to the bundled General MIDI soundfont (TimGM6mb)")
         bundled.clicked.connect(self.soundfontReset)
         sf_row = QHBoxLayout()
+        sf_row.addWidget(self.soundfont, 1)
         sf_row.addWidget(choose)
         sf_row.addWidget(bundled)
         self.device = QComboBox(self)
@@ -53,20 +57,24 @@ class SoundPanel(QGroupBox):
         for label, value in LATENCIES:
             self.latency.addItem(label, value)
         self.latency.setToolTip("Latency asked of the sound system ('low' by default)")
-        self.status = QLabel(self)
-        self.status.setWordWrap(True)
+        self.status = ElidedLabel("", self)
         self.status.setStyleSheet("color: palette(mid);")
         form = QFormLayout(self)
         form.addRow("Instrument", self.instrument)
-        form.addRow("Soundfont", self.soundfont)
-        form.addRow("", sf_row)
+        form.addRow("Soundfont", sf_row)
         form.addRow("Output", self.device)
-        form.addRow("Block size", self.blocksize)
-        form.addRow("Latency", self.latency)
+        audio_row = QHBoxLayout()
+        audio_row.addWidget(self.blocksize, 1)
+        audio_row.addWidget(QLabel("Latency", self))
+        audio_row.addWidget(self.latency, 1)
+        form.addRow("Block", audio_row)
         form.addRow(self.status)
         self.instrument.activated.connect(lambda i: self.programChosen.emit(int(self.instrument.itemData(i))))
         for box in (self.device, self.blocksize, self.latency):
             box.activated.connect(self._audio_changed)
+        for box in (self.instrument, self.device):  # long names must not widen the panel
+            box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            box.setMinimumContentsLength(14)
 
     # -- filling --------------------------------------------------------------------------------------------------
     def set_instruments(self, names: dict[int, str], program: int) -> None:

@@ -1,7 +1,6 @@
-"""The window's file work: the take shown, export (MIDI, WAV), save, open, and crash recovery.
+"""The window's file work: export (MIDI, WAV), save, open, and crash recovery, of the take shown.
 
-A mixin of :class:`~composer_app.gui.main_window.MainWindow`, kept apart so each part reads in one sitting. All
-disk work runs in background tasks (:mod:`composer_app.gui.tasks`); the result or the reason it failed comes
+All disk work runs in background tasks (:mod:`composer_app.gui.tasks`); the result or the reason it failed comes
 back to the banner in plain words.
 """
 
@@ -10,13 +9,15 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from composer_app import resources
 from composer_app.errors import UserError
 from composer_app.gui import tasks
-from composer_app.gui.piano_roll import notes_from_take
+from composer_app.gui.banner import MessageBanner
 from composer_app.gui.recolour import copy_take
+from composer_app.gui.shown_take import ShownTake
+from composer_app.gui.tempo_bar import TempoBar
 from composer_app.live.take import (
     TAKE_SUFFIX,
     Take,
@@ -29,9 +30,19 @@ from composer_app.live.take import (
 ASSETS_RHYTHMS = resources.DEMO_RHYTHMS
 
 
-class TakeFilesMixin:
-    """Needs the window's ``engine``, ``store``, ``take_dir``, ``document``/``document_path``, ``roll``,
-    ``tap``, ``banner`` and ``_update_title``/``refresh_status``."""
+class TakeFiles:
+    """File actions on the take shown; ``kept_take_note()`` says where the live take is kept (Open take)."""
+
+    def __init__(self, parent: QWidget, engine, store, take_dir: Path, shown: ShownTake, banner: MessageBanner,
+                 tempo_bar: TempoBar, kept_take_note):
+        self.parent = parent
+        self.engine = engine
+        self.store = store
+        self.take_dir = Path(take_dir)
+        self.shown = shown
+        self.banner = banner
+        self.tempo_bar = tempo_bar
+        self.kept_take_note = kept_take_note
 
     # -- the take shown -------------------------------------------------------------------------------------------
     def shown_take(self) -> Take:
@@ -39,8 +50,8 @@ class TakeFilesMixin:
 
         Blocks until the engine thread has made the copy: call it from a background task, never the GUI thread.
         """
-        if self.document is not None:
-            return self.document
+        if self.shown.document is not None:
+            return self.shown.document
         done = threading.Event()
         box: list[Take] = []
 
@@ -53,15 +64,6 @@ class TakeFilesMixin:
             raise UserError("the engine is busy; try again")
         return box[0]
 
-    def show_document(self, take: Take, path: Path | None) -> None:
-        self.document = take
-        self.document_path = Path(path) if path else None
-        self.roll.set_notes(notes_from_take(take), live=False)
-        self.roll.fit()
-        self.tap.clear()
-        self._update_title()
-        self.refresh_status()
-
     # -- files ----------------------------------------------------------------------------------------------------
     def _default_dir(self) -> str:
         return self.store.get_str("paths/last_dir", str(Path.home())) or str(Path.home())
@@ -70,12 +72,12 @@ class TakeFilesMixin:
         self.store.set("paths/last_dir", str(Path(path).expanduser().parent))
 
     def _suggest_name(self, suffix: str) -> str:
-        stem = (self.document_path.stem if self.document_path else
+        stem = (self.shown.path.stem if self.shown.path else
                 self.engine.take_path.stem if self.engine.take_path else "take")
         return str(Path(self._default_dir()) / f"{stem}{suffix}")
 
     def export_midi_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export MIDI", self._suggest_name(".mid"),
+        path, _ = QFileDialog.getSaveFileName(self.parent, "Export MIDI", self._suggest_name(".mid"),
                                               "MIDI files (*.mid *.midi)")
         if path:
             self.export_midi(path)
@@ -83,19 +85,20 @@ class TakeFilesMixin:
     def export_midi(self, path) -> None:
         path = _with_suffix(path, ".mid")
         self._remember_dir(path)
+        grid = self.tempo_bar.settings().quantize
 
-        def write():
+        def write():  # the take's own tempo and metre; quantized in the file only
             take = self.shown_take()
             if not take.notes:
                 raise UserError("the take is empty: play something first")
-            return take.export_midi(path)
+            return take.export_midi(path, quantize=grid)
 
         tasks.run_in_thread(write, lambda p: self.banner.show_message(f"exported {p}", "info"),
                             lambda msg: self.banner.show_message(f"MIDI export failed: {msg}", "error"),
                             name="export-midi")
 
     def export_wav_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export WAV", self._suggest_name(".wav"), "WAV files (*.wav)")
+        path, _ = QFileDialog.getSaveFileName(self.parent, "Export WAV", self._suggest_name(".wav"), "WAV files (*.wav)")
         if path:
             self.export_wav(path)
 
@@ -104,7 +107,7 @@ class TakeFilesMixin:
 
         path = _with_suffix(path, ".wav")
         self._remember_dir(path)
-        soundfont = getattr(self.engine.synth, "soundfont", None)
+        soundfont = self.engine.synth.soundfont
 
         def render():
             take = self.shown_take()
@@ -121,7 +124,7 @@ class TakeFilesMixin:
                             name="export-wav")
 
     def save_take_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save take", self._suggest_name(TAKE_SUFFIX),
+        path, _ = QFileDialog.getSaveFileName(self.parent, "Save take", self._suggest_name(TAKE_SUFFIX),
                                               f"Takes (*{TAKE_SUFFIX})")
         if path:
             self.save_take(path)
@@ -131,9 +134,8 @@ class TakeFilesMixin:
         self._remember_dir(path)
 
         def saved(p):
-            if self.document is not None:
-                self.document_path = Path(p)
-                self._update_title()
+            if not self.shown.is_live:
+                self.shown.set_path(p)
             self.banner.show_message(f"saved {p}", "info")
 
         tasks.run_in_thread(lambda: save_take(self.shown_take(), path), saved,
@@ -141,20 +143,25 @@ class TakeFilesMixin:
                             name="save-take")
 
     def open_take_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open take", self._default_dir(),
+        path, _ = QFileDialog.getOpenFileName(self.parent, "Open take", self._default_dir(),
                                               f"Takes (*{TAKE_SUFFIX} *.jsonl);;All files (*)")
         if path:
             self.open_take(path)
 
     def open_take(self, path) -> None:
         self._remember_dir(path)
-        tasks.run_in_thread(lambda: load_take(path), lambda take: self.show_document(take, Path(path)),
+        def opened(take):
+            kept = self.kept_take_note() if self.shown.is_live else ""
+            self.shown.show_document(take, Path(path))
+            self.banner.show_message(f"opened {Path(path).name} ({len(take)} notes). {kept}".strip(), "info")
+
+        tasks.run_in_thread(lambda: load_take(path), opened,
                             lambda msg: self.banner.show_message(f"could not open the take: {msg}", "error"),
                             name="open-take")
 
     def open_rhythm_dialog(self) -> None:
         start = ASSETS_RHYTHMS if ASSETS_RHYTHMS.is_dir() else Path(self._default_dir())
-        path, _ = QFileDialog.getOpenFileName(self, "Open rhythm", str(start),
+        path, _ = QFileDialog.getOpenFileName(self.parent, "Open rhythm", str(start),
                                               "Rhythms (*.npy *.mid *.midi);;All files (*)")
         if path:
             self.open_rhythm(path)
@@ -164,9 +171,8 @@ class TakeFilesMixin:
         of middle Cs, ready to be recoloured (Ctrl+G)."""
 
         def done(take):
-            self.show_document(take, None)
-            self.document_path = None
-            self.setWindowTitle(f"{self.windowTitle().split(' — ')[0]} — rhythm {Path(path).name}")
+            self.shown.show_document(take, None)
+            self.parent.setWindowTitle(f"{self.parent.windowTitle().split(' — ')[0]} — rhythm {Path(path).name}")
             self.banner.show_message(f"{Path(path).name}: {len(take)} beats, all middle C for now. "
                                      "Recolour it (Ctrl+G) to give it a melody.", "info")
 
@@ -190,7 +196,7 @@ class TakeFilesMixin:
                 _dismiss(path, "unreadable")
                 return answer
             _dismiss(path, "recovered")
-            self.show_document(take, path)
+            self.shown.show_document(take, path)
             damaged = f" Damaged lines were skipped: {'; '.join(take.warnings[:3])}." if take.warnings else ""
             self.banner.show_message(f"restored {len(take)} notes from {path.name} (left by a crash). "
                                      "Save or export it, or just tap to start a new take." + damaged,
@@ -206,7 +212,7 @@ class TakeFilesMixin:
             what = f"{n} notes"
         except UserError:
             what = "a damaged take"
-        box = QMessageBox(self)
+        box = QMessageBox(self.parent)
         box.setIcon(QMessageBox.Icon.Question)
         box.setWindowTitle("Restore the last take?")
         box.setText(f"The app stopped unexpectedly while a take was being played ({what}, {path.name}).")

@@ -1,4 +1,5 @@
-"""The tap area: z, x and space play; every press flashes and shows the note that sounded.
+"""The tap area: z, x and space play, the home row ``a s d f j k l ;`` plays and steers; every press flashes
+and shows the note that sounded, with the direction a steer key asked for.
 
 Why it is built this way
 ------------------------
@@ -11,10 +12,10 @@ Why it is built this way
   clock under X11) onto ``perf_counter_ns``, the engine's clock, so a busy GUI thread delays a note but does not
   shift it in the take. Synthetic events without a timestamp (tests) use the current time.
 * **Auto-repeat is ignored**: events flagged ``isAutoRepeat()``, and the X11 release/press pairs with one
-  timestamp that Qt fails to flag now and then (a held key would otherwise end and restart: measured under
-  Xvfb, 1 in ~20 pairs, more under load). A key-up is therefore sent after a 15 ms grace, or at once when
-  another key goes down; it carries its own timestamp, so only the audible note-off waits, not the take.
-* **Keys reach the instrument wherever the focus is.** :class:`KeyRouter` sends z, x and space from any
+  timestamp that Qt fails to flag now and then (a held key would otherwise end and restart). A key-up is
+  therefore sent after a 15 ms grace, or at once when another key goes down; it carries its own timestamp, so
+  only the audible note-off waits, not the take.
+* **Keys reach the instrument wherever the focus is.** :class:`KeyRouter` sends the playing keys from any
   non-text widget of the window to the tap area, so changing a control never silences the keyboard.
 * **No stuck notes.** Losing the window's focus while a key is down releases it.
 """
@@ -37,14 +38,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from composer_app.live.beat_capture import EventClock, key_source
+from composer_app.gui.steer_keys import arrow
+from composer_app.live.beat_capture import STEER_KEYS, EventClock, key_source, steer_key_height
 from composer_app.sampling import note_name
 
-TAP_KEYS = {Qt.Key.Key_Z: "z", Qt.Key.Key_X: "x", Qt.Key.Key_Space: "space"}
+PLAIN_KEYS = {Qt.Key.Key_Z: "z", Qt.Key.Key_X: "x", Qt.Key.Key_Space: "space"}
+#: Every key that plays: the three plain tap keys and the eight steer keys (low to high).
+TAP_KEYS = {**PLAIN_KEYS, **{getattr(Qt.Key, f"Key_{q}"): name for q, name in
+                            zip(("A", "S", "D", "F", "J", "K", "L", "Semicolon"), STEER_KEYS, strict=True)}}
 FLASH_MS = 220
 FRAME_MS = 30
 #: How long a key-up waits for the key-down X sends with the same timestamp when auto-repeat fires (Qt flags
-#: most such pairs, not all: seen under load). Only the audible note-off waits; the take keeps the real time.
+#: most such pairs, not all). Only the audible note-off waits; the take keeps the real time.
 RELEASE_GRACE_MS = 15
 
 
@@ -62,8 +67,9 @@ class KeyClock:
 
 
 class TapArea(QWidget):
-    """The big playing surface. ``press(source, t_ns)`` / ``release(source, t_ns)`` are called at once, on
-    the GUI thread, and must only hand the event over."""
+    """The big playing surface. ``press(source, t_ns, key_height)`` (``key_height`` a steer key's place, low
+    to high, or None) and ``release(source, t_ns)`` are called at once, on the GUI thread, and must only hand
+    the event over."""
 
     tapped = Signal(str)  # key name, after the press was handed to the engine (for the window's bookkeeping)
 
@@ -80,8 +86,9 @@ class TapArea(QWidget):
         self._release_timer.setInterval(RELEASE_GRACE_MS)
         self._release_timer.timeout.connect(self._flush_releases)
         self.handler_ns: collections.deque[int] = collections.deque(maxlen=4096)
-        self.beats = 0
-        self.last_note: tuple[int, int] | None = None  # (index, pitch) of the last note that sounded
+        self.note_count = 0  # notes in the take shown (set by the window)
+        self.last_note: tuple[int, int] | None = None  # (index, pitch) of the note shown large
+        self.direction: int | None = None  # what the shown note's steer key asked: +1 up, -1 down, 0 same
         self.sounding = False
         self._flash = 0.0
         self._flash_t0 = 0.0
@@ -90,10 +97,11 @@ class TapArea(QWidget):
         self._timer.timeout.connect(self._tick)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.setMinimumHeight(150)
-        self.setAccessibleName("Tap area: press z, x or space to play")
+        self.setMinimumHeight(170)
+        self.setAccessibleName("Tap area: press z, x or space to play; a s d f j k l ; to play and steer")
         self.setToolTip("Tap z, x or space (or a MIDI keyboard) to play. Hold a key for a longer note; "
-                        "press another key while holding one for legato.")
+                        "press another key while holding one for legato. The home row a s d f j k l ; also "
+                        "plays, and steers the melody: a key higher than the last asks for a higher pitch.")
 
     # -- keys -----------------------------------------------------------------------------------------------------
     def keyPressEvent(self, event) -> None:
@@ -123,9 +131,8 @@ class TapArea(QWidget):
             if name in self.held:
                 return True
             self.held.add(name)
-            self._press(key_source(name), self.clock.to_ns(stamp))
+            self._press(key_source(name), self.clock.to_ns(stamp), steer_key_height(name))
             self.handler_ns.append(time.perf_counter_ns() - t0)
-            self.beats += 1
             self._start_flash()
             self.tapped.emit(name)
         else:
@@ -174,19 +181,36 @@ class TapArea(QWidget):
         super().mousePressEvent(event)
 
     # -- feedback -------------------------------------------------------------------------------------------------
-    def show_note(self, index: int, pitch: int) -> None:
-        """The engine sounded ``pitch`` (for a key or a MIDI note): flash and show its name."""
+    def show_note(self, index: int, pitch: int, direction: int | None = None) -> None:
+        """``pitch`` sounds (a key, a MIDI note or a replayed note): flash and show its name, and the
+        direction its steer key asked for (None: not a steering key)."""
         self.last_note = (index, pitch)
+        self.direction = direction
         self.sounding = True
         self._start_flash()
+
+    def show_resting(self, index: int | None, pitch: int | None) -> None:
+        """Show the take's last note, not sounding (after an undo); None shows nothing."""
+        self.last_note = None if index is None else (index, pitch)
+        self.direction = None
+        self.sounding = False
+        self.update()
 
     def note_stopped(self) -> None:
         self.sounding = False
         self.update()
 
+    def set_note_count(self, count: int) -> None:
+        """How many notes the take shown holds (the counter in the corner)."""
+        if count != self.note_count:
+            self.note_count = count
+            self.update()
+
     def clear(self) -> None:
         self.last_note = None
+        self.direction = None
         self.sounding = False
+        self.note_count = 0
         self.update()
 
     def _start_flash(self) -> None:
@@ -207,7 +231,21 @@ class TapArea(QWidget):
     def note_text(self) -> str:
         if self.last_note is None:
             return ""
-        return f"{note_name(self.last_note[1])}  ({self.last_note[1]})"
+        text = f"{note_name(self.last_note[1])}  ({self.last_note[1]})"
+        return f"{arrow(self.direction)} {text}" if self.direction is not None else text
+
+    def _draw_keys(self, p: QPainter, keys: list[tuple[str, float]], centre_x: float, y: float, key_h: float,
+                   gap: float) -> None:
+        x = centre_x - (sum(w for _, w in keys) + gap * (len(keys) - 1)) / 2
+        for name, width in keys:
+            cap = QRectF(x, y, width, key_h)
+            held = name in self.held
+            p.setBrush(QColor(255, 170, 60) if held else QColor(60, 66, 80))
+            p.setPen(QPen(QColor(140, 146, 160), 1))
+            p.drawRoundedRect(cap, 6, 6)
+            p.setPen(QColor(20, 20, 20) if held else QColor(220, 224, 230))
+            p.drawText(cap, Qt.AlignmentFlag.AlignCenter, name)
+            x += width + gap
 
     def paintEvent(self, event) -> None:
         p = QPainter(self)
@@ -226,32 +264,26 @@ class TapArea(QWidget):
 
         # the note that sounded last, large
         big = QFont(self.font())
-        big.setPointSizeF(max(18.0, min(54.0, r.height() * 0.28)))
+        note_box = QRectF(r.left(), r.top() + 24, r.width(), max(30.0, r.height() - 24 - 2 * 26 - 30))
+        big.setPointSizeF(max(16.0, min(54.0, note_box.height() * 0.5)))
         big.setBold(True)
         p.setFont(big)
         p.setPen(QColor(255, 235, 200) if self.sounding else QColor(200, 205, 215))
         text = self.note_text or "Tap to play"
-        p.drawText(r.adjusted(0, 0, 0, -r.height() * 0.30), Qt.AlignmentFlag.AlignCenter, text)
+        p.drawText(note_box, Qt.AlignmentFlag.AlignCenter, text)
 
-        # the three keys, lit while held
+        # the keys, lit while held: the eight steer keys above, the three plain ones below
         small = QFont(self.font())
-        small.setPointSizeF(11)
+        small.setPointSizeF(10)
         p.setFont(small)
-        key_w, key_h, gap = 64.0, 30.0, 12.0
-        widths = {"z": key_w, "x": key_w, "space": key_w * 2.6}
-        total = sum(widths.values()) + 2 * gap
-        x = r.center().x() - total / 2
-        y = r.bottom() - key_h - 14
-        for name in ("z", "x", "space"):
-            cap = QRectF(x, y, widths[name], key_h)
-            held = name in self.held
-            p.setBrush(QColor(255, 170, 60) if held else QColor(60, 66, 80))
-            p.setPen(QPen(QColor(140, 146, 160), 1))
-            p.drawRoundedRect(cap, 6, 6)
-            p.setPen(QColor(20, 20, 20) if held else QColor(220, 224, 230))
-            p.drawText(cap, Qt.AlignmentFlag.AlignCenter, name)
-            x += widths[name] + gap
-        hint = f"{self.beats} taps" if self.beats else "z  x  space play  ·  hold for long notes  ·  Esc stops"
+        key_h, gap = 26.0, 8.0
+        self._draw_keys(p, [(n, 40.0) for n in STEER_KEYS], r.center().x(), r.bottom() - 2 * key_h - 20, key_h,
+                        gap)
+        self._draw_keys(p, [("z", 56.0), ("x", 56.0), ("space", 150.0)], r.center().x(), r.bottom() - key_h - 10,
+                        key_h, gap)
+        n = self.note_count
+        hint = f"{n} note{'s' if n != 1 else ''} in this take" if n else \
+            "z x space play  ·  a s d f j k l ; play and steer, low to high  ·  Esc stops"
         if not focus:
             hint = "click here (or press Esc) to give the keyboard back to the instrument"
         p.setPen(QColor(150, 156, 170))
@@ -264,7 +296,7 @@ _TEXT_INPUTS = (QLineEdit, QAbstractSpinBox, QTextEdit, QPlainTextEdit)
 
 
 class KeyRouter(QObject):
-    """Application event filter: z, x and space typed into any non-text widget of ``window`` play.
+    """Application event filter: the playing keys typed into any non-text widget of ``window`` play.
 
     A text field keeps its letters (a hint note may be typed there), except the key-up of a key the tap area
     holds, which must always reach it.

@@ -81,6 +81,7 @@ from composer_app.live.take import (
 )
 from composer_app.musical_time import DEFAULT_BPM, TapTempo, check_tempo, parse_time_signature
 from composer_app.sampling import LiveStepper, SamplingSettings, direction_between
+from composer_app.status import Status
 
 log = logging.getLogger(__name__)
 
@@ -216,11 +217,11 @@ class LiveEngine:
         self._lock = threading.RLock()
         self.note_started = Signal("note_started")
         self.note_ended = Signal("note_ended")
-        self.status_changed = Signal("status_changed")  # (topic, message); topics: sound midi model take
+        self.status_changed = Signal("status_changed")  # (Status); topics: sound midi "midi out" model take
         self.take_changed = Signal("take_changed")  # (Take): new take, undo
         self.replay_note = Signal("replay_note")  # (index, on: bool)
         self.replay_finished = Signal("replay_finished")  # ()
-        self._statuses: dict[str, str] = {}
+        self._statuses: dict[str, Status] = {}
         loaded = load_live_model(model)
         self._stepper = _Stepper(loaded, settings or SamplingSettings(), seed)
         self._capture = BeatCapture(None, loaded.features.max_seconds, default_velocity, chord_window_s)
@@ -251,7 +252,7 @@ class LiveEngine:
         #: MIDI out (:class:`~composer_app.live.midi_out.MidiOutLink`): ``open(port, backend, virtual=, channel=)``,
         #: ``close()``, ``output().list_output_ports()``, ``set_builtin_synth(on)``; status topic 'midi out'.
         self.midi_out = MidiOutLink(self._router, self._silence_outputs,
-                                    lambda message: self._set_status("midi out", message),
+                                    lambda message, level="info": self._set_status("midi out", message, level),
                                     lambda: int(getattr(self.synth, "program", 0)))
         self._worker: EngineThread | None = None
         self._replay: threading.Thread | None = None
@@ -270,7 +271,7 @@ class LiveEngine:
         except UserError as exc:
             if soundfont is not None and "SoundFont" in str(exc):
                 raise
-            self._set_status("sound", f"no sound: {exc}; tapping, the melody and export still work")
+            self._set_status("sound", f"no sound: {exc}; tapping, the melody and export still work", "warning")
             return _SilentSynth()
 
     def _header(self) -> dict:
@@ -297,20 +298,31 @@ class LiveEngine:
 
     def _journal_error(self, message: str) -> None:
         """The journal could not write or sync (any thread): the player must know the take may not be saved."""
-        self._set_status("take", message)
+        self._set_status("take", message, "error")
 
     # -- status -----------------------------------------------------------------------------------------------
-    def _set_status(self, topic: str, message: str) -> None:
-        """Tell listeners once per change of a topic's message."""
-        if self._statuses.get(topic) == message:
+    def _set_status(self, topic: str, message: str, level: str = "info") -> None:
+        """Tell listeners once per change of a topic's :class:`~composer_app.status.Status`."""
+        status = Status(topic, message, level)
+        if self._statuses.get(topic) == status:
             return
-        self._statuses[topic] = message
-        self.status_changed.emit(topic, message)
+        self._statuses[topic] = status
+        self.status_changed.emit(status)
 
     @property
     def status(self) -> dict[str, str]:
         """The latest message per topic ('sound', 'midi', 'model', 'take')."""
+        return {topic: status.text for topic, status in self._statuses.items()}
+
+    @property
+    def statuses(self) -> dict[str, Status]:
+        """The latest :class:`~composer_app.status.Status` per topic."""
         return dict(self._statuses)
+
+    @property
+    def audio_settings(self) -> dict:
+        """The sound output asked for: ``{'device', 'blocksize', 'latency'}``."""
+        return dict(self._audio_args)
 
     @property
     def sound_available(self) -> bool:
@@ -331,7 +343,7 @@ class LiveEngine:
         if status.available and self._router.synth is not self.synth:
             self.synth.all_notes_off(immediate=True)  # notes whose note-off went to the stand-in must not wake up
         self._router.synth = self.synth if status.available else self._silent
-        self._set_status("sound", status.message)
+        self._set_status("sound", status.message, "info" if status.available else "warning")
 
     def stop(self) -> None:
         """Silence everything now: the sounding note ends (recorded), the replay stops, all notes off."""
@@ -458,7 +470,7 @@ class LiveEngine:
             return
         self._journal.write(record)
         if self._journal.error:
-            self._set_status("take", self._journal.error)
+            self._set_status("take", self._journal.error, "error")
 
     # -- MIDI ---------------------------------------------------------------------------------------------------
     def _midi_callback(self, kind: str, note: int, velocity: int, timestamp_ns: int) -> None:
@@ -490,7 +502,8 @@ class LiveEngine:
     def _midi_vanished(self, name: str) -> None:
         with self._lock:
             self._end_sounding("stop")
-        self._set_status("midi", f"MIDI input {name!r} disappeared (unplugged?); it reopens when it is back")
+        self._set_status("midi", f"MIDI input {name!r} disappeared (unplugged?); it reopens when it is back",
+                         "warning")
 
     def open_midi(self, port: str | None = None, backend: str | None = None, *, virtual: bool = False) -> str:
         """Listen to MIDI input ``port`` (None = the first); returns its name. Raises UserError if it cannot.
@@ -504,7 +517,7 @@ class LiveEngine:
         try:
             name = midi.open(port, self._midi_callback, virtual=virtual)
         except UserError as exc:
-            self._set_status("midi", str(exc))
+            self._set_status("midi", str(exc), "warning")
             raise
         self._set_status("midi", f"MIDI input: {name}")
         return name

@@ -93,6 +93,7 @@ class Metronome:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._closed = False
         #: The clicks played so far, newest last (bounded): what a test or a beat display can observe.
         self.played: list[Click] = []
 
@@ -143,10 +144,13 @@ class Metronome:
         return downbeat
 
     def _kick(self) -> None:
+        if self._closed:
+            return
         if self._thread is None or not self._thread.is_alive():
             self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="metronome", daemon=True)
-            self._thread.start()
+            thread = threading.Thread(target=self._run, name="metronome", daemon=True)
+            thread.start()  # published only once started: close() on another thread may join it at once
+            self._thread = thread
         self._wake.set()
 
     def _run(self) -> None:
@@ -192,7 +196,8 @@ class Metronome:
         sink.click_off(click.note)
 
     def close(self) -> None:
-        """Stop clicking and end the thread."""
+        """Stop clicking and end the thread (for good: later changes start no new one)."""
+        self._closed = True
         with self._lock:
             self._track, self._until_ns, self.on = None, None, False
         self._stop.set()

@@ -201,11 +201,11 @@ class MidiOutLink:
     synth plays too.
 
     ``router`` is the engine's :class:`~composer_app.live.note_sink.NoteRouter`; ``silence()`` ends whatever
-    sounds (called before any switch, so no note is left hanging on either side); ``report(message)`` shows a
-    status line to the player; ``program()`` is the instrument being played (sent as a program change).
+    sounds (called before any switch, so no note is left hanging on either side); ``report(message, level)``
+    shows a status line to the player ('info', or 'warning' for a failure); ``program()`` is the instrument being played (sent as a program change).
     """
 
-    def __init__(self, router, silence: Callable[[], None], report: Callable[[str], None],
+    def __init__(self, router, silence: Callable[[], None], report: Callable[..., None],
                  program: Callable[[], int]):
         self._router = router
         self._silence = silence
@@ -243,7 +243,7 @@ class MidiOutLink:
             name = out.open(port, virtual=virtual)
         except UserError as exc:
             self._router.midi_out = None
-            self._report(str(exc))
+            self._report(str(exc), "warning")
             raise
         self._router.midi_out = out
         self._report(f"MIDI out: {name} (channel {out.channel + 1})")
@@ -284,4 +284,4 @@ class MidiOutLink:
 
     def _vanished(self, name: str) -> None:
         self._silence()
-        self._report(f"MIDI output {name!r} disappeared (unplugged?); it reopens when it is back")
+        self._report(f"MIDI output {name!r} disappeared (unplugged?); it reopens when it is back", "warning")

@@ -107,7 +107,9 @@ def settle(qtbot, win, timeout: float = 5.0) -> None:
 @pytest.fixture
 def tap(qtbot):
     """``tap(win, keys, hold_ms=40, gap_ms=30)``: key-down/key-up on the tap area, like a player."""
-    names = {"z": Qt.Key.Key_Z, "x": Qt.Key.Key_X, "space": Qt.Key.Key_Space}
+    names = {"z": Qt.Key.Key_Z, "x": Qt.Key.Key_X, "space": Qt.Key.Key_Space, "a": Qt.Key.Key_A,
+             "s": Qt.Key.Key_S, "d": Qt.Key.Key_D, "f": Qt.Key.Key_F, "j": Qt.Key.Key_J, "k": Qt.Key.Key_K,
+             "l": Qt.Key.Key_L, ";": Qt.Key.Key_Semicolon}
 
     def play(win, keys, hold_ms: int = 40, gap_ms: int = 30, target=None):
         target = target or win.tap

@@ -10,13 +10,14 @@ from composer_app.gui.midi_panel import MidiWatcher
 from composer_app.gui.settings_store import SettingsStore
 from composer_app.live.engine import LiveEngine
 from composer_app.sampling import MAJOR
+from composer_app.status import Status
 
 from .conftest import tiny_model
 
 
 def test_model_switch_takes_effect_and_is_remembered(window, qtbot, tap, wait_settled, store, source):
     tap(window, "z x")
-    window.choose_model("attention_rnn")
+    window.choices.choose_model("attention_rnn")
     qtbot.waitUntil(lambda: window.engine.model.architecture == "attention_rnn")
     wait_settled(window)
     assert window.model_panel.architecture == "attention_rnn"
@@ -38,7 +39,7 @@ def test_model_list_has_original_names_and_labels(window):
 def test_a_bad_checkpoint_file_is_reported(window, qtbot, tmp_path, wait_settled):
     bad = tmp_path / "model.pt"
     bad.write_bytes(b"not a checkpoint")
-    window.choose_model_file(bad)
+    window.choices.choose_model_file(bad)
     wait_settled(window)
     assert window.banner.level == "error" and "model.pt" in window.banner.message
     assert "checkpoint" in window.banner.message
@@ -81,7 +82,7 @@ def test_instrument_list_comes_from_the_soundfont(window, wait_settled, store):
     assert box.count() >= 100  # the bundled GM soundfont
     i = box.findData(40)
     assert "Violin" in box.itemText(i) or "violin" in box.itemText(i).lower()
-    window.choose_program(40)
+    window.choices.choose_program(40)
     wait_settled(window)
     assert window.engine.synth.program == 40 and store.get_int("sound/program", 0) == 40
 
@@ -90,7 +91,7 @@ def test_a_corrupt_soundfont_is_reported_and_the_old_one_keeps_playing(window, t
     before = window.engine.synth.soundfont
     bad = tmp_path / "broken.sf2"
     bad.write_bytes(b"RIFF\x00\x00\x00\x00sfbk garbage")
-    window.choose_soundfont(bad)
+    window.choices.choose_soundfont(bad)
     wait_settled(window)
     assert window.banner.level == "error" and "not a SoundFont file" in window.banner.message
     assert window.engine.synth.soundfont == before
@@ -102,16 +103,17 @@ def test_no_sound_card_is_said_and_play_goes_on(make_window, tap, qtbot):
     window = make_window(audio=True, device="no such sound card 123")
     window.engine.start()
     qtbot.waitUntil(lambda: window.banner.level == "warning")
-    assert "no sound" in window.banner.message and "no sound" in window.status_sound.text()
+    assert "no sound" in window.banner.message and "no sound" in window.status_line.sound.text()
+    assert window.engine.statuses["sound"].level == "warning"
     tap(window, "z x")
     assert len(window.engine.take) == 2
 
 
 def test_an_unplugged_midi_keyboard_is_said_in_the_window(window, qtbot):
-    window.engine.status_changed.emit("midi", "MIDI input 'Keys' disappeared (unplugged?); it reopens when it is "
-                                              "back")
+    window.engine.status_changed.emit(Status("midi", "MIDI input 'Keys' disappeared (unplugged?); it reopens "
+                                             "when it is back", "warning"))
     qtbot.waitUntil(lambda: window.banner.level == "warning")
-    assert "unplugged" in window.banner.message and "Keys" in window.status_midi.toolTip()
+    assert "unplugged" in window.banner.message and "Keys" in window.status_line.midi.toolTip()
 
 
 class _FakeMidi:
@@ -131,6 +133,16 @@ class _FakeMidiEngine:
 
     def midi_input(self, backend=None):
         return self.midi
+
+    @property
+    def midi_out(self):
+        return self
+
+    def output(self, backend=None):
+        return self
+
+    def list_output_ports(self):
+        return ["Synth A"], None
 
     def poll_midi(self):
         if not self.polls:
@@ -189,9 +201,9 @@ def test_no_midi_system_is_a_plain_message_in_the_panel(window):
 
 
 def test_choices_are_restored_on_the_next_start(window, qtbot, wait_settled, store, source, data_dir):
-    window.choose_model("lstm_attn")
+    window.choices.choose_model("lstm_attn")
     qtbot.waitUntil(lambda: window.engine.model.architecture == "lstm_attn")
-    window.choose_program(24)
+    window.choices.choose_program(24)
     window.sampling_panel.top_k.setValue(7)
     wait_settled(window)
     window.close()

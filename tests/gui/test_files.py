@@ -17,7 +17,7 @@ from .conftest import tiny_model
 def test_export_midi_writes_the_take(window, qtbot, tap, wait_settled, tmp_path):
     tap(window, "z x z space x")
     target = tmp_path / "out"  # no suffix: .mid is added
-    window.export_midi(target)
+    window.files.export_midi(target)
     wait_settled(window)
     written = tmp_path / "out.mid"
     assert window.banner.level == "info" and str(written) in window.banner.message
@@ -30,7 +30,7 @@ def test_export_midi_writes_the_take(window, qtbot, tap, wait_settled, tmp_path)
 
 def test_export_to_an_unwritable_place_says_so_and_keeps_playing(window, tap, wait_settled, tmp_path):
     tap(window, "z x")
-    window.export_midi(tmp_path / "no such folder" / "take.mid")
+    window.files.export_midi(tmp_path / "no such folder" / "take.mid")
     wait_settled(window)
     assert window.banner.level == "error" and window.banner.isVisible()
     assert "does not exist" in window.banner.message and "Traceback" not in window.banner.message
@@ -39,7 +39,7 @@ def test_export_to_an_unwritable_place_says_so_and_keeps_playing(window, tap, wa
 
 
 def test_export_of_an_empty_take_is_refused_in_words(window, wait_settled, tmp_path):
-    window.export_midi(tmp_path / "empty.mid")
+    window.files.export_midi(tmp_path / "empty.mid")
     wait_settled(window)
     assert window.banner.level == "error" and "empty" in window.banner.message
     assert not (tmp_path / "empty.mid").exists()
@@ -47,7 +47,7 @@ def test_export_of_an_empty_take_is_refused_in_words(window, wait_settled, tmp_p
 
 def test_export_wav_renders_the_take(window, tap, wait_settled, tmp_path):
     tap(window, "z x", hold_ms=60)
-    window.export_wav(tmp_path / "take.wav")
+    window.files.export_wav(tmp_path / "take.wav")
     wait_settled(window, 20)
     with wave.open(str(tmp_path / "take.wav")) as w:
         assert w.getnframes() > w.getframerate() * 0.1
@@ -57,19 +57,19 @@ def test_export_wav_renders_the_take(window, tap, wait_settled, tmp_path):
 def test_save_then_open_shows_the_same_take(window, qtbot, tap, wait_settled, tmp_path):
     tap(window, "z x z x")
     played = [(n.start_ns, n.end_ns, n.pitch) for n in window.engine.take.notes]
-    window.save_take(tmp_path / "mine")
+    window.files.save_take(tmp_path / "mine")
     wait_settled(window)
     saved = tmp_path / "mine.ectake"
     assert saved.exists() and window.banner.level == "info"
-    window.new_take()
+    window.playing.new_take()
     wait_settled(window)
     assert window.roll.notes == []
-    window.open_take(saved)
+    window.files.open_take(saved)
     wait_settled(window)
     assert window.document is not None and window.windowTitle().endswith("mine.ectake")
     assert [(n.start_ns, n.end_ns, n.pitch) for n in window.document.notes] == played
     assert [n.pitch for n in window.roll.notes] == [p for *_, p in played]
-    window.export_midi(tmp_path / "again.mid")  # export acts on the take shown
+    window.files.export_midi(tmp_path / "again.mid")  # export acts on the take shown
     wait_settled(window)
     assert [n.pitch for n in pretty_midi.PrettyMIDI(str(tmp_path / "again.mid")).instruments[0].notes] == \
         [p for *_, p in played]
@@ -81,7 +81,7 @@ def test_save_then_open_shows_the_same_take(window, qtbot, tap, wait_settled, tm
 def test_opening_a_corrupt_take_says_so(window, tap, wait_settled, tmp_path, content):
     bad = tmp_path / "bad.ectake"
     bad.write_text(content)
-    window.open_take(bad)
+    window.files.open_take(bad)
     wait_settled(window)
     assert window.banner.level == "error"
     assert "could not open the take" in window.banner.message
@@ -111,8 +111,8 @@ def test_a_take_left_by_a_crash_is_offered_back_and_restored(make_window, data_d
     assert find_recoverable_takes(data_dir / "takes") == [path]
     window = make_window()
     asked = []
-    monkeypatch.setattr(window, "ask_recovery", lambda p, n: asked.append((p, n)) or "restore")
-    assert window.offer_recovery() == "restore"
+    monkeypatch.setattr(window.files, "ask_recovery", lambda p, n: asked.append((p, n)) or "restore")
+    assert window.files.offer_recovery() == "restore"
     assert asked == [(path, 1)]
     assert window.document is not None and [n.pitch for n in window.document.notes] == pitches
     assert [n.pitch for n in window.roll.notes] == pitches
@@ -124,8 +124,8 @@ def test_a_take_left_by_a_crash_is_offered_back_and_restored(make_window, data_d
 def test_a_crashed_take_can_be_discarded(make_window, data_dir, monkeypatch):
     path, _ = _crashed_journal(data_dir / "takes", taps=3)
     window = make_window()
-    monkeypatch.setattr(window, "ask_recovery", lambda p, n: "discard")
-    assert window.offer_recovery() == "discard"
+    monkeypatch.setattr(window.files, "ask_recovery", lambda p, n: "discard")
+    assert window.files.offer_recovery() == "discard"
     assert window.document is None and find_recoverable_takes(data_dir / "takes") == []
 
 
@@ -135,8 +135,8 @@ def test_a_damaged_crashed_take_is_restored_without_its_damaged_line(make_window
     lines.insert(2, "{broken")
     path.write_text("\n".join(lines) + "\n")
     window = make_window()
-    monkeypatch.setattr(window, "ask_recovery", lambda p, n: "restore")
-    window.offer_recovery()
+    monkeypatch.setattr(window.files, "ask_recovery", lambda p, n: "restore")
+    window.files.offer_recovery()
     assert window.banner.level == "warning" and "restored 3 notes" in window.banner.message
     assert "line 3" in window.banner.message
     tap(window, "z")
@@ -156,7 +156,7 @@ def test_the_recovery_question_names_the_take(make_window, data_dir, qtbot, monk
         return 0
 
     monkeypatch.setattr(QMessageBox, "exec", fake_exec)
-    assert window.ask_recovery(path, 1) == "later"
+    assert window.files.ask_recovery(path, 1) == "later"
     assert "2 notes" in seen["text"] and path.name in seen["text"]
     assert {"Restore", "Discard"} <= set(seen["buttons"])
 

@@ -13,10 +13,10 @@ from composer_app.live.midi_in import JACK_BACKEND
 def test_a_midi_keyboard_plays_and_unplugging_it_is_said(make_window, jack_server, qtbot, tap):
     with RigProcess(jack_server.name, sender_name="ec-gui-keys") as rig:
         window = make_window(midi=True, midi_backend=JACK_BACKEND)
-        window.watcher.interval_s = 0.1
+        window.choices.watcher.interval_s = 0.1
         combo = window.midi_panel.combo
         qtbot.waitUntil(lambda: combo.findData(rig.port_name) > 0, timeout=10_000)  # listed in the panel
-        window.choose_midi_port(rig.port_name)
+        window.choices.choose_midi_port(rig.port_name)
         qtbot.waitUntil(lambda: window.engine.status.get("midi", "").startswith("MIDI input:"), timeout=10_000)
         rig.note_on(64, 90)
         rig.note_off(64)
@@ -33,3 +33,55 @@ def test_a_midi_keyboard_plays_and_unplugging_it_is_said(make_window, jack_serve
         qtbot.waitUntil(lambda: "unplugged" in window.midi_panel.combo.currentText(), timeout=5000)
         tap(window, "z")  # the computer keyboard still plays
         assert len(window.engine.take) == 3
+
+
+class _Daw:
+    """A JACK MIDI input that keeps what arrives (what a DAW or a hardware synth would be)."""
+
+    def __init__(self, name: str):
+        import rtmidi
+
+        self.port = rtmidi.MidiIn(rtapi=rtmidi.API_UNIX_JACK, name="ec-gui-daw")
+        self.port.open_virtual_port(name)
+        self.messages = []
+
+    def notes(self):
+        import mido
+
+        while (event := self.port.get_message()) is not None:
+            self.messages.append(mido.Message.from_bytes(event[0]))
+        return [m for m in self.messages if m.type in ("note_on", "note_off")]
+
+    def close(self):
+        self.port.close_port()
+        self.port.delete()
+
+
+def test_midi_out_sends_every_note_with_its_note_off_and_the_synth_can_be_muted(make_window, jack_server, qtbot,
+                                                                               tap, store):
+    daw = _Daw("ec-gui-daw-in")
+    window = make_window(midi=True, midi_backend=JACK_BACKEND)
+    try:
+        window.choices.watcher.interval_s = 0.1
+        out = window.midi_panel.out
+        qtbot.waitUntil(lambda: any("ec-gui-daw-in" in (out.itemData(i) or "") for i in range(out.count())),
+                        timeout=10_000)
+        port = next(out.itemData(i) for i in range(out.count()) if "ec-gui-daw-in" in (out.itemData(i) or ""))
+        window.choices.choose_midi_out(port, 2)
+        qtbot.waitUntil(lambda: window.engine.status.get("midi out", "").startswith("MIDI out:"), timeout=10_000)
+        assert store.get_str("midi/out", "") == port and store.get_int("midi/out_channel", 0) == 2
+        tap(window, "z x z")
+        window.stop()
+        qtbot.waitUntil(lambda: len([m for m in daw.notes() if m.type == "note_off" or m.velocity == 0]) >= 3,
+                        timeout=5000)
+        notes = daw.notes()
+        ons = [m.note for m in notes if m.type == "note_on" and m.velocity > 0]
+        assert ons == [n.pitch for n in window.engine.take.notes] and {m.channel for m in notes} == {2}
+        window.midi_panel.builtin.setChecked(False)  # an external synth plays: the built-in one is muted
+        qtbot.waitUntil(lambda: window.engine.midi_out.builtin_synth is False, timeout=3000)
+        assert store.get_bool("sound/builtin_synth", True) is False
+        window.choices.choose_midi_out("", 0)
+        qtbot.waitUntil(lambda: window.engine.status.get("midi out") == "MIDI out: off", timeout=5000)
+    finally:
+        window.close()
+        daw.close()

@@ -32,7 +32,7 @@ def test_taps_make_notes_in_take_and_roll(window, tap):
     assert starts == sorted(starts) and starts[-1] - starts[0] >= 0.15  # 3 gaps of >= 70 ms
     last = take.notes[-1].pitch
     assert window.tap.note_text.startswith(note_name(last))  # feedback: the note that sounded
-    assert window.tap.beats == 4
+    assert window.tap.note_count == 4
     assert window.windowTitle().startswith(f"{APP_TITLE} — take-")  # the take's name follows
 
 
@@ -72,8 +72,8 @@ def test_key_down_sounds_before_the_handler_returns_and_costs_about_one_step(win
     sounding_at_return = []
     original = window.tap._press
 
-    def press(source, t_ns):
-        original(source, t_ns)
+    def press(source, t_ns, key_height=None):
+        original(source, t_ns, key_height)
         sounding_at_return.append(bool(window.engine.synth.sounding_notes))
 
     window.tap._press = press
@@ -81,7 +81,7 @@ def test_key_down_sounds_before_the_handler_returns_and_costs_about_one_step(win
     assert len(window.engine.take) == 20
     assert all(sounding_at_return) and window.bridge.last_route == "direct"
     handler_ms = statistics.median(window.tap.handler_ns) / 1e6
-    step_ms = statistics.median(window.step_ns) / 1e6
+    step_ms = statistics.median(window.status_line.step_ns) / 1e6
     assert handler_ms < step_ms + 2.0, (handler_ms, step_ms)  # the step, the note-on, and little else
 
 
@@ -188,7 +188,7 @@ def test_replay_plays_the_take_through_the_synth_and_shows_it(window, qtbot, tap
 
 
 def test_replay_of_nothing_says_what_to_do(window):
-    window.replay()
+    window.playing.replay()
     assert window.banner.level == "info" and "tap z, x or space" in window.banner.message
 
 
@@ -210,7 +210,7 @@ def test_an_x_autorepeat_pair_that_qt_did_not_flag_does_not_restart_the_note(win
     qtbot.wait(50)
     wait_settled(window)
     notes = window.engine.take.notes
-    assert len(notes) == 1 and window.tap.beats == 1
+    assert len(notes) == 1 and window.tap.note_count == 1
     assert (notes[0].end_ns - notes[0].start_ns) / 1e6 == pytest.approx(500, abs=2)  # the event times, exactly
     assert window.engine.synth.sounding_notes == frozenset()
 

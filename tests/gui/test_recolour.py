@@ -11,14 +11,14 @@ from composer_app.gui.recolour import CompareDialog
 
 
 def _wait_compare(qtbot, window, timeout=10_000) -> CompareDialog:
-    qtbot.waitUntil(lambda: window.compare is not None, timeout=timeout)
-    return window.compare
+    qtbot.waitUntil(lambda: window.recolouring.compare is not None, timeout=timeout)
+    return window.recolouring.compare
 
 
 def test_recolour_keeps_timing_changes_pitches(window, qtbot, tap, wait_settled, source, tmp_path):
     tap(window, " ".join(["z", "x"] * 6), hold_ms=20, gap_ms=20)
     played = [(n.start_ns, n.end_ns, n.pitch, n.velocity) for n in window.engine.take.notes]
-    window.start_recolour("lstm_attn", "beam", seed=7)
+    window.recolouring.start("lstm_attn", "beam", seed=7)
     dialog = _wait_compare(qtbot, window)
     assert ("offline", "lstm_attn") in source.asked
     assert dialog.isVisible() and not dialog.isModal()
@@ -39,7 +39,7 @@ def test_recolour_keeps_timing_changes_pitches(window, qtbot, tap, wait_settled,
     assert [n.pitch for n in window.roll.notes] == [n.pitch for n in kept.notes]
     saved = list((window.take_dir).glob("*-recoloured.ectake"))
     assert len(saved) == 1 and window.document_path == saved[0]
-    window.export_midi(tmp_path / "recoloured.mid")
+    window.files.export_midi(tmp_path / "recoloured.mid")
     wait_settled(window)
     assert [n.pitch for n in pretty_midi.PrettyMIDI(str(tmp_path / "recoloured.mid")).instruments[0].notes] == \
         [n.pitch for n in kept.notes]
@@ -48,7 +48,7 @@ def test_recolour_keeps_timing_changes_pitches(window, qtbot, tap, wait_settled,
 def test_keep_played_changes_nothing(window, qtbot, tap, wait_settled):
     tap(window, "z x z")
     pitches = [n.pitch for n in window.engine.take.notes]
-    window.start_recolour("vanilla_rnn", "default", seed=1)
+    window.recolouring.start("vanilla_rnn", "default", seed=1)
     dialog = _wait_compare(qtbot, window)
     dialog.keep_played.click()
     wait_settled(window)
@@ -57,7 +57,7 @@ def test_keep_played_changes_nothing(window, qtbot, tap, wait_settled):
     assert not list(window.take_dir.glob("*-recoloured.ectake"))
 
 
-def _slow_generate(loaded, rests, durs, settings, seed=None, progress=None):
+def _slow_generate(loaded, rests, durs, settings, seed=None, progress=None, contour=None):
     import numpy as np
 
     for i in range(len(rests)):
@@ -70,23 +70,23 @@ def _slow_generate(loaded, rests, durs, settings, seed=None, progress=None):
 def test_recolour_runs_beside_playing_and_can_be_cancelled(window, qtbot, tap, wait_settled, monkeypatch):
     monkeypatch.setattr(recolour, "generate", _slow_generate)
     tap(window, " ".join(["z"] * 40), hold_ms=1, gap_ms=1)
-    window.start_recolour("vanilla_rnn", "default")
-    qtbot.waitUntil(lambda: window.recolour_worker is not None and window.recolour_progress.value() > 0)
+    window.recolouring.start("vanilla_rnn", "default")
+    qtbot.waitUntil(lambda: window.recolouring.worker is not None and window.recolour_bar.progress.value() > 0)
     assert window.recolour_bar.isVisible()
     tap(window, "x z")  # the window keeps playing while the worker runs
     assert len(window.engine.take) == 42
-    assert window.recolour_worker is not None
-    window.cancel_recolour()
-    qtbot.waitUntil(lambda: window.recolour_worker is None)
+    assert window.recolouring.worker is not None
+    window.recolouring.cancel()
+    qtbot.waitUntil(lambda: window.recolouring.worker is None)
     assert window.banner.message == "recolour cancelled" and not window.recolour_bar.isVisible()
-    assert window.compare is None
+    assert window.recolouring.compare is None
 
 
 def test_recolour_of_an_empty_take_says_why(window, qtbot, wait_settled):
-    window.start_recolour("vanilla_rnn", "default")
+    window.recolouring.start("vanilla_rnn", "default")
     wait_settled(window)
     qtbot.waitUntil(lambda: window.banner.level == "error")
-    assert "empty" in window.banner.message and window.compare is None
+    assert "empty" in window.banner.message and window.recolouring.compare is None
 
 
 def test_recoloured_take_keeps_notes_timing():
@@ -104,14 +104,48 @@ def test_a_demo_rhythm_opens_and_recolours_into_a_melody(window, qtbot, wait_set
     import numpy as np
 
     rhythm = Path(__file__).resolve().parents[2] / "assets" / "rhythms" / "twinkle.npy"
-    window.open_rhythm(rhythm)
+    window.files.open_rhythm(rhythm)
     wait_settled(window)
     take = window.document
     assert take is not None and len(take) == len(np.load(rhythm)) == 28
     assert {n.pitch for n in take.notes} == {60} and "rhythm twinkle.npy" in window.windowTitle()
-    window.start_recolour("vanilla_rnn", "default", seed=2)
+    window.recolouring.start("vanilla_rnn", "default", seed=2)
     dialog = _wait_compare(qtbot, window)
     dialog.keep_recoloured.click()
     wait_settled(window)
     assert len({n.pitch for n in window.document.notes}) > 1
     assert [n.start_ns for n in window.document.notes] == [n.start_ns for n in take.notes]
+
+
+def _recolour_pitches(window, qtbot, wait_settled) -> list[int]:
+    window.recolouring.start("vanilla_rnn", "default", seed=3, keep_locks=False)
+    dialog = _wait_compare(qtbot, window)
+    pitches = [n.pitch for n in dialog.recoloured.notes]
+    steer = dialog.recoloured.header["recoloured"]["steer"]
+    dialog.keep_played.click()
+    wait_settled(window)
+    return pitches, steer
+
+
+def test_recolour_is_steered_along_the_keys(window, qtbot, tap, wait_settled):
+    tap(window, "a s d f j k l ; a s d f j k l ;", hold_ms=10, gap_ms=10)  # up, up, ... (then down once)
+    free, steer = _recolour_pitches(window, qtbot, wait_settled)
+    assert steer == 0.0
+    window.tempo_bar.steer.setValue(100)
+    steered, steer = _recolour_pitches(window, qtbot, wait_settled)
+    assert steer == 1.0
+
+    def ups(pitches):
+        return sum(b > a for a, b in zip(pitches, pitches[1:], strict=False))
+
+    # the profile draws among the model's 4 likeliest pitches, so the asked side is not always open to it
+    assert ups(steered) > ups(free) and ups(steered) >= 10, (free, steered)
+
+
+def test_recolour_contour_prefers_the_asked_directions():
+    from composer_app.gui.recolour import recolour_contour
+    from composer_app.live.take import Take, TakeNote
+
+    notes = [TakeNote(0, 0, 60, 100), TakeNote(1, 10, 64, 100, direction=-1), TakeNote(2, 20, 62, 100),
+             TakeNote(3, 30, 62, 100)]
+    assert recolour_contour(Take(header={}, notes=notes)).tolist() == [0, -1, -1, 0]

@@ -8,7 +8,8 @@ It starts ``Xvfb``, opens the app exactly as a user would (``everybody-compose r
 2. kills the app with SIGKILL and checks the data folder holds a take of eight notes left by the crash;
 3. starts the app again, checks it offers the take back ("Restore"), restores it, exports it with Ctrl+E through
    the file dialog and checks the MIDI file holds the eight notes;
-4. with ``--screenshot``, plays a longer take in a fresh window and saves a picture of the whole screen.
+4. with ``--screenshot``, plays a longer take (steered with the home-row keys, click on) in a fresh window and
+   saves a picture of the window.
 
 Needs ``Xvfb`` and ``xdotool`` (``apt-get install xvfb xdotool``). Screenshots are taken by a separate Qt client
 grabbing the X root window, the way ``xwd`` would. With ``--jack`` the app plays into a private JACK dummy server
@@ -58,7 +59,7 @@ class Check:
             raise RuntimeError(f"xdotool {' '.join(args)} failed: {out.stderr.strip()}")
         return out.stdout.strip()
 
-    def wait_window(self, name: str, timeout: float = 30.0) -> str:
+    def wait_window(self, name: str, timeout: float = 120.0) -> str:
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             ids = self.x("search", "--onlyvisible", "--name", name, check=False).split()
@@ -198,14 +199,19 @@ def run(args) -> int:
             store.set("sampling/low", 57)
             store.set("sampling/high", 81)
             store.set("sound/program", 0)
+            for key, value in (("time/bpm", 100), ("time/metre", "4/4"), ("time/click", True),
+                               ("time/count_in", True), ("time/steer", 0.8), ("time/quantize", "1/16")):
+                store.set(key, value)
             store.sync()
             check.start(shot_data, work / "shot.ini")
             check.wait_window("Everybody Compose")
             time.sleep(2.0)
-            rhythm = [("z", 0.25, 0.05), ("x", 0.12, 0.12), ("z", 0.12, 0.12), ("space", 0.5, 0.2),
-                      ("x", 0.12, 0.1), ("z", 0.12, 0.1), ("x", 0.25, 0.05), ("z", 0.6, 0.3),
-                      ("x", 0.2, 0.05), ("z", 0.2, 0.05), ("x", 0.2, 0.05), ("space", 0.45, 0.25),
-                      ("z", 0.12, 0.1), ("x", 0.12, 0.1), ("z", 0.3, 0.05), ("x", 0.3, 0.05)]
+            # eighth notes at 100 BPM (0.3 s), steered up the home row, down again, then a tapped ending
+            eighth = 0.3
+            line = ["a", "s", "d", "f", "j", "j", "k", "semicolon", "l", "k", "j", "f", "f", "d", "s", "d",
+                    "f", "j", "l", "k"]
+            rhythm = [(key, eighth * 0.7, eighth * 0.3) for key in line]
+            rhythm += [("z", 0.12, 0.18), ("x", 0.12, 0.18), ("z", 0.4, 0.2), ("x", 0.25, 0.05)]
             check.play(rhythm)
             check.x("keydown", "space")
             time.sleep(0.35)

@@ -147,7 +147,7 @@ def test_shipped_checkpoint_loads_by_architecture(monkeypatch, tmp_path):
 def test_no_sound_card_runs_silently_and_says_so_once(tmp_path):
     messages = []
     eng = LiveEngine(tiny(), audio=True, device="no such sound card", take_dir=tmp_path)
-    eng.status_changed.connect(lambda topic, msg: messages.append((topic, msg)))
+    eng.status_changed.connect(lambda status: messages.append((status.topic, status.text)))
     eng.start()
     try:
         assert not eng.sound_available

@@ -140,7 +140,7 @@ def test_a_failed_sync_is_shown_to_the_player(tmp_path, monkeypatch):
 
     eng = LiveEngine(tiny_live(), audio=False, take_dir=tmp_path, seed=1)
     said = []
-    eng.status_changed.connect(lambda topic, msg: said.append((topic, msg)))
+    eng.status_changed.connect(lambda status: said.append((status.topic, status.text, status.level)))
     monkeypatch.setattr(os, "fsync", broken)
     try:
         t = time.perf_counter_ns()
@@ -149,7 +149,7 @@ def test_a_failed_sync_is_shown_to_the_player(tmp_path, monkeypatch):
         deadline = time.time() + 5
         while not said and time.time() < deadline:
             time.sleep(0.01)
-        assert said and said[0][0] == "take" and "Input/output error" in said[0][1]
+        assert said and said[0][0] == "take" and "Input/output error" in said[0][1] and said[0][2] == "error"
         assert eng.press("key:x", t + 200 * MS) is not None  # playing goes on
     finally:
         monkeypatch.undo()
@@ -160,10 +160,10 @@ def test_a_failed_write_is_shown_to_the_player(tmp_path):
     eng = LiveEngine(tiny_live(), audio=False, take_dir=tmp_path / "file", seed=1)
     (tmp_path / "file").write_text("a file where the takes folder should be")
     said = []
-    eng.status_changed.connect(lambda topic, msg: said.append((topic, msg)))
+    eng.status_changed.connect(lambda status: said.append((status.topic, status.text, status.level)))
     try:
         assert eng.press("key:z") is not None
-        assert said and said[0][0] == "take" and "cannot be saved" in said[0][1]
+        assert said and said[0][0] == "take" and "cannot be saved" in said[0][1] and said[0][2] == "error"
     finally:
         eng.close()
 

@@ -1,0 +1,263 @@
+"""The player's choices: live model, sampling, time (tempo, metre, click, steer), sound and MIDI input.
+
+Each panel only emits requests; this controller hands them to the engine's worker thread (loading a model or a
+soundfont, reopening a sound device take tens of milliseconds the GUI thread must not spend), remembers them in
+the settings store, and shows the result or the reason it failed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFileDialog, QWidget
+
+from composer_app.gui import tasks
+from composer_app.gui.banner import MessageBanner
+from composer_app.gui.controls import ModelPanel, SamplingPanel
+from composer_app.gui.engine_bridge import EngineBridge
+from composer_app.gui.midi_panel import MidiPanel, MidiWatcher
+from composer_app.gui.model_source import ModelSource
+from composer_app.gui.shown_take import ShownTake
+from composer_app.gui.sound_panel import SoundPanel
+from composer_app.gui.status_line import StatusLine, short
+from composer_app.gui.tempo_bar import TempoBar, TimeSettings, time_settings_from_store
+
+
+class Choices:
+    """Holds the model warning of the model being loaded and the MIDI port listened to."""
+
+    def __init__(self, parent: QWidget, engine, bridge: EngineBridge, store, source: ModelSource,
+                 panels: tuple[ModelPanel, SamplingPanel, TempoBar, SoundPanel, MidiPanel], shown: ShownTake,
+                 banner: MessageBanner, status_line: StatusLine):
+        self.parent = parent
+        self.engine = engine
+        self.bridge = bridge
+        self.store = store
+        self.source = source
+        self.model_panel, self.sampling_panel, self.tempo_bar, self.sound_panel, self.midi_panel = panels
+        self.shown = shown
+        self.banner = banner
+        self.status_line = status_line
+        self.model_warning: str | None = None  # of the model being switched to
+        self.midi_port = ""  # the MIDI input port the engine listens to ("" = none)
+        self.watcher: MidiWatcher | None = None
+        self.model_panel.architectureChosen.connect(self.choose_model)
+        self.model_panel.fileRequested.connect(self.choose_model_file_dialog)
+        self.model_panel.tunedChosen.connect(self.choose_model_file)
+        self.sampling_panel.settingsChanged.connect(self.apply_settings)
+        self.tempo_bar.changed.connect(self.apply_time)
+        self.sound_panel.programChosen.connect(self.choose_program)
+        self.sound_panel.soundfontRequested.connect(self.choose_soundfont_dialog)
+        self.sound_panel.soundfontReset.connect(lambda: self.choose_soundfont(None))
+        self.sound_panel.audioChosen.connect(self.choose_audio)
+        self.midi_panel.portChosen.connect(self.choose_midi_port)
+        self.midi_panel.outChosen.connect(self.choose_midi_out)
+        self.midi_panel.builtinChanged.connect(self.set_builtin_synth)
+        bridge.callDone.connect(self.on_call_done, Qt.ConnectionType.QueuedConnection)
+        bridge.callFailed.connect(self.on_call_failed, Qt.ConnectionType.QueuedConnection)
+
+    # -- model and sampling ---------------------------------------------------------------------------------------
+    def choose_model(self, arch: str) -> None:
+        """Switch the live model (loaded in the background; the engine switches at the next beat)."""
+        self.store.set("model/architecture", arch)
+        self.store.remove("model/file")
+        tasks.run_in_thread(lambda: self.source.live(arch), self._switch_model,
+                            lambda msg: self.banner.show_message(msg, "error"), name="load-model")
+
+    def choose_model_file_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self.parent, "Live model checkpoint", str(Path.home()),
+                                              "Checkpoints (*.pt *.pth);;All files (*)")
+        if path:
+            self.choose_model_file(path)
+
+    def choose_model_file(self, path) -> None:
+        def loaded(choice):
+            self.store.set("model/file", str(path))
+            self._switch_model(choice)
+
+        tasks.run_in_thread(lambda: self.source.from_file(path, "live"), loaded,
+                            lambda msg: self.banner.show_message(msg, "error"), name="load-model")
+
+    def _switch_model(self, choice) -> None:
+        self.model_warning = choice.warning
+        self.bridge.call("switch the model", self.engine.set_model, choice.loaded, tag="model")
+
+    def apply_settings(self, settings) -> None:
+        """The sampling panel's settings, with the tempo bar's steer strength."""
+        steer = self.tempo_bar.settings().steer
+        self.bridge.call("change the sampling settings", self.engine.set_settings, settings.with_(steer=steer))
+        self.sampling_panel.save(self.store)
+
+    def apply_time(self, settings: TimeSettings) -> None:
+        """Tempo, metre, click and steer go to the engine (only what differs from it); the roll draws bars and
+        beats; count-in is used by New take, the quantize grid by export."""
+        engine = self.engine
+        if settings.bpm != engine.tempo_bpm:
+            self.bridge.call("set the tempo", engine.set_tempo, settings.bpm)
+        if settings.metre != str(engine.time_signature):
+            self.bridge.call("set the time signature", engine.set_time_signature, settings.metre)
+        if settings.click != engine.metronome.on:
+            self.bridge.call("switch the metronome", engine.set_metronome, settings.click)
+        if settings.steer != engine.settings.steer:
+            self.bridge.call("set the steer strength",
+                             lambda: engine.set_settings(engine.settings.with_(steer=settings.steer)))
+        if self.shown.is_live:
+            self.shown.show_live_grid()
+        self.tempo_bar.save(self.store)
+
+    # -- sound ----------------------------------------------------------------------------------------------------
+    def choose_program(self, program: int) -> None:
+        self.store.set("sound/program", int(program))
+        self.bridge.call("change the instrument", self.engine.set_instrument, int(program))
+
+    def step_instrument(self, step: int) -> None:
+        box = self.sound_panel.instrument
+        if box.count():
+            box.setCurrentIndex((box.currentIndex() + step) % box.count())
+            self.choose_program(int(box.currentData()))
+
+    def choose_soundfont_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self.parent, "SoundFont", str(Path.home()),
+                                              "SoundFonts (*.sf2);;All files (*)")
+        if path:
+            self.choose_soundfont(path)
+
+    def choose_soundfont(self, path) -> None:
+        """Load ``path`` (None = the bundled one) on the engine thread; a bad file leaves the old sound."""
+        from composer_app.live.synth import default_soundfont
+
+        target = Path(path) if path else default_soundfont()
+        engine = self.engine
+
+        def load():
+            engine.set_soundfont(target)
+            return target, engine.synth.preset_names(), int(engine.synth.program)
+
+        self.bridge.call("load the soundfont", load, tag="soundfont")
+
+    def choose_audio(self, device, blocksize: int, latency) -> None:
+        self.store.set("sound/device", device or "")
+        self.store.set("sound/blocksize", int(blocksize))
+        self.store.set("sound/latency", str(latency))
+        self.bridge.call("change the sound output", self.engine.set_audio, device, int(blocksize), latency,
+                         tag="audio")
+
+    # -- MIDI input -----------------------------------------------------------------------------------------------
+    def watch_midi(self, backend: str | None) -> None:
+        """Follow MIDI ports on the watcher's thread and open the remembered one."""
+        self.watcher = MidiWatcher(self.engine, backend, parent=self.parent)
+        self.watcher.portsChanged.connect(self.on_midi_ports)
+        self.watcher.opened.connect(self.on_midi_opened)
+        self.watcher.failed.connect(lambda msg: self.banner.show_message(msg, "error"))
+        self.watcher.waiting.connect(self.on_midi_waiting)
+        self.watcher.outPortsChanged.connect(self.midi_panel.set_out_ports)
+        self.watcher.outOpened.connect(self.on_midi_out_opened)
+        self.watcher.start()
+        wanted = self.store.get_str("midi/port", "")
+        if wanted:
+            self.midi_panel.select(wanted)
+            self.watcher.request_open(wanted)
+        out, channel = self.store.get_str("midi/out", ""), self.store.get_int("midi/out_channel", 0)
+        if out:
+            self.midi_panel.select_out(out, channel)
+            self.watcher.request_open_out(out, channel)
+
+    def choose_midi_out(self, port: str, channel: int) -> None:
+        """The notes that sound also go to ``port`` ("" = none; ``VIRTUAL``: a virtual port) on ``channel``."""
+        self.store.set("midi/out", port or "")
+        self.store.set("midi/out_channel", int(channel))
+        self.midi_panel.select_out(port, channel)
+        if self.watcher is not None:
+            self.watcher.request_open_out(port or "", int(channel))
+
+    def on_midi_out_opened(self, name: str) -> None:
+        self.midi_panel.out.setToolTip(f"MIDI out: {name}" if name else "MIDI out: off")
+
+    def set_builtin_synth(self, on: bool) -> None:
+        """Play through the built-in synth (True) or only to MIDI out."""
+        self.store.set("sound/builtin_synth", bool(on))
+        self.bridge.call("switch the built-in synth", self.engine.midi_out.set_builtin_synth, bool(on))
+
+    def no_midi(self) -> None:
+        self.midi_panel.set_ports([], "MIDI input is off (--no-midi)")
+        self.midi_panel.setEnabled(False)
+        self.status_line.set_midi("MIDI: off")
+
+    def choose_midi_port(self, name: str) -> None:
+        self.store.set("midi/port", name or "")
+        self.midi_panel.select(name or "")
+        if self.watcher is not None:
+            self.watcher.request_open(name or None)
+
+    def on_midi_ports(self, names: list, reason: str) -> None:
+        self.midi_panel.set_ports(names, reason)
+        if self.midi_port:
+            return  # a port is open: the engine's own message says which
+        if reason:
+            self.status_line.set_midi("MIDI: none", reason)
+        else:
+            self.status_line.set_midi(f"MIDI: {len(names)} port{'s' if len(names) != 1 else ''}, none chosen",
+                                      "\n".join(names))
+
+    def on_midi_waiting(self, name: str) -> None:
+        self.midi_panel.status.setText(f"{name} is not connected: it plays as soon as it is plugged in")
+        self.status_line.set_midi(f"MIDI: waiting for {short(name, 30)}", name)
+
+    def on_midi_opened(self, name: str) -> None:
+        self.midi_port = name
+        self.midi_panel.set_opened(name)
+        if not name:
+            self.status_line.set_midi("MIDI: none chosen")
+
+    # -- results of engine calls ----------------------------------------------------------------------------------
+    def on_call_done(self, tag: str, result) -> None:
+        if tag == "model":
+            self.model_panel.show_model(result, self.model_warning)
+            if self.model_warning:
+                self.banner.show_message(self.model_warning, "warning")
+        elif tag == "soundfont":
+            from composer_app.live.synth import default_soundfont
+
+            path, names, program = result
+            self.sound_panel.set_soundfont(path)
+            self.sound_panel.set_instruments(names, program)
+            self.store.set("sound/soundfont", "" if Path(path) == default_soundfont() else str(path))
+        elif tag == "audio" and result is not None:
+            self.sound_panel.status.setText(result.message)
+
+    def on_call_failed(self, what: str, message: str) -> None:
+        self.banner.show_message(f"could not {what}: {message}", "error")
+        if what == "change the instrument":
+            self.sound_panel.select_program(int(self.engine.synth.program))
+
+    # -- state between runs ---------------------------------------------------------------------------------------
+    def restore(self, audio: bool) -> None:
+        """Show what the engine plays with and the remembered time settings (sent to the engine)."""
+        self.sampling_panel.set_settings(self.engine.settings)
+        self.tempo_bar.set_settings(time_settings_from_store(self.store))
+        self.apply_time(self.tempo_bar.settings())
+        synth = self.engine.synth
+        self.sound_panel.set_instruments(synth.preset_names(), int(synth.program))
+        self.sound_panel.set_soundfont(synth.soundfont)
+        builtin = self.store.get_bool("sound/builtin_synth", True)
+        self.midi_panel.builtin.blockSignals(True)
+        self.midi_panel.builtin.setChecked(builtin)
+        self.midi_panel.builtin.blockSignals(False)
+        if builtin != self.engine.midi_out.builtin_synth:
+            self.bridge.call("switch the built-in synth", self.engine.midi_out.set_builtin_synth, builtin)
+        args = self.engine.audio_settings
+        self.sound_panel.set_audio(int(args.get("blocksize", 128)), args.get("latency", "low"))
+        self.sound_panel.set_devices([], args.get("device"))
+        if audio:
+            from composer_app.live.audio import list_output_devices
+
+            tasks.run_in_thread(list_output_devices, lambda devs: self.sound_panel.set_devices(
+                devs, self.engine.audio_settings.get("device")), name="list-audio")
+        else:
+            for box in (self.sound_panel.device, self.sound_panel.blocksize, self.sound_panel.latency):
+                box.setEnabled(False)
+
+    def save(self) -> None:
+        self.sampling_panel.save(self.store)
+        self.tempo_bar.save(self.store)

@@ -1,0 +1,68 @@
+"""What the window shows: the live take (growing as you play) or a **document** (a take opened from a file,
+restored after a crash, or a kept recolouring), with the bars and beats it was played in.
+
+Export, save, replay and recolour act on what is shown; tapping while a document is shown starts a new live take
+(the document stays in its file). Every controller of the window reads and changes this one state.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from composer_app.gui.beat_grid import BeatGrid
+from composer_app.gui.piano_roll import PianoRoll, notes_from_take
+from composer_app.gui.tap_area import TapArea
+from composer_app.gui.tempo_bar import TempoBar
+from composer_app.live.take import Take
+
+
+class ShownTake(QObject):
+    """The document shown (None: the live take), its file, and the roll and tap area showing it."""
+
+    changed = Signal()  # the document or its file changed: the title and note count follow
+
+    def __init__(self, roll: PianoRoll, tap: TapArea, tempo_bar: TempoBar, parent=None):
+        super().__init__(parent)
+        self.roll = roll
+        self.tap = tap
+        self.tempo_bar = tempo_bar
+        self.document: Take | None = None
+        self.path: Path | None = None
+
+    @property
+    def is_live(self) -> bool:
+        return self.document is None
+
+    def show_document(self, take: Take, path: Path | None) -> None:
+        """Show ``take`` whole, in its own bars and beats."""
+        self.document = take
+        self.path = Path(path) if path else None
+        self.roll.set_notes(notes_from_take(take), live=False)
+        self.roll.set_grid(BeatGrid(take.tempo_bpm, take.time_signature))
+        self.roll.fit()
+        self.tap.clear()
+        self.changed.emit()
+
+    def set_path(self, path: Path | None) -> None:
+        """The document now lives in ``path`` (saved)."""
+        self.path = Path(path) if path else None
+        self.changed.emit()
+
+    def show_live(self, notes=None, origin_ns: int | None = None) -> None:
+        """Back to the live take: ``notes`` (RollNotes) as it stands, or empty at the default zoom (a new one)."""
+        self.document = None
+        self.path = None
+        self.show_live_grid()
+        if notes is None:
+            self.roll.clear(live=True)
+            self.roll.reset_zoom()
+        else:
+            self.roll.set_notes(notes, live=True, origin_ns=origin_ns)
+        self.changed.emit()
+
+    def show_live_grid(self) -> None:
+        """Bars and beats of the tempo bar's settings (the live take's)."""
+        settings = self.tempo_bar.settings()
+        self.roll.set_grid(BeatGrid.of(settings.bpm, settings.metre))
