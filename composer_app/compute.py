@@ -1,6 +1,6 @@
 """How many CPU threads a job gets.
 
-Steps run on one torch thread (DESIGN.md section 3: live, the audio callback needs the other core, and two
+Steps run on one torch thread (live, the audio callback needs the other core, and two
 threads gave 4-40 ms tails). Generating a whole rhythm from the command line has the machine to itself:
 there the largest single piece of work, the offline models' bidirectional encoder over the whole rhythm,
 splits over the cores (:func:`models.kernels.split_threads`: 40 -> 20 ms for ``lstm_attn``); every other

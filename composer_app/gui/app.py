@@ -85,6 +85,11 @@ def run_app(args) -> int:
     """``everybody-compose run``: open the window and run until it closes."""
     check_display()
     sys.setswitchinterval(SWITCH_INTERVAL_S)
+    import torch
+
+    # Live steps on one torch thread, once for the whole program: the audio callback needs the other core,
+    # and two threads gave the same medians with far longer tails.
+    torch.set_num_threads(1)
     data_dir = Path(args.data_dir).expanduser() if args.data_dir else default_data_dir()
     try:
         (data_dir / "takes").mkdir(parents=True, exist_ok=True)

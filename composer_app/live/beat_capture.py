@@ -15,7 +15,7 @@ The rules, all decided here so that keys, MIDI keyboards and tests agree:
 * **Velocity 0.** A MIDI ``note_on`` with velocity 0 is a note-off (:func:`midi_event` handles it even though
   :class:`~composer_app.live.midi_in.MidiInput` already maps it). MIDI velocity is kept and drives loudness;
   tap keys use ``default_velocity``.
-* **What is known at key-down** (see ``DESIGN.md`` section 1): the rest since the previous note ended and the
+* **What is known at key-down**: the rest since the previous note ended and the
   previous note's duration. A take starts at its first press (its rest is 0), unless it was given a start, such
   as a count-in's downbeat: then the first rest is the time since that start, and presses before it count from
   it. Every rest is clamped to

@@ -54,7 +54,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from composer_app.checkpoints import LoadedModel
 from composer_app.errors import UserError
@@ -213,7 +212,6 @@ class LiveEngine:
                  take_dir=None, record: bool = True, default_velocity: int = DEFAULT_VELOCITY,
                  chord_window_s: float = DEFAULT_CHORD_WINDOW_S, synth=None, tempo_bpm: float = DEFAULT_BPM,
                  time_signature="4/4"):
-        torch.set_num_threads(1)  # DESIGN.md section 3: same medians, far tighter tails
         self._lock = threading.RLock()
         self.note_started = Signal("note_started")
         self.note_ended = Signal("note_ended")
