@@ -80,7 +80,7 @@ def test_jack_loopback_delivers_notes(rig):
         assert [e[:3] for e in events] == [("on", 60, 99), ("off", 60, 0), ("on", 62, 1), ("off", 62, 33)]
         stamps = [e[3] for e in events]
         assert stamps == sorted(stamps) and stamps[0] >= t0
-        assert (stamps[0] - t0) / 1e6 < 100  # delivered in ms, not seconds
+        assert (stamps[0] - t0) / 1e9 < 1  # delivered at once, not held back (latency itself: `bench live`)
         time.sleep(0.05)
         assert got.events.empty()
 
