@@ -7,23 +7,11 @@ import mido
 import numpy as np
 import pretty_midi
 import pytest
-import torch
 
-import models
-from composer_app.beats import FeatureSpec, beats_to_onsets
-from composer_app.checkpoints import save_checkpoint
+from composer_app.beats import beats_to_onsets
 from composer_app.cli import main
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "everybody_compose_checkpoints"
-
-
-@pytest.fixture(scope="module")
-def ckpt(tmp_path_factory):
-    torch.manual_seed(0)
-    model = models.build("lstm_attn", hidden_dim=16, kind="offline")
-    path = tmp_path_factory.mktemp("ck") / "tiny.pt"
-    save_checkpoint(path, model, "lstm_attn", "offline", FeatureSpec())
-    return path
 
 
 @pytest.fixture

@@ -6,22 +6,9 @@ import mido
 import numpy as np
 import pretty_midi
 import pytest
-import torch
 
-import models
-from composer_app.beats import FeatureSpec
-from composer_app.checkpoints import save_checkpoint
 from composer_app.cli import main
 from composer_app.sampling import STEP_SEMITONES
-
-
-@pytest.fixture(scope="module")
-def ckpt(tmp_path_factory):
-    torch.manual_seed(0)
-    model = models.build("lstm_attn", hidden_dim=16, kind="offline")
-    path = tmp_path_factory.mktemp("ck") / "tiny.pt"
-    save_checkpoint(path, model, "lstm_attn", "offline", FeatureSpec())
-    return path
 
 
 @pytest.fixture
