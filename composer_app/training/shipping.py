@@ -34,7 +34,7 @@ def model_card(loaded, size_bytes: int) -> str:
         f"perplexity {test.get('perplexity', float('nan')):.2f}, accuracy {100 * test.get('accuracy', 0):.1f} %",
         "",
         "Reproduce: `everybody-compose train -m {a}{live} --preset shipped -n 100 --time-limit {tl} --ship{extra}` "
-        "(`--time-limit` is in CPU minutes; `scripts/train_shipped.sh` trains all six and the twins).".format(
+        "(`--time-limit` is in CPU minutes; `scripts/train_shipped.sh` trains all six).".format(
             a=loaded.architecture, live=" --live" if loaded.kind == "live" else "",
             tl=round(t.get("seconds", 0) / 60), extra="".join(f" --set {k}" for k in cfg.get("overrides", []))),
         "",
