@@ -28,7 +28,7 @@ atexit.register(shutil.rmtree, _CONFIG_HOME, True)
 
 import pytest  # noqa: E402
 
-from composer_app.live import jack_rig  # noqa: E402
+from composer_app.bench import jack_rig  # noqa: E402
 
 JACK_RATE = 44100
 JACK_PERIOD = 256

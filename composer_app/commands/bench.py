@@ -18,10 +18,10 @@ ORDER = 60
 
 #: name -> ("module:function", one-line help)
 BENCHMARKS = {
-    "live": ("composer_app.live.latency_bench:run",
+    "live": ("composer_app.bench.live:run",
              "key-to-sound latency of the whole live path on a paced JACK dummy device"),
-    "step": ("composer_app.bench_step:run", "per-beat model step time of each live model"),
-    "generate": ("composer_app.bench_generate:run", "whole-melody generation time (stochastic and beam search)"),
+    "step": ("composer_app.bench.step:run", "per-beat model step time of each live model"),
+    "generate": ("composer_app.bench.generate:run", "whole-melody generation time (stochastic and beam search)"),
 }
 
 

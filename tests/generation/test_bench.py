@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from composer_app.bench_generate import naive_beam_search
+from composer_app.bench.generate import naive_beam_search
 from composer_app.cli import main
 from composer_app.sampling import SamplingSettings, beam_search
 

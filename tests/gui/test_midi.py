@@ -6,7 +6,7 @@ The "keyboard" is a JACK MIDI port of the engine team's rig (a child process) on
 
 from __future__ import annotations
 
-from composer_app.live.jack_rig import RigProcess
+from composer_app.bench.jack_rig import RigProcess
 from composer_app.live.midi_in import JACK_BACKEND
 
 

@@ -7,9 +7,9 @@ import time
 import numpy as np
 import pytest
 
+from composer_app.bench.jack_rig import JackRecorder, portaudio_output_ports
 from composer_app.live import audio
 from composer_app.live.audio import AudioOutput, find_output_device, list_output_devices
-from composer_app.live.jack_rig import JackRecorder, portaudio_output_ports
 from composer_app.live.synth import Synth
 
 

@@ -313,8 +313,8 @@ def test_plays_on_the_default_device_and_switches_block_size(tmp_path):
 def test_midi_loopback_drives_a_take_that_exports(jack_server, tmp_path):
     """A MIDI keyboard over JACK plays a whole take through the engine's own MIDI input; it exports to MIDI."""
     pretty_midi = pytest.importorskip("pretty_midi")
-    from composer_app.live.jack_rig import JackMidiSender
-    from composer_app.live.latency_bench import connect_midi
+    from composer_app.bench.jack_rig import JackMidiSender
+    from composer_app.bench.live import connect_midi
     from composer_app.live.midi_in import JACK_BACKEND
 
     with LiveEngine(tiny(), audio=False, take_dir=tmp_path) as eng:

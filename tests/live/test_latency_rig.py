@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pytest
 
-from composer_app.live import latency_bench as lb
+from composer_app.bench import live as lb
 from composer_app.live.live_models import untrained_live_model
 
 

@@ -8,9 +8,9 @@ import time
 import mido
 import pytest
 
+from composer_app.bench.jack_rig import RigProcess, measure_key_to_sound, portaudio_output_ports
 from composer_app.errors import UserError
 from composer_app.live.audio import AudioOutput, find_output_device
-from composer_app.live.jack_rig import RigProcess, measure_key_to_sound, portaudio_output_ports
 from composer_app.live.midi_in import JACK_BACKEND, MidiInput, note_event
 from composer_app.live.synth import Synth
 

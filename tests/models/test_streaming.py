@@ -123,7 +123,7 @@ def test_states_select_and_repeat(arch, kind, ours):
 @pytest.mark.parametrize("arch,kind", CASES)
 def test_naive_step_matches_fast_step(arch, kind):
     """The benchmarks' baseline computes the same thing as the fast path."""
-    from models.naive import naive_start, naive_step
+    from composer_app.bench.naive import naive_start, naive_step
 
     model = make(arch, kind)
     beats, prev = inputs(batch=1, length=12)

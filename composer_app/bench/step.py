@@ -58,9 +58,9 @@ def original_size_model(arch: str):
 
 
 def measure(arch: str, steps: int = 2000, warmup: int = 200, original_size: bool = False) -> dict:
+    from composer_app.bench.naive import naive_start, naive_step
     from composer_app.sampling import LiveStepper, SamplingSettings
     from composer_app.stand_ins import shipped_or_untrained
-    from models.naive import naive_start, naive_step
 
     if original_size:
         loaded, shipped = original_size_model(arch), None

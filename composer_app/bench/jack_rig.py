@@ -470,7 +470,7 @@ class _RigService:
 
 
 def _serve(argv: Sequence[str]) -> int:
-    """``python -m composer_app.live.jack_rig SERVER SENDER_NAME CHANNELS SECONDS``: JSON lines on stdin/stdout."""
+    """``python -m composer_app.bench.jack_rig SERVER SENDER_NAME CHANNELS SECONDS``: JSON lines on stdin/stdout."""
     import json
     import sys
 
@@ -506,7 +506,7 @@ class RigProcess:
         import sys
 
         self._json = json
-        cmd = [python or sys.executable, "-m", "composer_app.live.jack_rig",
+        cmd = [python or sys.executable, "-m", "composer_app.bench.jack_rig",
                servername, sender_name, str(channels), str(seconds)]
         env = {**os.environ, "JACK_DEFAULT_SERVER": servername, "JACK_NO_START_SERVER": "1"}
         self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True)

@@ -148,10 +148,10 @@ def measure_block(blocksize: int, loaded, taps: list[Tap], *, program: int = PRO
                   server=None, latency="low", progress=None, handoff: bool | None = None) -> dict:
     """Play ``taps`` through the whole path with JACK period = ``blocksize``; latency statistics.
 
-    ``server``: an already running :class:`~composer_app.live.jack_rig.JackServer` to use (its period is then
+    ``server``: an already running :class:`~composer_app.bench.jack_rig.JackServer` to use (its period is then
     what it is); default: start a private one for this block size.
     """
-    from composer_app.live import jack_rig
+    from composer_app.bench import jack_rig
     from composer_app.live.audio import find_output_device
     from composer_app.live.engine import LiveEngine
     from composer_app.live.midi_in import JACK_BACKEND

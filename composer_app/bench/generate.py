@@ -43,7 +43,7 @@ def _draw(logp: torch.Tensor, s: SamplingSettings, g: torch.Generator) -> int:
 def naive_beam_search(loaded, rests, durs, settings: SamplingSettings, seed: int = 0) -> np.ndarray:
     """The same hybrid search, done the straightforward way: a Python list of beams, each stepped alone;
     on an expanding beat every (beam, pitch) candidate is scored and ranked one at a time."""
-    from models.naive import naive_start, naive_step
+    from composer_app.bench.naive import naive_start, naive_step
 
     g = torch.Generator().manual_seed(seed)
     model = loaded.model
