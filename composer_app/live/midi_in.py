@@ -29,7 +29,8 @@ import ctypes.util
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from functools import cache
 
 from composer_app.errors import UserError
 
@@ -98,6 +99,29 @@ def jack_midi_sources() -> list[str]:
         lib.jack_client_close(client)
 
 
+@cache
+def mido_backend(name: str):
+    """The mido backend ``name`` (e.g. ``mido.backends.rtmidi``), loaded once for MIDI in and MIDI out."""
+    import mido
+
+    return mido.Backend(name, load=True)
+
+
+class PortWatch:
+    """Port names that appeared and vanished between two looks at a port list (hot-plug); the first look
+    reports every port as appeared."""
+
+    def __init__(self):
+        self._known: set[str] | None = None
+
+    def update(self, names: Iterable[str]) -> tuple[set[str], list[str], list[str]]:
+        """``(current names, appeared, vanished)``, each list sorted."""
+        current = set(names)
+        before = self._known if self._known is not None else set()
+        self._known = current
+        return current, sorted(current - before), sorted(before - current)
+
+
 def _no_midi_reason(exc: BaseException, backend: str) -> str:
     text = str(exc).strip() or type(exc).__name__
     if "JACK" in backend:
@@ -143,16 +167,11 @@ class MidiInput:
         self._port_name: str | None = None
         self._virtual = False
         self._callback: NoteCallback | None = None
-        self._known: set[str] | None = None
+        self._ports = PortWatch()
         self._lock = threading.Lock()  # open/close vs. poll from different threads; never in the rtmidi callback
-        self._backend = None
 
     def _mido_backend(self):
-        if self._backend is None:
-            import mido
-
-            self._backend = mido.Backend(self.backend_name, load=True)
-        return self._backend
+        return mido_backend(self.backend_name)
 
     # -- listing ----------------------------------------------------------------------------------------------
     def list_input_ports(self) -> tuple[list[str], str | None]:
@@ -175,11 +194,7 @@ class MidiInput:
         with ``auto_reopen`` a later poll that sees it again reopens it.
         """
         names, _ = self.list_input_ports()
-        current = set(names)
-        before = self._known if self._known is not None else set()
-        self._known = current
-        appeared = sorted(current - before)
-        vanished = sorted(before - current)
+        current, appeared, vanished = self._ports.update(names)
         lost = None
         with self._lock:
             name = self._port_name

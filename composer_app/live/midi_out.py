@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 
 from composer_app.errors import UserError
-from composer_app.live.midi_in import DEFAULT_BACKEND
+from composer_app.live.midi_in import DEFAULT_BACKEND, PortWatch, mido_backend
 from composer_app.live.note_sink import NoteSink
 
 log = logging.getLogger(__name__)
@@ -52,15 +52,10 @@ class MidiOutput(NoteSink):
         self._port = None
         self._port_name: str | None = None
         self._virtual = False
-        self._backend = None
-        self._known: set[str] | None = None
+        self._ports = PortWatch()
 
     def _mido_backend(self):
-        if self._backend is None:
-            import mido
-
-            self._backend = mido.Backend(self.backend_name, load=True)
-        return self._backend
+        return mido_backend(self.backend_name)
 
     # -- ports --------------------------------------------------------------------------------------------------
     def list_output_ports(self) -> tuple[list[str], str | None]:
@@ -123,9 +118,7 @@ class MidiOutput(NoteSink):
         """``(appeared, vanished)`` since the last poll; closes the open port if it vanished (``on_vanished``)
         and reopens it, with its program, when it is back."""
         names, _ = self.list_output_ports()
-        current = set(names)
-        before = self._known if self._known is not None else set()
-        self._known = current
+        current, appeared, vanished = self._ports.update(names)
         lost = None
         with self._sink_lock:
             name = self._port_name
@@ -141,7 +134,7 @@ class MidiOutput(NoteSink):
                         log.info("could not reopen MIDI output %s: %s", name, exc)
         if lost is not None and self.on_vanished is not None:
             self.on_vanished(lost)
-        return sorted(current - before), sorted(before - current)
+        return appeared, vanished
 
     # -- NoteSink hooks -------------------------------------------------------------------------------------------
     def _note_on(self, pitch: int, velocity: int) -> None:
