@@ -53,3 +53,54 @@ def jack_server():
         yield server
     finally:
         server.stop()
+
+
+# --- tiny untrained models: tests need a model, not a good one --------------------------------------------------
+#: The smallest sizes of each architecture that still exercise every path (attention windows, two RNN layers).
+TINY_SIZES = {
+    "vanilla_rnn": {"embed_size": 8, "hidden_dim": 16},
+    "lstm_attn": {"hidden_dim": 16},
+    "attention_rnn": {"embed_dim": 8, "encode_hidden_dim": 16, "decode_hidden_dim": 16},
+}
+#: A small melody memory (models/memory.py), for tests of the shipped recipe's shape.
+TINY_MEMORY = {"key_dim": 8, "pitch_dim": 4, "context": 2, "window": 16}
+
+
+def build_tiny(arch: str = "vanilla_rnn", kind: str = "live", seed: int = 0, memory: bool = False, **sizes):
+    """A tiny untrained :class:`LoadedModel` (eval mode): ``sizes`` override :data:`TINY_SIZES`; the live
+    attention_rnn gets a short attention window so that tests reach its end."""
+    import torch
+
+    import models
+    from composer_app.beats import FeatureSpec
+    from composer_app.checkpoints import LoadedModel
+
+    torch.manual_seed(seed)
+    config = dict(TINY_SIZES[arch])
+    if arch == "attention_rnn" and kind == "live":
+        config["window"] = 8
+    config.update(sizes)
+    if memory:
+        config["memory"] = dict(TINY_MEMORY)
+    model = models.build(arch, kind=kind, **config).eval()
+    return LoadedModel(model, arch, kind, FeatureSpec(), f"(tiny {arch} {kind})")
+
+
+@pytest.fixture
+def tiny_model():
+    """The factory :func:`build_tiny`: ``tiny_model("lstm_attn", "offline", seed=1)``."""
+    return build_tiny
+
+
+@pytest.fixture
+def tiny_checkpoint(tmp_path_factory):
+    """A factory writing a tiny model as a checkpoint file: ``tiny_checkpoint("lstm_attn", "offline")``."""
+    from composer_app.checkpoints import save_checkpoint
+
+    def write(arch: str = "lstm_attn", kind: str = "offline", seed: int = 0, **options):
+        loaded = build_tiny(arch, kind, seed, **options)
+        path = tmp_path_factory.mktemp("tiny") / f"{arch}_{kind}.pt"
+        save_checkpoint(path, loaded.model, arch, kind, loaded.features)
+        return path
+
+    return write
