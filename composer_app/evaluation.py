@@ -20,7 +20,6 @@ from composer_app import short_term as stm
 from composer_app.beats import melody_to_beats
 from composer_app.checkpoints import LoadedModel
 
-AS_GENERATED = ("exact", "int8")
 #: Melodies longer than this many notes are scored per beat, in memory that stays bounded (see :func:`score`).
 LONG_MELODY = 2000
 
@@ -69,42 +68,33 @@ def _whole_sequence(loaded: LoadedModel):
     return lambda beats, prev: model(beats.to(device), prev.to(device))[0]
 
 
-def _per_beat(loaded: LoadedModel, int8: bool):
-    from models.streaming import session_for
+def _per_beat(loaded: LoadedModel):
+    """Scores through the per-beat session that generation decodes with (:func:`models.fast.session_for`)."""
+    from models.fast import session_for
 
     def stepped(beats, prev):
-        session = session_for(loaded.model, beats, 1, int8=int8)
+        session = session_for(loaded.model, beats, 1)
         previous = prev[0].numpy()
         return torch.from_numpy(np.concatenate([session.step(previous[t:t + 1]) for t in range(len(previous))]))
 
     return stepped
 
 
-def _logits_of(loaded: LoadedModel, as_generated: str | None):
-    """How a melody's logits are made: the whole-sequence forward (``None``), or the per-beat session that
-    generation decodes with (``"exact"``, or ``"int8"``: the offline lstm_attn's int8 decoder product)."""
-    if as_generated is None:
-        return _whole_sequence(loaded)
-    if as_generated not in AS_GENERATED:
-        raise ValueError(f"as_generated must be one of {AS_GENERATED} or None, not {as_generated!r}")
-    return _per_beat(loaded, int8=as_generated == "int8")
-
-
 @torch.inference_mode()
-def score(loaded: LoadedModel, melodies, *, as_generated: str | None = None, short_term: bool = False,
+def score(loaded: LoadedModel, melodies, *, as_generated: bool = False, short_term: bool = False,
           progress=None) -> dict[str, Scores]:
     """Teacher-forced NLL and accuracy of ``loaded`` over ``melodies`` (arrays of notes): ``{"model": ...}``,
     with ``short_term`` also ``"with_short_term"``, the model mixed with the within-tune short-term model
-    (:func:`composer_app.short_term.mixed_probabilities`).
+    (:func:`composer_app.short_term.mixed_probabilities`). ``as_generated``: through the per-beat session that
+    generation decodes with instead of the whole-sequence forward (the same numbers to 1e-5).
 
     Memory stays bounded however long a melody: on the CPU, one over :data:`LONG_MELODY` notes is scored through
-    the exact per-beat session even for the whole-sequence score (the same numbers to 1e-5), because the offline
-    attention_rnn's forward makes a (T, D) temporary at every step and, keeping its outputs between them,
-    fragmented the heap to 2-5 GB on one 5,000-note melody.
+    the per-beat session even for the whole-sequence score, because the offline attention_rnn's forward makes a
+    (T, D) temporary at every step and, keeping its outputs between them, fragments the heap.
     """
-    logits_of = _logits_of(loaded, as_generated)
     on_cpu = next(loaded.model.parameters()).device.type == "cpu"  # the per-beat plans run on the CPU
-    long_logits_of = _per_beat(loaded, int8=False) if on_cpu and not as_generated else logits_of
+    logits_of = _per_beat(loaded) if as_generated else _whole_sequence(loaded)
+    long_logits_of = _per_beat(loaded) if on_cpu else logits_of
     loaded.model.eval()
     model, mixed = _Tally(), _Tally()
     for melody in melodies:
@@ -132,11 +122,9 @@ def score_model(loaded: LoadedModel, melodies, progress=None) -> Scores:
     return score(loaded, melodies, progress=progress)["model"]
 
 
-def score_sessions(loaded: LoadedModel, melodies, int8: bool = False, progress=None) -> Scores:
-    """As :func:`score_model`, but teacher-forced through the per-beat session that generation decodes with
-    (:func:`models.streaming.session_for`), so that the arithmetic of generation is what is scored: with
-    ``int8`` the offline lstm_attn's int8 decoder product, which ``generate`` uses by default."""
-    return score(loaded, melodies, as_generated="int8" if int8 else "exact", progress=progress)["model"]
+def score_sessions(loaded: LoadedModel, melodies, progress=None) -> Scores:
+    """As :func:`score_model`, but teacher-forced through the per-beat session that generation decodes with."""
+    return score(loaded, melodies, as_generated=True, progress=progress)["model"]
 
 
 def short_term_scores(melodies, num_pitches: int = stm.NUM_PITCHES) -> Scores:

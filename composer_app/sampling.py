@@ -6,9 +6,9 @@ reproducible results, a temperature that really sharpens or flattens the distrib
 divided already-normalised probabilities, which ``multinomial`` ignores), and contour steering (``steer``):
 a direction per note re-weights the model's distribution towards pitches above, below or near the previous one.
 
-Everything here works through the step interface of :mod:`models.streaming`; beam search runs all beams as
-one batch through the model. Model steps run under ``torch.inference_mode`` (no autograd bookkeeping at all:
-~10 % off a live step), so the states and logits they make are inference tensors, for inference only.
+Everything here runs on the models' fast path (:mod:`models.fast`): live steps, and sessions over a whole
+rhythm in which beam search runs all beams as one batch. Steps run under ``torch.inference_mode`` (no autograd
+bookkeeping), so the states and scores they make are for inference only.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import torch
 from composer_app.beats import beats_for_kind
 from composer_app.checkpoints import LoadedModel
 from composer_app.errors import UserError
-from models.streaming import session_for
+from models.fast import fast_steps, session_for
 
 PROFILES_FILE = Path(__file__).with_name("profiles.toml")
 MAJOR = (0, 2, 4, 5, 7, 9, 11)
@@ -373,15 +373,11 @@ def make_rng(seed: int | None) -> np.random.Generator:
 
 @torch.inference_mode()
 def generate(loaded: LoadedModel, rests, durs, settings: SamplingSettings, seed: int | None = None,
-             progress=None, exact: bool = False, contour=None) -> np.ndarray:
+             progress=None, contour=None) -> np.ndarray:
     """Pitches for a whole rhythm (``rests``, ``durs`` in seconds) by the settings' strategy.
 
     ``contour``: a direction per note (+1 up, -1 down, 0 same; see :func:`contour_of`) that ``settings.steer``
-    steers the pitches along; None or a steer of 0 leaves the model alone.
-
-    By default the offline ``lstm_attn`` runs its decoder's recurrent product in int8 (that product 2.8x
-    faster, the same test NLL to the fourth decimal: :class:`models.kernels.Int8Dense`); ``exact`` runs it at
-    the weights' own precision, as ``step`` and the naive baseline do (a seed then gives another melody)."""
+    steers the pitches along; None or a steer of 0 leaves the model alone."""
     if len(rests) == 0:
         return np.zeros(0, dtype=np.int64)
     if contour is not None:
@@ -389,18 +385,18 @@ def generate(loaded: LoadedModel, rests, durs, settings: SamplingSettings, seed:
         if contour.shape != (len(rests),):
             raise UserError(f"the contour has {contour.size} directions for {len(rests)} notes")
     if settings.strategy == "beam":
-        return beam_search(loaded, rests, durs, settings, seed, progress, exact, contour)
-    return stochastic(loaded, rests, durs, settings, seed, progress, exact, contour)
+        return beam_search(loaded, rests, durs, settings, seed, progress, contour)
+    return stochastic(loaded, rests, durs, settings, seed, progress, contour)
 
 
-def _session(loaded: LoadedModel, rests, durs, rows: int, exact: bool):
-    return session_for(loaded.model, model_beats(loaded, rests, durs), rows, int8=not exact)
+def _session(loaded: LoadedModel, rests, durs, rows: int):
+    return session_for(loaded.model, model_beats(loaded, rests, durs), rows)
 
 
 @torch.inference_mode()
-def stochastic(loaded, rests, durs, settings, seed=None, progress=None, exact=False, contour=None) -> np.ndarray:
+def stochastic(loaded, rests, durs, settings, seed=None, progress=None, contour=None) -> np.ndarray:
     rng = make_rng(seed)
-    session = _session(loaded, rests, durs, 1, exact)
+    session = _session(loaded, rests, durs, 1)
     n = len(rests)
     head = PitchHead(settings)
     uniforms = rng.random((n, 1))
@@ -422,14 +418,14 @@ def stochastic(loaded, rests, durs, settings, seed=None, progress=None, exact=Fa
 
 
 @torch.inference_mode()
-def beam_search(loaded, rests, durs, settings, seed=None, progress=None, exact=False, contour=None) -> np.ndarray:
+def beam_search(loaded, rests, durs, settings, seed=None, progress=None, contour=None) -> np.ndarray:
     """Hybrid beam search: all ``num_beams`` beams step as one batch; each beat either expands every beam
     over all pitches and keeps the best (probability ``beam_prob``) or draws one continuation per beam.
 
     Beams keep back-pointers (parent and pitch per beat), so a beat costs the same at the end of a long
     rhythm as at its start; the state is reordered only on beats where beams were replaced."""
     rng, k = make_rng(seed), settings.num_beams
-    session = _session(loaded, rests, durs, k, exact)
+    session = _session(loaded, rests, durs, k)
     n = len(rests)
     head = PitchHead(settings, k)
     prev = np.zeros(k, dtype=np.int64)
@@ -499,8 +495,9 @@ class LiveStepper:
             self.loaded = loaded
         self.loaded.model.eval()
         self._head = PitchHead(self.settings)
+        self._steps = fast_steps(self.loaded.model)
         with torch.inference_mode():
-            self._state = self.loaded.model.start(1)
+            self._state = self._steps.start(1)
         self._prev = np.zeros(1, dtype=np.int64)
         self.count = 0
 
@@ -510,7 +507,7 @@ class LiveStepper:
 
     def _step(self, rest_s: float, prev_dur_s: float) -> np.ndarray:
         beat = self.loaded.features_of([[rest_s, prev_dur_s]])
-        logits, self._state = self.loaded.model.step(self._state, beat, torch.from_numpy(self._prev))
+        logits, self._state = self._steps.step(self._state, beat, torch.from_numpy(self._prev))
         return logits.numpy()
 
     @torch.inference_mode()

@@ -16,23 +16,18 @@ composing is learned with the pointer, and a tune's first note (nothing to point
 The result is returned as log-probabilities: every consumer of logits (cross-entropy, softmax sampling,
 temperature, beam search) treats normalised log-probabilities exactly as it treats logits.
 
-``forward`` scores a whole sequence with teacher forcing; ``start``/``reference_step`` run it one beat at a
-time with the keys kept in a ring buffer of ``window`` slots, so a beat's cost stays flat however long the
-take. ``step`` computes the same on the inference path (:mod:`models.memory_plan`); step equals reference
-step equals forward (tested).
+``forward`` scores a whole sequence with teacher forcing; ``start``/``step`` run it one beat at a time with the
+keys kept in a ring buffer of ``window`` slots, so a beat's cost stays flat however long the take
+(:mod:`models.fast.memory` computes the same steps on the app's inference path).
 """
 
 from __future__ import annotations
 
 import math
 
-import numpy as np
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
-
-from models.kernels import PlanCache
-from models.memory_plan import MemoryPlan, MemoryRows, SessionMemory
 
 #: Added inside the log so a pitch neither the model nor the pointer proposes gets a finite score.
 EPSILON = 1e-9
@@ -48,7 +43,6 @@ class MelodyMemory(nn.Module):
         self.query = nn.Linear(features, key_dim)
         self.key = nn.Linear(features, key_dim)
         self.sentinel = nn.Linear(features, 1)
-        self._plan = PlanCache(MemoryPlan)
 
     def config(self) -> dict:
         return {"key_dim": self.key_dim, "pitch_dim": self.pitch_embed.embedding_dim,
@@ -91,9 +85,7 @@ class MelodyMemory(nn.Module):
         return torch.cat(out, dim=1)
 
     def start(self, batch_size: int, like: Tensor) -> dict[str, Tensor]:
-        """The empty memory of a new tune, as ``recall_*`` entries of a model's state (and the inference
-        plan refreshed, as a model's ``start`` does)."""
-        self._plan.refresh(self)
+        """The empty memory of a new tune, as ``recall_*`` entries of a model's state."""
         zeros = dict(dtype=like.dtype, device=like.device)
         return {"recall_keys": torch.zeros(batch_size, self.window, self.key_dim, **zeros),
                 "recall_values": torch.zeros(batch_size, self.window, dtype=torch.long, device=like.device),
@@ -103,18 +95,6 @@ class MelodyMemory(nn.Module):
                 "recall_t": torch.zeros(batch_size, dtype=torch.long, device=like.device)}
 
     def step(self, state: dict[str, Tensor], logits: Tensor, h: Tensor, beat: Tensor,
-             prev_pitch: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
-        """:meth:`reference_step` on the inference path (inference only, after ``start``)."""
-        rows = MemoryRows.of_state(state)
-        log_probs = self._plan.plan.advance(rows, logits.numpy(), h.numpy(), beat.numpy(), prev_pitch.numpy())
-        return torch.from_numpy(log_probs), rows.as_state()
-
-    def session(self, batch_size: int, beats: np.ndarray) -> SessionMemory:
-        """The memory of a whole-rhythm session of ``batch_size`` rows over ``beats`` (n, 2)."""
-        return SessionMemory(self._plan.refresh(self), batch_size, beats)
-
-    @torch.no_grad()
-    def reference_step(self, state: dict[str, Tensor], logits: Tensor, h: Tensor, beat: Tensor,
                        prev_pitch: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         """One beat: the previous note's key gets its pitch ``prev_pitch`` (B,), the query of decoder state
         ``h`` (B, S) reads the window; returns log-probabilities (B, N) and the new ``recall_*`` entries."""

@@ -1,10 +1,8 @@
-"""``everybody-compose bench step``: the per-beat cost of each live model, ours versus the naive way.
+"""``everybody-compose bench step``: the per-beat cost of each live model, the fast path against the plain one.
 
-Ours: one torch thread (tight tails), inference mode, the models' step plans (packed float16-exact weights,
-folded tables, attention keys projected once per beat and carried). Naive: the same weights stepped through
-``nn.LSTM``/``nn.RNN`` modules one token at a time with default torch settings (threads, oneDNN), full
-attention recomputed over the window each beat — what the original's sampler did. Both run in the same
-process, in alternating blocks, so the ratio is what matters.
+Ours: the fast path (:mod:`models.fast`) on one torch thread in inference mode, as the app steps. Baseline:
+the model's own reference ``step`` in plain torch (the same numbers, melody memory included) with default torch
+settings. Both run in the same process, in alternating blocks, so the ratio is what matters.
 """
 
 from __future__ import annotations
@@ -58,9 +56,9 @@ def original_size_model(arch: str):
 
 
 def measure(arch: str, steps: int = 2000, warmup: int = 200, original_size: bool = False) -> dict:
-    from composer_app.bench.naive import naive_start, naive_step
     from composer_app.sampling import LiveStepper, SamplingSettings
     from composer_app.stand_ins import shipped_or_untrained
+    from models.fast import fast_steps
 
     if original_size:
         loaded, shipped = original_size_model(arch), None
@@ -73,19 +71,20 @@ def measure(arch: str, steps: int = 2000, warmup: int = 200, original_size: bool
     default_threads = torch.get_num_threads()
 
     with torch.no_grad():
-        naive_state = {"s": naive_start(model), "i": 0}
+        naive_state = {"s": model.start(1), "i": 0}
 
-        def naive():  # the same weights through the modules, default torch settings
+        def naive():  # the reference step in plain torch, default torch settings
             i = naive_state["i"] % len(beats)
-            _, naive_state["s"] = naive_step(model, naive_state["s"], beats[i:i + 1], pitches[i:i + 1])
+            _, naive_state["s"] = model.step(naive_state["s"], beats[i:i + 1], pitches[i:i + 1])
             naive_state["i"] += 1
 
-        ours_state = {"s": model.start(1), "i": 0}
+        steps_ = fast_steps(model)
+        ours_state = {"s": steps_.start(1), "i": 0}
 
-        def fast():  # ours: one thread, the step plan, inference mode (as LiveStepper runs it)
+        def fast():  # ours: one thread, the fast path, inference mode (as LiveStepper runs it)
             i = ours_state["i"] % len(beats)
             with torch.inference_mode():
-                _, ours_state["s"] = model.step(ours_state["s"], beats[i:i + 1], pitches[i:i + 1])
+                _, ours_state["s"] = steps_.step(ours_state["s"], beats[i:i + 1], pitches[i:i + 1])
             ours_state["i"] += 1
 
         stepper = LiveStepper(loaded, SamplingSettings(), seed=0)
@@ -127,7 +126,7 @@ def run(args) -> int:
         print(json.dumps(results))
         return 0
     print(f"per-beat model step, live models, batch 1 ({results[next(iter(results))]['steps']} steps after warm-up)")
-    print(f"{'model':15s} {'ours p50':>9s} {'p99':>8s} {'naive p50':>10s} {'p99':>8s} {'ratio p50':>10s} "
+    print(f"{'model':15s} {'ours p50':>9s} {'p99':>8s} {'plain p50':>10s} {'p99':>8s} {'ratio p50':>10s} "
           f"{'p99':>6s} {'beat p99':>9s}  (microseconds)")
     for arch, r in results.items():
         print(f"{arch:15s} {r['p50_us']:9.0f} {r['p99_us']:8.0f} {r['naive_p50_us']:10.0f} {r['naive_p99_us']:8.0f} "

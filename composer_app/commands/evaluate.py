@@ -29,9 +29,9 @@ def add_arguments(p) -> None:
                    help="also generate melodies for the same rhythms and compare musical statistics")
     p.add_argument("--profile", default="default", help="sampling profile for --sample (default 'default')")
     p.add_argument("--seed", type=int, default=0, help="random seed for --sample")
-    p.add_argument("--as-generated", choices=["exact", "int8"], default=None,
+    p.add_argument("--as-generated", action="store_true",
                    help="score through the per-beat path generation decodes with instead of the whole-sequence "
-                        "forward: 'int8' as `generate` runs by default, 'exact' as with --exact")
+                        "forward (the same numbers to 1e-5)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -128,7 +128,7 @@ def run(args) -> int:
     loaded = [load_checkpoint(path, architecture=args.model_name) for path in checkpoints]  # a bad one stops early
     melodies, skipped = load_inputs(args.split, paths)
     entries = [score_checkpoint(model, args, melodies) for model in loaded]
-    scored_as = f"per beat, {args.as_generated}" if args.as_generated else "whole sequence"
+    scored_as = "per beat" if args.as_generated else "whole sequence"
     first = entries[0]
     # The first checkpoint's results at the top level, as when evaluate took one checkpoint; all under "models".
     result = {"checkpoint": first["checkpoint"], "architecture": first["architecture"], "kind": first["kind"],

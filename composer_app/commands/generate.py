@@ -20,9 +20,6 @@ def add_arguments(p) -> None:
     p.add_argument("-t", "--profile", default="default", help="sampling profile: default, beta, beam, …")
     p.add_argument("--profiles-file", default=None, help="TOML file of profiles (default: bundled/user)")
     p.add_argument("--seed", type=int, default=None, help="random seed: the same seed gives the same file")
-    p.add_argument("--exact", action="store_true",
-                   help="run the decoder at the weights' own precision instead of int8 (slower; the same "
-                        "quality, other melodies for a seed)")
     p.add_argument("--hints", nargs="+", default=None, help="first notes as scale degrees (1 = middle C) or names")
     p.add_argument("--scale", default=None, help='lock to a key, e.g. "C major", "A minor"')
     p.add_argument("--low", type=int, default=None, help="lowest MIDI pitch allowed (0-127)")
@@ -123,11 +120,12 @@ def run(args) -> int:
 
     from composer_app.beats import beats_to_onsets
     from composer_app.checkpoints import default_checkpoint, load_checkpoint
-    from composer_app.compute import whole_rhythm_threads
     from composer_app.export import build_midi, render_audio, save_midi, ticks_per_beat, write_wav
     from composer_app.rhythm import load_rhythm
     from composer_app.sampling import generate, parse_hint, read_profiles, settings_from_profile
 
+    # Generation steps a few rows at a time: one torch thread, set once for this program.
+    torch.set_num_threads(1)
     check_outputs(args)
     rests, durs = load_rhythm(args.source)
     timing = musical_time_of(args)
@@ -151,9 +149,7 @@ def run(args) -> int:
     def progress(done, total):
         bar.update(done - bar.n)
 
-    with whole_rhythm_threads(torch.get_num_threads()):  # torch's default: the machine's cores
-        pitches = generate(loaded, rests, durs, settings, seed=args.seed, progress=progress, exact=args.exact,
-                           contour=contour)
+    pitches = generate(loaded, rests, durs, settings, seed=args.seed, progress=progress, contour=contour)
     bar.close()
     starts, ends = beats_to_onsets(rests, durs)
     pm = build_midi(starts, ends, pitches, program=args.program, **timing)

@@ -1,5 +1,5 @@
-"""Scoring: the whole-sequence forward and the per-beat generation path agree, int8 scores within a hair of
-exact on a shipped model, and `evaluate` scores MIDI files either way."""
+"""Scoring: the whole-sequence forward and the per-beat generation path agree, and `evaluate` scores MIDI files
+either way."""
 
 import json
 
@@ -37,12 +37,10 @@ def test_per_beat_scores_equal_whole_sequence_scores(arch):
     assert per_beat.accuracy == pytest.approx(whole.accuracy, abs=1e-9)
 
 
-def test_int8_scores_like_exact_on_the_shipped_model():
+def test_the_shipped_model_scores_the_same_per_beat_as_whole():
     loaded = load_checkpoint(default_checkpoint("lstm_attn", "offline"))
-    exact, int8 = score_sessions(loaded, melodies(count=4)), score_sessions(loaded, melodies(count=4), int8=True)
-    assert exact.nll != int8.nll  # another arithmetic...
-    assert int8.nll == pytest.approx(exact.nll, abs=0.01)  # ...that scores the same to 1e-2 nats a note
-    assert exact.nll == pytest.approx(score_model(loaded, melodies(count=4)).nll, abs=1e-4)
+    per_beat, whole = score_sessions(loaded, melodies(count=4)), score_model(loaded, melodies(count=4))
+    assert per_beat.nll == pytest.approx(whole.nll, abs=1e-4) and per_beat.notes == whole.notes == 160
 
 
 def test_evaluate_command_scores_midi_files_both_ways(tmp_path, capsys):
@@ -53,14 +51,13 @@ def test_evaluate_command_scores_midi_files_both_ways(tmp_path, capsys):
         pm.instruments.append(piano)
         pm.write(str(tmp_path / f"m{i}.mid"))
     results = {}
-    for flags in ([], ["--as-generated", "exact"], ["--as-generated", "int8"]):
+    for flags in ([], ["--as-generated"]):
         assert main(["evaluate", str(default_checkpoint("lstm_attn")), str(tmp_path), "--json", *flags]) == 0
         result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
         assert result["files"] == 2 and result["notes"] == 80
         results[result["scored_as"]] = result["nll"]
-    assert set(results) == {"whole sequence", "per beat, exact", "per beat, int8"}
-    assert results["per beat, exact"] == pytest.approx(results["whole sequence"], abs=1e-3)
-    assert results["per beat, int8"] == pytest.approx(results["per beat, exact"], abs=0.02)
+    assert set(results) == {"whole sequence", "per beat"}
+    assert results["per beat"] == pytest.approx(results["whole sequence"], abs=1e-3)
 
 
 def write_midi_files(folder, melodies_):
@@ -110,7 +107,7 @@ def test_the_mix_with_the_short_term_model_is_the_models_distribution_mixed_note
 @pytest.mark.parametrize("arch,memory", [("lstm_attn", None), ("attention_rnn", None),
                                          ("vanilla_rnn", {"key_dim": 8, "pitch_dim": 4, "context": 3, "window": 5})])
 def test_long_melodies_are_scored_per_beat_with_the_same_numbers(arch, memory, monkeypatch):
-    import models.streaming
+    import models.fast
     from composer_app import evaluation
 
     loaded = tiny(arch)
@@ -119,8 +116,8 @@ def test_long_melodies_are_scored_per_beat_with_the_same_numbers(arch, memory, m
         loaded.model = models.build(arch, embed_size=8, hidden_dim=16, memory=memory).eval()
     whole = evaluation.score_model(loaded, melodies())
     sessions = []
-    real_session_for = models.streaming.session_for
-    monkeypatch.setattr(models.streaming, "session_for", lambda *a, **k: sessions.append(1) or real_session_for(*a, **k))
+    real_session_for = models.fast.session_for
+    monkeypatch.setattr(models.fast, "session_for", lambda *a, **k: sessions.append(1) or real_session_for(*a, **k))
     monkeypatch.setattr(evaluation, "LONG_MELODY", 39)  # each of the 40-note melodies counts as long
     long = evaluation.score_model(loaded, melodies())
     assert len(sessions) == 3

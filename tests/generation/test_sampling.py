@@ -133,8 +133,8 @@ def test_beam_search_runs_all_beams_as_one_batch(monkeypatch, arch):
     sizes = []
     make_session = sampling.session_for
 
-    def spying_session_for(model, beats, batch_size=1, int8=False):
-        session = make_session(model, beats, batch_size, int8=int8)
+    def spying_session_for(model, beats, batch_size=1):
+        session = make_session(model, beats, batch_size)
         step = session.step
 
         def spy(prev):

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from composer_app.checkpoints import load_checkpoint
+from models.fast import fast_steps
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "everybody_compose_checkpoints"
 NAMES = ["vanilla_rnn", "lstm_attn", "attention_rnn"]
@@ -29,17 +30,18 @@ def test_forward_reproduces_original_logits(name):
     assert torch.allclose(out, logits, atol=1e-5, rtol=0)
 
 
+@pytest.mark.parametrize("path", ["reference", "fast"])
 @pytest.mark.parametrize("name", NAMES)
-def test_stepping_reproduces_original_logits(name):
+def test_stepping_reproduces_original_logits(name, path):
     loaded = load_checkpoint(FIXTURES / f"{name}.pth")
     assert loaded.architecture == name  # inferred from the state-dict keys
     beats, prev, logits = fixture(name)
-    model = loaded.model
+    stepper = loaded.model if path == "reference" else fast_steps(loaded.model)
     with torch.no_grad():
-        state = model.start(beats.shape[0], beats=beats)
+        state = stepper.start(beats.shape[0], beats=beats)
         steps = []
         for t in range(beats.shape[1]):
-            out, state = model.step(state, beats[:, t], prev[:, t])
+            out, state = stepper.step(state, beats[:, t], prev[:, t])
             steps.append(out)
     assert torch.allclose(torch.stack(steps, 1), logits, atol=1e-5, rtol=0)
 

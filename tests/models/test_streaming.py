@@ -1,12 +1,11 @@
-"""Every model, offline and live, as published and with our additions (melody memory, located attention):
-stepping equals teacher-forced forward; states copy, select and batch."""
+"""Every model, offline and live, as published and with our additions (melody memory, located attention): the
+plain reference step equals the teacher-forced forward; states copy, select and batch; live models are causal."""
 
-import numpy as np
 import pytest
 import torch
 
 import models
-from models.streaming import StepSession, repeat_state, select_state, session_for
+from models.streaming import repeat_state, select_state
 
 SMALL = {
     "vanilla_rnn": {"embed_size": 8, "hidden_dim": 16},
@@ -44,11 +43,12 @@ def inputs(batch=3, length=23):
     return beats, prev
 
 
-def run_steps(model, beats, prev):
-    state = model.start(beats.shape[0], beats=beats)
+def run_steps(stepper, beats, prev):
+    """Step ``stepper`` (a model, or its fast steps) through the batch; the stacked outputs and last state."""
+    state = stepper.start(beats.shape[0], beats=beats)
     outs = []
     for t in range(beats.shape[1]):
-        out, state = model.step(state, beats[:, t], prev[:, t])
+        out, state = stepper.step(state, beats[:, t], prev[:, t])
         outs.append(out)
     return torch.stack(outs, 1), state
 
@@ -93,13 +93,14 @@ def test_offline_models_see_the_whole_rhythm(arch):
 
 
 def test_full_attention_live_window_bounds_history():
-    """Beats older than the window can only act through the encoder state, never via attention slots."""
+    """A live take's state does not grow with its length: older beats act only through the encoder state."""
     model = make("attention_rnn", "live")
-    state = model.start(1)
-    beat, pitch = torch.rand(1, 2), torch.tensor([60])
-    for _ in range(30):
-        _, state = model.step(state, beat, pitch)
-    assert state["keys_mix"].shape[2] == model.window  # memory does not grow with the take
+    beats, prev = inputs(batch=1, length=40)
+    with torch.no_grad():
+        _, early = run_steps(model, beats[:, :10], prev[:, :10])
+        _, late = run_steps(model, beats, prev)
+    assert {k: v.shape for k, v in early.items()} == {k: v.shape for k, v in late.items()}
+    assert late["ring_keys"].shape[1] == model.window
 
 
 @pytest.mark.parametrize("arch,kind,ours", ALL_CASES)
@@ -118,54 +119,6 @@ def test_states_select_and_repeat(arch, kind, ours):
         out_picked, _ = model.step(picked, beats[[1, 0], 7], prev[[1, 0], 7])
     assert torch.allclose(out_wide[0], out[0], atol=1e-6) and torch.allclose(out_wide[3], out[1], atol=1e-6)
     assert torch.allclose(out_picked, out[[1, 0]], atol=1e-6)
-
-
-@pytest.mark.parametrize("arch,kind", CASES)
-def test_naive_step_matches_fast_step(arch, kind):
-    """The benchmarks' baseline computes the same thing as the fast path."""
-    from composer_app.bench.naive import naive_start, naive_step
-
-    model = make(arch, kind)
-    beats, prev = inputs(batch=1, length=12)
-    with torch.no_grad():
-        fast, _ = run_steps(model, beats, prev)
-        state, outs = naive_start(model, 1, beats=beats), []
-        for t in range(12):
-            out, state = naive_step(model, state, beats[:, t], prev[:, t])
-            outs.append(out)
-    assert torch.allclose(torch.stack(outs, 1), fast, atol=1e-5)
-
-
-@pytest.mark.parametrize("arch,kind,ours", ALL_CASES)
-def test_session_equals_step_and_follows_reorders(arch, kind, ours):
-    """A session (the model's own, or the generic one over step) gives the logits of forward for each row,
-    and after ``reorder`` each row continues from the row it was given."""
-    model = make(arch, kind, ours)
-    g = torch.Generator().manual_seed(3)
-    beats = torch.rand(1, 12, 2, generator=g)
-    prev = torch.randint(0, 128, (4, 12), generator=g)
-    with torch.no_grad():
-        session = session_for(model, beats, 4)
-        logits = []
-        for t in range(12):
-            if t == 6:  # rows 0..3 continue from rows 2, 2, 0, 3: their histories are swapped accordingly
-                session.reorder(np.array([2, 2, 0, 3]))
-                prev[:, :6] = prev[[2, 2, 0, 3], :6]
-            logits.append(torch.from_numpy(session.step(prev[:, t].numpy()).copy()))
-        expected = model(beats.expand(4, -1, -1), prev)
-    assert torch.allclose(torch.stack(logits, 1)[:, 6:], expected[:, 6:], atol=1e-5, rtol=0)
-    assert torch.allclose(torch.stack(logits, 1)[[3], :6], expected[[3], :6], atol=1e-5, rtol=0)
-    with pytest.raises(IndexError, match="past the end of the rhythm"):
-        session.step(prev[:, 0].numpy())
-
-
-@pytest.mark.parametrize("arch,kind,ours", ALL_CASES)
-def test_offline_kinds_and_vanilla_have_their_own_session(arch, kind, ours):
-    """Generation decodes offline models (and vanilla_rnn of either kind) in place, with or without a
-    memory; the live attention models step their encoders with the decoder and use the generic session over
-    ``step``."""
-    own = kind == "offline" or arch == "vanilla_rnn"
-    assert isinstance(session_for(make(arch, kind, ours), torch.rand(1, 5, 2)), StepSession) != own
 
 
 @pytest.mark.parametrize("arch,kind", CASES)

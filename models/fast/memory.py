@@ -1,7 +1,7 @@
-"""The melody memory's inference path: NumPy arrays updated in place, for live steps and whole-rhythm sessions.
+"""The melody memory's fast path: NumPy arrays updated in place, for live steps and whole-rhythm sessions.
 
-:class:`models.memory.MelodyMemory` is the reference (``forward`` for training, ``reference_step``); this
-module computes the same numbers per beat with the weights folded for a few rows at a time: the query, key
+:class:`models.memory.MelodyMemory` is the reference (``forward``, ``step``); this module computes the same
+numbers per beat with the weights folded for a few rows at a time: the query, key
 and sentinel score come from one product of the decoder state plus one table row per remembered pitch (the
 pitch embedding folded into the projection), and the pointer's mass is summed per pitch with one
 ``bincount``. A beat's cost stays flat: ``window`` keys at most.
@@ -44,7 +44,7 @@ class MemoryPlan:
 
     def advance(self, rows: MemoryRows, logits: np.ndarray, h: np.ndarray, beat: np.ndarray,
                 prev_pitch: np.ndarray) -> np.ndarray:
-        """One beat on ``rows`` in place (see :meth:`models.memory.MelodyMemory.reference_step`): returns
+        """One beat on ``rows`` in place (see :meth:`models.memory.MelodyMemory.step`): returns
         the log-probabilities (B, N) from the model's ``logits`` (B, N) and decoder state ``h`` (B, S)."""
         t, k = rows.t, self.key_dim
         if t > 0:
@@ -135,3 +135,12 @@ class SessionMemory:
 
     def reorder(self, rows: np.ndarray) -> None:
         self.rows.reorder(rows)
+
+
+def memory_step(plan: MemoryPlan, state: dict[str, Tensor], logits: Tensor, h: Tensor, beat: Tensor,
+                prev_pitch: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+    """:meth:`models.memory.MelodyMemory.step` on the plan: log-probabilities and the new ``recall_*``
+    entries (the state's own are left as they are)."""
+    rows = MemoryRows.of_state(state)
+    log_probs = plan.advance(rows, logits.numpy(), h.numpy(), beat.numpy(), prev_pitch.numpy())
+    return torch.from_numpy(log_probs), rows.as_state()
