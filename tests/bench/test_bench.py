@@ -9,7 +9,7 @@ from composer_app.bench.generate import naive_beam_search
 from composer_app.cli import main
 from composer_app.sampling import SamplingSettings, beam_search
 
-from .test_sampling import DURS, RESTS, tiny
+from ..test_sampling import DURS, RESTS, tiny
 
 
 @pytest.mark.parametrize("arch", ["vanilla_rnn", "lstm_attn", "attention_rnn"])
