@@ -5,9 +5,6 @@ import pytest
 import torch
 from threadpoolctl import threadpool_info
 
-import models
-from composer_app.beats import FeatureSpec
-from composer_app.checkpoints import LoadedModel
 from composer_app.compute import whole_rhythm_threads
 from composer_app.sampling import SamplingSettings, generate
 from models.kernels import split_count
@@ -37,15 +34,13 @@ def test_whole_rhythm_threads_splits_only_the_large_work_and_restores_everything
 
 
 @pytest.mark.parametrize("strategy", ["stochastic", "beam"])
-def test_generation_on_two_threads_gives_the_same_melody(strategy):
+def test_generation_on_two_threads_gives_the_same_melody(tiny_model, strategy):
     """lstm_attn at its shipped size with float16-exact weights (as shipped): its encoder runs on two threads,
     which must not change a seeded melody."""
-    torch.manual_seed(0)
-    model = models.build("lstm_attn", hidden_dim=384, kind="offline").eval()
+    loaded = tiny_model("lstm_attn", "offline", hidden_dim=384)
     with torch.no_grad():
-        for p in model.parameters():
+        for p in loaded.model.parameters():
             p.copy_(p.half().float())
-    loaded = LoadedModel(model, "lstm_attn", "offline", FeatureSpec())
     settings = SamplingSettings(strategy=strategy, num_beams=5, beam_prob=0.5)
     previous = torch.get_num_threads()
     try:
