@@ -297,11 +297,11 @@ class _Tuning:
 
         self.out.mkdir(parents=True, exist_ok=True)
         loaded = self.loaded
+        kept = ("recipe", "epochs", "seconds", "device")
         self.start_info = {"path": str(self.start_path), "name": self.start_path.name,
                            "sha256": _sha256_of(self.start_path), "architecture": loaded.architecture,
                            "kind": loaded.kind,
-                           "training": {k: loaded.training.get(k) for k in ("recipe", "epochs", "seconds", "device")
-                                        if k in loaded.training}}
+                           "training": {k: loaded.training.get(k) for k in kept if k in loaded.training}}
         self.t0, self.wall0 = self.clock(), time.monotonic()
         self.step, self.epoch_float = 0, 0.0
         self.best, self.best_epoch = before, 0.0
@@ -320,7 +320,8 @@ class _Tuning:
         save_checkpoint(self.out / BEST, self.model, loaded.architecture, loaded.kind, loaded.features,
                         training=training,
                         metrics={"valid": {**model_scores.as_dict(), "epoch": round(epoch, 2)},
-                                 "before": self.before.as_dict(), "held_out": "files of the tuning material held out"})
+                                 "before": self.before.as_dict(),
+                                 "held_out": "files of the tuning material held out"})
 
     def batch_stream(self, max_epochs: int):
         """``(epoch reached, batch, last of its epoch)`` over up to ``max_epochs`` freshly planned epochs."""
@@ -347,8 +348,8 @@ class _Tuning:
             if spent >= budget:
                 break
             self.lr = schedule.lr(self.step, spent / budget)
-            batch_loss, batch_correct, n = train_step(*batch_tensors(self.tunes, batch, loaded.kind, loaded.features,
-                                                                     self.rng, augment), self.lr)
+            tensors = batch_tensors(self.tunes, batch, loaded.kind, loaded.features, self.rng, augment)
+            batch_loss, batch_correct, n = train_step(*tensors, self.lr)
             self.step, self.epoch_float = self.step + 1, reached
             self.loss_sum, self.correct, self.count = (self.loss_sum + batch_loss, self.correct + batch_correct,
                                                        self.count + n)
@@ -395,8 +396,9 @@ class _Tuning:
         result = FinetuneResult(self.out, self.before, self.best, self.best_epoch, self.epoch_float, self.step,
                                 seconds, self.material, self.history, str(self.dev), self.loaded.architecture,
                                 self.loaded.kind)
-        card = model_card(result, self.loaded, self.start_info, self.cfg, self.clock_name, time.monotonic() - self.wall0)
-        (self.out / CARD).write_text(card)
+        wall_seconds = time.monotonic() - self.wall0
+        (self.out / CARD).write_text(model_card(result, self.loaded, self.start_info, self.cfg, self.clock_name,
+                                                wall_seconds))
         self.say(Progress("done", 1.0, f"done: held-out NLL {self.before.nll:.3f} → {self.best.nll:.3f}",
                           self.before, self.best))
         return result
