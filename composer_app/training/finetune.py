@@ -38,10 +38,8 @@ MIN_NOTES = 300
 HOLDOUT_FRACTION = 0.15
 #: The fine-tuning recipe, on top of the architecture's ``ours`` recipe (its augmentation and clipping).
 #: A fresh AdamW at a lower learning rate than training from scratch, no weight decay (it would pull the
-#: weights towards zero, not towards where they started), a short warm-up and a cosine decay over the budget.
-#: Measured from the shipped live lstm_attn on the top voices of music21's Monteverdi madrigals (tuned on half
-#: the pieces, scored on the other half; 20 epochs): this recipe 1.979 -> 1.847 nats/note, peak 5e-4 1.853,
-#: a constant 3e-4 1.861, peak 1e-3 1.892.
+#: weights towards zero, not towards where they started), a short warm-up and a cosine decay over the budget
+#: (how it was chosen: docs/finetuning.md).
 RECIPE = {"lr": 3e-4, "schedule": "cosine", "warmup_steps": 20, "min_lr_ratio": 0.05, "weight_decay": 0.0,
           "batch_size": 32}
 #: Window length when the starting checkpoint does not say what it was trained with.
