@@ -22,12 +22,11 @@ FIXTURES = ROOT / "tests" / "fixtures" / "everybody_compose_checkpoints"
 
 
 @pytest.fixture
-def payload(tmp_path):
+def payload(tmp_path, tiny_model):
     """A valid tiny checkpoint's dict, and a function writing an edited copy of it."""
-    torch.manual_seed(0)
     path = tmp_path / "tiny.pt"
-    save_checkpoint(path, models.build("lstm_attn", hidden_dim=4, kind="offline"), "lstm_attn", "offline",
-                    FeatureSpec(), half=True)
+    loaded = tiny_model("lstm_attn", "offline", hidden_dim=4)
+    save_checkpoint(path, loaded.model, "lstm_attn", "offline", FeatureSpec(), half=True)
     good = torch.load(path, weights_only=True)
 
     def write(name, **changes):

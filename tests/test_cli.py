@@ -8,12 +8,8 @@ import json
 
 import pretty_midi
 import pytest
-import torch
 
-import models
 from composer_app import cli
-from composer_app.beats import FeatureSpec
-from composer_app.checkpoints import save_checkpoint
 
 
 @pytest.fixture
@@ -25,15 +21,6 @@ def tune(tmp_path):
     pm.instruments.append(inst)
     path = tmp_path / "tune.mid"
     pm.write(str(path))
-    return path
-
-
-@pytest.fixture
-def tiny(tmp_path):
-    torch.manual_seed(0)
-    path = tmp_path / "tiny.pt"
-    save_checkpoint(path, models.build("lstm_attn", hidden_dim=8, kind="offline"), "lstm_attn", "offline",
-                    FeatureSpec())
     return path
 
 
@@ -86,7 +73,8 @@ def test_evaluate_a_midi_file_without_its_suffix_is_still_data(tune, tmp_path):
     assert args.checkpoint is None and args.paths == [str(renamed)]
 
 
-def test_evaluate_checkpoint_options_and_files_in_any_order(tiny, tune, capsys):
+def test_evaluate_checkpoint_options_and_files_in_any_order(tiny_checkpoint, tune, capsys):
+    tiny = tiny_checkpoint("lstm_attn", "offline")
     assert cli.main(["evaluate", str(tiny), "--model-name", "lstm_attn", str(tune), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["checkpoint"] == str(tiny) and result["notes"] == 16

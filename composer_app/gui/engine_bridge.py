@@ -10,11 +10,10 @@ GUI thread: no widget work ever runs inside the engine's lock or on a foreign th
 Key events (:meth:`EngineBridge.press`, :meth:`EngineBridge.release`)
 -------------------------------------------------------------------
 A key-down calls ``engine.press`` **on the GUI thread, at once**, when the engine thread has nothing of ours
-queued: the model step costs well under a millisecond, while handing the event to another Python thread costs
-a GIL hand-over, which waits up to the interpreter's switch interval whenever the GUI thread is busy in Python
-(painting): several milliseconds more from key to note-on. When something slow of ours is queued there
-(a model switch primes the new model, a soundfont or sound device change takes tens of milliseconds, a new take)
-the key event is queued behind it instead, so the GUI thread never waits for it and events keep their order.
+queued: the model step is short, while handing the event to another Python thread costs a GIL hand-over, which
+waits up to the interpreter's switch interval whenever the GUI thread is busy in Python (painting). When
+something slow of ours is queued there (a model switch, a soundfont or sound device change, a new take) the key
+event is queued behind it instead, so the GUI thread never waits for it and events keep their order.
 """
 
 from __future__ import annotations

@@ -71,6 +71,15 @@ class LearnDialog(QDialog):
         self.relay.failed.connect(self._failed, queued)
         self.tuned_name = ""
 
+        form = self._build_choices(folder)
+        self._build_progress()
+        tuned_row = self._build_tuned_list()
+        buttons = self._build_buttons()
+        self._lay_out(form, tuned_row, buttons)
+        self._fill_models()
+
+    def _build_choices(self, folder: str) -> QFormLayout:
+        """The material (a folder or the takes), the model to start from, the time and the name."""
         self.from_folder = QRadioButton("A folder of MIDI files:", self)
         self.from_takes = QRadioButton(f"My takes ({len(take_files(self.take_dir))} in the data folder)", self)
         group = QButtonGroup(self)
@@ -101,7 +110,10 @@ class LearnDialog(QDialog):
         form.addRow("Start from", self.model)
         form.addRow("Time", self.minutes)
         form.addRow("Name", self.name)
+        return form
 
+    def _build_progress(self) -> None:
+        """The progress bar, the status line and the before/after numbers."""
         self.progress = QProgressBar(self)
         self.progress.setRange(0, 1000)
         self.progress.setValue(0)
@@ -112,6 +124,8 @@ class LearnDialog(QDialog):
         self.numbers.setToolTip("Negative log-likelihood per note on your files held out from learning: lower is "
                                 "better (the model finds your notes less surprising)")
 
+    def _build_tuned_list(self) -> QHBoxLayout:
+        """The user's tuned models, with Remove."""
         self.tuned = QListWidget(self)
         self.tuned.setMaximumHeight(90)
         self.remove_button = QPushButton("Remove", self)
@@ -119,7 +133,10 @@ class LearnDialog(QDialog):
         tuned_row = QHBoxLayout()
         tuned_row.addWidget(self.tuned, 1)
         tuned_row.addWidget(self.remove_button, 0, Qt.AlignmentFlag.AlignTop)
+        return tuned_row
 
+    def _build_buttons(self) -> QHBoxLayout:
+        """Learn, and Close (Cancel while a run is on)."""
         self.learn_button = QPushButton("Learn", self)
         self.learn_button.setDefault(True)
         self.learn_button.clicked.connect(lambda: self.start())
@@ -129,7 +146,9 @@ class LearnDialog(QDialog):
         buttons.addStretch(1)
         buttons.addWidget(self.learn_button)
         buttons.addWidget(self.close_button)
+        return buttons
 
+    def _lay_out(self, form: QFormLayout, tuned_row: QHBoxLayout, buttons: QHBoxLayout) -> None:
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.progress)
@@ -140,7 +159,6 @@ class LearnDialog(QDialog):
         holder.setLayout(tuned_row)
         layout.addWidget(holder)
         layout.addLayout(buttons)
-        self._fill_models()
 
     # -- choices --------------------------------------------------------------------------------------------------
     def _fill_models(self) -> None:

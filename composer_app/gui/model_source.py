@@ -35,12 +35,9 @@ def architecture_label(arch: str) -> str:
 
 
 def warm_up(loaded: LoadedModel, steps: int = 3) -> None:
-    """Step a live model a few times on a throw-away state.
-
-    The first steps after loading cost up to tens of milliseconds (allocator and kernel set-up); done here, on
-    the loading thread, they are paid before the player's first note instead of by it. The engine's own state
-    is untouched: the model's forward pass keeps no state of its own.
-    """
+    """Step a live model a few times on a throw-away state, so that the slow first steps after loading
+    (allocator and kernel set-up) are paid on the loading thread, not by the player's first note. The engine's
+    state is untouched: the model keeps no state of its own."""
     import torch
 
     from models.fast import fast_steps

@@ -3,8 +3,8 @@
 A plain QWidget painted with QPainter (no QGraphicsScene): a take is at most a few thousand rectangles and
 only the visible ones are drawn (notes are kept sorted by start time, found with bisect). The widget repaints
 on a 30 fps timer **only while a note sounds or a replay runs**; otherwise it paints only when something
-changes, so an idle window costs nothing. 30 rather than 60 fps because a frame is ~1.5 ms of Python holding
-the GIL, which the audio callback and the MIDI thread also need.
+changes, so an idle window costs nothing. 30 rather than 60 fps because a frame is Python holding the GIL,
+which the audio callback and the MIDI thread also need.
 
 The roll keeps its own copy of the notes (:class:`RollNote`), fed by engine events on the GUI thread, so
 painting never reads the engine's take while another thread appends to it.

@@ -1,14 +1,8 @@
 """A guard against a reference-count bug of PySide6 6.12.0 on Python 3.11, which would crash the app.
 
-Measured here: with PySide6 6.12.0 on Python 3.11 every Qt method that returns nothing (``setPen``,
-``fillRect``, ``setText``, ``setWidth`` …) hands back ``None`` *without* a new reference, so each call takes one
-reference away from ``None``. A process starts with ~55,000 of them; the piano roll makes ~150 such calls per
-frame, so after a few seconds of animation ``None``'s count reaches zero and Python aborts with "Fatal Python
-error: none_dealloc". PySide6 6.11.3 does not do this, and Python 3.12+ is immune (``None`` is immortal there).
-
-:func:`protect_none` detects the bug (a void call that lowers ``None``'s count) and, only then, gives ``None`` a
-reference count so large that no process can ever use it up, which is what Python 3.12 does for every
-interpreter. The better fix is a PySide6 without the bug (``PySide6-Essentials<6.12`` or a fixed release).
+There, every Qt method that returns nothing takes one reference away from ``None``, until Python aborts with
+"Fatal Python error: none_dealloc" (docs/troubleshooting.md). :func:`protect_none` detects the bug and, only
+then, makes ``None`` as good as immortal, as Python 3.12 does; the better fix is a PySide6 without the bug.
 """
 
 from __future__ import annotations

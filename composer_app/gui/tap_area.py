@@ -5,7 +5,7 @@ Why it is built this way
 ------------------------
 * **The key goes to the engine first, feedback after.** ``press(source, t_ns)`` (the window's
   :meth:`~composer_app.gui.engine_bridge.EngineBridge.press`) sounds the note before anything is repainted;
-  it steps the model on this thread only when the engine thread is idle (well under a millisecond) and queues
+  it steps the model on this thread only when the engine thread is idle (a short step) and queues
   the event otherwise, so the GUI thread never waits on slow engine work. :attr:`TapArea.handler_ns` keeps what
   each key-down cost this thread. Timing rules (legato, repeats, chords) live in the engine's beat capture.
 * **Event time, not handling time.** :class:`KeyClock` maps Qt's millisecond key timestamps (the X server's

@@ -38,10 +38,8 @@ MIN_NOTES = 300
 HOLDOUT_FRACTION = 0.15
 #: The fine-tuning recipe, on top of the architecture's ``ours`` recipe (its augmentation and clipping).
 #: A fresh AdamW at a lower learning rate than training from scratch, no weight decay (it would pull the
-#: weights towards zero, not towards where they started), a short warm-up and a cosine decay over the budget.
-#: Measured from the shipped live lstm_attn on the top voices of music21's Monteverdi madrigals (tuned on half
-#: the pieces, scored on the other half; 20 epochs): this recipe 1.979 -> 1.847 nats/note, peak 5e-4 1.853,
-#: a constant 3e-4 1.861, peak 1e-3 1.892.
+#: weights towards zero, not towards where they started), a short warm-up and a cosine decay over the budget
+#: (how it was chosen: docs/finetuning.md).
 RECIPE = {"lr": 3e-4, "schedule": "cosine", "warmup_steps": 20, "min_lr_ratio": 0.05, "weight_decay": 0.0,
           "batch_size": 32}
 #: Window length when the starting checkpoint does not say what it was trained with.
@@ -249,126 +247,159 @@ def finetune(start_checkpoint, files, minutes: float, out_dir, *, progress: Call
     ``curves.csv``/``curves.png`` and ``card.md``. Raises :class:`NotEnoughMusic` before writing anything when
     the files hold too little melody.
     """
-    say = progress or (lambda p: None)
+    run = _Tuning(Path(start_checkpoint), minutes, Path(out_dir), progress, cancel, clock, log)
+    run.prepare(files, recipe, device, seed)
+    run.score_start()
+    run.tune(max_epochs)
+    return run.finish()
 
-    def check_cancel():
-        if cancel is not None and cancel.is_set():
+
+class _Tuning:
+    """One run of :func:`finetune`: the model, its material, the best score so far and the curves."""
+
+    def __init__(self, start_path: Path, minutes: float, out: Path, progress, cancel, clock, log):
+        self.say = progress or (lambda p: None)
+        self.cancel, self.clock, self.log = cancel, clock, log
+        self.budget = max(float(minutes), 0.0) * 60.0
+        self.start_path, self.out = start_path, out
+        self.clock_name = "CPU" if clock is time.process_time else "wall-clock"
+
+    def check_cancel(self) -> None:
+        if self.cancel is not None and self.cancel.is_set():
             raise Cancelled("fine-tuning cancelled")
 
-    budget = max(float(minutes), 0.0) * 60.0
-    start_path = Path(start_checkpoint)
-    loaded = load_checkpoint(start_path)
-    cfg = _recipe(loaded, recipe)
-    files = list(files)
-    material = read_material(files, cancel=cancel, on_file=lambda i, n: say(
-        Progress("reading", 0.05 * i / n, f"reading your melodies: file {i} of {n}")))
-    info = material.describe()
-    log(f"{info['files']} files, {info['notes']} notes: tuning on {info['tuning_files']} files "
-        f"({info['tuning_notes']} notes), holding out {info['held_out_files']} ({info['held_out_notes']} notes)")
+    def prepare(self, files, recipe: dict | None, device: str, seed: int) -> None:
+        """Load the starting model, read and split the material, seed the run."""
+        self.loaded = load_checkpoint(self.start_path)
+        self.cfg = _recipe(self.loaded, recipe)
+        self.material = read_material(list(files), cancel=self.cancel, on_file=lambda i, n: self.say(
+            Progress("reading", 0.05 * i / n, f"reading your melodies: file {i} of {n}")))
+        info = self.info = self.material.describe()
+        self.log(f"{info['files']} files, {info['notes']} notes: tuning on {info['tuning_files']} files "
+                 f"({info['tuning_notes']} notes), holding out {info['held_out_files']} "
+                 f"({info['held_out_notes']} notes)")
+        self.dev = pick_device(device)
+        torch.manual_seed(seed)
+        self.rng = np.random.default_rng(seed)
+        self.model = self.loaded.model.to(self.dev)
+        self.held_out = [f.notes for f in self.material.held_out]
+        self.tunes = [Tune.from_notes(f.notes) for f in self.material.tuning]
 
-    dev = pick_device(device)
-    torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
-    model = loaded.model.to(dev)
-    held_out = [f.notes for f in material.held_out]
-    tunes = [Tune.from_notes(f.notes) for f in material.tuning]
-    out = Path(out_dir)
+    def score_start(self) -> None:
+        """Score the starting model on the held-out files (epoch 0) and write it as the best so far."""
+        self.check_cancel()
+        self.say(Progress("scoring", 0.05, "scoring the starting model on the held-out files"))
+        before = self.before = score_model(self.loaded, self.held_out)
+        self.log(f"start: held-out NLL {before.nll:.3f} nats/note, accuracy {100 * before.accuracy:.1f} %")
+        self.say(Progress("scoring", 0.08, "starting model scored", before, before))
 
-    check_cancel()
-    say(Progress("scoring", 0.05, "scoring the starting model on the held-out files"))
-    before = score_model(loaded, held_out)
-    log(f"start: held-out NLL {before.nll:.3f} nats/note, accuracy {100 * before.accuracy:.1f} %")
-    say(Progress("scoring", 0.08, "starting model scored", before, before))
+        self.out.mkdir(parents=True, exist_ok=True)
+        loaded = self.loaded
+        kept = ("recipe", "epochs", "seconds", "device")
+        self.start_info = {"path": str(self.start_path), "name": self.start_path.name,
+                           "sha256": _sha256_of(self.start_path), "architecture": loaded.architecture,
+                           "kind": loaded.kind,
+                           "training": {k: loaded.training.get(k) for k in kept if k in loaded.training}}
+        self.t0, self.wall0 = self.clock(), time.monotonic()
+        self.step, self.epoch_float = 0, 0.0
+        self.best, self.best_epoch = before, 0.0
+        self.history = [{"epoch": 0.0, "step": 0, "seconds": 0.0, "lr": 0.0, "train_nll": math.nan,
+                         "train_acc": math.nan, "valid_nll": before.nll, "valid_acc": before.accuracy}]
+        self.save(before, 0.0)
+        write_curves(self.out, self.history, png=False)
 
-    out.mkdir(parents=True, exist_ok=True)
-    start_info = {"path": str(start_path), "name": start_path.name, "sha256": _sha256_of(start_path),
-                  "architecture": loaded.architecture, "kind": loaded.kind,
-                  "training": {k: loaded.training.get(k) for k in ("recipe", "epochs", "seconds", "device")
-                               if k in loaded.training}}
-    clock_name = "CPU" if clock is time.process_time else "wall-clock"
-    t0, wall0 = clock(), time.monotonic()
-    step, epoch_float = 0, 0.0
-    best, best_epoch = before, 0.0
-    history = [{"epoch": 0.0, "step": 0, "seconds": 0.0, "lr": 0.0, "train_nll": math.nan, "train_acc": math.nan,
-                "valid_nll": before.nll, "valid_acc": before.accuracy}]
-
-    def save(model_scores: Scores, epoch: float) -> None:
-        training = {"recipe": "finetune", "config": {k: v for k, v in cfg.items() if v is not None},
-                    "finetuned_from": start_info, "data": info, "epochs": round(epoch, 2), "steps": step,
-                    "seconds": round(clock() - t0, 1), "seconds_are": f"{clock_name} seconds of fine-tuning",
-                    "device": str(dev)}
-        save_checkpoint(out / BEST, model, loaded.architecture, loaded.kind, loaded.features, training=training,
+    def save(self, model_scores: Scores, epoch: float) -> None:
+        """Write the model as it is now to ``best.pt``, with its held-out scores and how it was made."""
+        training = {"recipe": "finetune", "config": {k: v for k, v in self.cfg.items() if v is not None},
+                    "finetuned_from": self.start_info, "data": self.info, "epochs": round(epoch, 2),
+                    "steps": self.step, "seconds": round(self.clock() - self.t0, 1),
+                    "seconds_are": f"{self.clock_name} seconds of fine-tuning", "device": str(self.dev)}
+        loaded = self.loaded
+        save_checkpoint(self.out / BEST, self.model, loaded.architecture, loaded.kind, loaded.features,
+                        training=training,
                         metrics={"valid": {**model_scores.as_dict(), "epoch": round(epoch, 2)},
-                                 "before": before.as_dict(), "held_out": "files of the tuning material held out"})
+                                 "before": self.before.as_dict(),
+                                 "held_out": "files of the tuning material held out"})
 
-    save(before, 0.0)
-    write_curves(out, history, png=False)
-    train_step = TrainStep(model, cfg, dev)
-    schedule = LRSchedule(cfg)
-    augment = augment_for(cfg)
-    eval_every = budget / EVALS_PER_BUDGET
-    last_eval, stale, lr = 0.0, 0, 0.0
-    loss_sum = correct = count = 0.0
-
-    def batch_stream():
+    def batch_stream(self, max_epochs: int):
         """``(epoch reached, batch, last of its epoch)`` over up to ``max_epochs`` freshly planned epochs."""
         for epoch in range(max_epochs):
-            planned = plan_batches(tunes, cfg["seq_len"], cfg["batch_size"], "ours", rng)
+            planned = plan_batches(self.tunes, self.cfg["seq_len"], self.cfg["batch_size"], "ours", self.rng)
             for i, batch in enumerate(planned):
                 yield epoch + (i + 1) / len(planned), batch, i + 1 == len(planned)
 
-    def score_held_out() -> None:
-        """Score what was trained since the last score; keep it when it beats the best so far."""
-        nonlocal best, best_epoch, stale, last_eval, loss_sum, correct, count
-        check_cancel()
-        scores = score_model(loaded, held_out)
-        model.train()
-        last_eval = clock() - t0
-        history.append({"epoch": round(epoch_float, 3), "step": step, "seconds": round(last_eval, 1), "lr": lr,
-                        "train_nll": loss_sum / count, "train_acc": correct / count,
-                        "valid_nll": scores.nll, "valid_acc": scores.accuracy})
-        loss_sum = correct = count = 0.0
-        if scores.nll < best.nll:
-            best, best_epoch, stale = scores, epoch_float, 0
-            save(best, epoch_float)
-        else:
-            stale += 1
-        write_curves(out, history, png=False)  # the plot once, at the end: it costs a second
-        log(f"epoch {epoch_float:.2f}: held-out NLL {scores.nll:.3f} (best {best.nll:.3f}) | "
-            f"{last_eval:.0f} {clock_name} s")
-        say(Progress("tuning", 0.1 + 0.88 * min(1.0, last_eval / budget),
-                     f"tuning: held-out NLL {best.nll:.3f} (start {before.nll:.3f})", before, best))
+    def tune(self, max_epochs: int) -> None:
+        """Train within the budget, scoring the held-out files each epoch and in between; stop when they stop
+        improving."""
+        budget, before, loaded = self.budget, self.before, self.loaded
+        train_step = TrainStep(self.model, self.cfg, self.dev)
+        schedule = LRSchedule(self.cfg)
+        augment = augment_for(self.cfg)
+        eval_every = budget / EVALS_PER_BUDGET
+        self.last_eval, self.stale, self.lr = 0.0, 0, 0.0
+        self.loss_sum = self.correct = self.count = 0.0
 
-    model.train()
-    for reached, batch, epoch_end in (batch_stream() if budget > 0 else ()):
-        check_cancel()
-        spent = clock() - t0
-        if spent >= budget:
-            break
-        lr = schedule.lr(step, spent / budget)
-        batch_loss, batch_correct, n = train_step(*batch_tensors(tunes, batch, loaded.kind, loaded.features,
-                                                                 rng, augment), lr)
-        step, epoch_float = step + 1, reached
-        loss_sum, correct, count = loss_sum + batch_loss, correct + batch_correct, count + n
-        if step % 5 == 0:
-            say(Progress("tuning", 0.1 + 0.88 * min(1.0, spent / budget),
-                         f"tuning: epoch {math.ceil(reached)}, held-out NLL {best.nll:.3f} (start {before.nll:.3f})",
-                         before, best))
-        if epoch_end or spent - last_eval >= eval_every:
-            score_held_out()
-            if stale >= PATIENCE:
-                log(f"no better held-out score in {PATIENCE} scores in a row: stopping")
+        self.model.train()
+        for reached, batch, epoch_end in (self.batch_stream(max_epochs) if budget > 0 else ()):
+            self.check_cancel()
+            spent = self.clock() - self.t0
+            if spent >= budget:
                 break
-    if count:
-        score_held_out()
-    model.eval()
-    seconds = clock() - t0
-    write_curves(out, history)
-    result = FinetuneResult(out, before, best, best_epoch, epoch_float, step, seconds, material, history, str(dev),
-                            loaded.architecture, loaded.kind)
-    (out / CARD).write_text(model_card(result, loaded, start_info, cfg, clock_name, time.monotonic() - wall0))
-    say(Progress("done", 1.0, f"done: held-out NLL {before.nll:.3f} → {best.nll:.3f}", before, best))
-    return result
+            self.lr = schedule.lr(self.step, spent / budget)
+            tensors = batch_tensors(self.tunes, batch, loaded.kind, loaded.features, self.rng, augment)
+            batch_loss, batch_correct, n = train_step(*tensors, self.lr)
+            self.step, self.epoch_float = self.step + 1, reached
+            self.loss_sum, self.correct, self.count = (self.loss_sum + batch_loss, self.correct + batch_correct,
+                                                       self.count + n)
+            if self.step % 5 == 0:
+                self.say(Progress("tuning", 0.1 + 0.88 * min(1.0, spent / budget),
+                                  f"tuning: epoch {math.ceil(reached)}, held-out NLL {self.best.nll:.3f} "
+                                  f"(start {before.nll:.3f})", before, self.best))
+            if epoch_end or spent - self.last_eval >= eval_every:
+                self.score_held_out()
+                if self.stale >= PATIENCE:
+                    self.log(f"no better held-out score in {PATIENCE} scores in a row: stopping")
+                    break
+        if self.count:
+            self.score_held_out()
+        self.model.eval()
+
+    def score_held_out(self) -> None:
+        """Score what was trained since the last score; keep it when it beats the best so far."""
+        self.check_cancel()
+        scores = score_model(self.loaded, self.held_out)
+        self.model.train()
+        self.last_eval = self.clock() - self.t0
+        self.history.append({"epoch": round(self.epoch_float, 3), "step": self.step,
+                             "seconds": round(self.last_eval, 1), "lr": self.lr,
+                             "train_nll": self.loss_sum / self.count, "train_acc": self.correct / self.count,
+                             "valid_nll": scores.nll, "valid_acc": scores.accuracy})
+        self.loss_sum = self.correct = self.count = 0.0
+        if scores.nll < self.best.nll:
+            self.best, self.best_epoch, self.stale = scores, self.epoch_float, 0
+            self.save(self.best, self.epoch_float)
+        else:
+            self.stale += 1
+        write_curves(self.out, self.history, png=False)  # the plot once, at the end: it costs a second
+        self.log(f"epoch {self.epoch_float:.2f}: held-out NLL {scores.nll:.3f} (best {self.best.nll:.3f}) | "
+                 f"{self.last_eval:.0f} {self.clock_name} s")
+        self.say(Progress("tuning", 0.1 + 0.88 * min(1.0, self.last_eval / self.budget),
+                          f"tuning: held-out NLL {self.best.nll:.3f} (start {self.before.nll:.3f})",
+                          self.before, self.best))
+
+    def finish(self) -> FinetuneResult:
+        """Write the plot and the model card; the run's result."""
+        seconds = self.clock() - self.t0
+        write_curves(self.out, self.history)
+        result = FinetuneResult(self.out, self.before, self.best, self.best_epoch, self.epoch_float, self.step,
+                                seconds, self.material, self.history, str(self.dev), self.loaded.architecture,
+                                self.loaded.kind)
+        wall_seconds = time.monotonic() - self.wall0
+        (self.out / CARD).write_text(model_card(result, self.loaded, self.start_info, self.cfg, self.clock_name,
+                                                wall_seconds))
+        self.say(Progress("done", 1.0, f"done: held-out NLL {self.before.nll:.3f} → {self.best.nll:.3f}",
+                          self.before, self.best))
+        return result
 
 
 def _names(names: list[str], shown: int = 12) -> str:

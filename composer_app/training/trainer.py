@@ -141,103 +141,138 @@ def train(architecture: str, kind: str, cfg: dict, train_notes: list, valid_note
     dev = pick_device(device)
     if not group.main:
         log, progress = (lambda *a, **k: None), False
-    torch.manual_seed(cfg.get("seed", 0))
-    rng = np.random.default_rng(cfg.get("seed", 0))
-    feats = features_for(cfg)
-    model = models.build(architecture, **model_config(architecture, cfg, kind)).to(dev)
-    schedule = LRSchedule(cfg)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    history: list[dict] = []
-    start_epoch, step, elapsed_before = 0, 0, 0.0
-    best = {"nll": float("inf")}
-    if resume:
+    run = _Training(architecture, kind, cfg, train_notes, dev, Path(out_dir), group, log, resume=resume,
+                    epochs=epochs, time_limit_s=time_limit_s, data_info=data_info)
+    epoch = run.start_epoch
+    stop = False
+    last_epoch = epochs if stop_after is None else min(epochs, run.start_epoch + stop_after)
+    while epoch < last_epoch and not stop:
+        sums, lr, stop = run.train_epoch(epoch, progress)
+        epoch += 1
+        row, valid, improved, elapsed = run.score(epoch, sums, lr, valid_notes)
+        if group.main:
+            run.write(epoch, row, valid, improved, elapsed, snapshot_every)
+    return TrainResult(run.out, epoch, run.best, run.history, time.process_time() - run.t0)
+
+
+class _Training:
+    """One call of :func:`train`: the model with its optimiser step and schedule, the tunes, the history so far,
+    and the clock (CPU seconds, counting those of the run resumed)."""
+
+    def __init__(self, architecture: str, kind: str, cfg: dict, train_notes: list, dev: torch.device, out: Path,
+                 group: Group, log, *, resume: str | None, epochs: int, time_limit_s: float | None,
+                 data_info: dict | None):
+        self.architecture, self.kind, self.cfg = architecture, kind, cfg
+        self.dev, self.group, self.log = dev, group, log
+        self.epochs, self.time_limit_s = epochs, time_limit_s
+        torch.manual_seed(cfg.get("seed", 0))
+        self.rng = np.random.default_rng(cfg.get("seed", 0))
+        self.feats = features_for(cfg)
+        self.model = models.build(architecture, **model_config(architecture, cfg, kind)).to(dev)
+        self.schedule = LRSchedule(cfg)
+        self.out = out
+        out.mkdir(parents=True, exist_ok=True)
+        self.history: list[dict] = []
+        self.start_epoch, self.step, elapsed_before = 0, 0, 0.0
+        self.best = {"nll": float("inf")}
+        resumed = self._resume(resume) if resume else None
+        self.train_step = TrainStep(self.model, cfg, dev, group)
+        if resumed:
+            self.train_step.optimizer.load_state_dict(resumed["optimizer"])
+            elapsed_before = resumed["elapsed"]
+        self.tunes = [Tune.from_notes(n) for n in train_notes]
+        self.augment = augment_for(cfg)
+        self.t0 = time.process_time() - elapsed_before
+        self.wall0 = time.monotonic()
+        self.training_info = {"recipe": cfg["recipe"], "config": {k: v for k, v in cfg.items() if v is not None},
+                              "data": data_info or {}, "device": str(dev), "processes": group.world}
+
+    def _resume(self, resume: str) -> dict:
+        """Load the weights, the counters and the random-number state of ``last.pt``; its ``resume`` table."""
+        architecture, kind = self.architecture, self.kind
         payload = read_payload(resume)
         if "resume" not in payload or payload.get("architecture") != architecture or payload.get("kind") != kind:
             raise UserError(f"{resume} is not a resumable {architecture} ({kind}) run checkpoint (use last.pt)")
         state = {k: v.float() if v.is_floating_point() else v for k, v in payload["state_dict"].items()}
-        model.load_state_dict(state)
+        self.model.load_state_dict(state)
         r = payload["resume"]
-        start_epoch, step, elapsed_before = r["epoch"], r["step"], r["elapsed"]
-        best, history = r["best"], r["history"]
-        rng.bit_generator.state = r["numpy_rng"]
+        self.start_epoch, self.step = r["epoch"], r["step"]
+        self.best, self.history = r["best"], r["history"]
+        self.rng.bit_generator.state = r["numpy_rng"]
         torch.set_rng_state(r["torch_rng"])
-        log(f"resuming {architecture} ({kind}) from epoch {start_epoch}")
-    train_step = TrainStep(model, cfg, dev, group)
-    optimizer = train_step.optimizer
-    if resume:
-        optimizer.load_state_dict(r["optimizer"])
-    tunes = [Tune.from_notes(n) for n in train_notes]
-    augment = augment_for(cfg)
-    seq_len, batch_size = cfg["seq_len"], cfg["batch_size"]
-    t0 = time.process_time() - elapsed_before
-    wall0 = time.monotonic()
-    training_info = {"recipe": cfg["recipe"], "config": {k: v for k, v in cfg.items() if v is not None},
-                     "data": data_info or {}, "device": str(dev), "processes": group.world}
+        self.log(f"resuming {architecture} ({kind}) from epoch {self.start_epoch}")
+        return r
 
-    def time_spent() -> float:
+    def time_spent(self) -> float:
         """CPU seconds so far: the slowest process's, so that every process takes the same decisions."""
-        return group.max(time.process_time() - t0) if time_limit_s else 0.0
+        return self.group.max(time.process_time() - self.t0) if self.time_limit_s else 0.0
 
-    def progress_fraction(epoch_float: float, spent: float) -> float:
-        p = epoch_float / max(epochs, 1)
-        if time_limit_s:
-            p = max(p, spent / time_limit_s)
+    def progress_fraction(self, epoch_float: float, spent: float) -> float:
+        p = epoch_float / max(self.epochs, 1)
+        if self.time_limit_s:
+            p = max(p, spent / self.time_limit_s)
         return p
 
-    epoch = start_epoch
-    stop = False
-    last_epoch = epochs if stop_after is None else min(epochs, start_epoch + stop_after)
-    while epoch < last_epoch and not stop:
-        model.train()
-        batches = plan_batches(tunes, seq_len, batch_size, cfg["recipe"], rng)
+    def train_epoch(self, epoch: int, progress: bool) -> tuple[list, float, bool]:
+        """One epoch of batches: the summed ``[loss, correct, count]`` over every process, the last learning
+        rate, and whether the time limit stopped it."""
+        self.model.train()
+        batches = plan_batches(self.tunes, self.cfg["seq_len"], self.cfg["batch_size"], self.cfg["recipe"], self.rng)
         n_batches = max(1, len(batches))
-        bar = tqdm(total=n_batches, desc=f"epoch {epoch + 1}/{epochs}", disable=not progress, leave=False)
+        bar = tqdm(total=n_batches, desc=f"epoch {epoch + 1}/{self.epochs}", disable=not progress, leave=False)
         loss_sum = correct = count = 0
-        spent = time_spent()
+        stop = False
+        spent = self.time_spent()
         for i, batch in enumerate(batches):
-            lr = schedule.lr(step, progress_fraction(epoch + i / n_batches, spent))
-            batch_loss, batch_correct, n = train_step(*batch_tensors(tunes, batch, kind, feats, rng, augment), lr)
-            step += 1
+            lr = self.schedule.lr(self.step, self.progress_fraction(epoch + i / n_batches, spent))
+            tensors = batch_tensors(self.tunes, batch, self.kind, self.feats, self.rng, self.augment)
+            batch_loss, batch_correct, n = self.train_step(*tensors, lr)
+            self.step += 1
             loss_sum, correct, count = loss_sum + batch_loss, correct + batch_correct, count + n
             bar.update(1)
             bar.set_postfix(loss=f"{loss_sum / max(count, 1):.3f}", lr=f"{lr:.1e}")
-            spent = time_spent()
-            if time_limit_s and spent > time_limit_s:
+            spent = self.time_spent()
+            if self.time_limit_s and spent > self.time_limit_s:
                 stop = True
                 break
         bar.close()
-        epoch += 1
-        loss_sum, correct, count = group.sum([loss_sum, correct, count])
-        valid = validate(LoadedModel(model, architecture, kind, feats), valid_notes, group)
-        elapsed = time.process_time() - t0
-        row = {"epoch": epoch, "step": step, "seconds": round(elapsed, 1),
-               "wall_seconds": round(time.monotonic() - wall0, 1), "lr": lr,
+        return self.group.sum([loss_sum, correct, count]), lr, stop
+
+    def score(self, epoch: int, sums: list, lr: float, valid_notes: list) -> tuple[dict, Scores, bool, float]:
+        """Validate after ``epoch``; its row of the history, the scores, whether they are the best so far, and the
+        CPU seconds spent."""
+        loss_sum, correct, count = sums
+        valid = validate(LoadedModel(self.model, self.architecture, self.kind, self.feats), valid_notes, self.group)
+        elapsed = time.process_time() - self.t0
+        row = {"epoch": epoch, "step": self.step, "seconds": round(elapsed, 1),
+               "wall_seconds": round(time.monotonic() - self.wall0, 1), "lr": lr,
                "train_nll": loss_sum / max(count, 1), "train_acc": correct / max(count, 1),
                "train_ppl": math.exp(loss_sum / max(count, 1)), "valid_nll": valid.nll,
                "valid_acc": valid.accuracy, "valid_ppl": valid.perplexity}
-        history.append(row)
-        improved = valid.nll < best["nll"]
+        self.history.append(row)
+        improved = valid.nll < self.best["nll"]
         if improved:
-            best = {**valid.as_dict(), "epoch": epoch}
-        if not group.main:
-            continue
+            self.best = {**valid.as_dict(), "epoch": epoch}
+        return row, valid, improved, elapsed
+
+    def write(self, epoch: int, row: dict, valid: Scores, improved: bool, elapsed: float, snapshot_every: int) -> None:
+        """Log the epoch and write the run folder: ``best.pt`` when it improved, ``last.pt``, a snapshot when
+        one is due, and the curves."""
+        log, out, model, arch, kind, feats = self.log, self.out, self.model, self.architecture, self.kind, self.feats
         log(f"epoch {epoch}: train nll {row['train_nll']:.3f} acc {row['train_acc']:.3f} | valid nll "
             f"{valid.nll:.3f} ppl {valid.perplexity:.2f} acc {valid.accuracy:.3f} | {elapsed:.0f} CPU s")
-        info = {**training_info, "epochs": epoch, "seconds": round(elapsed, 1), "steps": step,
+        info = {**self.training_info, "epochs": epoch, "seconds": round(elapsed, 1), "steps": self.step,
                 "seconds_are": "CPU seconds of the training process (1 torch thread)"}
         if improved:
-            save_checkpoint(out / "best.pt", model, architecture, kind, feats, training=info,
-                            metrics={"valid": best})
-        resume_state = {"optimizer": optimizer.state_dict(), "epoch": epoch, "step": step, "elapsed": elapsed,
-                        "best": best, "history": history, "numpy_rng": rng.bit_generator.state,
-                        "torch_rng": torch.get_rng_state()}
-        save_checkpoint(out / "last.pt", model, architecture, kind, feats, training=info,
+            save_checkpoint(out / "best.pt", model, arch, kind, feats, training=info, metrics={"valid": self.best})
+        resume_state = {"optimizer": self.train_step.optimizer.state_dict(), "epoch": epoch, "step": self.step,
+                        "elapsed": elapsed, "best": self.best, "history": self.history,
+                        "numpy_rng": self.rng.bit_generator.state, "torch_rng": torch.get_rng_state()}
+        save_checkpoint(out / "last.pt", model, arch, kind, feats, training=info,
                         metrics={"valid": valid.as_dict()}, extra={"resume": resume_state})
         if snapshot_every and epoch % snapshot_every == 0:
-            save_checkpoint(out / f"snapshot_e{epoch:03d}.pt", model, architecture, kind, feats, training=info)
-        write_curves(out, history)
-    return TrainResult(out, epoch, best, history, time.process_time() - t0)
+            save_checkpoint(out / f"snapshot_e{epoch:03d}.pt", model, arch, kind, feats, training=info)
+        write_curves(out, self.history)
 
 
 def validate(loaded: LoadedModel, valid_notes: list, group: Group = SINGLE) -> Scores:

@@ -11,42 +11,27 @@ import time
 import pytest
 from PySide6.QtCore import Qt
 
-import models
-from composer_app.beats import FeatureSpec
-from composer_app.checkpoints import LoadedModel
 from composer_app.gui import tasks
 from composer_app.gui.main_window import MainWindow
 from composer_app.gui.model_source import ModelChoice
 from composer_app.gui.settings_store import SettingsStore
 from composer_app.live.engine import LiveEngine
 
-TINY = {"vanilla_rnn": {"embed_size": 8, "hidden_dim": 16}, "lstm_attn": {"hidden_dim": 16},
-        "attention_rnn": {"embed_dim": 8, "encode_hidden_dim": 16, "decode_hidden_dim": 16}}
-
-
-def tiny_model(arch: str = "vanilla_rnn", kind: str = "live", seed: int = 0) -> LoadedModel:
-    import torch
-
-    torch.manual_seed(seed)
-    cfg = dict(TINY[arch])
-    if arch == "attention_rnn" and kind == "live":
-        cfg["window"] = 8
-    return LoadedModel(models.build(arch, kind=kind, **cfg).eval(), arch, kind, FeatureSpec(), f"(tiny {arch})")
-
 
 class TinySource:
     """Stands in for :class:`ModelSource`: tiny untrained models, instantly; records what was asked."""
 
-    def __init__(self):
+    def __init__(self, tiny_model):
+        self.tiny_model = tiny_model
         self.asked: list[tuple[str, str]] = []
 
     def live(self, arch):
         self.asked.append(("live", arch))
-        return ModelChoice(tiny_model(arch, "live"))
+        return ModelChoice(self.tiny_model(arch, "live"))
 
     def offline(self, arch):
         self.asked.append(("offline", arch))
-        return ModelChoice(tiny_model(arch, "offline", seed=1))
+        return ModelChoice(self.tiny_model(arch, "offline", seed=1))
 
     def from_file(self, path, kind):
         from composer_app.checkpoints import load_checkpoint
@@ -60,8 +45,8 @@ def store(tmp_path):
 
 
 @pytest.fixture
-def source():
-    return TinySource()
+def source(tiny_model):
+    return TinySource(tiny_model)
 
 
 @pytest.fixture
@@ -72,7 +57,7 @@ def data_dir(tmp_path):
 
 
 @pytest.fixture
-def make_window(qtbot, store, source, data_dir):
+def make_window(qtbot, store, source, data_dir, tiny_model):
     """``make_window(**engine_kwargs)``: the real window, shown and focused, closed at the end."""
     made = []
 

@@ -14,10 +14,7 @@ import torch
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
-import models
 from composer_app import cli
-from composer_app.beats import FeatureSpec
-from composer_app.checkpoints import save_checkpoint
 from composer_app.gui import theme
 from composer_app.gui.main_window import MainWindow
 from composer_app.gui.settings_store import SettingsStore
@@ -132,7 +129,8 @@ def test_a_settings_file_that_cannot_be_written_is_said_not_raised(tmp_path):
 
 
 @pytest.mark.parametrize("how", ["--checkpoint", "remembered"])
-def test_the_window_opens_and_plays_whatever_the_files_hold(qapp, tmp_path, monkeypatch, capsys, how):
+def test_the_window_opens_and_plays_whatever_the_files_hold(qapp, tmp_path, monkeypatch, capsys, tiny_checkpoint,
+                                                            how):
     monkeypatch.setattr(signal, "signal", lambda sig, fn: None)
     monkeypatch.setattr(sys, "setswitchinterval", lambda seconds: None)
     monkeypatch.setattr(theme, "apply_dark_theme", lambda app: None)
@@ -141,9 +139,7 @@ def test_the_window_opens_and_plays_whatever_the_files_hold(qapp, tmp_path, monk
     profiles.parent.mkdir(parents=True)
     profiles.write_text('stray = 1\n[hot]\ntemperature = "hot"\n[odd]\ntop_k = 2.5\n')
 
-    broken = tmp_path / "broken_live.pt"
-    save_checkpoint(broken, models.build("lstm_attn", hidden_dim=8, kind="live"), "lstm_attn", "live",
-                    FeatureSpec())
+    broken = tiny_checkpoint("lstm_attn", "live")
     payload = torch.load(broken, weights_only=True)
     del payload["config"]
     torch.save(payload, broken)

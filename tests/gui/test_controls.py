@@ -12,8 +12,6 @@ from composer_app.live.engine import LiveEngine
 from composer_app.sampling import MAJOR
 from composer_app.status import Status
 
-from .conftest import tiny_model
-
 
 def test_model_switch_takes_effect_and_is_remembered(window, qtbot, tap, wait_settled, store, source):
     tap(window, "z x")
@@ -246,12 +244,8 @@ def test_window_is_usable_at_1280x720(window, qtbot):
     assert window.side_panel.isVisible() and window.side_panel.width() >= 300
 
 
-def test_engine_from_a_checkpoint_file(store, source, data_dir, tmp_path):
-    from composer_app.checkpoints import save_checkpoint
-
-    loaded = tiny_model("lstm_attn")
-    path = tmp_path / "mine.pt"
-    save_checkpoint(path, loaded.model, "lstm_attn", "live", loaded.features)
+def test_engine_from_a_checkpoint_file(store, source, data_dir, tiny_checkpoint):
+    path = tiny_checkpoint("lstm_attn", "live")
     store.set("model/file", str(path))
     engine, _, problems = create_engine(store, source, data_dir, audio=False)
     try:

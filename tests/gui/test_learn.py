@@ -8,11 +8,8 @@ import itertools
 import numpy as np
 import pretty_midi
 import pytest
-import torch
 
 import models
-from composer_app.beats import FeatureSpec
-from composer_app.checkpoints import save_checkpoint
 from composer_app.training import tuned_models
 
 
@@ -43,12 +40,8 @@ def midi_folder(tmp_path):
 
 
 @pytest.fixture
-def start_checkpoint(tmp_path):
-    torch.manual_seed(0)
-    model = models.build("vanilla_rnn", embed_size=8, hidden_dim=16, kind="live")
-    path = tmp_path / "tiny_live.pt"
-    save_checkpoint(path, model, "vanilla_rnn", "live", FeatureSpec())
-    return path
+def start_checkpoint(tiny_checkpoint):
+    return tiny_checkpoint("vanilla_rnn", "live")
 
 
 def open_dialog(window, folder, start, name):

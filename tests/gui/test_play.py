@@ -70,16 +70,11 @@ def test_tap_keys_play_wherever_the_focus_is_but_text_fields_keep_letters(window
 
 def test_key_down_sounds_before_the_handler_returns_and_costs_about_one_step(window, qtbot, tap):
     sounding_at_return = []
-    original = window.tap._press
-
-    def press(source, t_ns, key_height=None):
-        original(source, t_ns, key_height)
-        sounding_at_return.append(bool(window.engine.synth.sounding_notes))
-
-    window.tap._press = press
+    # `tapped` is emitted on the GUI thread right after the press was handed over, before the handler returns
+    window.tap.tapped.connect(lambda name: sounding_at_return.append(bool(window.engine.synth.sounding_notes)))
     tap(window, " ".join(["z", "x"] * 10), hold_ms=5, gap_ms=5)
     assert len(window.engine.take) == 20
-    assert all(sounding_at_return) and window.bridge.last_route == "direct"
+    assert len(sounding_at_return) == 20 and all(sounding_at_return) and window.bridge.last_route == "direct"
     handler_ms = statistics.median(window.tap.handler_ns) / 1e6
     step_ms = statistics.median(window.status_line.step_ns) / 1e6
     assert handler_ms < step_ms + 2.0, (handler_ms, step_ms)  # the step, the note-on, and little else

@@ -13,8 +13,6 @@ from composer_app.gui.tempo_bar import QUANTIZE, TimeSettings
 from composer_app.live.engine import LiveEngine
 from composer_app.live.take import ORIGIN_DOWNBEAT, ORIGIN_FIRST_NOTE
 
-from .conftest import tiny_model
-
 
 def test_tap_tempo_follows_the_taps_and_starts_afresh_after_a_pause(window):
     bar = window.tempo_bar
@@ -51,7 +49,7 @@ def test_time_settings_refuse_nonsense():
         TimeSettings(steer=1.5)
 
 
-def test_the_controls_reach_the_engine_and_are_remembered(window, store, source, data_dir, qtbot, wait_settled):
+def test_the_controls_reach_the_engine_and_are_remembered(window, store, source, data_dir, qtbot, wait_settled, tiny_model):
     bar = window.tempo_bar
     assert [bar.metre.itemText(i) for i in range(bar.metre.count())] == ["4/4", "3/4", "6/8"]
     assert [bar.quantize.itemText(i) for i in range(bar.quantize.count())] == list(QUANTIZE)
@@ -85,7 +83,7 @@ def test_the_controls_reach_the_engine_and_are_remembered(window, store, source,
         again.close()
 
 
-def test_a_nonsense_stored_tempo_falls_back_to_the_defaults(store, source, data_dir, qtbot):
+def test_a_nonsense_stored_tempo_falls_back_to_the_defaults(store, source, data_dir, qtbot, tiny_model):
     store.set("time/bpm", 5000)
     store.set("time/metre", "11/7")
     engine = LiveEngine(tiny_model(), take_dir=data_dir / "takes", audio=False)

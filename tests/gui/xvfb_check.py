@@ -118,107 +118,127 @@ def journal_notes(path: Path) -> int:
     return len(load_take(path))
 
 
-def run(args) -> int:
-    from composer_app.gui.settings_store import SettingsStore
-    from composer_app.live.take import find_recoverable_takes
-
-    work = Path(tempfile.mkdtemp(prefix="ec-xvfb-"))
+def start_servers(args) -> tuple[str, subprocess.Popen | None, subprocess.Popen | None, str | None]:
+    """The X display (Xvfb started unless ``--display``) and, with ``--jack``, a private JACK dummy server:
+    ``(display, xvfb, jackd, jack server name)``."""
     display = args.display or free_display()
-    xvfb = None
-    jackd = None
+    xvfb = jackd = jack_name = None
     if not args.display:
         xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(1.0)
-    jack_name = None
     if args.jack:
         jack_name = f"ec-xvfb-{os.getpid()}"
         jackd = subprocess.Popen(["jackd", "--no-realtime", "-n", jack_name, "-d", "dummy", "-r", "44100", "-p",
                                   "128"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                  env=dict(os.environ, JACK_NO_START_SERVER="1"))
         time.sleep(1.5)
+    return display, xvfb, jackd, jack_name
+
+
+def tap_and_kill(check: Check, data: Path, settings: Path, results: dict) -> Path:
+    """Steps 1-2: eight taps reach the journal; SIGKILL leaves that journal for recovery. Its path."""
+    from composer_app.live.take import find_recoverable_takes
+
+    check.start(data, settings)
+    check.wait_window("Everybody Compose")
+    time.sleep(1.5)
+    check.play([(k, 0.12, 0.15) for k in "z x z space x z x space".split()])
+    time.sleep(0.5)
+    journals = sorted((data / "takes").glob("take-*.jsonl"))
+    assert len(journals) == 1, journals
+    results["notes_before_kill"] = journal_notes(journals[0])
+    assert results["notes_before_kill"] == 8, results
+    check.kill(signal.SIGKILL)
+    found = find_recoverable_takes(data / "takes")
+    assert found == journals, found
+    results["recoverable"] = [p.name for p in found]
+    results["recoverable_notes"] = journal_notes(found[0])
+    print("killed after 8 taps; left for recovery:", found[0].name, results["recoverable_notes"], "notes")
+    return found[0]
+
+
+def restore_and_export(check: Check, data: Path, settings: Path, crashed: Path, results: dict,
+                       screenshot: bool) -> None:
+    """Step 3: the next start offers the crashed take back; restore it and export it with Ctrl+E."""
+    from composer_app.live.take import find_recoverable_takes
+
+    check.start(data, settings)
+    dialog = check.wait_window("Restore the last take")
+    if screenshot:
+        check.screenshot(check.work / "recovery.png")
+    check.x("windowfocus", dialog, check=False)
+    check.x("key", "Return")
+    time.sleep(1.0)
+    main_window = check.wait_window("Everybody Compose")
+    check.x("windowfocus", main_window, check=False)  # what a window manager does; bare Xvfb has none
+    time.sleep(0.3)
+    title = check.x("getwindowname", main_window)
+    results["title_after_restore"] = title
+    assert crashed.name in title, title
+    out = check.work / "restored.mid"
+    check.x("key", "ctrl+e")
+    file_dialog = check.wait_window("Export MIDI")
+    time.sleep(0.5)
+    check.x("key", "ctrl+a")
+    check.x("type", "--delay", "20", str(out))
+    check.x("key", "Return")
+    end = time.monotonic() + 10
+    while not out.exists() and time.monotonic() < end:
+        time.sleep(0.2)
+    import pretty_midi
+
+    notes = pretty_midi.PrettyMIDI(str(out)).instruments[0].notes
+    results["exported_notes"] = len(notes)
+    assert len(notes) == 8, len(notes)
+    print(f"restored and exported {out.name}: {len(notes)} notes (file dialog {file_dialog})")
+    check.kill(signal.SIGTERM)
+    assert find_recoverable_takes(data / "takes") == []
+
+
+def play_for_screenshot(check: Check, screenshot: Path) -> None:
+    """Step 4: a longer take, steered and with the click on, in a fresh window; a picture of the window."""
+    from composer_app.gui.settings_store import SettingsStore
+
+    work = check.work
+    store = SettingsStore(work / "shot.ini")
+    store.set("sampling/scale", "C major")
+    store.set("sampling/low", 57)
+    store.set("sampling/high", 81)
+    store.set("sound/program", 0)
+    for key, value in (("time/bpm", 100), ("time/metre", "4/4"), ("time/click", True),
+                       ("time/count_in", True), ("time/steer", 0.8), ("time/quantize", "1/16")):
+        store.set(key, value)
+    store.sync()
+    check.start(work / "shot-data", work / "shot.ini")
+    check.wait_window("Everybody Compose")
+    time.sleep(2.0)
+    # eighth notes at 100 BPM (0.3 s), steered up the home row, down again, then a tapped ending
+    eighth = 0.3
+    line = ["a", "s", "d", "f", "j", "j", "k", "semicolon", "l", "k", "j", "f", "f", "d", "s", "d",
+            "f", "j", "l", "k"]
+    rhythm = [(key, eighth * 0.7, eighth * 0.3) for key in line]
+    rhythm += [("z", 0.12, 0.18), ("x", 0.12, 0.18), ("z", 0.4, 0.2), ("x", 0.25, 0.05)]
+    check.play(rhythm)
+    check.x("keydown", "space")
+    time.sleep(0.35)
+    check.screenshot(screenshot, check.wait_window("Everybody Compose"))
+    check.x("keyup", "space")
+    print("screenshot:", screenshot)
+    check.kill(signal.SIGTERM)
+
+
+def run(args) -> int:
+    work = Path(tempfile.mkdtemp(prefix="ec-xvfb-"))
+    display, xvfb, jackd, jack_name = start_servers(args)
     check = Check(display, work, jack_name)
     data, settings = work / "data", work / "settings.ini"
     results = {}
     try:
-        # 1-2. eight taps, then SIGKILL
-        check.start(data, settings)
-        check.wait_window("Everybody Compose")
-        time.sleep(1.5)
-        check.play([(k, 0.12, 0.15) for k in "z x z space x z x space".split()])
-        time.sleep(0.5)
-        journals = sorted((data / "takes").glob("take-*.jsonl"))
-        assert len(journals) == 1, journals
-        results["notes_before_kill"] = journal_notes(journals[0])
-        assert results["notes_before_kill"] == 8, results
-        check.kill(signal.SIGKILL)
-        found = find_recoverable_takes(data / "takes")
-        assert found == journals, found
-        results["recoverable"] = [p.name for p in found]
-        results["recoverable_notes"] = journal_notes(found[0])
-        print("killed after 8 taps; left for recovery:", found[0].name, results["recoverable_notes"], "notes")
-
-        # 3. the next start offers it back; restore it and export it with Ctrl+E
-        check.start(data, settings)
-        dialog = check.wait_window("Restore the last take")
+        crashed = tap_and_kill(check, data, settings, results)
+        restore_and_export(check, data, settings, crashed, results, bool(args.screenshot))
         if args.screenshot:
-            check.screenshot(work / "recovery.png")
-        check.x("windowfocus", dialog, check=False)
-        check.x("key", "Return")
-        time.sleep(1.0)
-        main_window = check.wait_window("Everybody Compose")
-        check.x("windowfocus", main_window, check=False)  # what a window manager does; bare Xvfb has none
-        time.sleep(0.3)
-        title = check.x("getwindowname", main_window)
-        results["title_after_restore"] = title
-        assert found[0].name in title, title
-        out = work / "restored.mid"
-        check.x("key", "ctrl+e")
-        file_dialog = check.wait_window("Export MIDI")
-        time.sleep(0.5)
-        check.x("key", "ctrl+a")
-        check.x("type", "--delay", "20", str(out))
-        check.x("key", "Return")
-        end = time.monotonic() + 10
-        while not out.exists() and time.monotonic() < end:
-            time.sleep(0.2)
-        import pretty_midi
-
-        notes = pretty_midi.PrettyMIDI(str(out)).instruments[0].notes
-        results["exported_notes"] = len(notes)
-        assert len(notes) == 8, len(notes)
-        print(f"restored and exported {out.name}: {len(notes)} notes (file dialog {file_dialog})")
-        check.kill(signal.SIGTERM)
-        assert find_recoverable_takes(data / "takes") == []
-
-        # 4. a longer take for the README picture
-        if args.screenshot:
-            shot_data = work / "shot-data"
-            store = SettingsStore(work / "shot.ini")
-            store.set("sampling/scale", "C major")
-            store.set("sampling/low", 57)
-            store.set("sampling/high", 81)
-            store.set("sound/program", 0)
-            for key, value in (("time/bpm", 100), ("time/metre", "4/4"), ("time/click", True),
-                               ("time/count_in", True), ("time/steer", 0.8), ("time/quantize", "1/16")):
-                store.set(key, value)
-            store.sync()
-            check.start(shot_data, work / "shot.ini")
-            check.wait_window("Everybody Compose")
-            time.sleep(2.0)
-            # eighth notes at 100 BPM (0.3 s), steered up the home row, down again, then a tapped ending
-            eighth = 0.3
-            line = ["a", "s", "d", "f", "j", "j", "k", "semicolon", "l", "k", "j", "f", "f", "d", "s", "d",
-                    "f", "j", "l", "k"]
-            rhythm = [(key, eighth * 0.7, eighth * 0.3) for key in line]
-            rhythm += [("z", 0.12, 0.18), ("x", 0.12, 0.18), ("z", 0.4, 0.2), ("x", 0.25, 0.05)]
-            check.play(rhythm)
-            check.x("keydown", "space")
-            time.sleep(0.35)
-            check.screenshot(Path(args.screenshot), check.wait_window("Everybody Compose"))
-            check.x("keyup", "space")
-            print("screenshot:", args.screenshot)
-            check.kill(signal.SIGTERM)
+            play_for_screenshot(check, Path(args.screenshot))
         results["ok"] = True
         print(json.dumps(results, indent=1))
         return 0
@@ -227,12 +247,10 @@ def run(args) -> int:
         raise
     finally:
         check.kill(signal.SIGKILL)
-        if jackd is not None:
-            jackd.terminate()
-            jackd.wait(5)
-        if xvfb is not None:
-            xvfb.terminate()
-            xvfb.wait(5)
+        for server in (jackd, xvfb):
+            if server is not None:
+                server.terminate()
+                server.wait(5)
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
         else:

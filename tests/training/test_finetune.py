@@ -10,8 +10,6 @@ import pretty_midi
 import pytest
 import torch
 
-import models
-from composer_app.beats import FeatureSpec
 from composer_app.checkpoints import load_checkpoint, read_payload, save_checkpoint
 from composer_app.cli import main
 from composer_app.training.finetune import (
@@ -61,13 +59,12 @@ def folder(tmp_path_factory):
     return root
 
 
-@pytest.fixture(scope="module")
-def start(tmp_path_factory):
+@pytest.fixture
+def start(tmp_path_factory, tiny_model):
     """A small untrained live model saved as one of our checkpoints."""
-    torch.manual_seed(0)
-    model = models.build("vanilla_rnn", embed_size=8, hidden_dim=16, dropout=0.0, kind="live")
+    loaded = tiny_model("vanilla_rnn", "live", dropout=0.0)
     path = tmp_path_factory.mktemp("start") / "start.pt"
-    save_checkpoint(path, model, "vanilla_rnn", "live", FeatureSpec(), training={"recipe": "ours"})
+    save_checkpoint(path, loaded.model, "vanilla_rnn", "live", loaded.features, training={"recipe": "ours"})
     return path
 
 

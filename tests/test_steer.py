@@ -2,11 +2,7 @@
 
 import numpy as np
 import pytest
-import torch
 
-import models
-from composer_app.beats import FeatureSpec
-from composer_app.checkpoints import LoadedModel
 from composer_app.errors import UserError
 from composer_app.sampling import (
     STEP_SEMITONES,
@@ -19,13 +15,6 @@ from composer_app.sampling import (
 )
 
 ARCHS = ["vanilla_rnn", "lstm_attn", "attention_rnn"]
-
-
-def tiny(arch="lstm_attn", kind="offline"):
-    torch.manual_seed(0)
-    cfg = {"vanilla_rnn": {"embed_size": 8, "hidden_dim": 16}, "lstm_attn": {"hidden_dim": 16},
-           "attention_rnn": {"embed_dim": 8, "encode_hidden_dim": 12, "decode_hidden_dim": 16}}[arch]
-    return LoadedModel(models.build(arch, kind=kind, **cfg).eval(), arch, kind, FeatureSpec())
 
 
 def melody(seed: int, n: int = 40) -> np.ndarray:
@@ -58,8 +47,8 @@ def test_contour_and_key_direction():
 
 @pytest.mark.parametrize("strategy", ["stochastic", "beam"])
 @pytest.mark.parametrize("arch", ARCHS)
-def test_steer_zero_is_bit_for_bit_the_model_alone(arch, strategy):
-    loaded = tiny(arch)
+def test_steer_zero_is_bit_for_bit_the_model_alone(tiny_model, arch, strategy):
+    loaded = tiny_model(arch, "offline")
     plain = SamplingSettings(strategy=strategy)
     contour = contour_of(melody(1))
     a = generate(loaded, RESTS, DURS, plain, seed=3)
@@ -69,8 +58,8 @@ def test_steer_zero_is_bit_for_bit_the_model_alone(arch, strategy):
 
 @pytest.mark.parametrize("strategy", ["stochastic", "beam"])
 @pytest.mark.parametrize("arch", ARCHS)
-def test_full_steer_follows_other_melodies_contours(arch, strategy):
-    loaded = tiny(arch)
+def test_full_steer_follows_other_melodies_contours(tiny_model, arch, strategy):
+    loaded = tiny_model(arch, "offline")
     for seed in range(3):
         contour = contour_of(melody(seed))
         out = generate(loaded, RESTS, DURS, SamplingSettings(strategy=strategy, steer=1.0), seed=seed,
@@ -110,8 +99,8 @@ def test_an_empty_side_falls_back_within_the_lock():
     assert set(np.flatnonzero(np.isfinite(logp[0]))) <= {62, 64, 67}
 
 
-def test_steer_with_scale_lock_and_range_follows_and_stays_inside():
-    loaded = tiny("lstm_attn")
+def test_steer_with_scale_lock_and_range_follows_and_stays_inside(tiny_model):
+    loaded = tiny_model("lstm_attn", "offline")
     contour = contour_of(melody(5))
     s = SamplingSettings(scale="A minor", low=57, high=81, steer=1.0)
     out = generate(loaded, RESTS, DURS, s, seed=1, contour=contour)
@@ -119,18 +108,18 @@ def test_steer_with_scale_lock_and_range_follows_and_stays_inside():
     assert follows(out, contour, low=57, high=81) >= 0.95
 
 
-def test_bad_steer_and_contour_are_clear_errors():
+def test_bad_steer_and_contour_are_clear_errors(tiny_model):
     with pytest.raises(UserError, match="steer must be between 0 and 1"):
         SamplingSettings(steer=1.5)
     with pytest.raises(UserError, match="contour has 3 directions for 40 notes"):
-        generate(tiny(), RESTS, DURS, SamplingSettings(steer=1), contour=[1, 0, -1])
+        generate(tiny_model("lstm_attn", "offline"), RESTS, DURS, SamplingSettings(steer=1), contour=[1, 0, -1])
 
 
-def test_live_stepper_steers_each_key_down():
-    stepper = LiveStepper(tiny("vanilla_rnn", "live"), SamplingSettings(steer=1.0), seed=2)
+def test_live_stepper_steers_each_key_down(tiny_model):
+    stepper = LiveStepper(tiny_model("vanilla_rnn", "live"), SamplingSettings(steer=1.0), seed=2)
     contour = contour_of(melody(9, 30))
     pitches = [stepper.next_pitch(0.1, 0.2, int(d) if i else None) for i, d in enumerate(contour)]
     assert follows(pitches, contour) >= 0.95
-    a = LiveStepper(tiny("vanilla_rnn", "live"), SamplingSettings(), seed=2)
-    b = LiveStepper(tiny("vanilla_rnn", "live"), SamplingSettings(), seed=2)
+    a = LiveStepper(tiny_model("vanilla_rnn", "live"), SamplingSettings(), seed=2)
+    b = LiveStepper(tiny_model("vanilla_rnn", "live"), SamplingSettings(), seed=2)
     assert [a.next_pitch(0.1, 0.2) for _ in range(20)] == [b.next_pitch(0.1, 0.2, 1) for _ in range(20)]

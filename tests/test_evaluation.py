@@ -12,8 +12,6 @@ from composer_app.checkpoints import default_checkpoint, load_checkpoint
 from composer_app.cli import main
 from composer_app.evaluation import score_model, score_sessions
 
-from .test_sampling import tiny
-
 
 def melodies(count=3, length=40, seed=0):
     """(start, end, pitch) melodies: stepwise lines with varied note lengths and rests."""
@@ -29,8 +27,8 @@ def melodies(count=3, length=40, seed=0):
 
 
 @pytest.mark.parametrize("arch", ["vanilla_rnn", "lstm_attn", "attention_rnn"])
-def test_per_beat_scores_equal_whole_sequence_scores(arch):
-    loaded = tiny(arch)
+def test_per_beat_scores_equal_whole_sequence_scores(tiny_model, arch):
+    loaded = tiny_model(arch, "offline")
     whole, per_beat = score_model(loaded, melodies()), score_sessions(loaded, melodies())
     assert whole.notes == per_beat.notes == 120
     assert per_beat.nll == pytest.approx(whole.nll, abs=1e-4)
@@ -78,11 +76,11 @@ def repetitive(count=2, length=48):
             for k in range(count)]
 
 
-def test_the_mix_with_the_short_term_model_is_the_models_distribution_mixed_note_by_note():
+def test_the_mix_with_the_short_term_model_is_the_models_distribution_mixed_note_by_note(tiny_model):
     from composer_app import short_term as stm
     from composer_app.evaluation import score, short_term_scores
 
-    loaded = tiny("lstm_attn")
+    loaded = tiny_model("lstm_attn", "offline")
     tunes = repetitive()
     out = score(loaded, tunes, short_term=True)
     nll = correct = 0.0
@@ -104,16 +102,13 @@ def test_the_mix_with_the_short_term_model_is_the_models_distribution_mixed_note
     assert alone.notes == 96 and alone.nll < out["model"].nll
 
 
-@pytest.mark.parametrize("arch,memory", [("lstm_attn", None), ("attention_rnn", None),
-                                         ("vanilla_rnn", {"key_dim": 8, "pitch_dim": 4, "context": 3, "window": 5})])
-def test_long_melodies_are_scored_per_beat_with_the_same_numbers(arch, memory, monkeypatch):
+# vanilla_rnn with the melody memory, whose outputs are log-probabilities
+@pytest.mark.parametrize("arch,memory", [("lstm_attn", False), ("attention_rnn", False), ("vanilla_rnn", True)])
+def test_long_melodies_are_scored_per_beat_with_the_same_numbers(tiny_model, arch, memory, monkeypatch):
     import models.fast
     from composer_app import evaluation
 
-    loaded = tiny(arch)
-    if memory:  # with the melody memory, whose outputs are log-probabilities
-        torch.manual_seed(0)
-        loaded.model = models.build(arch, embed_size=8, hidden_dim=16, memory=memory).eval()
+    loaded = tiny_model(arch, "offline", memory=memory)
     whole = evaluation.score_model(loaded, melodies())
     sessions = []
     real_session_for = models.fast.session_for

@@ -9,14 +9,14 @@ from composer_app.bench.generate import naive_beam_search
 from composer_app.cli import main
 from composer_app.sampling import SamplingSettings, beam_search
 
-from .test_sampling import DURS, RESTS, tiny
+from ..test_sampling import DURS, RESTS
 
 
 @pytest.mark.parametrize("arch", ["vanilla_rnn", "lstm_attn", "attention_rnn"])
-def test_naive_beam_search_finds_the_same_melody_when_no_draw_is_made(arch):
+def test_naive_beam_search_finds_the_same_melody_when_no_draw_is_made(tiny_model, arch):
     """With beam_prob 1 every beat expands and keeps the best: no random draw, so the per-beam baseline and
     the batched search must agree note for note (the baseline is the same search, done slowly)."""
-    loaded = tiny(arch)
+    loaded = tiny_model(arch, "offline")
     s = SamplingSettings(strategy="beam", beam_prob=1.0, num_beams=4, repeat_decay=0.3)
     ours = beam_search(loaded, RESTS, DURS, s, seed=0)
     naive = naive_beam_search(loaded, RESTS, DURS, s, seed=0)

@@ -1,9 +1,5 @@
 import numpy as np
-import torch
 
-import models
-from composer_app.beats import FeatureSpec
-from composer_app.checkpoints import LoadedModel
 from composer_app.musical_stats import compare_generated, melody_stats
 
 
@@ -17,10 +13,8 @@ def test_stats_of_a_c_major_scale():
     assert abs(chromatic["pc_entropy_bits"] - np.log2(12)) < 1e-9 and chromatic["scale_consistency"] < 0.6
 
 
-def test_compare_generated_reports_both_sides():
-    torch.manual_seed(0)
-    loaded = LoadedModel(models.build("vanilla_rnn", embed_size=8, hidden_dim=16).eval(), "vanilla_rnn",
-                         "offline", FeatureSpec())
+def test_compare_generated_reports_both_sides(tiny_model):
+    loaded = tiny_model("vanilla_rnn", "offline")
     melody = np.array([[0.5 * i, 0.5 * i + 0.4, 60 + (i % 3) * 2] for i in range(16)])
     out = compare_generated(loaded, [melody, melody], seed=0)
     assert out["melodies"] == 2

@@ -4,9 +4,6 @@ import numpy as np
 import pytest
 import torch
 
-import models
-from composer_app.beats import FeatureSpec
-from composer_app.checkpoints import LoadedModel
 from composer_app.errors import UserError
 from composer_app.sampling import (
     LiveStepper,
@@ -17,14 +14,6 @@ from composer_app.sampling import (
     parse_hint,
     settings_from_profile,
 )
-
-
-def tiny(arch="lstm_attn", kind="offline"):
-    torch.manual_seed(0)
-    cfg = {"vanilla_rnn": {"embed_size": 8, "hidden_dim": 16}, "lstm_attn": {"hidden_dim": 16},
-           "attention_rnn": {"embed_dim": 8, "encode_hidden_dim": 12, "decode_hidden_dim": 16}}[arch]
-    return LoadedModel(models.build(arch, kind=kind, **cfg).eval(), arch, kind, FeatureSpec())
-
 
 RESTS = np.tile([0.0, 0.1, 0.0, 0.3], 10)
 DURS = np.tile([0.25, 0.5, 0.25, 0.75], 10)
@@ -95,8 +84,8 @@ def test_temperature_sharpens():
 
 @pytest.mark.parametrize("arch", ["vanilla_rnn", "lstm_attn", "attention_rnn"])
 @pytest.mark.parametrize("strategy", ["stochastic", "beam"])
-def test_same_seed_same_melody_and_lock_respected(arch, strategy):
-    loaded = tiny(arch)
+def test_same_seed_same_melody_and_lock_respected(tiny_model, arch, strategy):
+    loaded = tiny_model(arch, "offline")
     s = SamplingSettings(strategy=strategy, scale="A minor", low=57, high=81, hints=(60, 64))
     a = generate(loaded, RESTS, DURS, s, seed=7)
     b = generate(loaded, RESTS, DURS, s, seed=7)
@@ -107,9 +96,9 @@ def test_same_seed_same_melody_and_lock_respected(arch, strategy):
     assert not np.array_equal(a, c) or strategy == "beam"
 
 
-def test_pure_beam_search_finds_a_better_sequence_than_sampling():
+def test_pure_beam_search_finds_a_better_sequence_than_sampling(tiny_model):
     """With beam_prob 1 the search keeps the most likely continuations, so its melody scores higher."""
-    loaded = tiny("lstm_attn")
+    loaded = tiny_model("lstm_attn", "offline")
 
     def log_likelihood(pitches):
         beats, prev, target = loaded.melody_inputs(np.stack([np.cumsum(RESTS + DURS) - DURS,
@@ -125,11 +114,11 @@ def test_pure_beam_search_finds_a_better_sequence_than_sampling():
 
 
 @pytest.mark.parametrize("arch", ["vanilla_rnn", "lstm_attn", "attention_rnn"])
-def test_beam_search_runs_all_beams_as_one_batch(monkeypatch, arch):
+def test_beam_search_runs_all_beams_as_one_batch(monkeypatch, tiny_model, arch):
     """Every model step of a beam search carries all five beams at once."""
     import composer_app.sampling as sampling
 
-    loaded = tiny(arch)
+    loaded = tiny_model(arch, "offline")
     sizes = []
     make_session = sampling.session_for
 
@@ -149,11 +138,11 @@ def test_beam_search_runs_all_beams_as_one_batch(monkeypatch, arch):
     assert sizes == [5] * len(RESTS)
 
 
-def test_live_stepper_plays_hints_then_model_and_refuses_offline():
-    stepper = LiveStepper(tiny("attention_rnn", "live"), SamplingSettings(hints=(60, 62)), seed=1)
+def test_live_stepper_plays_hints_then_model_and_refuses_offline(tiny_model):
+    stepper = LiveStepper(tiny_model("attention_rnn", "live"), SamplingSettings(hints=(60, 62)), seed=1)
     pitches = [stepper.next_pitch(0.1, 0.2) for _ in range(10)]
     assert pitches[:2] == [60, 62] and all(21 <= p <= 108 for p in pitches)
     stepper.set_settings(SamplingSettings(scale="C major", low=60, high=72))
     assert all(stepper.next_pitch(0.1, 0.2) in (60, 62, 64, 65, 67, 69, 71, 72) for _ in range(20))
     with pytest.raises(UserError, match="live"):
-        LiveStepper(tiny("lstm_attn", "offline"))
+        LiveStepper(tiny_model("lstm_attn", "offline"))
