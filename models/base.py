@@ -51,7 +51,7 @@ class MelodyModel(nn.Module):
 
     def start(self, batch_size: int = 1, beats: Tensor | None = None) -> State:
         """The state before the first beat; offline kinds need the whole rhythm ``beats`` (B, n, 2)."""
-        if self.kind == "offline" and beats is None and self.needs_rhythm:
+        if beats is None and self.needs_rhythm:
             raise ValueError("an offline model needs the whole rhythm: start(beats=...)")
         state = self.start_decoder(batch_size, beats)
         if self.memory is not None:

@@ -41,7 +41,7 @@ class FastSteps:
     def start(self, batch_size: int = 1, beats: Tensor | None = None) -> State:
         """As the model's ``start``; also rebuilds the plans if the weights changed."""
         plan = self._plans.refresh(self.model)
-        if self.model.kind == "offline" and beats is None and self.model.needs_rhythm:
+        if beats is None and self.model.needs_rhythm:
             raise ValueError("an offline model needs the whole rhythm: start(beats=...)")
         state, rows = self.start_decoder(plan, batch_size, beats)
         memory = self.model.memory
