@@ -74,8 +74,8 @@ def source_contour(path, n: int):
     import numpy as np
 
     from composer_app.errors import UserError
+    from composer_app.pitches import contour_of
     from composer_app.rhythm import TAKE_SUFFIXES
-    from composer_app.sampling import contour_of
 
     suffix = Path(path).suffix.lower()
     if suffix in (".mid", ".midi"):
@@ -125,8 +125,9 @@ def run(args) -> int:
     from composer_app.checkpoints import default_checkpoint, load_checkpoint
     from composer_app.compute import whole_rhythm_threads
     from composer_app.export import build_midi, render_audio, save_midi, ticks_per_beat, write_wav
+    from composer_app.pitches import parse_hint
     from composer_app.rhythm import load_rhythm
-    from composer_app.sampling import generate, parse_hint, read_profiles, settings_from_profile
+    from composer_app.sampling import generate, read_profiles, settings_from_profile
 
     check_outputs(args)
     rests, durs = load_rhythm(args.source)

@@ -8,7 +8,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
 
 from composer_app.gui.steer_keys import arrow
-from composer_app.sampling import note_name
+from composer_app.pitches import note_name
 
 KEY_W = 72  # pitch axis width: note names, then a keyboard
 LABEL_W = 44

@@ -9,7 +9,7 @@ from composer_app.gui.controls import settings_from_store
 from composer_app.gui.midi_panel import MidiWatcher
 from composer_app.gui.settings_store import SettingsStore
 from composer_app.live.engine import LiveEngine
-from composer_app.sampling import MAJOR
+from composer_app.pitches import MAJOR
 from composer_app.status import Status
 
 from .conftest import tiny_model

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QApplication
 
 from composer_app.gui.main_window import APP_TITLE
 from composer_app.gui.piano_roll import KEY_W
-from composer_app.sampling import note_name
+from composer_app.pitches import note_name
 
 
 def test_window_opens_titled_with_the_tap_area_holding_the_keyboard(window, qtbot):
