@@ -120,12 +120,12 @@ class Take:
                     [dict(e) for e in self.events], list(self.warnings))
 
     def ended_at(self, at: float | None = None) -> Take:
-        """A copy whose sounding notes end at ``at`` seconds (no earlier than they start), or, without ``at``,
-        :data:`UNFINISHED_NOTE_S` after they start."""
+        """A copy whose sounding notes end at ``at`` seconds (a nanosecond after their start at the earliest),
+        or, without ``at``, :data:`UNFINISHED_NOTE_S` after they start."""
         out = self.copy()
         for n in out.notes:
             if n.end is None:
-                n.end = n.start + UNFINISHED_NOTE_S if at is None else max(at, n.start)
+                n.end = n.start + UNFINISHED_NOTE_S if at is None else max(at, n.start + 1e-9)
         return out
 
     def recoloured(self, pitches, info: dict) -> Take:

@@ -59,7 +59,7 @@ def musical_time_of(args) -> dict:
 
     tempo, metre = args.tempo, args.time_signature
     if (tempo is None or metre is None) and Path(args.source).suffix.lower() in TAKE_SUFFIXES:
-        from composer_app.live.take import load_take
+        from composer_app.live.recovery import load_take
 
         take = load_take(args.source)
         tempo = take.tempo_bpm if tempo is None else tempo
@@ -84,7 +84,7 @@ def source_contour(path, n: int):
         notes = melody_from_midi(path)
         pitches = notes[np.argsort(notes[:, 0], kind="stable"), 2]
     elif suffix in TAKE_SUFFIXES:
-        from composer_app.live.take import load_take
+        from composer_app.live.recovery import load_take
 
         take = load_take(path)
         notes = take.to_melody()

@@ -9,7 +9,7 @@ import pretty_midi
 import pytest
 
 from composer_app.live.engine import LiveEngine
-from composer_app.live.take import find_recoverable_takes, load_take
+from composer_app.live.recovery import find_recoverable_takes, load_take
 
 from .conftest import tiny_model
 

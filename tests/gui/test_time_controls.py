@@ -11,7 +11,7 @@ from composer_app.gui.beat_grid import BeatGrid
 from composer_app.gui.main_window import MainWindow
 from composer_app.gui.tempo_bar import QUANTIZE, TimeSettings
 from composer_app.live.engine import LiveEngine
-from composer_app.live.take import ORIGIN_DOWNBEAT, ORIGIN_FIRST_NOTE
+from composer_app.take import ORIGIN_DOWNBEAT, ORIGIN_FIRST_NOTE
 
 from .conftest import tiny_model
 

@@ -10,7 +10,7 @@ from composer_app.gui import banner as banner_module
 from composer_app.gui.piano_roll import DEFAULT_PX_PER_S, READABLE_GAP_PX
 from composer_app.gui.recolour import CompareDialog, copy_take
 from composer_app.live.audio import AudioStatus
-from composer_app.live.take import Take, TakeNote
+from composer_app.take import Take, TakeNote
 from composer_app.status import Status
 
 

@@ -113,14 +113,14 @@ def free_display() -> str:
 
 
 def journal_notes(path: Path) -> int:
-    from composer_app.live.take import load_take
+    from composer_app.live.recovery import load_take
 
     return len(load_take(path))
 
 
 def run(args) -> int:
     from composer_app.gui.settings_store import SettingsStore
-    from composer_app.live.take import find_recoverable_takes
+    from composer_app.live.recovery import find_recoverable_takes
 
     work = Path(tempfile.mkdtemp(prefix="ec-xvfb-"))
     display = args.display or free_display()

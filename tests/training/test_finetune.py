@@ -175,7 +175,7 @@ def test_command_line(start, folder, tmp_path, capsys):
 
 def test_the_apps_takes_are_material_too(tmp_path):
     """Saved takes and take journals count like MIDI files; a damaged take is skipped, named as such."""
-    from composer_app.live.take import Take, TakeNote, save_take
+    from composer_app.take import Take, TakeNote, save_take
     from composer_app.training.finetune import take_files
 
     rng = np.random.default_rng(2)
