@@ -11,8 +11,6 @@ import pytest
 from composer_app.live.engine import LiveEngine
 from composer_app.live.recovery import find_recoverable_takes, load_take
 
-from .conftest import tiny_model
-
 
 def test_export_midi_writes_the_take(window, qtbot, tap, wait_settled, tmp_path):
     tap(window, "z x z space x")
@@ -25,7 +23,7 @@ def test_export_midi_writes_the_take(window, qtbot, tap, wait_settled, tmp_path)
     notes = pm.instruments[0].notes
     take = window.engine.take
     assert [n.pitch for n in notes] == [n.pitch for n in take.notes]
-    assert notes[0].start == pytest.approx(take.notes[0].start_s, abs=2e-3)
+    assert notes[0].start == pytest.approx(take.notes[0].start, abs=2e-3)
 
 
 def test_export_to_an_unwritable_place_says_so_and_keeps_playing(window, tap, wait_settled, tmp_path):
@@ -56,7 +54,7 @@ def test_export_wav_renders_the_take(window, tap, wait_settled, tmp_path):
 
 def test_save_then_open_shows_the_same_take(window, qtbot, tap, wait_settled, tmp_path):
     tap(window, "z x z x")
-    played = [(n.start_ns, n.end_ns, n.pitch) for n in window.engine.take.notes]
+    played = [(n.start, n.end, n.pitch) for n in window.engine.take.notes]
     window.files.save_take(tmp_path / "mine")
     wait_settled(window)
     saved = tmp_path / "mine.ectake"
@@ -67,7 +65,7 @@ def test_save_then_open_shows_the_same_take(window, qtbot, tap, wait_settled, tm
     window.files.open_take(saved)
     wait_settled(window)
     assert window.document is not None and window.windowTitle().endswith("mine.ectake")
-    assert [(n.start_ns, n.end_ns, n.pitch) for n in window.document.notes] == played
+    assert [(n.start, n.end, n.pitch) for n in window.document.notes] == played
     assert [n.pitch for n in window.roll.notes] == [p for *_, p in played]
     window.files.export_midi(tmp_path / "again.mid")  # export acts on the take shown
     wait_settled(window)
@@ -91,9 +89,9 @@ def test_opening_a_corrupt_take_says_so(window, tap, wait_settled, tmp_path, con
     assert len(window.engine.take) == 1
 
 
-def _crashed_journal(take_dir, taps: int = 8):
+def _crashed_journal(model, take_dir, taps: int = 8):
     """A journal as a killed app leaves it: no 'closed' line."""
-    engine = LiveEngine(tiny_model(), audio=False, take_dir=take_dir, seed=2)
+    engine = LiveEngine(model, audio=False, take_dir=take_dir, seed=2)
     t = 10**12
     for i in range(taps):
         engine.press("key:z", t + i * 200_000_000)
@@ -106,8 +104,8 @@ def _crashed_journal(take_dir, taps: int = 8):
     return path, pitches
 
 
-def test_a_take_left_by_a_crash_is_offered_back_and_restored(make_window, data_dir, wait_settled, monkeypatch):
-    path, pitches = _crashed_journal(data_dir / "takes")
+def test_a_take_left_by_a_crash_is_offered_back_and_restored(make_window, data_dir, wait_settled, monkeypatch, tiny_model):
+    path, pitches = _crashed_journal(tiny_model(), data_dir / "takes")
     assert find_recoverable_takes(data_dir / "takes") == [path]
     window = make_window()
     asked = []
@@ -121,16 +119,16 @@ def test_a_take_left_by_a_crash_is_offered_back_and_restored(make_window, data_d
     assert len(load_take(path)) == 8  # and the notes are still in the file
 
 
-def test_a_crashed_take_can_be_discarded(make_window, data_dir, monkeypatch):
-    path, _ = _crashed_journal(data_dir / "takes", taps=3)
+def test_a_crashed_take_can_be_discarded(make_window, data_dir, monkeypatch, tiny_model):
+    path, _ = _crashed_journal(tiny_model(), data_dir / "takes", taps=3)
     window = make_window()
     monkeypatch.setattr(window.files, "ask_recovery", lambda p, n: "discard")
     assert window.files.offer_recovery() == "discard"
     assert window.document is None and find_recoverable_takes(data_dir / "takes") == []
 
 
-def test_a_damaged_crashed_take_is_restored_without_its_damaged_line(make_window, data_dir, monkeypatch, tap):
-    path, _ = _crashed_journal(data_dir / "takes", taps=3)
+def test_a_damaged_crashed_take_is_restored_without_its_damaged_line(make_window, data_dir, monkeypatch, tap, tiny_model):
+    path, _ = _crashed_journal(tiny_model(), data_dir / "takes", taps=3)
     lines = path.read_text().splitlines()
     lines.insert(2, "{broken")
     path.write_text("\n".join(lines) + "\n")
@@ -143,10 +141,10 @@ def test_a_damaged_crashed_take_is_restored_without_its_damaged_line(make_window
     assert len(window.engine.take) == 1
 
 
-def test_the_recovery_question_names_the_take(make_window, data_dir, qtbot, monkeypatch):
+def test_the_recovery_question_names_the_take(make_window, data_dir, qtbot, monkeypatch, tiny_model):
     from PySide6.QtWidgets import QMessageBox
 
-    path, _ = _crashed_journal(data_dir / "takes", taps=2)
+    path, _ = _crashed_journal(tiny_model(), data_dir / "takes", taps=2)
     window = make_window()
     seen = {}
 

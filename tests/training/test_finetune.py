@@ -182,7 +182,7 @@ def test_the_apps_takes_are_material_too(tmp_path):
     takes = tmp_path / "takes"
     takes.mkdir()
     for i in range(8):
-        notes = [TakeNote(k, int(s * 1e9), int(p), 90, end_ns=int(e * 1e9))
+        notes = [TakeNote(k, float(s), int(p), 90, end=float(e))
                  for k, (s, e, p) in enumerate(tune_notes(rng, 45))]
         save_take(Take(header={"format": "everybody-compose-take/1"}, notes=notes), takes / f"take{i}.ectake")
     (takes / "broken.ectake").write_text("{not json")
