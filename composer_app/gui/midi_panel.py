@@ -96,7 +96,7 @@ class MidiWatcher(QObject):
             except Exception as exc:  # noqa: BLE001 - a broken MIDI layer must not end the watcher
                 log.debug("MIDI poll failed", exc_info=True)
                 appeared, vanished = [], []
-                midi.reason = f"no MIDI input: {exc}"
+                midi.reason, midi.no_system = f"no MIDI input: {exc}", True
             current = (known | set(appeared)) - set(vanished)
             reason = "" if current else (midi.reason or "")
             if first or current != known or reason != self.reason:
@@ -112,7 +112,7 @@ class MidiWatcher(QObject):
             polls += 1
             if self.wanted in appeared and not midi.is_open and not midi.port_vanished:
                 self._open(self.wanted)  # chosen while unplugged (or at start-up): plugged in now
-            no_system = bool(reason) and not reason.startswith("no MIDI input ports")
+            no_system = bool(reason) and midi.no_system
             try:
                 kind, arg = self._requests.get(timeout=max(self.interval_s, NO_SYSTEM_POLL_S) if no_system
                                                else self.interval_s)

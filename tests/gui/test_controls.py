@@ -117,6 +117,7 @@ def test_an_unplugged_midi_keyboard_is_said_in_the_window(window, qtbot):
 class _FakeMidi:
     def __init__(self):
         self.reason = None
+        self.no_system = False
         self.is_open = False
         self.port_vanished = False
 
