@@ -12,7 +12,8 @@ import numpy as np
 
 from composer_app.beats import rests_and_durations
 from composer_app.errors import UserError
-from composer_app.live.take import JOURNAL_SUFFIX, TAKE_SUFFIX
+from composer_app.live.journal import JOURNAL_SUFFIX
+from composer_app.take import TAKE_SUFFIX
 
 TAKE_SUFFIXES = (TAKE_SUFFIX, JOURNAL_SUFFIX)
 #: The longest rest or note a rhythm may hold; anything longer is a damaged file, not music.
@@ -73,7 +74,7 @@ def load_rhythm(path) -> tuple[np.ndarray, np.ndarray]:
 
         return check_lengths(*rhythm_from_notes(melody_from_midi(p)), str(p))
     if suffix in TAKE_SUFFIXES:
-        from composer_app.live.take import load_take
+        from composer_app.live.recovery import load_take
 
         notes = np.asarray(load_take(p).to_melody())
         if len(notes) == 0:

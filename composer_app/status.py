@@ -21,3 +21,28 @@ class Status:
     def __post_init__(self):
         if self.level not in LEVELS:
             raise ValueError(f"status level must be one of {', '.join(LEVELS)}, not {self.level!r}")
+
+
+class StatusBoard:
+    """The latest :class:`Status` per topic; ``on_change(status)`` hears each change once (not repeats)."""
+
+    def __init__(self, on_change):
+        self._latest: dict[str, Status] = {}
+        self._on_change = on_change
+
+    def set(self, topic: str, text: str, level: str = "info") -> None:
+        status = Status(topic, text, level)
+        if self._latest.get(topic) == status:
+            return
+        self._latest[topic] = status
+        self._on_change(status)
+
+    @property
+    def latest(self) -> dict[str, Status]:
+        """A copy of the latest status per topic."""
+        return dict(self._latest)
+
+    def text(self, topic: str) -> str:
+        """The latest words on ``topic`` ('' when nothing was said)."""
+        status = self._latest.get(topic)
+        return status.text if status is not None else ""

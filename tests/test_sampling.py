@@ -5,13 +5,13 @@ import pytest
 import torch
 
 from composer_app.errors import UserError
+from composer_app.pitches import parse_hint
 from composer_app.sampling import (
     LiveStepper,
     PitchHead,
     SamplingSettings,
     beam_search,
     generate,
-    parse_hint,
     settings_from_profile,
 )
 

@@ -4,13 +4,12 @@ import numpy as np
 import pytest
 
 from composer_app.errors import UserError
+from composer_app.pitches import contour_of, direction_between
 from composer_app.sampling import (
     STEP_SEMITONES,
     LiveStepper,
     PitchHead,
     SamplingSettings,
-    contour_of,
-    direction_between,
     generate,
 )
 

@@ -153,7 +153,7 @@ def measure_block(blocksize: int, loaded, taps: list[Tap], *, program: int = PRO
     """
     from composer_app.bench import jack_rig
     from composer_app.live.audio import find_output_device
-    from composer_app.live.engine import LiveEngine
+    from composer_app.live.engine import LiveEngine, step_stats
     from composer_app.live.midi_in import JACK_BACKEND
     from composer_app.live.synth import Synth
     from composer_app.sampling import SamplingSettings
@@ -177,15 +177,15 @@ def measure_block(blocksize: int, loaded, taps: list[Tap], *, program: int = PRO
             rec = sender = None
             try:
                 if handoff is not None:
-                    engine.midi_handoff = handoff
+                    engine.midi_in.handoff = handoff
                 # Order matters on JACK: python-rtmidi holds the GIL while JACK runs a cycle, and every client
                 # with a Python process callback (sound stream, recorder, sender) needs the GIL in that cycle.
                 # So the MIDI input is opened before any of them run, as a virtual port the sender is
                 # patched to (JACK-Client releases the GIL), and closed after they stopped.
-                midi_port = engine.open_midi("bench-in", backend=JACK_BACKEND, virtual=True)
+                midi_port = engine.midi_in.open("bench-in", backend=JACK_BACKEND, virtual=True)
                 engine.start()
-                if not engine.sound_available:
-                    raise UserError(f"the JACK output could not be opened: {engine.status.get('sound')}")
+                if not engine.sound.available:
+                    raise UserError(f"the JACK output could not be opened: {engine.status.text('sound')}")
                 rec = jack_rig.JackRecorder(server.name, name="ec-ear", seconds=seconds).activate()
                 rec.connect(jack_rig.portaudio_output_ports(server.name, exclude=("system:", rec.name)))
                 sender = jack_rig.JackMidiSender(server.name, name="ec-finger").activate()
@@ -195,10 +195,10 @@ def measure_block(blocksize: int, loaded, taps: list[Tap], *, program: int = PRO
                 time.sleep(0.3)  # let the stream and the connection settle
                 sends = _play(sender, taps, progress)
                 time.sleep(0.3)
-                result = _analyse(rec, sends, started, engine.audio_output.note_timings(), server.rate, blocksize)
-                result["step"] = engine.step_stats()
-                result["underflows"] = engine.audio_output.underflows
-                result["sound"] = engine.status.get("sound", "")
+                result = _analyse(rec, sends, started, engine.sound.output.note_timings(), server.rate, blocksize)
+                result["step"] = step_stats(engine.step_times_ns)
+                result["underflows"] = engine.sound.output.underflows
+                result["sound"] = engine.status.text("sound")
                 result["short_release"] = short
             finally:
                 for c in (sender, rec):

@@ -56,7 +56,7 @@ def musical_time_of(args) -> dict:
 
     tempo, metre = args.tempo, args.time_signature
     if (tempo is None or metre is None) and Path(args.source).suffix.lower() in TAKE_SUFFIXES:
-        from composer_app.live.take import load_take
+        from composer_app.live.recovery import load_take
 
         take = load_take(args.source)
         tempo = take.tempo_bpm if tempo is None else tempo
@@ -71,8 +71,8 @@ def source_contour(path, n: int):
     import numpy as np
 
     from composer_app.errors import UserError
+    from composer_app.pitches import contour_of
     from composer_app.rhythm import TAKE_SUFFIXES
-    from composer_app.sampling import contour_of
 
     suffix = Path(path).suffix.lower()
     if suffix in (".mid", ".midi"):
@@ -81,7 +81,7 @@ def source_contour(path, n: int):
         notes = melody_from_midi(path)
         pitches = notes[np.argsort(notes[:, 0], kind="stable"), 2]
     elif suffix in TAKE_SUFFIXES:
-        from composer_app.live.take import load_take
+        from composer_app.live.recovery import load_take
 
         take = load_take(path)
         notes = take.to_melody()
@@ -121,8 +121,9 @@ def run(args) -> int:
     from composer_app.beats import beats_to_onsets
     from composer_app.checkpoints import default_checkpoint, load_checkpoint
     from composer_app.export import build_midi, render_audio, save_midi, ticks_per_beat, write_wav
+    from composer_app.pitches import parse_hint
     from composer_app.rhythm import load_rhythm
-    from composer_app.sampling import generate, parse_hint, read_profiles, settings_from_profile
+    from composer_app.sampling import generate, read_profiles, settings_from_profile
 
     # Generation steps a few rows at a time: one torch thread, set once for this program.
     torch.set_num_threads(1)

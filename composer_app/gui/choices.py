@@ -98,7 +98,7 @@ class Choices:
         if settings.metre != str(engine.time_signature):
             self.bridge.call("set the time signature", engine.set_time_signature, settings.metre)
         if settings.click != engine.metronome.on:
-            self.bridge.call("switch the metronome", engine.set_metronome, settings.click)
+            self.bridge.call("switch the metronome", engine.metronome.set_on, settings.click)
         if settings.steer != engine.settings.steer:
             self.bridge.call("set the steer strength",
                              lambda: engine.set_settings(engine.settings.with_(steer=settings.steer)))
@@ -140,7 +140,7 @@ class Choices:
         self.store.set("sound/device", device or "")
         self.store.set("sound/blocksize", int(blocksize))
         self.store.set("sound/latency", str(latency))
-        self.bridge.call("change the sound output", self.engine.set_audio, device, int(blocksize), latency,
+        self.bridge.call("change the sound output", self.engine.sound.set_audio, device, int(blocksize), latency,
                          tag="audio")
 
     # -- MIDI input -----------------------------------------------------------------------------------------------
@@ -246,14 +246,14 @@ class Choices:
         self.midi_panel.builtin.blockSignals(False)
         if builtin != self.engine.midi_out.builtin_synth:
             self.bridge.call("switch the built-in synth", self.engine.midi_out.set_builtin_synth, builtin)
-        args = self.engine.audio_settings
+        args = self.engine.sound.settings
         self.sound_panel.set_audio(int(args.get("blocksize", 128)), args.get("latency", "low"))
         self.sound_panel.set_devices([], args.get("device"))
         if audio:
             from composer_app.live.audio import list_output_devices
 
             tasks.run_in_thread(list_output_devices, lambda devs: self.sound_panel.set_devices(
-                devs, self.engine.audio_settings.get("device")), name="list-audio")
+                devs, self.engine.sound.settings.get("device")), name="list-audio")
         else:
             for box in (self.sound_panel.device, self.sound_panel.blocksize, self.sound_panel.latency):
                 box.setEnabled(False)

@@ -27,7 +27,8 @@ from PySide6.QtWidgets import (
 import models
 from composer_app.errors import UserError
 from composer_app.gui.model_source import architecture_label
-from composer_app.sampling import MODES, NOTE_NAMES, SamplingSettings, load_profiles, note_name, parse_hint
+from composer_app.pitches import MODES, NOTE_NAMES, note_name, parse_hint
+from composer_app.sampling import SamplingSettings, load_profiles
 
 SCALE_MODES = ["major", "minor", "dorian", "mixolydian", "phrygian", "lydian", "harmonic minor", "pentatonic",
                "minor pentatonic", "blues"]

@@ -49,8 +49,8 @@ class EngineBridge(QObject):
             (engine.note_ended, self.noteEnded.emit),
             (engine.status_changed, self.statusChanged.emit),
             (engine.take_changed, self.takeChanged.emit),
-            (engine.replay_note, self.replayNote.emit),
-            (engine.replay_finished, self.replayFinished.emit),
+            (engine.replayer.note, self.replayNote.emit),
+            (engine.replayer.finished, self.replayFinished.emit),
             (engine.metronome_click, self.metronomeClick.emit),
         ]
         for signal, slot in self._hooks:

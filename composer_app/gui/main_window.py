@@ -37,7 +37,7 @@ from composer_app.gui.status_line import StatusLine
 from composer_app.gui.take_files import TakeFiles
 from composer_app.gui.tap_area import KeyRouter, TapArea
 from composer_app.gui.tempo_bar import TempoBar
-from composer_app.live.take import Take
+from composer_app.take import Take
 
 APP_TITLE = "Everybody Compose"
 ICON = resources.ICON
@@ -94,7 +94,7 @@ class MainWindow(QMainWindow):
         self._timer.setInterval(STATUS_MS)
         self._timer.timeout.connect(self.refresh_status)
         self._timer.start()
-        for status in engine.statuses.values():
+        for status in engine.status.latest.values():
             self.status_line.on_status(status)
         if model_warning:
             self.banner.show_message(model_warning, "warning")

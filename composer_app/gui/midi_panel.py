@@ -3,7 +3,7 @@ a virtual "Everybody Compose" port a DAW can record) the notes that sound also g
 
 Every MIDI call (listing ports, opening one, noticing one that vanished) runs on :class:`MidiWatcher`'s own
 thread: with rtmidi a listing creates a sequencer client and, on JACK, holds the GIL for up to a second, which
-the GUI thread must never wait for. The watcher polls ``engine.poll_midi()`` about once a second and sends the
+the GUI thread must never wait for. The watcher polls ``engine.midi_in`` and ``engine.midi_out`` about once a second and sends the
 port list back through a queued Qt signal; "no MIDI system at all" is a normal state shown in the panel, not an
 error. The engine itself handles the notes (on its worker thread) and reports an unplugged port through its
 status, which the window shows in the banner.
@@ -83,7 +83,7 @@ class MidiWatcher(QObject):
     def _run(self) -> None:
         known: set[str] = set()
         try:
-            midi = self.engine.midi_input(self.backend)
+            midi = self.engine.midi_in.input(self.backend)
         except Exception as exc:  # noqa: BLE001 - no mido/rtmidi at all: say so, keep the keyboard
             self.portsChanged.emit([], f"no MIDI input: {exc}")
             return
@@ -91,11 +91,12 @@ class MidiWatcher(QObject):
         polls = 0
         while not self._stop.is_set():
             try:
-                appeared, vanished = self.engine.poll_midi()
+                self.engine.midi_out.poll()
+                appeared, vanished = self.engine.midi_in.poll()
             except Exception as exc:  # noqa: BLE001 - a broken MIDI layer must not end the watcher
                 log.debug("MIDI poll failed", exc_info=True)
                 appeared, vanished = [], []
-                midi.reason = f"no MIDI input: {exc}"
+                midi.reason, midi.no_system = f"no MIDI input: {exc}", True
             current = (known | set(appeared)) - set(vanished)
             reason = "" if current else (midi.reason or "")
             if first or current != known or reason != self.reason:
@@ -111,7 +112,7 @@ class MidiWatcher(QObject):
             polls += 1
             if self.wanted in appeared and not midi.is_open and not midi.port_vanished:
                 self._open(self.wanted)  # chosen while unplugged (or at start-up): plugged in now
-            no_system = bool(reason) and not reason.startswith("no MIDI input ports")
+            no_system = bool(reason) and midi.no_system
             try:
                 kind, arg = self._requests.get(timeout=max(self.interval_s, NO_SYSTEM_POLL_S) if no_system
                                                else self.interval_s)
@@ -148,15 +149,15 @@ class MidiWatcher(QObject):
     def _open(self, name: str | None) -> None:
         self.wanted = name or None
         if not name:
-            self.engine.close_midi()
+            self.engine.midi_in.close()
             self.opened.emit("")
             return
         if self._polled and name not in self.ports:
-            self.engine.close_midi()
+            self.engine.midi_in.close()
             self.waiting.emit(name)
             return
         try:
-            opened = self.engine.open_midi(name, self.backend)
+            opened = self.engine.midi_in.open(name, self.backend)
         except UserError as exc:
             self.failed.emit(str(exc))
             self.opened.emit("")

@@ -6,7 +6,7 @@ on a 30 fps timer **only while a note sounds or a replay runs**; otherwise it pa
 changes, so an idle window costs nothing. 30 rather than 60 fps because a frame is Python holding the GIL,
 which the audio callback and the MIDI thread also need.
 
-The roll keeps its own copy of the notes (:class:`RollNote`), fed by engine events on the GUI thread, so
+The roll keeps its own copy of the notes (:class:`TakeNote`), fed by engine events on the GUI thread, so
 painting never reads the engine's take while another thread appends to it.
 
 Interaction: the wheel scrolls in time, Ctrl+wheel zooms around the pointer, Shift+wheel scrolls in pitch;
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import bisect
 import time
-from dataclasses import dataclass
+from dataclasses import replace
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QPainter
@@ -26,6 +26,7 @@ from PySide6.QtWidgets import QScrollBar, QSizePolicy, QVBoxLayout, QWidget
 
 from composer_app.gui.beat_grid import BeatGrid
 from composer_app.gui.roll_painter import KEY_W, TIME_H, paint_roll
+from composer_app.take import TakeNote
 
 FRAME_MS = 33
 MIN_SPAN = 25  # at least two octaves visible
@@ -35,20 +36,10 @@ DEFAULT_PX_PER_S = 110.0
 READABLE_GAP_PX = 18.0
 
 
-@dataclass
-class RollNote:
-    index: int
-    pitch: int
-    start_s: float
-    end_s: float | None  # None while it sounds
-    velocity: int = 100
-    direction: int | None = None  # what its steer key asked: +1 up, -1 down, 0 same, None nothing
-
-
-def notes_from_take(take) -> list[RollNote]:
-    """RollNotes of a :class:`~composer_app.live.take.Take` (a note still sounding keeps ``end_s`` None)."""
-    return [RollNote(n.index, n.pitch, n.start_ns / 1e9, None if n.end_ns is None else n.end_ns / 1e9, n.velocity,
-                     n.direction) for n in take.notes]
+def notes_from_take(take) -> list[TakeNote]:
+    """The roll's own copy of a take's notes, from a snapshot of its list (the engine thread may append
+    meanwhile); a note still sounding keeps ``end`` None."""
+    return [replace(n) for n in list(take.notes)]
 
 
 class PianoRoll(QWidget):
@@ -58,9 +49,9 @@ class PianoRoll(QWidget):
 
     def __init__(self, parent=None, interactive: bool = True):
         super().__init__(parent)
-        self.notes: list[RollNote] = []
+        self.notes: list[TakeNote] = []
         self._starts: list[float] = []
-        self._by_index: dict[int, RollNote] = {}
+        self._by_index: dict[int, TakeNote] = {}
         self._max_dur = 0.0
         self._max_end = 0.0  # latest end (or start) of any note: the take's length without a scan
         self.px_per_s = DEFAULT_PX_PER_S
@@ -84,13 +75,13 @@ class PianoRoll(QWidget):
         self.setAccessibleName("Piano roll")
 
     # -- data -----------------------------------------------------------------------------------------------------
-    def set_notes(self, notes: list[RollNote], live: bool = False, origin_ns: int | None = None) -> None:
+    def set_notes(self, notes: list[TakeNote], live: bool = False, origin_ns: int | None = None) -> None:
         """Show ``notes`` (a whole take); ``live`` = more will come from engine events."""
-        self.notes = sorted(notes, key=lambda n: n.start_s)
-        self._starts = [n.start_s for n in self.notes]
+        self.notes = sorted(notes, key=lambda n: n.start)
+        self._starts = [n.start for n in self.notes]
         self._by_index = {n.index: n for n in self.notes}
-        self._max_dur = max(((n.end_s or n.start_s) - n.start_s for n in self.notes), default=0.0)
-        self._max_end = max(((n.end_s if n.end_s is not None else n.start_s) for n in self.notes), default=0.0)
+        self._max_dur = max(((n.end or n.start) - n.start for n in self.notes), default=0.0)
+        self._max_end = max(((n.end if n.end is not None else n.start) for n in self.notes), default=0.0)
         self.live = live
         self.origin_ns = origin_ns
         self.replay_playing.clear()
@@ -117,7 +108,7 @@ class PianoRoll(QWidget):
         self.origin_ns = int(t_ns) - int(round(start_s * 1e9))
         for i in [i for i in self._by_index if i >= index]:  # an undone note's index is reused
             self._remove(i)
-        note = RollNote(index, pitch, start_s, None, velocity, direction)
+        note = TakeNote(index, start_s, pitch, velocity, direction=direction)
         pos = bisect.bisect_right(self._starts, start_s)
         self.notes.insert(pos, note)
         self._starts.insert(pos, start_s)
@@ -137,14 +128,14 @@ class PianoRoll(QWidget):
         if undone:
             self._remove(index)
         else:
-            note.end_s = note.start_s + max(0.0, dur_s)
-            self._max_dur = max(self._max_dur, note.end_s - note.start_s)
-            self._max_end = max(self._max_end, note.end_s)
+            note.end = note.start + max(0.0, dur_s)
+            self._max_dur = max(self._max_dur, note.end - note.start)
+            self._max_end = max(self._max_end, note.end)
         self._update_timer()
         self.viewChanged.emit()
         self.update()
 
-    def note(self, index: int) -> RollNote | None:
+    def note(self, index: int) -> TakeNote | None:
         """The note with take index ``index`` (None when there is none)."""
         return self._by_index.get(index)
 
@@ -160,13 +151,13 @@ class PianoRoll(QWidget):
         pos = self.notes.index(note)
         del self.notes[pos]
         del self._starts[pos]
-        self._max_end = max(((n.end_s if n.end_s is not None else n.start_s) for n in self.notes), default=0.0)
+        self._max_end = max(((n.end if n.end is not None else n.start) for n in self.notes), default=0.0)
 
     # -- replay ---------------------------------------------------------------------------------------------------
     def replay_started(self) -> None:
         self.replay_playing.clear()
         self._replay_t0 = time.monotonic()
-        self._replay_offset = self.notes[0].start_s if self.notes else 0.0
+        self._replay_offset = self.notes[0].start if self.notes else 0.0
         self._update_timer()
 
     def replay_note(self, index: int, on: bool) -> None:
@@ -175,8 +166,8 @@ class PianoRoll(QWidget):
             note = self._by_index.get(index)
             if note is not None:  # keep the replayed note in view
                 span = self.visible_seconds
-                if not self.view_start_s <= note.start_s <= self.view_start_s + span * 0.9:
-                    self.view_start_s = max(0.0, note.start_s - span * 0.2)
+                if not self.view_start_s <= note.start <= self.view_start_s + span * 0.9:
+                    self.view_start_s = max(0.0, note.start - span * 0.2)
                     self.viewChanged.emit()
         else:
             self.replay_playing.discard(index)
@@ -210,12 +201,12 @@ class PianoRoll(QWidget):
 
     def now_s(self) -> float:
         if self.origin_ns is None:
-            return self.notes[-1].start_s if self.notes else 0.0
+            return self.notes[-1].start if self.notes else 0.0
         return (time.perf_counter_ns() - self.origin_ns) / 1e9
 
     @property
     def sounding(self) -> bool:
-        return any(n.end_s is None for n in self.notes[-4:])
+        return any(n.end is None for n in self.notes[-4:])
 
     def x_of(self, t: float) -> float:
         return KEY_W + (t - self.view_start_s) * self.px_per_s
@@ -369,7 +360,7 @@ class PianoRoll(QWidget):
         self._update_timer()
 
     # -- painting -------------------------------------------------------------------------------------------------
-    def visible_notes(self) -> list[RollNote]:
+    def visible_notes(self) -> list[TakeNote]:
         t0 = self.view_start_s - self._max_dur - 1.0
         t1 = self.view_start_s + self.visible_seconds
         lo = bisect.bisect_left(self._starts, t0)

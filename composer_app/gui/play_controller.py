@@ -16,7 +16,7 @@ from composer_app.gui.piano_roll import notes_from_take
 from composer_app.gui.shown_take import ShownTake
 from composer_app.gui.status_line import StatusLine
 from composer_app.gui.tempo_bar import TempoBar
-from composer_app.live.take import Take
+from composer_app.take import Take
 
 
 class PlayController:
@@ -54,7 +54,7 @@ class PlayController:
     # -- engine events --------------------------------------------------------------------------------------------
     def on_note_started(self, ev) -> None:
         if not self.shown.is_live:  # a MIDI key while a document is shown: show the live take again
-            self.shown.show_live(notes_from_take(copy_notes(self.engine.take)))
+            self.shown.show_live(notes_from_take(self.engine.take))
         self.roll.note_started(ev.index, ev.pitch, ev.start_s, ev.t_ns, ev.velocity, ev.direction)
         self.tap.show_note(ev.index, ev.pitch, ev.direction)
         self.status_line.note_played(ev.step_ns, ev.sounded_ns - ev.t_ns)
@@ -72,14 +72,14 @@ class PlayController:
         """A new take or an undo: the roll, the big note and the count show the take as it is now."""
         if not self.shown.is_live:
             return
-        notes = notes_from_take(copy_notes(take))
+        notes = notes_from_take(take)
         if not notes:
             self.roll.clear(live=True)
             self.tap.clear()
         else:
             self.roll.set_notes(notes, live=True, origin_ns=self.roll.origin_ns)
             last = notes[-1]
-            if last.end_s is not None:  # an undo: the big display shows the note the take now ends with
+            if last.end is not None:  # an undo: the big display shows the note the take now ends with
                 self.tap.show_resting(last.index, last.pitch)
         self.show_count()
         self.shown.changed.emit()
@@ -139,7 +139,3 @@ class PlayController:
         self.roll.replay_started()
         self.bridge.call("replay", self.engine.replay, take)
 
-
-def copy_notes(take: Take) -> Take:
-    """A shallow snapshot of the notes list (the engine thread may append meanwhile)."""
-    return Take(header=take.header, notes=list(take.notes))

@@ -6,15 +6,13 @@ from milliseconds to seconds, so it runs in :class:`RecolourWorker` (a QThread) 
 the window keeps playing meanwhile. :class:`CompareDialog` then shows both versions, plays either through the
 engine, and lets the player keep one.
 
-Only pitches change: every note keeps its start, end and velocity (:func:`recoloured_take`).
+Only pitches change: every note keeps its start, end and velocity (:meth:`Take.recoloured`).
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import asdict
 
-import numpy as np
 from PySide6.QtCore import QThread, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
@@ -31,47 +29,16 @@ from PySide6.QtWidgets import (
 )
 
 import models
-from composer_app.beats import rests_and_durations
 from composer_app.gui.model_source import architecture_label
 from composer_app.gui.piano_roll import RollView, notes_from_take
-from composer_app.live.take import Take, TakeNote
-from composer_app.sampling import contour_of, generate
+from composer_app.sampling import generate
+from composer_app.take import Take
 
 PROGRESS_EVERY_S = 0.05
 
 
 class Cancelled(Exception):
     """Raised inside the generation loop when the player cancels."""
-
-
-def copy_take(take: Take) -> Take:
-    """A deep copy of ``take`` (notes are mutable dataclasses shared with the engine)."""
-    return Take(header=dict(take.header), notes=[TakeNote(**asdict(n)) for n in take.notes], closed=take.closed,
-                path=take.path, events=[dict(e) for e in take.events])
-
-
-def take_rhythm(take: Take) -> tuple[np.ndarray, np.ndarray]:
-    """``(rests, durs)`` of a take's notes, in seconds, as the offline models see them."""
-    melody = take.to_melody()
-    return rests_and_durations(melody[:, 0], melody[:, 1])
-
-
-def recolour_contour(take: Take) -> np.ndarray:
-    """The line a recolouring is steered along: per note the direction its key asked for (a steer key or a
-    MIDI key's height), else the direction the played pitches took."""
-    played = contour_of([n.pitch for n in take.notes])
-    return np.array([played[i] if n.direction is None else n.direction for i, n in enumerate(take.notes)],
-                    dtype=np.int64)
-
-
-def recoloured_take(played: Take, pitches, info: dict) -> Take:
-    """``played`` with new ``pitches``: same starts, ends and velocities; ``info`` goes into the header."""
-    out = copy_take(played)
-    out.path = None
-    for note, pitch in zip(out.notes, pitches, strict=True):
-        note.pitch = int(pitch)
-    out.header["recoloured"] = info
-    return out
 
 
 class RecolourWorker(QThread):
@@ -109,16 +76,16 @@ class RecolourWorker(QThread):
 
     def run(self) -> None:
         try:
-            rests, durs = take_rhythm(self.take)
+            rests, durs = self.take.rhythm()
             t0 = time.perf_counter()
-            contour = recolour_contour(self.take) if self.settings.steer > 0 else None
+            contour = self.take.asked_contour() if self.settings.steer > 0 else None
             pitches = generate(self.loaded, rests, durs, self.settings, seed=self.seed, progress=self._progress,
                                contour=contour)
             info = {"architecture": self.loaded.architecture, "label": self.loaded.label,
                     "path": str(self.loaded.path), "profile": self.profile, "strategy": self.settings.strategy,
                     "seed": self.seed, "steer": self.settings.steer,
                     "seconds": round(time.perf_counter() - t0, 3)}
-            result = recoloured_take(self.take, pitches, info)
+            result = self.take.recoloured(pitches, info)
         except Cancelled:
             self.cancelled.emit()
             return

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QHBoxLayout, QProgressBar, QPushButton, QWidget
 from composer_app.errors import UserError
 from composer_app.gui import tasks
 from composer_app.gui.recolour import CompareDialog, RecolourDialog, RecolourWorker
-from composer_app.live.take import TAKE_SUFFIX, Take, save_take
+from composer_app.take import TAKE_SUFFIX, Take, save_take
 
 
 class RecolourBar(QWidget):
@@ -94,12 +94,9 @@ class RecolourFlow:
             if keep_locks else {}
 
         def prepare():
-            take = self.files.shown_take()
+            take = self.files.shown_take().ended_at()  # a note still held gets a short end
             if not take.notes:
                 raise UserError("the take is empty: play something first, then recolour it")
-            for n in take.notes:  # a note still held ends where it is now
-                if n.end_ns is None:
-                    n.end_ns = n.start_ns + int(0.25e9)
             settings = settings_from_profile(profile, **overrides).with_(steer=steer)
             return take, self.source.offline(arch), settings
 
@@ -166,7 +163,7 @@ class RecolourFlow:
             return
         self.compare = CompareDialog(self.parent, played, recoloured)
         self.compare.listen.connect(self._listen)
-        self.compare.stopRequested.connect(lambda: self.bridge.call("stop the replay", self.engine.stop_replay))
+        self.compare.stopRequested.connect(lambda: self.bridge.call("stop the replay", self.engine.replayer.stop))
         self.compare.kept.connect(lambda which: self._kept(which, played, recoloured))
         self.compare.show()
 

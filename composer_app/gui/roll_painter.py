@@ -8,7 +8,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
 
 from composer_app.gui.steer_keys import arrow
-from composer_app.sampling import note_name
+from composer_app.pitches import note_name
 
 KEY_W = 72  # pitch axis width: note names, then a keyboard
 LABEL_W = 44
@@ -53,13 +53,13 @@ def _paint_notes(roll, p: QPainter) -> None:
     now = roll.now_s()
     p.setRenderHint(QPainter.RenderHint.Antialiasing)
     for n in roll.visible_notes():
-        end = n.end_s if n.end_s is not None else max(now, n.start_s + 0.02)
-        x0, x1 = roll.x_of(n.start_s), roll.x_of(end)
+        end = n.end if n.end is not None else max(now, n.start + 0.02)
+        x0, x1 = roll.x_of(n.start), roll.x_of(end)
         if x1 < KEY_W or n.pitch < roll.low or n.pitch > roll.high:
             continue
         x0 = max(x0, KEY_W)
         rect = QRectF(x0, roll.y_of(n.pitch) + 1, max(3.0, x1 - x0), max(2.0, row - 2))
-        sounding = n.end_s is None or n.index in roll.replay_playing
+        sounding = n.end is None or n.index in roll.replay_playing
         shade = 0.55 + 0.45 * (n.velocity / 127)
         color = QColor(255, 190, 80) if sounding else QColor(int(90 * shade), int(170 * shade), int(255 * shade))
         p.setBrush(color)

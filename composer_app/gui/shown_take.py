@@ -15,7 +15,7 @@ from composer_app.gui.beat_grid import BeatGrid
 from composer_app.gui.piano_roll import PianoRoll, notes_from_take
 from composer_app.gui.tap_area import TapArea
 from composer_app.gui.tempo_bar import TempoBar
-from composer_app.live.take import Take
+from composer_app.take import Take
 
 
 class ShownTake(QObject):

@@ -66,10 +66,9 @@ class StatusLine:
 
     def sound_summary(self) -> str:
         """The sound state in a few words (the whole message is the tooltip)."""
-        output = self.engine.audio_output
-        if output is None and not self.audio:
+        status = self.engine.sound.status
+        if status is None and not self.audio:
             return "sound: off (--no-audio)"
-        status = output.status if output is not None else None
         if status is None or not status.available:
             return "no sound (see the Sound panel)"
         latency = f", {status.latency_s * 1000:.1f} ms" if status.latency_s is not None else ""

@@ -15,17 +15,10 @@ from composer_app import resources
 from composer_app.errors import UserError
 from composer_app.gui import tasks
 from composer_app.gui.banner import MessageBanner
-from composer_app.gui.recolour import copy_take
 from composer_app.gui.shown_take import ShownTake
 from composer_app.gui.tempo_bar import TempoBar
-from composer_app.live.take import (
-    TAKE_SUFFIX,
-    Take,
-    dismiss_recoverable,
-    find_recoverable_takes,
-    load_take,
-    save_take,
-)
+from composer_app.live.recovery import dismiss_recoverable, find_recoverable_takes, load_take
+from composer_app.take import TAKE_SUFFIX, Take, save_take
 
 ASSETS_RHYTHMS = resources.DEMO_RHYTHMS
 
@@ -56,7 +49,7 @@ class TakeFiles:
         box: list[Take] = []
 
         def grab():
-            box.append(copy_take(self.engine.take))
+            box.append(self.engine.take.copy())
             done.set()
 
         self.engine.submit(grab)
@@ -229,20 +222,10 @@ class TakeFiles:
 
 def rhythm_take(path, pitch: int = 60) -> Take:
     """A take holding a rhythm file's beats (every note ``pitch``): what Recolour needs to sing it."""
-    from composer_app.beats import beats_to_onsets
-    from composer_app.live.take import TakeNote
     from composer_app.rhythm import load_rhythm
 
     rests, durs = load_rhythm(path)
-    starts, ends = beats_to_onsets(rests, durs)
-    notes = []
-    prev_dur = 0.0
-    for i, (s, e, r, d) in enumerate(zip(starts, ends, rests, durs, strict=True)):
-        notes.append(TakeNote(i, int(round(s * 1e9)), pitch, 100, float(r), prev_dur, "rhythm",
-                              int(round(max(e, s + 1e-3) * 1e9))))
-        prev_dur = float(d)
-    return Take(header={"format": "everybody-compose-take/1", "rhythm": str(path), "program": 0}, notes=notes,
-                closed=True)
+    return Take.from_rhythm(rests, durs, pitch, rhythm=str(path))
 
 
 def _with_suffix(path, suffix: str) -> Path:

@@ -40,7 +40,7 @@ from PySide6.QtWidgets import (
 
 from composer_app.gui.steer_keys import arrow
 from composer_app.live.beat_capture import STEER_KEYS, EventClock, key_source, steer_key_height
-from composer_app.sampling import note_name
+from composer_app.pitches import note_name
 
 PLAIN_KEYS = {Qt.Key.Key_Z: "z", Qt.Key.Key_X: "x", Qt.Key.Key_Space: "space"}
 #: Every key that plays: the three plain tap keys and the eight steer keys (low to high).

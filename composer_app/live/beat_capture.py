@@ -22,7 +22,8 @@ The rules, all decided here so that keys, MIDI keyboards and tests agree:
   ``[0, max_rest_s]`` (the model's ``FeatureSpec.max_seconds``): a long pause to think is a long rest, never a
   silent reset of the model.
 
-Timestamps are integers in nanoseconds on one clock (``time.perf_counter_ns()``, which ``MidiInput`` uses).
+Timestamps are integers in nanoseconds on one clock (``time.perf_counter_ns()``, which ``MidiInput`` uses);
+:meth:`BeatCapture.take_time` turns them into the take's seconds.
 Events from another clock (Qt's millisecond key timestamps) go through :class:`EventClock` first.
 Out-of-order timestamps (two clocks that disagree by a little) never make a negative rest or duration.
 """
@@ -158,6 +159,11 @@ class BeatCapture:
     def held_sources(self) -> frozenset:
         return frozenset(self._held)
 
+    def take_time(self, t_ns: int) -> float:
+        """``t_ns`` (``perf_counter_ns``) as seconds in the take (0 before the take has started): the one place
+        key-event times become take times."""
+        return 0.0 if self.t0_ns is None else max(0, int(t_ns) - self.t0_ns) / 1e9
+
     def _clamp(self, seconds: float) -> float:
         seconds = max(0.0, seconds)
         return seconds if self.max_rest_s is None else min(seconds, float(self.max_rest_s))
@@ -218,9 +224,9 @@ class BeatCapture:
         self._prev_dur_s = dur
         return Ended(cur.index, t_ns, dur, source)
 
-    def undo(self, prev_end_ns: int | None, prev_dur_s: float) -> None:
-        """Forget the last note: the next rest is measured from ``prev_end_ns`` (the end of the note now last,
-        None when none is left) and ``prev_dur_s`` is that note's duration."""
+    def undo(self, prev_end: float | None, prev_dur_s: float) -> None:
+        """Forget the last note: the next rest is measured from ``prev_end`` (seconds in the take: the end of the
+        note now last, None when none is left) and ``prev_dur_s`` is that note's duration."""
         if self._count == 0:
             return
         if self._sounding is not None and self._sounding.index == self._count - 1:
@@ -228,8 +234,8 @@ class BeatCapture:
         self._count -= 1
         # Keys still down on undone notes: their releases must not end a later note that reuses the index.
         self._held = {src: i for src, i in self._held.items() if i < self._count}
-        self._last_end_ns = prev_end_ns
-        self._prev_dur_s = float(prev_dur_s) if prev_end_ns is not None else 0.0
+        self._last_end_ns = None if prev_end is None else self.t0_ns + int(round(prev_end * 1e9))
+        self._prev_dur_s = float(prev_dur_s) if prev_end is not None else 0.0
 
 
 class EventClock:

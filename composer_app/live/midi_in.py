@@ -14,12 +14,11 @@ with a reason the GUI can show, and the computer keyboard keeps working.
 Hot-plug: rtmidi does not announce new or vanished ports, so :meth:`MidiInput.poll_ports` compares the port list
 with the previous poll (call it every second or so from a GUI timer) and notices when the opened port is gone.
 
-JACK and the GIL (measured): python-rtmidi holds the GIL while it opens, activates or closes a JACK client, and
-the JACK server meanwhile waits for every active client to finish its cycle. If the same process plays sound
-through JACK (sounddevice's callback needs the GIL), the audio stops for ~1 s per such call: 3 s for a port
-listing through rtmidi. So with the JACK backend the port list comes from libjack through ctypes, which releases
-the GIL; opening and closing a port still cost one gap each, so open the MIDI port before starting JACK sound
-(the ALSA backend, the default, has no such problem).
+JACK and the GIL: python-rtmidi holds the GIL while it opens, activates or closes a JACK client, and the JACK
+server meanwhile waits for every active client to finish its cycle; if the same process plays sound through JACK
+(sounddevice's callback needs the GIL), the audio stops meanwhile. So with the JACK backend the port list comes
+from libjack through ctypes, which releases the GIL; opening and closing a port still cost one gap each, so open
+the MIDI port before starting JACK sound (the ALSA backend, the default, has no such problem).
 """
 
 from __future__ import annotations
@@ -161,7 +160,8 @@ class MidiInput:
         self.client_name = client_name
         self.on_vanished = on_vanished
         self.auto_reopen = auto_reopen
-        self.reason: str | None = None  # why the last listing found no MIDI system
+        self.reason: str | None = None  # why the last listing found no port (or no MIDI system)
+        self.no_system = False  # the last listing found no MIDI system at all (not just no port)
         self.port_vanished = False
         self._port = None
         self._port_name: str | None = None
@@ -183,7 +183,9 @@ class MidiInput:
                 names = list(self._mido_backend().get_input_names())
         except (OSError, RuntimeError, ImportError, ValueError) as exc:  # rtmidi.SystemError is an OSError
             self.reason = _no_midi_reason(exc, self.backend_name)
+            self.no_system = True
             return [], self.reason
+        self.no_system = False
         self.reason = None if names else "no MIDI input ports: is a MIDI keyboard connected and switched on?"
         return names, None
 

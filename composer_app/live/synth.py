@@ -8,10 +8,10 @@ Threads
 -------
 Note events (``note_on``/``note_off``/``all_notes_off``, program and soundfont changes) come from the engine or GUI
 thread while the audio callback renders on PortAudio's thread. FluidSynth's synth API is thread-safe by itself
-(``synth.threadsafe-api`` is on by default): a note-on takes FluidSynth's internal mutex for microseconds and
-hands the event to the renderer through its own lock-free queue. So the render path takes **no Python lock**: it
-is one ctypes call (which releases the GIL) writing straight into the callback's buffer. The only Python lock
-here guards the sounding-note bookkeeping and the swap of the FluidSynth instance, and the callback never takes it.
+(``synth.threadsafe-api`` is on by default) and hands events to the renderer through its own lock-free queue. So
+the render path takes **no Python lock**: it is one ctypes call (which releases the GIL) writing straight into the
+callback's buffer. The only Python lock here is the note sink's: it guards the sounding-note bookkeeping and the
+swap of the FluidSynth instance, and the callback never takes it.
 
 What the caller must still order: :meth:`set_samplerate` and :meth:`close` replace or free the FluidSynth
 instance, so no stream may be rendering from this synth at that moment (``AudioOutput`` stops its stream first).
@@ -20,14 +20,13 @@ instance, so no stream may be rendering from this synth at that moment (``AudioO
 from __future__ import annotations
 
 import os
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
 
 from composer_app.errors import UserError
-from composer_app.live.note_sink import NoteSink
+from composer_app.live.instrument import BadSoundfont, Instrument
 
 MIDI_CHANNELS = 16
 PERCUSSION_CHANNEL = 9
@@ -57,11 +56,11 @@ def _fluidsynth():
     return fluidsynth
 
 
-class Synth(NoteSink):
+class Synth(Instrument):
     """One General MIDI instrument on channel 0, rendered on demand as int16 stereo.
 
-    A :class:`~composer_app.live.note_sink.NoteSink` like the silent stand-in and MIDI out; it writes the
-    public methods itself, since FluidSynth keeps its own lock-free event queue and pedal state.
+    An :class:`~composer_app.live.instrument.Instrument` like its silent stand-in: the note sink's hooks send
+    to FluidSynth.
 
     Parameters
     ----------
@@ -89,14 +88,11 @@ class Synth(NoteSink):
     ):
         super().__init__()
         self._fl = _fluidsynth()
-        self._lock = threading.Lock()  # bookkeeping + instance swap; never taken by the render path
         self._samplerate = int(samplerate)
         self._gain = float(gain)
         self._reverb = bool(reverb)
-        self._sounding: dict[int, int] = {}  # pitch -> velocity of keys we pressed and did not release
         self._soundfont: Path | None = None
         self._sfid = -1
-        self._program = 0
         #: Incremented by every note-on; AudioOutput compares it to spot the first block after a note-on.
         self.note_on_count = 0
         #: ``time.perf_counter_ns()`` of the latest note-on (for latency logs).
@@ -121,10 +117,6 @@ class Synth(NoteSink):
         return self._soundfont
 
     @property
-    def program(self) -> int:
-        return self._program
-
-    @property
     def gain(self) -> float:
         return self._gain
 
@@ -146,11 +138,11 @@ class Synth(NoteSink):
         """
         path = Path(path).expanduser()
         if not path.is_file():
-            raise UserError(f"not a SoundFont file: {path} (no such file)")
-        with self._lock:
+            raise BadSoundfont(f"not a SoundFont file: {path} (no such file)")
+        with self._sink_lock:
             sfid = self._fs.sfload(str(path))
             if sfid < 0:
-                raise UserError(f"not a SoundFont file: {path} (FluidSynth could not read it; use a .sf2 file)")
+                raise BadSoundfont(f"not a SoundFont file: {path} (FluidSynth could not read it; use a .sf2 file)")
             old = (self._sfid, self._soundfont)
             self._sfid, self._soundfont = sfid, path
             try:
@@ -175,7 +167,7 @@ class Synth(NoteSink):
         program = int(program)
         if not 0 <= program <= 127:
             raise UserError(f"MIDI program must be 0-127, got {program}")
-        with self._lock:
+        with self._sink_lock:
             self._select_locked(program)
 
     def _select_locked(self, program: int) -> None:
@@ -188,7 +180,7 @@ class Synth(NoteSink):
     def preset_names(self) -> dict[int, str]:
         """Program number -> preset name for bank 0 of the loaded soundfont (only programs it defines)."""
         names = {}
-        with self._lock:
+        with self._sink_lock:
             for program in range(128):
                 name = self._fs.sfpreset_name(self._sfid, 0, program)
                 if name:
@@ -204,75 +196,49 @@ class Synth(NoteSink):
         samplerate = int(samplerate)
         if samplerate == self._samplerate:
             return
-        with self._lock:
+        with self._sink_lock:
             old = self._fs
             self._samplerate = samplerate
             self._fs = self._new_instance()
             self._sfid = self._fs.sfload(str(self._soundfont)) if self._soundfont else -1
             if self._sfid >= 0:
                 self._select_locked(self._program)
-            self._sounding.clear()
+            self._held.clear()
             old.delete()
 
-    # -- playing ----------------------------------------------------------------------------------------------
-    def note_on(self, pitch: int, velocity: int = 100) -> None:
-        """Start ``pitch`` (0-127). A key already sounding is restarted, as a piano would."""
-        pitch, velocity = int(pitch), max(1, min(127, int(velocity)))
-        if not 0 <= pitch <= 127:
-            raise ValueError(f"MIDI pitch must be 0-127, got {pitch}")
-        with self._lock:
-            self._fs.noteon(self.channel, pitch, velocity)
-            self._sounding[pitch] = velocity
-            self.last_note_on_ns = time.perf_counter_ns()
-            self.note_on_count += 1
+    # -- playing (the note sink's hooks, called with its lock held) ------------------------------------------
+    def _note_on(self, pitch: int, velocity: int) -> None:
+        """Start ``pitch``; a key already sounding is restarted, as a piano would."""
+        self._fs.noteon(self.channel, pitch, velocity)
+        self.last_note_on_ns = time.perf_counter_ns()
+        self.note_on_count += 1
 
-    def note_off(self, pitch: int) -> None:
+    def _note_off(self, pitch: int) -> None:
         """Release ``pitch``; its release tail keeps sounding for a moment as on a real instrument."""
-        pitch = int(pitch)
-        if not 0 <= pitch <= 127:
-            return
-        with self._lock:
-            self._fs.noteoff(self.channel, pitch)
-            self._sounding.pop(pitch, None)
+        self._fs.noteoff(self.channel, pitch)
 
-    def all_notes_off(self, immediate: bool = False) -> None:
-        """Release every note on every channel, whatever its state.
-
-        Keys we pressed get a note-off each, then the sustain and sostenuto pedals are lifted (FluidSynth's
-        all-notes-off keeps pedal-held voices sounding: measured) and FluidSynth's all-notes-off runs on every
-        channel. ``immediate=True`` also cuts release tails and reverb (all-sounds-off): use it when the stream is
-        about to stop, so no tail is left waiting to play when it restarts.
-        """
-        with self._lock:
-            for pitch in list(self._sounding):
-                self._fs.noteoff(self.channel, pitch)
-            self._sounding.clear()
-            for chan in range(MIDI_CHANNELS):
-                self._fs.cc(chan, CC_SUSTAIN, 0)
-                self._fs.cc(chan, CC_SOSTENUTO, 0)
-                self._fs.all_notes_off(chan)
-                if immediate:
-                    self._fs.all_sounds_off(chan)
-
-    panic = all_notes_off
+    def _panic(self, immediate: bool) -> None:
+        """After a note-off per key pressed: lift the sustain and sostenuto pedals (FluidSynth's all-notes-off
+        keeps pedal-held voices sounding) and run FluidSynth's all-notes-off on every channel. ``immediate`` also
+        cuts release tails and reverb (all-sounds-off): for a stream about to stop, so no tail waits to play."""
+        for chan in range(MIDI_CHANNELS):
+            self._fs.cc(chan, CC_SUSTAIN, 0)
+            self._fs.cc(chan, CC_SOSTENUTO, 0)
+            self._fs.all_notes_off(chan)
+            if immediate:
+                self._fs.all_sounds_off(chan)
 
     def click(self, note: int, velocity: int = 100) -> None:
         """A metronome click: ``note`` on the General MIDI percussion channel (10), beside the instrument and
         through the same FluidSynth event queue as the notes; nothing else records it."""
-        with self._lock:
+        with self._sink_lock:
             if self._fs is not None:
                 self._fs.noteon(PERCUSSION_CHANNEL, int(note), max(1, min(127, int(velocity))))
 
     def click_off(self, note: int) -> None:
-        with self._lock:
+        with self._sink_lock:
             if self._fs is not None:
                 self._fs.noteoff(PERCUSSION_CHANNEL, int(note))
-
-    @property
-    def sounding_notes(self) -> frozenset[int]:
-        """Pitches whose key is down (note-on without note-off yet)."""
-        with self._lock:
-            return frozenset(self._sounding)
 
     def active_voices(self) -> int:
         """FluidSynth voices still producing sound (includes release tails)."""
@@ -300,12 +266,11 @@ class Synth(NoteSink):
         return self.render(round(seconds * self._samplerate))
 
     # -- lifetime ---------------------------------------------------------------------------------------------
-    def close(self) -> None:
-        """Free FluidSynth. No stream may render from this synth any more."""
-        with self._lock:
-            if self._fs is not None:
-                self._fs.delete()
-                self._fs = None
+    def _close(self) -> None:
+        """Free FluidSynth (after all notes off). No stream may render from this synth any more."""
+        if self._fs is not None:
+            self._fs.delete()
+            self._fs = None
 
     def __enter__(self) -> Synth:
         return self

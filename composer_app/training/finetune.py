@@ -143,7 +143,8 @@ def midi_files(folder) -> list[Path]:
 
 def take_files(folder) -> list[Path]:
     """The takes in the app's take folder: saved takes and the journals every played take leaves (sorted)."""
-    from composer_app.live.take import JOURNAL_SUFFIX, TAKE_SUFFIX
+    from composer_app.live.journal import JOURNAL_SUFFIX
+    from composer_app.take import TAKE_SUFFIX
 
     folder = Path(folder)
     if not folder.is_dir():
@@ -154,7 +155,9 @@ def take_files(folder) -> list[Path]:
 def _melody_of(index: int, path: Path) -> tuple[np.ndarray | None, str]:
     """``(notes, "")`` or ``(None, why not)`` for a MIDI file (its skyline melody) or one of the app's takes,
     under the rules training applies to every tune (enough notes, pitches in MIDI range)."""
-    from composer_app.live.take import JOURNAL_SUFFIX, TAKE_SUFFIX, load_take
+    from composer_app.live.journal import JOURNAL_SUFFIX
+    from composer_app.live.recovery import load_take
+    from composer_app.take import TAKE_SUFFIX
 
     if path.suffix in (TAKE_SUFFIX, JOURNAL_SUFFIX):
         try:

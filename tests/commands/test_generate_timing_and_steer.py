@@ -118,7 +118,7 @@ def test_full_steer_follows_the_contour_of_other_melodies(tmp_path, model):
 def test_a_take_gives_its_tempo_metre_and_contour(tmp_path, ckpt):
     import json
 
-    from composer_app.live.take import FORMAT
+    from composer_app.take import FORMAT
 
     pitches = [60, 64, 67, 72, 71, 69, 67, 67, 65, 64, 62, 60]
     lines = [{"type": "header", "format": FORMAT, "origin": "first-note", "tempo_bpm": 90, "time_signature": "6/8"}]

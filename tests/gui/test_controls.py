@@ -9,7 +9,7 @@ from composer_app.gui.controls import settings_from_store
 from composer_app.gui.midi_panel import MidiWatcher
 from composer_app.gui.settings_store import SettingsStore
 from composer_app.live.engine import LiveEngine
-from composer_app.sampling import MAJOR
+from composer_app.pitches import MAJOR
 from composer_app.status import Status
 
 
@@ -102,7 +102,7 @@ def test_no_sound_card_is_said_and_play_goes_on(make_window, tap, qtbot):
     window.engine.start()
     qtbot.waitUntil(lambda: window.banner.level == "warning")
     assert "no sound" in window.banner.message and "no sound" in window.status_line.sound.text()
-    assert window.engine.statuses["sound"].level == "warning"
+    assert window.engine.status.latest["sound"].level == "warning"
     tap(window, "z x")
     assert len(window.engine.take) == 2
 
@@ -117,44 +117,54 @@ def test_an_unplugged_midi_keyboard_is_said_in_the_window(window, qtbot):
 class _FakeMidi:
     def __init__(self):
         self.reason = None
+        self.no_system = False
         self.is_open = False
         self.port_vanished = False
 
 
-class _FakeMidiEngine:
-    """The two engine calls the watcher makes, with ports that come and go."""
+class _FakeMidiIn:
+    """The MIDI input part as the watcher uses it, with ports that come and go."""
 
     def __init__(self, polls):
         self.polls = list(polls)
         self.opened = []
         self.midi = _FakeMidi()
 
-    def midi_input(self, backend=None):
+    def input(self, backend=None):
         return self.midi
 
-    @property
-    def midi_out(self):
-        return self
-
-    def output(self, backend=None):
-        return self
-
-    def list_output_ports(self):
-        return ["Synth A"], None
-
-    def poll_midi(self):
+    def poll(self):
         if not self.polls:
             return [], []
         appeared, vanished, reason = self.polls.pop(0)
         self.midi.reason = reason
         return appeared, vanished
 
-    def open_midi(self, name, backend=None):
+    def open(self, name, backend=None):
         self.opened.append(name)
         return name
 
-    def close_midi(self):
+    def close(self):
         pass
+
+
+class _FakeMidiOut:
+    def output(self, backend=None):
+        return self
+
+    def list_output_ports(self):
+        return ["Synth A"], None
+
+    def poll(self):
+        pass
+
+
+class _FakeMidiEngine:
+    """The engine's MIDI parts, as the watcher uses them."""
+
+    def __init__(self, polls):
+        self.midi_in = _FakeMidiIn(polls)
+        self.midi_out = _FakeMidiOut()
 
 
 def test_midi_port_list_follows_hot_plug(window, qtbot):
@@ -171,22 +181,22 @@ def test_midi_port_list_follows_hot_plug(window, qtbot):
         combo = window.midi_panel.combo
         assert [combo.itemData(i) for i in range(combo.count())] == ["", "Pads"]
         watcher.request_open("Pads")
-        qtbot.waitUntil(lambda: engine.opened == ["Pads"])
+        qtbot.waitUntil(lambda: engine.midi_in.opened == ["Pads"])
     finally:
         watcher.stop()
 
 
 def test_a_chosen_keyboard_that_is_not_plugged_in_is_opened_when_it_appears(qtbot):
     engine = _FakeMidiEngine([([], [], None), ([], [], None), (["Keys"], [], None)])
-    engine.midi.is_open = False
-    engine.midi.port_vanished = False
+    engine.midi_in.midi.is_open = False
+    engine.midi_in.midi.port_vanished = False
     watcher = MidiWatcher(engine, interval_s=0.05)
     waiting = []
     watcher.waiting.connect(waiting.append)
     watcher.request_open("Keys")  # saved from the last run; not plugged in yet
     watcher.start()
     try:
-        qtbot.waitUntil(lambda: engine.opened == ["Keys"], timeout=5000)
+        qtbot.waitUntil(lambda: engine.midi_in.opened == ["Keys"], timeout=5000)
         assert waiting == ["Keys"]  # said once, not an error
     finally:
         watcher.stop()

@@ -9,7 +9,7 @@ import pretty_midi
 import pytest
 
 from composer_app.live.engine import LiveEngine
-from composer_app.live.take import find_recoverable_takes, load_take
+from composer_app.live.recovery import find_recoverable_takes, load_take
 
 
 def test_export_midi_writes_the_take(window, qtbot, tap, wait_settled, tmp_path):
@@ -23,7 +23,7 @@ def test_export_midi_writes_the_take(window, qtbot, tap, wait_settled, tmp_path)
     notes = pm.instruments[0].notes
     take = window.engine.take
     assert [n.pitch for n in notes] == [n.pitch for n in take.notes]
-    assert notes[0].start == pytest.approx(take.notes[0].start_s, abs=2e-3)
+    assert notes[0].start == pytest.approx(take.notes[0].start, abs=2e-3)
 
 
 def test_export_to_an_unwritable_place_says_so_and_keeps_playing(window, tap, wait_settled, tmp_path):
@@ -54,7 +54,7 @@ def test_export_wav_renders_the_take(window, tap, wait_settled, tmp_path):
 
 def test_save_then_open_shows_the_same_take(window, qtbot, tap, wait_settled, tmp_path):
     tap(window, "z x z x")
-    played = [(n.start_ns, n.end_ns, n.pitch) for n in window.engine.take.notes]
+    played = [(n.start, n.end, n.pitch) for n in window.engine.take.notes]
     window.files.save_take(tmp_path / "mine")
     wait_settled(window)
     saved = tmp_path / "mine.ectake"
@@ -65,7 +65,7 @@ def test_save_then_open_shows_the_same_take(window, qtbot, tap, wait_settled, tm
     window.files.open_take(saved)
     wait_settled(window)
     assert window.document is not None and window.windowTitle().endswith("mine.ectake")
-    assert [(n.start_ns, n.end_ns, n.pitch) for n in window.document.notes] == played
+    assert [(n.start, n.end, n.pitch) for n in window.document.notes] == played
     assert [n.pitch for n in window.roll.notes] == [p for *_, p in played]
     window.files.export_midi(tmp_path / "again.mid")  # export acts on the take shown
     wait_settled(window)
@@ -141,7 +141,7 @@ def test_a_damaged_crashed_take_is_restored_without_its_damaged_line(make_window
     assert len(window.engine.take) == 1
 
 
-def test_the_recovery_question_names_the_take(make_window, tiny_model, data_dir, qtbot, monkeypatch):
+def test_the_recovery_question_names_the_take(make_window, data_dir, qtbot, monkeypatch, tiny_model):
     from PySide6.QtWidgets import QMessageBox
 
     path, _ = _crashed_journal(tiny_model(), data_dir / "takes", taps=2)

@@ -17,12 +17,12 @@ def test_a_midi_keyboard_plays_and_unplugging_it_is_said(make_window, jack_serve
         combo = window.midi_panel.combo
         qtbot.waitUntil(lambda: combo.findData(rig.port_name) > 0, timeout=10_000)  # listed in the panel
         window.choices.choose_midi_port(rig.port_name)
-        qtbot.waitUntil(lambda: window.engine.status.get("midi", "").startswith("MIDI input:"), timeout=10_000)
+        qtbot.waitUntil(lambda: window.engine.status.text("midi").startswith("MIDI input:"), timeout=10_000)
         rig.note_on(64, 90)
         rig.note_off(64)
         rig.note_on(67, 30)
         rig.send([0x90, 67, 0])  # velocity-0 note-on ends it
-        qtbot.waitUntil(lambda: len(window.roll.notes) == 2 and window.roll.notes[-1].end_s is not None,
+        qtbot.waitUntil(lambda: len(window.roll.notes) == 2 and window.roll.notes[-1].end is not None,
                         timeout=5000)
         notes = window.engine.take.notes
         assert [(n.source, n.velocity) for n in notes] == [("midi:64", 90), ("midi:67", 30)]
@@ -68,7 +68,7 @@ def test_midi_out_sends_every_note_with_its_note_off_and_the_synth_can_be_muted(
                         timeout=10_000)
         port = next(out.itemData(i) for i in range(out.count()) if "ec-gui-daw-in" in (out.itemData(i) or ""))
         window.choices.choose_midi_out(port, 2)
-        qtbot.waitUntil(lambda: window.engine.status.get("midi out", "").startswith("MIDI out:"), timeout=10_000)
+        qtbot.waitUntil(lambda: window.engine.status.text("midi out").startswith("MIDI out:"), timeout=10_000)
         assert store.get_str("midi/out", "") == port and store.get_int("midi/out_channel", 0) == 2
         tap(window, "z x z")
         window.stop()
@@ -81,7 +81,7 @@ def test_midi_out_sends_every_note_with_its_note_off_and_the_synth_can_be_muted(
         qtbot.waitUntil(lambda: window.engine.midi_out.builtin_synth is False, timeout=3000)
         assert store.get_bool("sound/builtin_synth", True) is False
         window.choices.choose_midi_out("", 0)
-        qtbot.waitUntil(lambda: window.engine.status.get("midi out") == "MIDI out: off", timeout=5000)
+        qtbot.waitUntil(lambda: window.engine.status.text("midi out") == "MIDI out: off", timeout=5000)
     finally:
         window.close()
         daw.close()

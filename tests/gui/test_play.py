@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QApplication
 
 from composer_app.gui.main_window import APP_TITLE
 from composer_app.gui.piano_roll import KEY_W
-from composer_app.sampling import note_name
+from composer_app.pitches import note_name
 
 
 def test_window_opens_titled_with_the_tap_area_holding_the_keyboard(window, qtbot):
@@ -27,8 +27,8 @@ def test_taps_make_notes_in_take_and_roll(window, tap):
     assert len(take) == 4
     assert [n.source for n in take.notes] == ["key:z", "key:x", "key:z", "key:space"]
     assert [(n.index, n.pitch) for n in window.roll.notes] == [(n.index, n.pitch) for n in take.notes]
-    assert all(n.end_s is not None and n.end_s > n.start_s for n in window.roll.notes)
-    starts = [n.start_s for n in window.roll.notes]
+    assert all(n.end is not None and n.end > n.start for n in window.roll.notes)
+    starts = [n.start for n in window.roll.notes]
     assert starts == sorted(starts) and starts[-1] - starts[0] >= 0.15  # 3 gaps of >= 70 ms
     last = take.notes[-1].pitch
     assert window.tap.note_text.startswith(note_name(last))  # feedback: the note that sounded
@@ -44,12 +44,12 @@ def test_a_held_key_grows_until_release_and_autorepeat_is_ignored(window, qtbot,
     wait_settled(window)
     assert len(window.engine.take) == 1
     note = window.roll.notes[0]
-    assert note.end_s is None and window.roll.animating  # growing, repainted by the timer
+    assert note.end is None and window.roll.animating  # growing, repainted by the timer
     assert window.engine.synth.sounding_notes == {note.pitch}
     qtbot.wait(120)
     qtbot.keyRelease(window.tap, Qt.Key.Key_X)
     wait_settled(window)
-    assert note.end_s is not None and note.end_s - note.start_s >= 0.1
+    assert note.end is not None and note.end - note.start >= 0.1
     assert not window.roll.animating  # nothing sounds: no repaint timer
     assert window.engine.synth.sounding_notes == frozenset()
 
@@ -110,7 +110,7 @@ def test_stop_silences_a_held_note(window, qtbot, wait_settled):
     qtbot.keyClick(window, Qt.Key.Key_Escape)
     wait_settled(window)
     assert window.engine.synth.sounding_notes == frozenset()
-    assert window.roll.notes[0].end_s is not None
+    assert window.roll.notes[0].end is not None
     qtbot.keyRelease(window.tap, Qt.Key.Key_Z)
 
 
@@ -125,7 +125,7 @@ def test_roll_scrolls_and_zooms_after_playing(window, qtbot, tap):
     assert roll.px_per_s < before
     roll.fit()
     first, last = roll.notes[0], roll.notes[-1]
-    assert KEY_W <= roll.x_of(first.start_s) and roll.x_of(last.end_s) <= roll.width()  # the whole take shows
+    assert KEY_W <= roll.x_of(first.start) and roll.x_of(last.end) <= roll.width()  # the whole take shows
     roll.zoom(4.0)
     qtbot.keyClick(window, Qt.Key.Key_Right)
     assert roll.view_start_s > 0 and not roll.follow
@@ -172,7 +172,7 @@ def test_losing_focus_releases_held_keys(window, qtbot, wait_settled):
 def test_replay_plays_the_take_through_the_synth_and_shows_it(window, qtbot, tap, wait_settled):
     tap(window, "z x z", hold_ms=60, gap_ms=60)
     heard = []
-    window.engine.replay_note.connect(lambda i, on: heard.append((i, on)))
+    window.engine.replayer.note.connect(lambda i, on: heard.append((i, on)))
     qtbot.keyClick(window, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
     wait_settled(window)
     assert window.roll.animating  # the play-head moves
@@ -206,7 +206,7 @@ def test_an_x_autorepeat_pair_that_qt_did_not_flag_does_not_restart_the_note(win
     wait_settled(window)
     notes = window.engine.take.notes
     assert len(notes) == 1 and window.tap.note_count == 1
-    assert (notes[0].end_ns - notes[0].start_ns) / 1e6 == pytest.approx(500, abs=2)  # the event times, exactly
+    assert (notes[0].end - notes[0].start) * 1e3 == pytest.approx(500, abs=2)  # the event times, exactly
     assert window.engine.synth.sounding_notes == frozenset()
 
 
@@ -223,6 +223,6 @@ def test_a_held_back_key_up_goes_first_when_another_key_goes_down(window, qtbot,
     QApplication.sendEvent(window.tap, _stamped(down, Qt.Key.Key_X, base + 104))
     wait_settled(window)
     a, b = window.engine.take.notes
-    assert (a.end_ns - a.start_ns) / 1e6 == pytest.approx(100, abs=2)
-    assert (b.start_ns - a.end_ns) / 1e6 == pytest.approx(4, abs=2) and b.rest_s > 0  # not legato: z was up
+    assert (a.end - a.start) * 1e3 == pytest.approx(100, abs=2)
+    assert (b.start - a.end) * 1e3 == pytest.approx(4, abs=2) and b.rest_s > 0  # not legato: z was up
     QApplication.sendEvent(window.tap, _stamped(up, Qt.Key.Key_X, base + 150))

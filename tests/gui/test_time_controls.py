@@ -11,7 +11,7 @@ from composer_app.gui.beat_grid import BeatGrid
 from composer_app.gui.main_window import MainWindow
 from composer_app.gui.tempo_bar import QUANTIZE, TimeSettings
 from composer_app.live.engine import LiveEngine
-from composer_app.live.take import ORIGIN_DOWNBEAT, ORIGIN_FIRST_NOTE
+from composer_app.take import ORIGIN_DOWNBEAT, ORIGIN_FIRST_NOTE
 
 
 def test_tap_tempo_follows_the_taps_and_starts_afresh_after_a_pause(window):
@@ -105,7 +105,7 @@ def test_export_writes_the_takes_tempo_and_quantizes_the_file_only(window, tap, 
     assert free.get_tempo_changes()[1][0] == pytest.approx(100)
     ts = free.time_signature_changes[0]
     assert (ts.numerator, ts.denominator) == (3, 4)
-    played = [n.start_s for n in window.engine.take.notes]
+    played = [n.start for n in window.engine.take.notes]
     assert [n.start for n in free.instruments[0].notes] == pytest.approx(played, abs=2e-3)
     window.tempo_bar.quantize.setCurrentText("1/16")
     window.files.export_midi(tmp_path / "grid.mid")
@@ -113,7 +113,7 @@ def test_export_writes_the_takes_tempo_and_quantizes_the_file_only(window, tap, 
     step = 60 / 100 / 4
     starts = [n.start for n in pretty_midi.PrettyMIDI(str(tmp_path / "grid.mid")).instruments[0].notes]
     assert all(abs(s / step - round(s / step)) < 0.01 for s in starts)
-    assert [n.start_s for n in window.engine.take.notes] == played  # the take keeps its timing
+    assert [n.start for n in window.engine.take.notes] == played  # the take keeps its timing
 
 
 def test_new_take_with_count_in_starts_on_the_downbeat(window, tap, wait_settled):

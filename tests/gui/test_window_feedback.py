@@ -8,10 +8,10 @@ from PySide6.QtCore import Qt
 
 from composer_app.gui import banner as banner_module
 from composer_app.gui.piano_roll import DEFAULT_PX_PER_S, READABLE_GAP_PX
-from composer_app.gui.recolour import CompareDialog, copy_take
+from composer_app.gui.recolour import CompareDialog
 from composer_app.live.audio import AudioStatus
-from composer_app.live.take import Take, TakeNote
 from composer_app.status import Status
+from composer_app.take import Take, TakeNote
 
 
 def test_a_new_message_replaces_the_old_one_and_the_banner_does_not_grow(window, qtbot, monkeypatch):
@@ -90,14 +90,14 @@ def test_new_take_starts_at_the_default_zoom(window, qtbot, tap, wait_settled):
 
 
 def _long_take(n: int = 400, gap_s: float = 0.25) -> Take:
-    notes = [TakeNote(i, int(i * gap_s * 1e9), 60 + i % 12, 100, gap_s / 2, gap_s / 2, "key:z",
-                      int((i * gap_s + gap_s / 2) * 1e9)) for i in range(n)]
-    return Take(header={"format": "everybody-compose-take/1"}, notes=notes, closed=True)
+    notes = [TakeNote(i, i * gap_s, 60 + i % 12, 100, i * gap_s + gap_s / 2, gap_s / 2, gap_s / 2, "key:z")
+             for i in range(n)]
+    return Take(notes=notes, closed=True)
 
 
 def test_the_comparison_of_a_long_take_scrolls_instead_of_shrinking_to_dots(window, qtbot):
     played = _long_take()
-    recoloured = copy_take(played)
+    recoloured = played.copy()
     dialog = CompareDialog(window, played, recoloured)
     dialog.show()
     qtbot.waitExposed(dialog)
@@ -113,7 +113,7 @@ def test_the_comparison_of_a_long_take_scrolls_instead_of_shrinking_to_dots(wind
 
 def test_a_short_take_is_compared_whole(window, qtbot):
     played = _long_take(8, 0.5)
-    dialog = CompareDialog(window, played, copy_take(played))
+    dialog = CompareDialog(window, played, played.copy())
     dialog.show()
     qtbot.waitExposed(dialog)
     roll = dialog.played_view.roll
@@ -181,7 +181,7 @@ class _FakeOutput:
 def test_the_status_bar_shows_the_sound_state_whole(window, qtbot):
     message = ("sound: HDA Intel PCH: ALC3246 Analog (hw:0,0) (ALSA), 48000 Hz, block 128, "
                "output latency 5.8 ms")
-    window.engine.audio_output = _FakeOutput(AudioStatus(True, message, "HDA Intel PCH: ALC3246 Analog (hw:0,0)",
+    window.engine.sound.output = _FakeOutput(AudioStatus(True, message, "HDA Intel PCH: ALC3246 Analog (hw:0,0)",
                                                          "ALSA", 48000, 128, 0.0058))
     window.engine.status_changed.emit(Status("sound", message))
     qtbot.waitUntil(lambda: window.status_line.sound.toolTip() == message)
@@ -190,7 +190,7 @@ def test_the_status_bar_shows_the_sound_state_whole(window, qtbot):
     assert "5.8 ms" in label.text() and label.text().startswith("sound: HDA Intel")
     assert label.width() >= label.fontMetrics().horizontalAdvance(label.text())  # nothing cut
     assert window.sound_panel.status.text() == message  # the whole message in the panel
-    window.engine.audio_output = None
+    window.engine.sound.output = None
 
 
 def test_the_banner_follows_the_level_of_a_status_not_its_words(window, qtbot):

@@ -113,7 +113,7 @@ def free_display() -> str:
 
 
 def journal_notes(path: Path) -> int:
-    from composer_app.live.take import load_take
+    from composer_app.live.recovery import load_take
 
     return len(load_take(path))
 
@@ -138,7 +138,7 @@ def start_servers(args) -> tuple[str, subprocess.Popen | None, subprocess.Popen 
 
 def tap_and_kill(check: Check, data: Path, settings: Path, results: dict) -> Path:
     """Steps 1-2: eight taps reach the journal; SIGKILL leaves that journal for recovery. Its path."""
-    from composer_app.live.take import find_recoverable_takes
+    from composer_app.live.recovery import find_recoverable_takes
 
     check.start(data, settings)
     check.wait_window("Everybody Compose")
@@ -161,7 +161,7 @@ def tap_and_kill(check: Check, data: Path, settings: Path, results: dict) -> Pat
 def restore_and_export(check: Check, data: Path, settings: Path, crashed: Path, results: dict,
                        screenshot: bool) -> None:
     """Step 3: the next start offers the crashed take back; restore it and export it with Ctrl+E."""
-    from composer_app.live.take import find_recoverable_takes
+    from composer_app.live.recovery import find_recoverable_takes
 
     check.start(data, settings)
     dialog = check.wait_window("Restore the last take")

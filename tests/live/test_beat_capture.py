@@ -107,7 +107,7 @@ def test_end_sounding_and_undo():
     c.press("key:x", T0 + 300 * MS)
     assert c.end_sounding(T0 + 350 * MS).index == 1
     assert c.release("key:x", T0 + 400 * MS) is None
-    c.undo(prev_end_ns=T0 + 100 * MS, prev_dur_s=0.1)
+    c.undo(prev_end=0.1, prev_dur_s=0.1)
     beat = c.press("key:z", T0 + 600 * MS)
     assert beat.index == 1 and beat.rest_s == pytest.approx(0.5) and beat.prev_dur_s == pytest.approx(0.1)
 
@@ -116,7 +116,7 @@ def test_undo_forgets_keys_of_undone_notes():
     """A key still down on an undone note must not end a later note that reuses its index."""
     c = cap()
     c.press("key:z", T0)
-    c.undo(prev_end_ns=None, prev_dur_s=0.0)
+    c.undo(prev_end=None, prev_dur_s=0.0)
     beat = c.press("key:x", T0 + 100 * MS)
     assert beat.index == 0 and beat.rest_s == pytest.approx(0.1)
     assert c.release("key:z", T0 + 150 * MS) is None and c.sounding == 0

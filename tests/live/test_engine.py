@@ -8,32 +8,23 @@ import time
 import numpy as np
 import pytest
 
-import models
 from composer_app import checkpoints
 from composer_app.beats import FeatureSpec
 from composer_app.checkpoints import LoadedModel
 from composer_app.errors import UserError
 from composer_app.live import live_models
 from composer_app.live.engine import LiveEngine
+from composer_app.live.recovery import load_take
 from composer_app.live.synth import SILENCE_PEAK
-from composer_app.live.take import load_take
-from composer_app.sampling import SamplingSettings, parse_scale
+from composer_app.pitches import parse_scale
+from composer_app.sampling import SamplingSettings
 
 MS = 1_000_000
 
 
-def tiny(arch: str = "vanilla_rnn", seed: int = 0) -> LoadedModel:
-    import torch
-
-    torch.manual_seed(seed)
-    cfg = {"vanilla_rnn": {"embed_size": 8, "hidden_dim": 16}, "lstm_attn": {"hidden_dim": 16},
-           "attention_rnn": {"embed_dim": 8, "encode_hidden_dim": 16, "decode_hidden_dim": 16, "window": 8}}[arch]
-    return LoadedModel(models.build(arch, kind="live", **cfg).eval(), arch, "live", FeatureSpec())
-
-
 @pytest.fixture
-def engine(tmp_path):
-    eng = LiveEngine(tiny(), audio=False, take_dir=tmp_path, seed=1)
+def engine(tmp_path, tiny_model):
+    eng = LiveEngine(tiny_model(), audio=False, take_dir=tmp_path, seed=1)
     yield eng
     eng.close()
 
@@ -62,9 +53,9 @@ def test_press_sounds_at_once_with_an_allowed_pitch(engine):
 def test_repeat_press_does_not_step_the_model(engine):
     t = time.perf_counter_ns()
     assert engine.press("key:z", t) is not None
-    count = engine._stepper.count
+    count = engine.model_steps
     assert engine.press("key:z", t + 40 * MS) is None  # auto-repeat
-    assert engine._stepper.count == count and len(engine.take) == 1
+    assert engine.model_steps == count and len(engine.take) == 1
 
 
 def test_legato_sends_note_off_of_the_held_note(engine):
@@ -78,10 +69,10 @@ def test_legato_sends_note_off_of_the_held_note(engine):
     assert b.rest_s == 0.0 and b.prev_dur_s == pytest.approx(0.15)
 
 
-def test_velocity_drives_loudness(tmp_path):
+def test_velocity_drives_loudness(tmp_path, tiny_model):
     peaks = {}
     for vel in (20, 120):
-        with LiveEngine(tiny(), SamplingSettings(low=60, high=60, repeat_decay=0.0), audio=False,
+        with LiveEngine(tiny_model(), SamplingSettings(low=60, high=60, repeat_decay=0.0), audio=False,
                         record=False) as eng:
             eng.midi_note("on", 50, vel, time.perf_counter_ns())
             peaks[vel] = peak(eng.synth.render_seconds(0.2))
@@ -107,7 +98,7 @@ def test_settings_switch_takes_effect_at_next_beat(engine):
     assert engine.take.events[0]["settings"]["high"] == 72
 
 
-def test_model_switch_sends_all_notes_off_and_primes_new_model(engine, monkeypatch):
+def test_model_switch_sends_all_notes_off_and_primes_new_model(engine, monkeypatch, tiny_model):
     calls = []
     real = engine.synth.all_notes_off
     monkeypatch.setattr(engine.synth, "all_notes_off", lambda *a, **k: (calls.append(1), real(*a, **k)))
@@ -117,16 +108,16 @@ def test_model_switch_sends_all_notes_off_and_primes_new_model(engine, monkeypat
     for k in range(3):
         tap(engine, "key:z", t + k * 200 * MS)
     engine.press("key:z", t + 700 * MS)
-    new = tiny("lstm_attn")
+    new = tiny_model("lstm_attn")
     engine.set_model(new)
     assert calls and engine.synth.sounding_notes == frozenset()
     assert ended[-1].reason == "model"
-    assert engine.model is new and engine._stepper.count == 4  # primed with the 4 notes played
-    assert engine.status["model"].startswith("model: LSTM with Local Attention")
+    assert engine.model is new and engine.model_steps == 4  # primed with the 4 notes played
+    assert engine.status.text("model").startswith("model: LSTM with Local Attention")
     assert engine.release("key:z", t + 800 * MS) is None  # its note was ended by the switch
     assert tap(engine, "key:x", t + 900 * MS) is not None
     with pytest.raises(UserError, match="cannot play live"):
-        engine.set_model(LoadedModel(tiny().model, "vanilla_rnn", "offline", FeatureSpec()))
+        engine.set_model(LoadedModel(tiny_model().model, "vanilla_rnn", "offline", FeatureSpec()))
 
 
 def test_missing_shipped_checkpoint_is_a_clear_error(monkeypatch, tmp_path):
@@ -136,21 +127,21 @@ def test_missing_shipped_checkpoint_is_a_clear_error(monkeypatch, tmp_path):
         LiveEngine("vanilla_rnn", audio=False, record=False)
 
 
-def test_shipped_checkpoint_loads_by_architecture(monkeypatch, tmp_path):
-    loaded = tiny()
+def test_shipped_checkpoint_loads_by_architecture(monkeypatch, tmp_path, tiny_model):
+    loaded = tiny_model()
     checkpoints.save_checkpoint(tmp_path / "vanilla_rnn_live.pt", loaded.model, "vanilla_rnn", "live", FeatureSpec())
     monkeypatch.setattr(live_models, "default_checkpoint", lambda a, k: tmp_path / f"{a}_{k}.pt")
     with LiveEngine("vanilla_rnn", audio=False, record=False) as eng:
         assert eng.model.path.endswith("vanilla_rnn_live.pt") and eng.model.kind == "live"
 
 
-def test_no_sound_card_runs_silently_and_says_so_once(tmp_path):
+def test_no_sound_card_runs_silently_and_says_so_once(tmp_path, tiny_model):
     messages = []
-    eng = LiveEngine(tiny(), audio=True, device="no such sound card", take_dir=tmp_path)
+    eng = LiveEngine(tiny_model(), audio=True, device="no such sound card", take_dir=tmp_path)
     eng.status_changed.connect(lambda status: messages.append((status.topic, status.text)))
     eng.start()
     try:
-        assert not eng.sound_available
+        assert not eng.sound.available
         sound = [m for topic, m in messages if topic == "sound"]
         assert len(sound) == 1 and "no sound" in sound[0] and "still work" in sound[0]
         eng.start()
@@ -169,32 +160,40 @@ def test_no_sound_card_runs_silently_and_says_so_once(tmp_path):
     assert len(load_take(eng.take_path)) == 603
 
 
-def test_without_fluidsynth_everything_but_sound_works(monkeypatch, tmp_path):
+def test_without_fluidsynth_everything_but_sound_works(monkeypatch, tmp_path, tiny_model):
     from composer_app.live import synth as synth_mod
 
     def missing():
         raise UserError("the FluidSynth library was not found")
 
     monkeypatch.setattr(synth_mod, "_fluidsynth", missing)
-    with LiveEngine(tiny(), audio=True, take_dir=tmp_path) as eng:
-        assert "FluidSynth" in eng.status["sound"]
+    with LiveEngine(tiny_model(), audio=True, take_dir=tmp_path) as eng:
+        assert "FluidSynth" in eng.status.text("sound")
         assert tap(eng, "key:z", time.perf_counter_ns()) is not None
         assert eng.to_melody().shape == (1, 3)
 
 
-def test_undo_restores_model_state_and_take(engine):
+def test_undo_restores_model_state_and_take(engine, tiny_model, tmp_path):
     t = time.perf_counter_ns()
+    greedy = SamplingSettings(top_k=1)  # the pitch depends on the model's state alone, not on the draw
+    engine.set_settings(greedy)
     for k in range(3):
         tap(engine, "key:z", t + k * 200 * MS)
-    state_before = {k: v.clone() for k, v in engine._stepper._state.items()}
     engine.press("key:x", t + 700 * MS)
     assert engine.undo()
-    assert engine.synth.sounding_notes == frozenset() and len(engine.take) == 3
-    assert engine._stepper.count == 3
-    for k, v in engine._stepper._state.items():
-        assert np.array_equal(v.numpy(), state_before[k].numpy())
+    assert engine.synth.sounding_notes == frozenset() and len(engine.take) == 3 and engine.model_steps == 3
     assert engine.release("key:x", t + 750 * MS) is None
-    nxt = engine.press("key:z", t + 900 * MS)
+    after_undo = [tap(engine, "key:z", t + k * 300 * MS + 900 * MS).pitch for k in range(4)]
+    with LiveEngine(tiny_model(), greedy, audio=False, record=False) as never_undone:
+        for k in range(3):
+            tap(never_undone, "key:z", t + k * 200 * MS)
+        # the same beats as after the undo: rest measured from the third note's end
+        never_undone.press("key:z", t + 900 * MS)
+        never_undone.release("key:z", t + 1000 * MS)
+        straight = [never_undone.take.notes[3].pitch] + [
+            tap(never_undone, "key:z", t + k * 300 * MS + 900 * MS).pitch for k in range(1, 4)]
+    assert after_undo == straight  # the model went on as if the undone note had never been played
+    nxt = engine.take.notes[3]
     assert nxt.index == 3 and nxt.rest_s == pytest.approx(0.9 - 0.5)
     while engine.undo():
         pass
@@ -208,10 +207,10 @@ def test_stop_ends_the_note_and_new_take_closes_the_old(engine, tmp_path):
     tap(engine, "key:z", t)
     engine.press("key:x", t + 300 * MS)
     engine.stop()
-    assert engine.synth.sounding_notes == frozenset() and engine.take.notes[-1].end_ns is not None
+    assert engine.synth.sounding_notes == frozenset() and engine.take.notes[-1].end is not None
     first_path = engine.take_path
     engine.new_take()
-    assert len(engine.take) == 0 and engine._stepper.count == 0
+    assert len(engine.take) == 0 and engine.model_steps == 0
     assert load_take(first_path).closed and len(load_take(first_path)) == 2
     tap(engine, "key:z", time.perf_counter_ns())
     assert engine.take_path != first_path
@@ -222,8 +221,8 @@ def test_replay_is_timed_non_blocking_and_stoppable(engine):
     for k in range(6):
         tap(engine, "key:z", t + k * 100 * MS, hold_ms=50)
     seen, done = [], threading.Event()
-    engine.replay_note.connect(lambda i, on: seen.append((i, on, time.perf_counter())))
-    engine.replay_finished.connect(done.set)
+    engine.replayer.note.connect(lambda i, on: seen.append((i, on, time.perf_counter())))
+    engine.replayer.finished.connect(done.set)
     t0 = time.perf_counter()
     engine.replay()
     assert time.perf_counter() - t0 < 0.05  # returns at once
@@ -235,9 +234,9 @@ def test_replay_is_timed_non_blocking_and_stoppable(engine):
     done.clear()
     engine.replay(speed=0.1)  # 10x slower: still playing when stopped
     time.sleep(0.05)
-    assert engine.replaying
-    engine.stop_replay()
-    assert done.wait(1) and not engine.replaying and engine.synth.sounding_notes == frozenset()
+    assert engine.replayer.running
+    engine.replayer.stop()
+    assert done.wait(1) and not engine.replayer.running and engine.synth.sounding_notes == frozenset()
 
 
 def test_submit_from_another_thread(engine):
@@ -249,7 +248,7 @@ def test_submit_from_another_thread(engine):
     th.start()
     th.join()
     assert engine.wait_idle()
-    assert got == ["live-engine"] and len(engine.take) == 1 and engine.take.notes[0].end_ns is not None
+    assert got == ["live-engine"] and len(engine.take) == 1 and engine.take.notes[0].end is not None
 
 
 def test_export_midi_round_trip(engine, tmp_path):
@@ -272,8 +271,8 @@ def test_listeners_failing_do_not_break_the_instrument(engine):
     assert len(engine.take) == 1
 
 
-def test_close_silences_everything(tmp_path):
-    eng = LiveEngine(tiny(), audio=False, take_dir=tmp_path)
+def test_close_silences_everything(tmp_path, tiny_model):
+    eng = LiveEngine(tiny_model(), audio=False, take_dir=tmp_path)
     eng.press("key:z", time.perf_counter_ns())
     eng.close()
     eng.close()
@@ -293,34 +292,34 @@ def test_silence_after_stop(engine):
     assert peak(engine.synth.render_seconds(0.1)) <= SILENCE_PEAK
 
 
-def test_plays_on_the_default_device_and_switches_block_size(tmp_path):
+def test_plays_on_the_default_device_and_switches_block_size(tmp_path, tiny_model):
     """conftest's ALSA null sink stands in for a sound card."""
-    with LiveEngine(tiny(), audio=True, take_dir=tmp_path, blocksize=128) as eng:
-        assert eng.sound_available, eng.status
+    with LiveEngine(tiny_model(), audio=True, take_dir=tmp_path, blocksize=128) as eng:
+        assert eng.sound.available, eng.status.latest
         ev = eng.press("key:z")
         deadline = time.monotonic() + 3
-        while not eng.audio_output.note_timings() and time.monotonic() < deadline:
+        while not eng.sound.output.note_timings() and time.monotonic() < deadline:
             time.sleep(0.005)
-        timing = eng.audio_output.note_timings()[-1]
+        timing = eng.sound.output.note_timings()[-1]
         assert timing.note_on_ns <= ev.sounded_ns <= timing.block_ns  # rendered by a block after the note-on
-        status = eng.set_audio(blocksize=256, latency=0.02)
+        status = eng.sound.set_audio(blocksize=256, latency=0.02)
         assert status.available and status.blocksize == 256
-        assert eng.synth.sounding_notes == frozenset() and eng.take.notes[-1].end_ns is not None
-        assert eng.set_audio(device="no such device").available is False
+        assert eng.synth.sounding_notes == frozenset() and eng.take.notes[-1].end is not None
+        assert eng.sound.set_audio(device="no such device").available is False
         assert tap(eng, "key:x", time.perf_counter_ns()) is not None  # silent, still playing
 
 
-def test_midi_loopback_drives_a_take_that_exports(jack_server, tmp_path):
+def test_midi_loopback_drives_a_take_that_exports(jack_server, tmp_path, tiny_model):
     """A MIDI keyboard over JACK plays a whole take through the engine's own MIDI input; it exports to MIDI."""
     pretty_midi = pytest.importorskip("pretty_midi")
     from composer_app.bench.jack_rig import JackMidiSender
     from composer_app.bench.live import connect_midi
     from composer_app.live.midi_in import JACK_BACKEND
 
-    with LiveEngine(tiny(), audio=False, take_dir=tmp_path) as eng:
-        # The MIDI port opens before the sender (a Python JACK client) runs: see LiveEngine.open_midi.
-        port = eng.open_midi("take-in", backend=JACK_BACKEND, virtual=True)
-        assert eng.status["midi"] == f"MIDI input: {port}"
+    with LiveEngine(tiny_model(), audio=False, take_dir=tmp_path) as eng:
+        # The MIDI port opens before the sender (a Python JACK client) runs: see MidiConnection.open.
+        port = eng.midi_in.open("take-in", backend=JACK_BACKEND, virtual=True)
+        assert eng.status.text("midi") == f"MIDI input: {port}"
         with JackMidiSender(jack_server.name, name="ec-take-kbd") as kbd:
             connect_midi(jack_server, kbd.port_name, port)
             time.sleep(0.2)  # JACK makes the connection at a later cycle
@@ -334,10 +333,10 @@ def test_midi_loopback_drives_a_take_that_exports(jack_server, tmp_path):
                     kbd.note_off(60 + k)
                 time.sleep(0.03)
             deadline = time.monotonic() + 3
-            while (len(eng.take) < 8 or eng.take.notes[-1].end_ns is None) and time.monotonic() < deadline:
+            while (len(eng.take) < 8 or eng.take.notes[-1].end is None) and time.monotonic() < deadline:
                 time.sleep(0.01)
         assert [n.velocity for n in eng.take.notes] == velocities
-        assert all(n.end_ns is not None and n.source.startswith("midi:") for n in eng.take.notes)
+        assert all(n.end is not None and n.source.startswith("midi:") for n in eng.take.notes)
         path = eng.export_midi(tmp_path / "loop.mid")
     notes = pretty_midi.PrettyMIDI(str(path)).instruments[0].notes
     assert [n.velocity for n in notes] == velocities

@@ -8,9 +8,6 @@ import time
 import numpy as np
 import pytest
 
-import models
-from composer_app.beats import FeatureSpec
-from composer_app.checkpoints import LoadedModel
 from composer_app.live.beat_capture import STEER_KEYS, key_source, steer_key_height
 from composer_app.live.engine import LiveEngine
 from composer_app.live.metronome import ACCENT_NOTE, BEAT_NOTE, ClickTrack, Metronome
@@ -21,12 +18,7 @@ from composer_app.sampling import SamplingSettings
 MS = 1_000_000
 
 
-def tiny_live() -> LoadedModel:
-    import torch
 
-    torch.manual_seed(0)
-    return LoadedModel(models.build("vanilla_rnn", kind="live", embed_size=8, hidden_dim=16).eval(), "vanilla_rnn",
-                       "live", FeatureSpec())
 
 
 class ClickSink:
@@ -90,15 +82,15 @@ def test_tempo_change_applies_from_the_next_beat():
     assert np.median(gaps) == pytest.approx(300, abs=40)
 
 
-def test_clicks_sound_on_the_synth_but_never_reach_the_take(tmp_path):
-    eng = LiveEngine(tiny_live(), audio=False, take_dir=tmp_path, seed=1, tempo_bpm=300)
+def test_clicks_sound_on_the_synth_but_never_reach_the_take(tmp_path, tiny_model):
+    eng = LiveEngine(tiny_model(), audio=False, take_dir=tmp_path, seed=1, tempo_bpm=300)
     try:
         silence = np.abs(eng.synth.render_seconds(0.05)).max()
-        eng.set_metronome(True)
+        eng.metronome.set_on(True)
         assert wait_for(lambda: len(eng.metronome.played) >= 1)
         assert silence <= SILENCE_PEAK and np.abs(eng.synth.render_seconds(0.1)).max() > 100  # heard
         assert len(eng.take) == 0 and eng.take_path is None  # and not recorded
-        eng.set_metronome(False)
+        eng.metronome.set_on(False)
         n = len(eng.metronome.played)
         time.sleep(0.4)
         assert len(eng.metronome.played) <= n + 1
@@ -106,11 +98,11 @@ def test_clicks_sound_on_the_synth_but_never_reach_the_take(tmp_path):
         eng.close()
 
 
-def test_metronome_with_the_null_sound_device(tmp_path):
+def test_metronome_with_the_null_sound_device(tmp_path, tiny_model):
     """Headless: the stream renders into ALSA's null sink while the clicks go to the synth it pulls from."""
-    eng = LiveEngine(tiny_live(), audio=True, take_dir=tmp_path, seed=1, tempo_bpm=400).start()
+    eng = LiveEngine(tiny_model(), audio=True, take_dir=tmp_path, seed=1, tempo_bpm=400).start()
     try:
-        eng.set_metronome(True)
+        eng.metronome.set_on(True)
         assert wait_for(lambda: len(eng.metronome.played) >= 3)
         eng.press("key:z")
         assert len(eng.take) == 1
@@ -138,10 +130,10 @@ def test_midi_keys_steer_the_pitch_by_their_height(tmp_path):
     assert [n.direction for n in eng.take.notes] == asked  # the take keeps what each key asked
 
 
-def test_steer_keys_are_the_home_row_low_to_high(tmp_path):
+def test_steer_keys_are_the_home_row_low_to_high(tmp_path, tiny_model):
     assert [steer_key_height(k) for k in STEER_KEYS] == list(range(8))
     assert steer_key_height("semicolon") == 7 and steer_key_height("z") is None
-    eng = LiveEngine(tiny_live(), SamplingSettings(steer=1.0), audio=False, take_dir=tmp_path, seed=4)
+    eng = LiveEngine(tiny_model(), SamplingSettings(steer=1.0), audio=False, take_dir=tmp_path, seed=4)
     t = time.perf_counter_ns()
     try:
         seq = ["a", "f", "l", "l", "d"]

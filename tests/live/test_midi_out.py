@@ -9,9 +9,6 @@ import time
 import mido
 import pytest
 
-import models
-from composer_app.beats import FeatureSpec
-from composer_app.checkpoints import LoadedModel
 from composer_app.errors import UserError
 from composer_app.live.engine import LiveEngine
 from composer_app.live.midi_in import JACK_BACKEND
@@ -21,12 +18,7 @@ from composer_app.live.note_sink import NoteSink
 MS = 1_000_000
 
 
-def tiny_live() -> LoadedModel:
-    import torch
 
-    torch.manual_seed(0)
-    return LoadedModel(models.build("vanilla_rnn", kind="live", embed_size=8, hidden_dim=16).eval(), "vanilla_rnn",
-                       "live", FeatureSpec())
 
 
 class Receiver:
@@ -83,13 +75,13 @@ def output_named(eng, part: str) -> str:
     return matching[0]
 
 
-def test_played_replayed_and_stopped_notes_reach_the_port_with_their_note_offs(jack_server, tmp_path):
+def test_played_replayed_and_stopped_notes_reach_the_port_with_their_note_offs(jack_server, tmp_path, tiny_model):
     rx = Receiver("ec-daw-in")
-    eng = LiveEngine(tiny_live(), audio=False, take_dir=tmp_path, seed=1)
+    eng = LiveEngine(tiny_model(), audio=False, take_dir=tmp_path, seed=1)
     try:
         eng.set_instrument(40)
         name = eng.midi_out.open(output_named(eng, "ec-daw-in"), JACK_BACKEND, channel=2)
-        assert eng.status["midi out"].startswith("MIDI out:")
+        assert eng.status.text("midi out").startswith("MIDI out:")
         assert rx.wait(lambda ms: any(m.type == "program_change" for m in ms))
         t = time.perf_counter_ns()
         for k in range(6):  # legato on alternate keys, like the tap keys
@@ -109,7 +101,7 @@ def test_played_replayed_and_stopped_notes_reach_the_port_with_their_note_offs(j
         # Replay (and the Recolour preview, which replays a take) goes out too
         before = len(rx.notes())
         done = threading.Event()
-        eng.replay_finished.connect(done.set)
+        eng.replayer.finished.connect(done.set)
         eng.replay(speed=4.0)
         assert done.wait(5)
         assert rx.wait(lambda ms: len([m for m in ms if m.type in ("note_on", "note_off")]) >= before + 14)
@@ -119,9 +111,9 @@ def test_played_replayed_and_stopped_notes_reach_the_port_with_their_note_offs(j
         rx.close()
 
 
-def test_the_builtin_synth_can_be_switched_off(jack_server, tmp_path):
+def test_the_builtin_synth_can_be_switched_off(jack_server, tmp_path, tiny_model):
     rx = Receiver("ec-ext-synth")
-    eng = LiveEngine(tiny_live(), audio=False, take_dir=tmp_path, seed=1)
+    eng = LiveEngine(tiny_model(), audio=False, take_dir=tmp_path, seed=1)
     try:
         eng.midi_out.open(output_named(eng, "ec-ext-synth"), JACK_BACKEND)
         eng.midi_out.set_builtin_synth(False)
@@ -135,9 +127,9 @@ def test_the_builtin_synth_can_be_switched_off(jack_server, tmp_path):
         rx.close()
 
 
-def test_exit_leaves_nothing_hanging(jack_server, tmp_path):
+def test_exit_leaves_nothing_hanging(jack_server, tmp_path, tiny_model):
     rx = Receiver("ec-exit")
-    eng = LiveEngine(tiny_live(), audio=False, take_dir=tmp_path, seed=1)
+    eng = LiveEngine(tiny_model(), audio=False, take_dir=tmp_path, seed=1)
     eng.midi_out.open(output_named(eng, "ec-exit"), JACK_BACKEND)
     eng.press("key:z")
     eng.close()
@@ -147,8 +139,8 @@ def test_exit_leaves_nothing_hanging(jack_server, tmp_path):
         rx.close()
 
 
-def test_a_virtual_port_for_a_daw(jack_server, tmp_path):
-    eng = LiveEngine(tiny_live(), audio=False, take_dir=tmp_path, seed=1)
+def test_a_virtual_port_for_a_daw(jack_server, tmp_path, tiny_model):
+    eng = LiveEngine(tiny_model(), audio=False, take_dir=tmp_path, seed=1)
     try:
         assert eng.midi_out.open(backend=JACK_BACKEND, virtual=True) == VIRTUAL_PORT_NAME
         client = jack_server.client("ec-look")
@@ -161,23 +153,23 @@ def test_a_virtual_port_for_a_daw(jack_server, tmp_path):
         eng.close()
 
 
-def test_an_unplugged_port_is_reported_and_reopened(jack_server, tmp_path):
+def test_an_unplugged_port_is_reported_and_reopened(jack_server, tmp_path, tiny_model):
     rx = Receiver("ec-unplug")
-    eng = LiveEngine(tiny_live(), audio=False, take_dir=tmp_path, seed=1)
+    eng = LiveEngine(tiny_model(), audio=False, take_dir=tmp_path, seed=1)
     try:
         port = output_named(eng, "ec-unplug")
         eng.midi_out.open(port, JACK_BACKEND)
-        eng.poll_midi()
+        eng.midi_out.poll()
         rx.close()  # unplugged
         time.sleep(0.1)
-        eng.poll_midi()
-        assert "disappeared" in eng.status["midi out"]
+        eng.midi_out.poll()
+        assert "disappeared" in eng.status.text("midi out")
         assert eng.press("key:z") is not None  # playing goes on
         eng.stop()
         rx = Receiver("ec-unplug")  # plugged back in
         time.sleep(0.1)
-        eng.poll_midi()
-        assert eng.status["midi out"].endswith("(back)")
+        eng.midi_out.poll()
+        assert eng.status.text("midi out").endswith("(back)")
         t = time.perf_counter_ns()
         ev = eng.press("key:x", t + 100 * MS)
         eng.release("key:x", t + 200 * MS)

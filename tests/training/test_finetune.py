@@ -172,14 +172,14 @@ def test_command_line(start, folder, tmp_path, capsys):
 
 def test_the_apps_takes_are_material_too(tmp_path):
     """Saved takes and take journals count like MIDI files; a damaged take is skipped, named as such."""
-    from composer_app.live.take import Take, TakeNote, save_take
+    from composer_app.take import Take, TakeNote, save_take
     from composer_app.training.finetune import take_files
 
     rng = np.random.default_rng(2)
     takes = tmp_path / "takes"
     takes.mkdir()
     for i in range(8):
-        notes = [TakeNote(k, int(s * 1e9), int(p), 90, end_ns=int(e * 1e9))
+        notes = [TakeNote(k, float(s), int(p), 90, end=float(e))
                  for k, (s, e, p) in enumerate(tune_notes(rng, 45))]
         save_take(Take(header={"format": "everybody-compose-take/1"}, notes=notes), takes / f"take{i}.ectake")
     (takes / "broken.ectake").write_text("{not json")

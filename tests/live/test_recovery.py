@@ -1,4 +1,5 @@
-"""Takes on disk: the journal survives kill -9, crashed takes are found, corrupt files give clear errors."""
+"""Takes on disk: the journal survives kill -9, crashed takes are found, corrupt files give clear errors, and the
+take files written so far still load."""
 
 from __future__ import annotations
 
@@ -15,18 +16,12 @@ import numpy as np
 import pytest
 
 from composer_app.errors import UserError
-from composer_app.live.take import (
-    FORMAT,
-    Take,
-    TakeJournal,
-    TakeNote,
-    dismiss_recoverable,
-    find_recoverable_takes,
-    load_take,
-    save_take,
-)
+from composer_app.live.journal import TakeJournal
+from composer_app.live.recovery import dismiss_recoverable, find_recoverable_takes, load_take
+from composer_app.take import FORMAT, Take, TakeNote, save_take
 
 ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "tests" / "fixtures" / "takes"
 MS = 1_000_000
 
 
@@ -37,11 +32,11 @@ def journal_with(folder, n_notes=3, close=True) -> Path:
         j.write({"type": "on", "i": i, "t": i * 300 * MS, "pitch": 60 + i, "vel": 90, "rest": 0.1, "prev_dur": 0.2,
                  "src": "key:z"})
         j.write({"type": "off", "i": i, "t": i * 300 * MS + 150 * MS})
-    if close:
-        j.close(n_notes * 300 * MS)
-    else:
-        j._closed = True
-        j._file.close()  # the process died: the kernel drops the lock, nothing more is written
+    j.close(n_notes * 0.3)
+    assert j.wait_closed()
+    if not close:  # as the process had died before its last line: no closed line, no lock held
+        lines = j.path.read_text().splitlines(keepends=True)
+        j.path.write_text("".join(line for line in lines if '"closed"' not in line))
     return j.path
 
 
@@ -57,7 +52,7 @@ def test_journal_round_trip(tmp_path):
 
 def test_no_notes_no_file(tmp_path):
     j = TakeJournal(tmp_path / "takes", {})
-    j.close(0)
+    j.close(0.0)
     assert j.path is None and not (tmp_path / "takes").exists()
 
 
@@ -80,7 +75,7 @@ def test_note_held_at_crash_ends_at_last_event(tmp_path):
              {"type": "settings", "t": 500 * MS, "program": 40}]
     path.write_text("".join(json.dumps(r) + "\n" for r in lines))
     take = load_take(path)
-    assert take.notes[1].end_ns == 500 * MS and take.header["program"] == 40
+    assert take.notes[1].end == 0.5 and take.header["program"] == 40
 
 
 def test_a_damaged_line_is_skipped_and_every_good_event_kept(tmp_path):
@@ -112,7 +107,7 @@ def test_newer_format_and_missing_file(tmp_path):
 
 def test_save_and_open_user_take(tmp_path):
     take = Take({"format": FORMAT, "model": {"architecture": "lstm_attn"}, "program": 3},
-                [TakeNote(0, 100 * MS, 64, 70, 0.1, 0.0, "midi:64", 400 * MS)])
+                [TakeNote(0, 0.1, 64, 70, 0.4, 0.1, 0.0, "midi:64")])
     path = save_take(take, tmp_path / "mine")
     assert path.suffix == ".ectake" and not list(tmp_path.glob("*.part"))
     back = load_take(path)
@@ -125,13 +120,10 @@ def test_save_and_open_user_take(tmp_path):
 
 CHILD = textwrap.dedent("""
     import sys, time
-    import models
-    from composer_app.beats import FeatureSpec
-    from composer_app.checkpoints import LoadedModel
     from composer_app.live.engine import LiveEngine
-    m = LoadedModel(models.build("vanilla_rnn", kind="live", embed_size=8, hidden_dim=16), "vanilla_rnn", "live",
-                    FeatureSpec())
-    eng = LiveEngine(m, audio=False, take_dir=sys.argv[1])
+    sys.path.insert(0, "tests")
+    from conftest import build_tiny
+    eng = LiveEngine(build_tiny(), audio=False, take_dir=sys.argv[1])
     for k in range(8):
         eng.press("key:z" if k % 2 else "key:x")
         time.sleep(0.01)
@@ -164,6 +156,26 @@ def test_take_survives_kill_9(tmp_path):
     assert find_recoverable_takes(tmp_path) == [path]
     take = load_take(path)
     assert not take.closed and len(take) == 9
-    assert all(n.end_ns is not None and n.end_ns >= n.start_ns for n in take.notes)
+    assert all(n.end is not None and n.end >= n.start for n in take.notes)
     assert [n.source for n in take.notes[:8]] == ["key:x", "key:z"] * 4
     assert take.header["model"]["architecture"] == "vanilla_rnn" and "settings" in take.header
+
+
+def test_a_journal_written_before_takes_were_in_seconds_still_loads():
+    take = load_take(FIXTURES / "played-2024.jsonl")
+    assert take.closed and take.warnings == []
+    np.testing.assert_allclose(take.to_melody(), [[0, 0.18, 73], [0.25, 0.37, 54], [0.4, 0.7, 87], [0.7, 0.79, 49],
+                                                  [1.0, 1.2, 61]])
+    assert take.velocities().tolist() == [90, 91, 92, 93, 80]
+    assert [n.direction for n in take.notes] == [None, 1, 1, 1, None]
+    assert take.program == 5 and take.tempo_bpm == 96 and str(take.time_signature) == "3/4"
+    assert take.events == [{"t": 2095185, "program": 5}]
+
+
+def test_a_saved_take_written_before_takes_were_in_seconds_loads_and_saves_the_same(tmp_path):
+    path = FIXTURES / "saved-2024.ectake"
+    take = load_take(path)
+    assert [n.pitch for n in take.notes] == [73, 54, 87, 49, 61] and take.notes[4].end == 1.2
+    assert take.program == 5 and take.tempo_bpm == 96 and str(take.time_signature) == "3/4"
+    again = save_take(take, tmp_path / "again.ectake")
+    assert json.loads(again.read_text()) == json.loads(path.read_text())  # the same document, note for note

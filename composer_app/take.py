@@ -1,0 +1,248 @@
+"""A take: the notes played (or recoloured), with the tempo and metre they were played in, in seconds.
+
+Shaped like pretty_midi's notes: each :class:`TakeNote` has ``start`` and ``end`` in seconds since the take's
+time 0 (bar 1 beat 1), ``pitch`` and ``velocity``, plus what the live model saw (its beat) and where the note came
+from. A :class:`Take` holds the notes and a header (model, settings, instrument, tempo, metre); it turns into the
+``(n, 3)`` melody array the rest of the app uses, a MIDI file, or the ``.ectake`` document a user saves.
+
+On disk times stay integer nanoseconds (:func:`file_time`), as every take file written so far has them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from composer_app.atomic import atomic_write
+from composer_app.errors import UserError
+from composer_app.musical_time import DEFAULT_BPM, parse_time_signature
+from composer_app.pitches import contour_of
+
+#: The format every take file (saved take or journal) names in its header.
+FORMAT = "everybody-compose-take/1"
+FORMAT_FAMILY = "everybody-compose-take/"
+TAKE_SUFFIX = ".ectake"
+#: Duration given to a note whose end is unknown (the app died while it was held, or it still sounds).
+UNFINISHED_NOTE_S = 0.25
+#: ``header["origin"]``: time 0 of the take is its first note, or the downbeat after a count-in.
+ORIGIN_FIRST_NOTE = "first-note"
+ORIGIN_DOWNBEAT = "downbeat"
+
+
+def file_time(seconds: float) -> int:
+    """Seconds in the take as the integer nanoseconds take files hold."""
+    return int(round(seconds * 1e9))
+
+
+def seconds_of(file_ns) -> float:
+    """A take file's integer nanoseconds as seconds."""
+    return int(file_ns) / 1e9
+
+
+@dataclass
+class TakeNote:
+    """One note: ``start``/``end`` in seconds since the take's time 0 (``end`` None while it sounds); the beat
+    the live model saw (``rest_s``, ``prev_dur_s``), the key it came from, and the contour the key asked for."""
+
+    index: int
+    start: float
+    pitch: int
+    velocity: int = 100
+    end: float | None = None
+    rest_s: float = 0.0
+    prev_dur_s: float = 0.0
+    source: str = ""
+    step_us: float = 0.0
+    direction: int | None = None  # +1 up, -1 down, 0 same; None: not steered
+
+    def to_record(self) -> dict:
+        """The note as a ``.ectake`` document holds it."""
+        return {"index": self.index, "start_ns": file_time(self.start), "pitch": self.pitch,
+                "velocity": self.velocity, "rest_s": round(self.rest_s, 6), "prev_dur_s": round(self.prev_dur_s, 6),
+                "source": self.source, "end_ns": None if self.end is None else file_time(self.end),
+                "step_us": round(self.step_us, 1), "direction": self.direction}
+
+    @classmethod
+    def from_record(cls, record: dict) -> TakeNote:
+        """A note of a ``.ectake`` document (KeyError/TypeError/ValueError when it is not one)."""
+        end = record.get("end_ns")
+        direction = record.get("direction")
+        return cls(int(record["index"]), seconds_of(record["start_ns"]), int(record["pitch"]),
+                   int(record["velocity"]), None if end is None else seconds_of(end),
+                   float(record.get("rest_s", 0.0)), float(record.get("prev_dur_s", 0.0)),
+                   str(record.get("source", "")), float(record.get("step_us", 0.0)),
+                   None if direction is None else int(direction))
+
+
+@dataclass
+class Take:
+    """A take's notes and header (format, creation time, model, settings, ``program``, ``tempo_bpm``,
+    ``time_signature``, ``origin``). Time 0 is bar 1 beat 1: the first note, or a count-in's downbeat."""
+
+    header: dict = field(default_factory=lambda: {"format": FORMAT})
+    notes: list[TakeNote] = field(default_factory=list)
+    closed: bool = False
+    path: Path | None = None
+    events: list[dict] = field(default_factory=list)  # mid-take settings/model changes, in order
+    warnings: list[str] = field(default_factory=list)  # damaged journal lines skipped when it was read
+
+    def __len__(self) -> int:
+        return len(self.notes)
+
+    # -- what it was played in ----------------------------------------------------------------------------------
+    @property
+    def tempo_bpm(self) -> float:
+        """Quarter notes per minute (120 when it was played without one)."""
+        return float(self.header.get("tempo_bpm", DEFAULT_BPM))
+
+    @property
+    def time_signature(self):
+        """The metre (:class:`~composer_app.musical_time.TimeSignature`; 4/4 when it has none)."""
+        return parse_time_signature(self.header.get("time_signature", "4/4"))
+
+    @property
+    def program(self) -> int:
+        """The General MIDI instrument it was played with."""
+        return int(self.header.get("program", 0))
+
+    @property
+    def duration(self) -> float:
+        """Seconds from time 0 to the last end (or start, for a sounding note)."""
+        return max((n.end if n.end is not None else n.start for n in self.notes), default=0.0)
+
+    # -- new takes from this one --------------------------------------------------------------------------------
+    def copy(self) -> Take:
+        """A deep copy (the engine's take keeps changing while it plays)."""
+        return Take(dict(self.header), [replace(n) for n in self.notes], self.closed, self.path,
+                    [dict(e) for e in self.events], list(self.warnings))
+
+    def ended_at(self, at: float | None = None) -> Take:
+        """A copy whose sounding notes end at ``at`` seconds (a nanosecond after their start at the earliest),
+        or, without ``at``, :data:`UNFINISHED_NOTE_S` after they start."""
+        out = self.copy()
+        for n in out.notes:
+            if n.end is None:
+                n.end = n.start + UNFINISHED_NOTE_S if at is None else max(at, n.start + 1e-9)
+        return out
+
+    def recoloured(self, pitches, info: dict) -> Take:
+        """This take with new ``pitches``: same starts, ends and velocities; ``info`` goes into the header."""
+        out = self.copy()
+        out.path = None
+        for note, pitch in zip(out.notes, pitches, strict=True):
+            note.pitch = int(pitch)
+        out.header["recoloured"] = info
+        return out
+
+    @classmethod
+    def from_rhythm(cls, rests, durs, pitch: int = 60, **header) -> Take:
+        """A take holding a rhythm's beats (``rests``/``durs`` in seconds), every note ``pitch``."""
+        from composer_app.beats import beats_to_onsets
+
+        starts, ends = beats_to_onsets(rests, durs)
+        notes = []
+        prev_dur = 0.0
+        for i, (s, e, r, d) in enumerate(zip(starts, ends, rests, durs, strict=True)):
+            notes.append(TakeNote(i, float(s), pitch, 100, max(float(e), float(s) + 1e-3), float(r), prev_dur,
+                                  "rhythm"))
+            prev_dur = float(d)
+        return cls({"format": FORMAT, "program": 0, **header}, notes, closed=True)
+
+    def starting_at_first_note(self) -> Take:
+        """This take with time 0 moved to its first note (takes recorded before takes began at their first tap
+        carry the wait before it). Changes the take in place and returns it."""
+        if not self.notes or self.notes[0].start == 0:
+            return self
+        shift = min(n.start for n in self.notes)
+        for n in self.notes:
+            n.start -= shift
+            if n.end is not None:
+                n.end = max(n.start, n.end - shift)
+        self.header["origin"] = ORIGIN_FIRST_NOTE
+        return self
+
+    # -- other shapes of the same notes -------------------------------------------------------------------------
+    def to_melody(self, now: float | None = None) -> np.ndarray:
+        """``(n, 3)`` float array of ``(start, end, pitch)`` in seconds; a sounding note ends at ``now`` when
+        given, else :data:`UNFINISHED_NOTE_S` after its start."""
+        out = np.zeros((len(self.notes), 3), dtype=np.float64)
+        for row, n in zip(out, self.notes, strict=True):
+            end = n.end
+            if end is None:
+                end = max(now, n.start) if now is not None else n.start + UNFINISHED_NOTE_S
+            row[:] = (n.start, end, n.pitch)
+        return out
+
+    def velocities(self) -> np.ndarray:
+        """MIDI velocities of the notes (int, 1-127)."""
+        return np.array([n.velocity for n in self.notes], dtype=np.int64)
+
+    def rhythm(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(rests, durs)`` of the notes in seconds, as the offline models see them."""
+        from composer_app.beats import rests_and_durations
+
+        melody = self.to_melody()
+        return rests_and_durations(melody[:, 0], melody[:, 1])
+
+    def contour(self) -> np.ndarray:
+        """Direction of each note from the one before (+1 up, -1 down, 0 same; 0 for the first note)."""
+        return contour_of([n.pitch for n in self.notes])
+
+    def asked_contour(self) -> np.ndarray:
+        """Per note the direction its key asked for (a steer key, a MIDI key's height), else the one the played
+        pitches took: the line a recolouring is steered along."""
+        played = self.contour()
+        return np.array([played[i] if n.direction is None else n.direction for i, n in enumerate(self.notes)],
+                        dtype=np.int64)
+
+    def export_midi(self, path, **options) -> Path:
+        """Write a MIDI file (:func:`composer_app.export.write_midi`; options ``program``, ``tempo_bpm``,
+        ``time_signature``, ``quantize`` ...), by default in the instrument, tempo and metre played."""
+        from composer_app.export import write_midi
+
+        melody = self.to_melody()
+        options.setdefault("program", self.program)
+        options.setdefault("tempo_bpm", self.tempo_bpm)
+        options.setdefault("time_signature", self.time_signature)
+        return write_midi(path, melody[:, 0], melody[:, 1], melody[:, 2].astype(int), self.velocities(), **options)
+
+    # -- the saved document -------------------------------------------------------------------------------------
+    def to_document(self) -> dict:
+        """The ``.ectake`` JSON document."""
+        return {"header": {**self.header, "format": FORMAT}, "events": self.events,
+                "notes": [n.to_record() for n in self.notes]}
+
+    @classmethod
+    def from_document(cls, doc: dict, path: Path | None = None) -> Take:
+        """A take from its ``.ectake`` document; UserError when the document is not one."""
+        try:
+            notes = [TakeNote.from_record(n) for n in doc["notes"]]
+            header = dict(doc["header"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise UserError(f"{path} is not a valid take file: {exc}") from None
+        return cls(header, notes, closed=True, path=path, events=list(doc.get("events", [])))
+
+
+def check_format(path, header: dict) -> None:
+    """UserError unless ``header`` names the take format this version reads."""
+    fmt = str(header.get("format", ""))
+    if not fmt.startswith(FORMAT_FAMILY):
+        raise UserError(f"{path} is not an Everybody Compose take")
+    if fmt != FORMAT:
+        raise UserError(f"{path} was written by a newer version ({fmt}); this version reads {FORMAT}")
+
+
+def save_take(take: Take, path) -> Path:
+    """Write ``take`` as one ``.ectake`` JSON document, atomically (temp file renamed over the target)."""
+    path = Path(path).expanduser()
+    if path.suffix == "":
+        path = path.with_suffix(TAKE_SUFFIX)
+
+    def write(tmp):
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(take.to_document(), f, indent=1)
+
+    return atomic_write(path, write, "save take")
