@@ -108,7 +108,7 @@ def _short_release(synth, offset_timecents: float = -6000.0) -> bool:
         return False
 
 
-def _stats(values_ms: list[float]) -> dict:
+def latency_stats(values_ms: list[float]) -> dict:
     a = np.asarray(values_ms, dtype=np.float64)
     if a.size == 0:
         return {"p50_ms": float("nan"), "p99_ms": float("nan"), "jitter_ms": float("nan"), "max_ms": float("nan"),
@@ -266,14 +266,14 @@ def _analyse(rec, sends: list[dict], started: dict, timings, rate: int, blocksiz
         lat[s["pattern"]].append(loud[0] / rate * 1000)
     engine_ms = [(ev.sounded_ns - ev.t_ns) / 1e6 for ev in started.values()]
     wait_ms = [t.wait_s * 1000 for t in timings]
-    out = _stats(lat["human"] + lat["stress"])
+    out = latency_stats(lat["human"] + lat["stress"])
     out.update({
         "masked": masked, "missed": missed, "notes_started": len(started),
-        "human": _stats(lat["human"]), "stress": _stats(lat["stress"]),
+        "human": latency_stats(lat["human"]), "stress": latency_stats(lat["stress"]),
         # MIDI callback -> note-on sent (hand-over to the engine thread + model step + draw), and note-on -> start
         # of the audio callback that rendered it; both on perf_counter, both parts of the total above.
-        "engine_ms": {k: v for k, v in _stats(engine_ms).items() if k in ("p50_ms", "p99_ms", "max_ms")},
-        "block_wait_ms": {k: v for k, v in _stats(wait_ms).items() if k in ("p50_ms", "p99_ms", "max_ms")},
+        "engine_ms": {k: v for k, v in latency_stats(engine_ms).items() if k in ("p50_ms", "p99_ms", "max_ms")},
+        "block_wait_ms": {k: v for k, v in latency_stats(wait_ms).items() if k in ("p50_ms", "p99_ms", "max_ms")},
     })
     return out
 
@@ -325,7 +325,7 @@ def add_arguments(p) -> None:
     p.add_argument("--latency", default="low", help="PortAudio suggested latency: low, high or seconds (default low)")
 
 
-def _format(result: dict) -> str:
+def format_report(result: dict) -> str:
     meta = next(iter(result.values()))
     loads = ", ".join(f"{r['load_average'][0]}" for r in result.values())
     lines = [f"key-to-sound latency, MIDI event -> first audible sample (-40 dBFS), JACK dummy at {meta['rate']} Hz",
@@ -369,5 +369,5 @@ def run(args) -> int:
     result = run_bench(args.model, args.block_sizes, quick=args.quick, progress=progress, latency=latency)
     if not args.json:
         print("\r", end="", file=sys.stderr)
-    print(json.dumps(result) if args.json else _format(result))
+    print(json.dumps(result) if args.json else format_report(result))
     return 0

@@ -32,7 +32,7 @@ def add_arguments(p) -> None:
                    help="the benchmark's own options (see `everybody-compose bench WHAT --help`)")
 
 
-def _load(name: str):
+def load_benchmark(name: str):
     target, _ = BENCHMARKS[name]
     module_name, func = target.split(":")
     try:
@@ -55,6 +55,6 @@ def sub_parser(name: str, module) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    module, func = _load(args.what)
+    module, func = load_benchmark(args.what)
     sub_args = sub_parser(args.what, module).parse_args(args.options)
     return int(func(sub_args) or 0)

@@ -228,6 +228,13 @@ class Synth(Instrument):
             if immediate:
                 self._fs.all_sounds_off(chan)
 
+    def sustain(self, down: bool) -> None:
+        """The instrument's sustain pedal (CC 64), as a MIDI keyboard's pedal would press it; all-notes-off
+        lifts it."""
+        with self._sink_lock:
+            if self._fs is not None:
+                self._fs.cc(self.channel, CC_SUSTAIN, 127 if down else 0)
+
     def click(self, note: int, velocity: int = 100) -> None:
         """A metronome click: ``note`` on the General MIDI percussion channel (10), beside the instrument and
         through the same FluidSynth event queue as the notes; nothing else records it."""

@@ -35,7 +35,7 @@ def test_bench_command_dispatch():
     from composer_app.commands import bench
 
     assert set(bench.BENCHMARKS) == {"live", "step", "generate"}
-    module, func = bench._load("live")
+    module, func = bench.load_benchmark("live")
     parser = bench.sub_parser("live", module)
     args = parser.parse_args(["--json", "--quick", "--block-sizes", "128"])
     assert args.json and args.quick and args.block_sizes == [128] and func is lb.run
@@ -44,17 +44,17 @@ def test_bench_command_dispatch():
 def test_format_reports_target_and_masking():
     row = {"p50_ms": 3.0, "p99_ms": 6.0, "jitter_ms": 3.0, "max_ms": 7.0, "count": 10, "masked": 2, "missed": 0,
            "period_ms": 2.9, "engine_ms": {"p99_ms": 1.0}, "step_p50_ms": 0.3, "step_p99_ms": 0.5, "underflows": 0,
-           "human": lb._stats([3.0, 4.0]), "stress": lb._stats([3.0, 6.0])}
+           "human": lb.latency_stats([3.0, 4.0]), "stress": lb.latency_stats([3.0, 6.0])}
     row.update({"rate": 44100, "model": "m", "instrument": "i", "instrument_attack_ms": 1, "piano_attack_ms": 2,
                 "cpus": 2, "load_average": [1.0], "target": "t"})
-    text = lb._format({"128": row})
+    text = lb.format_report({"128": row})
     assert "MISSED" in text and "2 notes masked" in text
-    assert "met" in lb._format({"128": {**row, "jitter_ms": 2.0}})
+    assert "met" in lb.format_report({"128": {**row, "jitter_ms": 2.0}})
 
 
 @pytest.mark.parametrize("n", [0, 1, 5])
 def test_stats_of_few_values(n):
-    s = lb._stats([2.0] * n)
+    s = lb.latency_stats([2.0] * n)
     assert s["count"] == n and (n == 0) == math.isnan(s["p50_ms"])
 
 
@@ -62,7 +62,7 @@ def test_json_is_keyed_by_block_size(monkeypatch):
     """``bench live --json``: one object keyed "64", "128", "256", each with the fields the issue asks for."""
     def fake_measure(bs, loaded, taps, **kw):
         assert {t.pattern for t in taps} == {"human", "stress"}
-        return {**lb._stats([1.0, 2.0]), "step": {"p50_ms": 0.3, "p99_ms": 0.5}}
+        return {**lb.latency_stats([1.0, 2.0]), "step": {"p50_ms": 0.3, "p99_ms": 0.5}}
 
     monkeypatch.setattr(lb, "measure_block", fake_measure)
     monkeypatch.setattr(lb, "instrument_attack_ms", lambda program: 1.0)

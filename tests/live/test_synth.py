@@ -37,7 +37,7 @@ def test_note_on_sounds_and_note_off_decays(synth):
 
 
 def test_all_notes_off_silences_everything_including_pedal(synth):
-    synth._fs.cc(0, 64, 127)  # a sustain pedal held down would keep voices sounding through all-notes-off
+    synth.sustain(True)  # a sustain pedal held down would keep voices sounding through all-notes-off
     for pitch in (60, 64, 67):
         synth.note_on(pitch, 110)
     synth.render_seconds(0.1)
