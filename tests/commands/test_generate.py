@@ -15,12 +15,8 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "everybody_compose
 
 
 @pytest.fixture
-def rhythm_npy(tmp_path):
-    rng = np.random.default_rng(0)
-    arr = np.stack([rng.choice([0, 0, 0.2], 50), rng.choice([0.2, 0.4, 0.6], 50)], 1)
-    path = tmp_path / "beat_sequence.npy"
-    np.save(path, arr)
-    return path, arr
+def rhythm_npy(rhythm_file):
+    return rhythm_file([0, 0, 0.2], [0.2, 0.4, 0.6], 50, "beat_sequence.npy")
 
 
 def test_npy_rhythm_to_midi_with_exact_timing(tmp_path, ckpt, rhythm_npy, capsys):

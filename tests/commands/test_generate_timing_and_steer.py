@@ -12,12 +12,8 @@ from composer_app.sampling import STEP_SEMITONES
 
 
 @pytest.fixture
-def rhythm_npy(tmp_path):
-    rng = np.random.default_rng(0)
-    arr = np.stack([rng.choice([0, 0, 0.13], 40), rng.choice([0.11, 0.37, 0.52], 40)], 1)
-    path = tmp_path / "beats.npy"
-    np.save(path, arr)
-    return path
+def rhythm_npy(rhythm_file):
+    return rhythm_file([0, 0, 0.13], [0.11, 0.37, 0.52], 40)[0]
 
 
 def onsets_and_lengths(path) -> tuple[list[int], list[int], mido.MidiFile]:

@@ -30,6 +30,8 @@ def test_fast_step_equals_reference_step_and_forward(arch, kind, ours):
         full = model(beats, prev)
         reference, reference_state = run_steps(model, beats, prev)
         fast, fast_state = run_steps(fast_steps(model), beats, prev)
+    assert full.shape == (3, 23, 128)
+    assert torch.allclose(reference, full, atol=1e-5, rtol=0)
     assert torch.allclose(fast, reference, atol=1e-5, rtol=0)
     assert torch.allclose(fast, full, atol=1e-5, rtol=0)
     assert torch.allclose(fast_state["h" if arch != "vanilla_rnn" else "h2"],
