@@ -43,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+def subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
     (action,) = (a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     return dict(action.choices)
 
@@ -57,7 +57,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = build_parser()
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
         argv = [DEFAULT_COMMAND, *argv]
-    command = _subcommands(parser).get(argv[0])
+    command = subcommands(parser).get(argv[0])
     if command is None:  # -h, --version, or an unknown command: the top-level parser says what there is
         return parser.parse_args(argv)
     passes_rest_on = any(a.nargs in (argparse.REMAINDER, argparse.PARSER) for a in command._actions

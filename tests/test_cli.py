@@ -53,7 +53,7 @@ def test_a_mistake_shows_the_subcommands_usage(argv, command, capsys):
 
 
 def test_every_option_of_every_command_has_help():
-    for name, command in cli._subcommands(cli.build_parser()).items():
+    for name, command in cli.subcommands(cli.build_parser()).items():
         for action in command._actions:
             if not isinstance(action, argparse._HelpAction):
                 assert action.help, f"{name} {action.option_strings or action.dest} has no help"
