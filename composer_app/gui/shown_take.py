@@ -51,7 +51,7 @@ class ShownTake(QObject):
         self.changed.emit()
 
     def show_live(self, notes=None, origin_ns: int | None = None) -> None:
-        """Back to the live take: ``notes`` (RollNotes) as it stands, or empty at the default zoom (a new one)."""
+        """Back to the live take: ``notes`` (TakeNotes) as it stands, or empty at the default zoom (a new one)."""
         self.document = None
         self.path = None
         self.show_live_grid()
