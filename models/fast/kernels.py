@@ -41,7 +41,7 @@ class Dense:
     def __call__(self, rows: np.ndarray) -> np.ndarray:
         if self.half is not None:
             x = torch.from_numpy(np.ascontiguousarray(rows))
-            return torch.ops.aten.fbgemm_linear_fp16_weight(x, self.half, self._half_bias).numpy()
+            return torch.fbgemm_linear_fp16_weight(x, self.half, self._half_bias).numpy()
         y = rows @ self.matrix
         if self.bias is not None:
             y += self.bias
@@ -66,8 +66,8 @@ def _pack_half(weight: Tensor) -> Tensor | None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            packed = torch.ops.aten.fbgemm_pack_gemm_matrix_fp16(weight.contiguous())
-            torch.ops.aten.fbgemm_linear_fp16_weight(weight.new_zeros(1, weight.shape[1]), packed,
+            packed = torch.fbgemm_pack_gemm_matrix_fp16(weight.contiguous())
+            torch.fbgemm_linear_fp16_weight(weight.new_zeros(1, weight.shape[1]), packed,
                                                      weight.new_zeros(weight.shape[0]))
     except (RuntimeError, AttributeError):  # a CPU or a torch build without it
         return None
