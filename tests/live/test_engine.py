@@ -22,13 +22,6 @@ from composer_app.sampling import SamplingSettings
 MS = 1_000_000
 
 
-@pytest.fixture
-def engine(tmp_path, tiny_model):
-    eng = LiveEngine(tiny_model(), audio=False, take_dir=tmp_path, seed=1)
-    yield eng
-    eng.close()
-
-
 def tap(eng, source, t_ns, hold_ms=100, velocity=None):
     started = eng.press(source, t_ns, velocity)
     eng.release(source, t_ns + hold_ms * MS)

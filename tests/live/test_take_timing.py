@@ -22,16 +22,6 @@ from composer_app.take import FORMAT
 MS = 1_000_000
 
 
-
-
-
-@pytest.fixture
-def engine(tmp_path, tiny_model):
-    eng = LiveEngine(tiny_model(), audio=False, take_dir=tmp_path, seed=1)
-    yield eng
-    eng.close()
-
-
 def wait_until(cond, timeout=3.0) -> bool:
     deadline = time.time() + timeout
     while not cond() and time.time() < deadline:
