@@ -78,13 +78,13 @@ def measure(arch: str, steps: int = 2000, warmup: int = 200, original_size: bool
             _, naive_state["s"] = model.step(naive_state["s"], beats[i:i + 1], pitches[i:i + 1])
             naive_state["i"] += 1
 
-        steps_ = fast_steps(model)
-        ours_state = {"s": steps_.start(1), "i": 0}
+        fast_path = fast_steps(model)
+        ours_state = {"s": fast_path.start(1), "i": 0}
 
         def fast():  # ours: one thread, the fast path, inference mode (as LiveStepper runs it)
             i = ours_state["i"] % len(beats)
             with torch.inference_mode():
-                _, ours_state["s"] = steps_.step(ours_state["s"], beats[i:i + 1], pitches[i:i + 1])
+                _, ours_state["s"] = fast_path.step(ours_state["s"], beats[i:i + 1], pitches[i:i + 1])
             ours_state["i"] += 1
 
         stepper = LiveStepper(loaded, SamplingSettings(), seed=0)

@@ -42,12 +42,12 @@ def warm_up(loaded: LoadedModel, steps: int = 3) -> None:
 
     from models.fast import fast_steps
 
-    steps_ = fast_steps(loaded.model)
+    stepper = fast_steps(loaded.model)
     with torch.inference_mode():  # as the engine steps it (sampling.LiveStepper)
-        state = steps_.start(1)
+        state = stepper.start(1)
         prev = torch.zeros(1, dtype=torch.long)
         for _ in range(steps):
-            logits, state = steps_.step(state, loaded.features_of([[0.25, 0.2]]), prev)
+            logits, state = stepper.step(state, loaded.features_of([[0.25, 0.2]]), prev)
             prev = logits.argmax(-1)
 
 
