@@ -121,6 +121,69 @@ class PortWatch:
         return current, sorted(current - before), sorted(before - current)
 
 
+class PluggedPort:
+    """What MIDI input and output share: one port of a mido backend, opened by name or as a virtual port, and
+    followed through hot-plugging (closed when it vanishes, reopened when it is back). A subclass writes
+    ``_reopen_locked(name)`` and ``_close_port_locked()``."""
+
+    #: "input" or "output", for messages.
+    direction = "port"
+
+    def __init__(self, backend: str, client_name: str, on_vanished: Callable[[str], None] | None,
+                 auto_reopen: bool = True):
+        self.backend_name = backend
+        self.client_name = client_name
+        self.on_vanished = on_vanished
+        self.auto_reopen = auto_reopen
+        self.reason: str | None = None  # why the last listing found no port (or no MIDI system)
+        self.port_vanished = False
+        self._port = None
+        self._port_name: str | None = None
+        self._virtual = False
+        self._ports = PortWatch()
+
+    def _mido_backend(self):
+        return mido_backend(self.backend_name)
+
+    @property
+    def port_name(self) -> str | None:
+        """The port asked for in ``open`` (kept after it vanished, for reopening)."""
+        return self._port_name
+
+    @property
+    def is_open(self) -> bool:
+        return self._port is not None
+
+    def _follow(self, names: list[str], lock, on_lost: Callable[[], None] | None = None) -> tuple[list[str], list[str]]:
+        """``(appeared, vanished)`` port names since the last look; the opened port, if it vanished, is closed
+        (``on_lost`` first, under ``lock``), :attr:`port_vanished` set and ``on_vanished`` called; with
+        ``auto_reopen`` it is reopened when a later look sees it again."""
+        current, appeared, vanished = self._ports.update(names)
+        lost = None
+        with lock:
+            name = self._port_name
+            if name is not None and not self._virtual:
+                if self._port is not None and name not in current:
+                    if on_lost is not None:
+                        on_lost()
+                    self._close_port_locked()
+                    self.port_vanished, lost = True, name
+                elif self._port is None and self.port_vanished and name in current and self.auto_reopen:
+                    try:
+                        self._reopen_locked(name)
+                    except UserError as exc:
+                        log.info("could not reopen MIDI %s %s: %s", self.direction, name, exc)
+        if lost is not None and self.on_vanished is not None:
+            self.on_vanished(lost)
+        return appeared, vanished
+
+    def _reopen_locked(self, name: str) -> None:
+        raise NotImplementedError
+
+    def _close_port_locked(self) -> None:
+        raise NotImplementedError
+
+
 def _no_midi_reason(exc: BaseException, backend: str) -> str:
     text = str(exc).strip() or type(exc).__name__
     if "JACK" in backend:
@@ -133,7 +196,7 @@ def _no_midi_reason(exc: BaseException, backend: str) -> str:
     return f"no MIDI input: {text}"
 
 
-class MidiInput:
+class MidiInput(PluggedPort):
     """One open MIDI input port at a time, plus port listing and hot-plug polling.
 
     Parameters
@@ -156,22 +219,10 @@ class MidiInput:
         on_vanished: Callable[[str], None] | None = None,
         auto_reopen: bool = True,
     ):
-        self.backend_name = backend
-        self.client_name = client_name
-        self.on_vanished = on_vanished
-        self.auto_reopen = auto_reopen
-        self.reason: str | None = None  # why the last listing found no port (or no MIDI system)
+        super().__init__(backend, client_name, on_vanished, auto_reopen)
         self.no_system = False  # the last listing found no MIDI system at all (not just no port)
-        self.port_vanished = False
-        self._port = None
-        self._port_name: str | None = None
-        self._virtual = False
         self._callback: NoteCallback | None = None
-        self._ports = PortWatch()
         self._lock = threading.Lock()  # open/close vs. poll from different threads; never in the rtmidi callback
-
-    def _mido_backend(self):
-        return mido_backend(self.backend_name)
 
     # -- listing ----------------------------------------------------------------------------------------------
     def list_input_ports(self) -> tuple[list[str], str | None]:
@@ -196,34 +247,9 @@ class MidiInput:
         with ``auto_reopen`` a later poll that sees it again reopens it.
         """
         names, _ = self.list_input_ports()
-        current, appeared, vanished = self._ports.update(names)
-        lost = None
-        with self._lock:
-            name = self._port_name
-            if name is not None and not self._virtual:
-                if self._port is not None and name not in current:
-                    self._close_port_locked()
-                    self.port_vanished = True
-                    lost = name
-                elif self._port is None and self.port_vanished and name in current and self.auto_reopen:
-                    try:
-                        self._open_locked(name, self._callback, virtual=False)
-                    except UserError as exc:
-                        log.info("could not reopen MIDI port %s: %s", name, exc)
-        if lost is not None and self.on_vanished is not None:
-            self.on_vanished(lost)
-        return appeared, vanished
+        return self._follow(names, self._lock)
 
     # -- opening ----------------------------------------------------------------------------------------------
-    @property
-    def port_name(self) -> str | None:
-        """The port asked for in :meth:`open` (kept after it vanished, for reopening)."""
-        return self._port_name
-
-    @property
-    def is_open(self) -> bool:
-        return self._port is not None
-
     def open(self, name: str | None, callback: NoteCallback, *, virtual: bool = False) -> str:
         """Open input port ``name`` (None = the first one) and deliver its notes to ``callback``.
 
@@ -238,6 +264,9 @@ class MidiInput:
         with self._lock:
             self._close_port_locked()
             return self._open_locked(name, callback, virtual=virtual)
+
+    def _reopen_locked(self, name: str) -> None:
+        self._open_locked(name, self._callback, virtual=False)
 
     def _open_locked(self, name, callback, *, virtual):
         kwargs = {"client_name": self.client_name} if virtual else {}

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 
 from composer_app.errors import UserError
-from composer_app.live.midi_in import DEFAULT_BACKEND, PortWatch, mido_backend
+from composer_app.live.midi_in import DEFAULT_BACKEND, PluggedPort
 from composer_app.live.note_sink import NoteSink
 
 log = logging.getLogger(__name__)
@@ -24,7 +24,7 @@ CC_ALL_NOTES_OFF = 123
 CC_SUSTAIN = 64
 
 
-class MidiOutput(NoteSink):
+class MidiOutput(NoteSink, PluggedPort):
     """One MIDI output port (see the module docstring).
 
     Parameters
@@ -41,21 +41,10 @@ class MidiOutput(NoteSink):
 
     def __init__(self, backend: str = DEFAULT_BACKEND, channel: int = 0, program: int | None = 0,
                  client_name: str = "everybody-compose", on_vanished: Callable[[str], None] | None = None):
-        super().__init__()
-        self.backend_name = backend
-        self.client_name = client_name
-        self.on_vanished = on_vanished
+        NoteSink.__init__(self)
+        PluggedPort.__init__(self, backend, client_name, on_vanished)
         self.channel = _check_channel(channel)
         self.program = program
-        self.port_vanished = False
-        self.reason: str | None = None
-        self._port = None
-        self._port_name: str | None = None
-        self._virtual = False
-        self._ports = PortWatch()
-
-    def _mido_backend(self):
-        return mido_backend(self.backend_name)
 
     # -- ports --------------------------------------------------------------------------------------------------
     def list_output_ports(self) -> tuple[list[str], str | None]:
@@ -68,14 +57,6 @@ class MidiOutput(NoteSink):
         self.reason = None
         return names, None
 
-    @property
-    def port_name(self) -> str | None:
-        return self._port_name
-
-    @property
-    def is_open(self) -> bool:
-        return self._port is not None
-
     def open(self, name: str | None = None, *, virtual: bool = False) -> str:
         """Open output ``name`` (None: the first port; with ``virtual``, a new port named ``name`` or
         "Everybody Compose"). The port open before gets all-notes-off and is closed. Raises UserError."""
@@ -86,6 +67,9 @@ class MidiOutput(NoteSink):
             self._close_port_locked()
             self.closed = False
             return self._open_locked(name, virtual)
+
+    def _reopen_locked(self, name: str) -> None:
+        self._open_locked(name, False)
 
     def _open_locked(self, name, virtual: bool) -> str:
         kwargs = {"client_name": self.client_name} if virtual else {}
@@ -118,23 +102,7 @@ class MidiOutput(NoteSink):
         """``(appeared, vanished)`` since the last poll; closes the open port if it vanished (``on_vanished``)
         and reopens it, with its program, when it is back."""
         names, _ = self.list_output_ports()
-        current, appeared, vanished = self._ports.update(names)
-        lost = None
-        with self._sink_lock:
-            name = self._port_name
-            if name is not None and not self._virtual:
-                if self._port is not None and name not in current:
-                    self._held.clear()  # the device is gone and its notes with it
-                    self._close_port_locked()
-                    self.port_vanished, lost = True, name
-                elif self._port is None and self.port_vanished and name in current:
-                    try:
-                        self._open_locked(name, False)
-                    except UserError as exc:
-                        log.info("could not reopen MIDI output %s: %s", name, exc)
-        if lost is not None and self.on_vanished is not None:
-            self.on_vanished(lost)
-        return appeared, vanished
+        return self._follow(names, self._sink_lock, on_lost=self._held.clear)  # the device took its notes
 
     # -- NoteSink hooks -------------------------------------------------------------------------------------------
     def _note_on(self, pitch: int, velocity: int) -> None:
