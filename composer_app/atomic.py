@@ -3,6 +3,10 @@
 The content goes to a temporary file beside the target, is flushed to disk, then renamed over the target, and the
 folder is synced so the rename itself is on disk: an older file of the same name survives any error, and no
 ``.part`` file is left behind.
+
+A symbolic link is written through (its target gets the new content; the link stays a link, as a user who keeps
+the file elsewhere expects), and a path that is not a regular file (a device, a pipe, a socket) is refused:
+renaming over it would destroy what the user put there.
 """
 
 from __future__ import annotations
@@ -17,7 +21,8 @@ from composer_app.errors import UserError
 def atomic_write(path, write, action: str = "write") -> Path:
     """Call ``write(tmp_path)`` then move the result to ``path``; errors become a :class:`UserError` that
     reads "cannot ``action`` ``path``: reason"."""
-    path = Path(path).expanduser()
+    given = Path(path).expanduser()
+    path = written_path(given, action)
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise UserError(f"cannot {action} {path}: folder {folder} does not exist")
@@ -40,7 +45,17 @@ def atomic_write(path, write, action: str = "write") -> Path:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-    return path
+    return given
+
+
+def written_path(path: Path, action: str = "write") -> Path:
+    """The file that writing ``path`` replaces: the target of a symbolic link (followed to the end), the path
+    itself otherwise. A :class:`UserError` when it exists and is not a regular file."""
+    target = Path(os.path.realpath(path)) if path.is_symlink() else path
+    if target.exists() and not target.is_file():
+        what = "a folder" if target.is_dir() else "not a regular file (a device, a pipe or a socket)"
+        raise UserError(f"cannot {action} {path}: it is {what}, and it was left as it is")
+    return target
 
 
 def fsync_folder(folder) -> None:

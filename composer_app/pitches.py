@@ -44,9 +44,10 @@ def parse_scale(text: str | None) -> tuple[int, tuple[int, ...]] | None:
 
 def parse_hint(text: str) -> int:
     """A hint note as the original wrote it: scale degree with "1" = middle C ("3", "5", "8" = C5,
-    "b3", "#4"), or a note name with octave ("E4", "Bb3")."""
+    "b3", "#4"), or a note name with octave ("E4", "Bb3"). Degrees have at most three digits: a longer number
+    is no note (and a 5,000-digit one could not even be converted)."""
     s = str(text).strip()
-    m = re.fullmatch(r"([#b]?)(\d+)", s)
+    m = re.fullmatch(r"([#b]?)(\d{1,3})", s)
     n = re.fullmatch(r"([A-Ga-g][#b]?)(-?\d)", s)
     if m:
         degree = int(m.group(2))
@@ -57,7 +58,8 @@ def parse_hint(text: str) -> int:
     elif n:
         pitch = parse_pitch_class(n.group(1)) + 12 * (int(n.group(2)) + 1)
     else:
-        raise UserError(f"not a hint note: {text!r} (scale degrees like 1 3 5, or names like E4)")
+        shown = s if len(s) <= 20 else f"{s[:12]}… ({len(s)} characters)"
+        raise UserError(f"not a hint note: {shown!r} (scale degrees like 1 3 5, or names like E4)")
     if not 1 <= pitch <= 127:
         raise UserError(f"hint note {text!r} is MIDI pitch {pitch}, outside the playable 1-127")
     return pitch

@@ -42,7 +42,7 @@ def create_engine(store, source, data_dir: Path, *, audio: bool = True, model: s
     """
     import models
     from composer_app.gui.controls import settings_from_store
-    from composer_app.gui.sound_panel import latency_from_store
+    from composer_app.gui.sound_panel import BLOCK_SIZES, latency_from_store
     from composer_app.live.engine import LiveEngine
 
     problems: list[str] = []
@@ -60,9 +60,9 @@ def create_engine(store, source, data_dir: Path, *, audio: bool = True, model: s
         choice = source.live(arch)
     settings = settings_from_store(store)
     sf2 = soundfont or store.get_str("sound/soundfont")
-    program = store.get_int("sound/program", 0)
+    program = store.get_int("sound/program", 0, 0, 127)
     kwargs = {"audio": audio, "device": store.get_str("sound/device") or None,
-              "blocksize": store.get_int("sound/blocksize", 128),
+              "blocksize": store.get_int("sound/blocksize", 128, min(BLOCK_SIZES), max(BLOCK_SIZES)),
               "latency": latency_from_store(store.get_str("sound/latency", "low")),
               "take_dir": data_dir / "takes"}
     try:
@@ -125,6 +125,10 @@ def run_app(args) -> int:
     engine.start()
     window = MainWindow(engine, store, data_dir, source, midi=not args.no_midi, model_warning=warning,
                         audio=not args.no_audio)
+    late = [m for m in store.problems if m not in problems]  # values the window itself read (zoom, tempo ...)
+    for message in late:
+        print(f"everybody-compose: {message}", file=sys.stderr, flush=True)
+    problems += late
     for message in problems:
         window.banner.show_message(message, "warning")
     window.show()

@@ -158,7 +158,7 @@ class Choices:
         if wanted:
             self.midi_panel.select(wanted)
             self.watcher.request_open(wanted)
-        out, channel = self.store.get_str("midi/out", ""), self.store.get_int("midi/out_channel", 0)
+        out, channel = self.store.get_str("midi/out", ""), self.store.get_int("midi/out_channel", 0, 0, 15)
         if out:
             self.midi_panel.select_out(out, channel)
             self.watcher.request_open_out(out, channel)

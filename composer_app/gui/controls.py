@@ -106,11 +106,11 @@ class NoteSpinBox(QSpinBox):
 
     def valueFromText(self, text: str) -> int:
         text = text.strip()
-        m = re.search(r"\((\d+)\)", text)
+        m = re.search(r"\((\d{1,3})\)", text)
         if m:
             return int(m.group(1))
         if text.isdigit():
-            return int(text)
+            return int(text) if len(text) <= 3 else self.value()
         try:
             return parse_hint(text) if re.fullmatch(r"[A-Ga-g][#b]?-?\d", text) else self.value()
         except UserError:
@@ -198,17 +198,16 @@ class SamplingPanel(QGroupBox):
         """Show ``s`` without emitting."""
         self._loading = True
         try:
-            self.temperature.setValue(s.temperature)
-            self.top_k.setValue(s.top_k)
-            self.top_p.setValue(s.top_p)
-            self.repeat.setValue(s.repeat_decay)
+            for box, value in ((self.temperature, s.temperature), (self.top_k, s.top_k), (self.top_p, s.top_p),
+                               (self.repeat, s.repeat_decay)):
+                show_clamped(box, value)
             tonic, mode = None, None
             if s.scale:
                 tonic, _, mode = s.scale.strip().partition(" ")
             self.key.setCurrentIndex(max(0, NOTE_NAMES.index(tonic) if tonic in NOTE_NAMES else 0))
             self.mode.setCurrentIndex(max(0, self.mode.findData(mode.strip().lower() if mode else None)))
-            self.low.setValue(s.low)
-            self.high.setValue(s.high)
+            show_clamped(self.low, s.low)
+            show_clamped(self.high, s.high)
             self.hints.setText(" ".join(note_name(h) for h in s.hints))
         finally:
             self._loading = False
@@ -270,26 +269,38 @@ class SamplingPanel(QGroupBox):
         store.set("sampling/hints", self.hints.text().strip())
 
 
+def show_clamped(box, value) -> None:
+    """Show ``value`` in a spin box, held to the box's range first: a value from a file or a profile far beyond
+    it (3e9 overflows Qt's C int) shows as the nearest end instead of raising."""
+    box.setValue(min(box.maximum(), max(box.minimum(), value)))
+
+
+#: The ranges the panel's boxes offer; a saved value outside them is a hand-edited or damaged file.
+STORED_RANGES = {"temperature": (0.05, 5.0), "top_k": (1, 128), "top_p": (0.05, 1.0), "repeat_decay": (0.0, 1.0),
+                 "low": (0, 127), "high": (0, 127)}
+MAX_HINTS_CHARS = 200
+
+
 def settings_from_store(store) -> SamplingSettings:
-    """The sampling settings saved by :meth:`SamplingPanel.save` (defaults for anything missing or invalid)."""
+    """The sampling settings saved by :meth:`SamplingPanel.save`: each value held to the range the panel offers
+    (defaults for anything missing, invalid or out of range, said in ``store.problems``)."""
     d = SamplingSettings()
-    hints_text = store.get_str("sampling/hints", "") or ""
+    hints_text = store.get_str("sampling/hints", "", max_chars=MAX_HINTS_CHARS) or ""
     try:
         hints = tuple(parse_hint(h) for h in re.split(r"[\s,]+", hints_text.strip()) if h)
-    except UserError:
+    except UserError as exc:
+        store.problems.append(f"sampling/hints in the settings file: {exc}; no hint notes are used")
         hints = ()
+    values = {}
+    for key, (lo, hi) in STORED_RANGES.items():
+        read = store.get_int if isinstance(lo, int) else store.get_float
+        values[key] = read(f"sampling/{key}", getattr(d, key), lo, hi)
     try:
-        return SamplingSettings(
-            strategy="stochastic",
-            temperature=store.get_float("sampling/temperature", d.temperature),
-            top_k=store.get_int("sampling/top_k", d.top_k),
-            top_p=store.get_float("sampling/top_p", d.top_p),
-            repeat_decay=store.get_float("sampling/repeat_decay", d.repeat_decay),
-            hints=hints,
-            scale=store.get_str("sampling/scale", None),
-            low=store.get_int("sampling/low", d.low),
-            high=store.get_int("sampling/high", d.high))
-    except UserError:
+        return SamplingSettings(strategy="stochastic", hints=hints, scale=store.get_str("sampling/scale", None, 64),
+                                **values)
+    except UserError as exc:
+        store.problems.append(f"the sampling settings in the settings file do not fit together ({exc}); the "
+                              "defaults are used")
         return d
 
 

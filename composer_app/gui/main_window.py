@@ -28,7 +28,7 @@ from composer_app.gui.engine_bridge import EngineBridge
 from composer_app.gui.help_dialog import ShortcutsDialog
 from composer_app.gui.midi_panel import MidiPanel
 from composer_app.gui.model_source import ModelSource
-from composer_app.gui.piano_roll import RollView
+from composer_app.gui.piano_roll import MAX_PX_PER_S, MIN_PX_PER_S, RollView
 from composer_app.gui.play_controller import PlayController
 from composer_app.gui.recolour_flow import RecolourBar, RecolourFlow
 from composer_app.gui.shown_take import ShownTake
@@ -88,7 +88,7 @@ class MainWindow(QMainWindow):
         geometry = store.get_bytes("window/geometry")
         if geometry:
             self.restoreGeometry(geometry)
-        self.roll.px_per_s = store.get_float("view/px_per_s", self.roll.px_per_s)
+        self.roll.px_per_s = store.get_float("view/px_per_s", self.roll.px_per_s, MIN_PX_PER_S, MAX_PX_PER_S)
         self.choices.restore(audio)
         self._timer = QTimer(self)
         self._timer.setInterval(STATUS_MS)

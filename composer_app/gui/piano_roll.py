@@ -17,6 +17,7 @@ following the newest note; the next tap follows again.
 from __future__ import annotations
 
 import bisect
+import math
 import time
 from dataclasses import replace
 
@@ -54,7 +55,7 @@ class PianoRoll(QWidget):
         self._by_index: dict[int, TakeNote] = {}
         self._max_dur = 0.0
         self._max_end = 0.0  # latest end (or start) of any note: the take's length without a scan
-        self.px_per_s = DEFAULT_PX_PER_S
+        self._px_per_s = DEFAULT_PX_PER_S
         self.grid: BeatGrid | None = None
         self.view_start_s = 0.0
         self.low, self.high = 48, 84
@@ -188,6 +189,17 @@ class PianoRoll(QWidget):
         self.update()
 
     # -- geometry -------------------------------------------------------------------------------------------------
+    @property
+    def px_per_s(self) -> float:
+        """The zoom: pixels per second, always within :data:`MIN_PX_PER_S`..:data:`MAX_PX_PER_S`."""
+        return self._px_per_s
+
+    @px_per_s.setter
+    def px_per_s(self, value: float) -> None:
+        # Held here, where every zoom passes: 0 divides by zero in painting, 1e-300 makes the grid loop forever.
+        value = float(value)
+        self._px_per_s = min(MAX_PX_PER_S, max(MIN_PX_PER_S, value)) if math.isfinite(value) else DEFAULT_PX_PER_S
+
     @property
     def visible_seconds(self) -> float:
         return max(1.0, self.width() - KEY_W) / self.px_per_s
@@ -396,12 +408,17 @@ class RollView(QWidget):
         self._syncing = True
         span = self.roll.visible_seconds
         end = max(self.roll.duration_s + 1.0, self.roll.view_start_s + span)
-        self.bar.setRange(0, max(0, int((end - span) * self.SCALE)))
-        self.bar.setPageStep(int(span * self.SCALE))
-        self.bar.setSingleStep(max(1, int(span * self.SCALE / 10)))
-        self.bar.setValue(int(self.roll.view_start_s * self.SCALE))
+        self.bar.setRange(0, _bar_units((end - span) * self.SCALE))
+        self.bar.setPageStep(_bar_units(span * self.SCALE))
+        self.bar.setSingleStep(max(1, _bar_units(span * self.SCALE / 10)))
+        self.bar.setValue(_bar_units(self.roll.view_start_s * self.SCALE))
         self._syncing = False
 
     def _bar_moved(self, value: int) -> None:
         if not self._syncing:
             self.roll.scroll_to(value / self.SCALE)
+
+
+def _bar_units(value: float) -> int:
+    """A scroll bar position: Qt holds a C int, so a take of absurd length (a damaged file) is held to it."""
+    return int(min(2**31 - 1, max(0.0, value))) if math.isfinite(value) else 0

@@ -28,6 +28,12 @@ GENERAL = "General"
 #: A settings file is a few hundred bytes; anything far larger is not one, and is not read.
 MAX_FILE_BYTES = 1 << 20
 BYTES_PREFIX = "base64:"
+#: Bounds every number read from the file is held to, unless the caller gives tighter ones: what a Qt widget
+#: holds (a C int), and a float far from both overflow and zero's neighbourhood is the caller's to narrow.
+MIN_INT, MAX_INT = -(2**31), 2**31 - 1
+MAX_FLOAT = 1e9
+#: The longest text value read back (a path, a port name, a hint list); longer is a damaged or hostile file.
+MAX_TEXT_CHARS = 4096
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +62,9 @@ class SettingsStore:
     def _read(self) -> dict[str, str]:
         try:
             if not self.path.is_file():
+                if self.path.exists():  # a device or a pipe: never read (it may never end), never replaced
+                    self.problems.append(f"the settings file {self.path} is not a regular file; it was not read "
+                                         "and the defaults are used")
                 return {}
             if self.path.stat().st_size > MAX_FILE_BYTES:
                 self.problems.append(f"the settings file {self.path} is far too large to be settings; it was not "
@@ -112,24 +121,51 @@ class SettingsStore:
         self._dirty = False
 
     # -- typed access ---------------------------------------------------------------------------------------------
-    def get_str(self, key: str, default: str | None = None) -> str | None:
+    def get_str(self, key: str, default: str | None = None, max_chars: int = MAX_TEXT_CHARS) -> str | None:
+        """The text kept under ``key``; ``default`` when there is none, or when it is longer than ``max_chars``
+        (said in :attr:`problems`: no choice the app offers is that long)."""
         value = self.values.get(key)
-        return default if value is None or value == "" else value
+        if value is None or value == "":
+            return default
+        if len(value) > max_chars:
+            return self._bad(key, value, f"is longer than {max_chars} characters", default)
+        return value
 
-    def get_int(self, key: str, default: int) -> int:
+    def get_int(self, key: str, default: int, lo: int = MIN_INT, hi: int = MAX_INT) -> int:
+        """The whole number kept under ``key`` when it lies in ``lo..hi``; else ``default`` (said in
+        :attr:`problems`). The bounds keep a hand-edited value from reaching a widget or a loop that cannot take
+        it (a Qt spin box overflows past 2**31, a 5,000-digit number is not even convertible)."""
         value = self.values.get(key)
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
+        if value is None or value.strip() == "":
             return default
-        return int(number) if math.isfinite(number) and number == int(number) else default
+        number = _number(value)
+        if number is None or number != int(number):
+            return self._bad(key, value, "is not a whole number", default)
+        if not lo <= number <= hi:
+            return self._bad(key, value, f"is outside {lo}..{hi}", default)
+        return int(number)
 
-    def get_float(self, key: str, default: float) -> float:
-        try:
-            number = float(self.values.get(key))
-        except (TypeError, ValueError):
+    def get_float(self, key: str, default: float, lo: float = -MAX_FLOAT, hi: float = MAX_FLOAT) -> float:
+        """The number kept under ``key`` when it is finite and in ``lo..hi``; else ``default`` (said in
+        :attr:`problems`): a zoom of 0 or 1e-300 must never reach the code that divides by it."""
+        value = self.values.get(key)
+        if value is None or value.strip() == "":
             return default
-        return number if math.isfinite(number) else default
+        number = _number(value)
+        if number is None:
+            return self._bad(key, value, "is not a number", default)
+        if not lo <= number <= hi:
+            return self._bad(key, value, f"is outside {lo:g}..{hi:g}", default)
+        return number
+
+    def _bad(self, key: str, raw: str, why: str, default):
+        """Say (once per key) that the value kept under ``key`` is not used; returns ``default``."""
+        shown = raw if len(raw) <= 40 else f"{raw[:20]}…({len(raw)} characters)"
+        message = (f"{key} = {shown} in the settings file {self.path} {why}; the default "
+                   f"{'(none)' if default in (None, '') else default} is used")
+        if message not in self.problems:  # the app shows problems in its banner and on stderr
+            self.problems.append(message)
+        return default
 
     def get_bool(self, key: str, default: bool) -> bool:
         value = self.values.get(key)
@@ -165,6 +201,19 @@ class SettingsStore:
     @property
     def file_name(self) -> str:
         return str(self.path)
+
+
+def _number(text: str) -> float | None:
+    """``text`` as a finite float, or None. Digits beyond a float's range or Python's int-conversion limit
+    (4,300 digits) never raise: a 5,000-digit value is simply not a number here."""
+    text = text.strip()
+    if len(text) > 64:
+        return None
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def as_text(value) -> str:

@@ -170,10 +170,11 @@ def time_settings_from_store(store) -> TimeSettings:
     """What :meth:`TempoBar.save` kept (defaults for anything missing or out of range)."""
     d = TimeSettings()
     try:
-        return TimeSettings(bpm=store.get_int("time/bpm", d.bpm), metre=store.get_str("time/metre", d.metre),
+        return TimeSettings(bpm=store.get_int("time/bpm", d.bpm, MIN_BPM, MAX_BPM),
+                            metre=store.get_str("time/metre", d.metre, 16),
                             click=store.get_bool("time/click", d.click),
                             count_in=store.get_bool("time/count_in", d.count_in),
-                            steer=store.get_float("time/steer", d.steer),
-                            quantize=store.get_str("time/quantize", d.quantize) or d.quantize)
+                            steer=store.get_float("time/steer", d.steer, 0.0, 1.0),
+                            quantize=store.get_str("time/quantize", d.quantize, 16) or d.quantize)
     except ValueError:
         return d
