@@ -88,6 +88,12 @@ def previous_pitches(pitches: np.ndarray, start_token: int = 0) -> np.ndarray:
     return np.concatenate([[start_token], pitches[:-1]]).astype(np.int64)
 
 
+#: Seconds a log-scaled feature counts in, and the longest a rest or note is clamped to: any trained model's values
+#: lie far inside; outside, features overflow (log_unit 1e-320) or mean nothing.
+LOG_UNIT_RANGE = (1e-3, 60.0)
+MAX_SECONDS_RANGE = (1e-2, 3600.0)
+
+
 @dataclass(frozen=True)
 class FeatureSpec:
     """How raw-second beats become model inputs.
@@ -111,6 +117,20 @@ class FeatureSpec:
     @classmethod
     def from_dict(cls, d: dict) -> FeatureSpec:
         return cls(**{k: d[k] for k in ("max_seconds", "log_scale", "log_unit") if k in d})
+
+    def problem(self) -> str | None:
+        """What makes this spec unusable, in words (None: usable). A ``log_unit`` of 1e-320 is positive but
+        ``x / log_unit`` overflows to infinity and the model then plays NaN: the units are held to a range
+        where every rhythm gives finite features."""
+        if not isinstance(self.log_scale, bool):
+            return f"log_scale must be true or false, not {self.log_scale!r}"
+        for name, value, (lo, hi) in (("log_unit", self.log_unit, LOG_UNIT_RANGE),
+                                      ("max_seconds", self.max_seconds, MAX_SECONDS_RANGE)):
+            if name == "max_seconds" and value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int | float) or not lo <= value <= hi:
+                return f"{name} must be a number of seconds in {lo:g}..{hi:g}, not {value!r}"
+        return None
 
     def apply(self, beats):
         """Transform raw-second beats (numpy array or torch tensor, last axis = 2)."""

@@ -32,6 +32,9 @@ from composer_app.errors import UserError
 FORMAT = "everybody-compose/1"
 ORIGINAL_FORMAT = "everybody-compose-original"
 CHECKPOINT_DIR = resources.CHECKPOINT_DIR
+#: The largest file read as a checkpoint: the shipped models are a few MB, a run's last.pt with its optimizer a
+#: few hundred; a bigger file is not ours, and reading it would only fill memory.
+MAX_CHECKPOINT_BYTES = 2 << 30
 
 
 class CheckpointError(UserError):
@@ -109,6 +112,12 @@ def read_payload(path) -> dict:
         raise CheckpointError(f"checkpoint not found: {path}")
     if path.is_dir():
         raise CheckpointError(f"{path} is a folder, not a checkpoint file")
+    if not path.is_file():  # a pipe never ends, a device such as /dev/zero never does either
+        raise CheckpointError(f"{path} is not a regular file (a device or a pipe), so it is not a checkpoint")
+    size = path.stat().st_size
+    if size > MAX_CHECKPOINT_BYTES:
+        raise CheckpointError(f"{path} is {size / 2**30:.1f} GiB: far larger than any model of this app "
+                              f"(at most {MAX_CHECKPOINT_BYTES // 2**30} GiB), so it is not read")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
@@ -153,6 +162,9 @@ def infer_original_architecture(state_dict: dict) -> str | None:
 #: an attention window is not, and a damaged file must not make the app allocate for a billion steps.
 MAX_CONFIG_INT = 1 << 16
 NUM_PITCHES = 128
+#: Whole numbers of a config that may be 0 (off); every other one is a size or a window and must be at least 1
+#: (a memory window of 0 divides by zero at the first note, a negative one indexes backwards).
+MAY_BE_ZERO = frozenset({"locality"})
 
 
 def _plain_config(path, config) -> dict:
@@ -169,8 +181,12 @@ def _plain_config(path, config) -> dict:
         elif isinstance(value, int):
             if not -MAX_CONFIG_INT <= value <= MAX_CONFIG_INT:
                 raise CheckpointError(f"{path} is damaged: its config says {key} = {value}, far beyond any model")
+            least = 0 if key.rpartition(".")[2] in MAY_BE_ZERO else 1
+            if value < least:
+                raise CheckpointError(f"{path} is damaged: its config says {key} = {value}; it must be at least "
+                                      f"{least}")
         elif isinstance(value, float):
-            if not math.isfinite(value):
+            if not math.isfinite(value) or not 0 <= value <= MAX_CONFIG_INT:
                 raise CheckpointError(f"{path} is damaged: its config says {key} = {value}")
         else:
             raise CheckpointError(f"{path} is damaged: its config {key} is a {type(value).__name__}, not a number")
@@ -187,15 +203,10 @@ def _features(path, raw) -> FeatureSpec:
     if not isinstance(raw, dict):
         raise CheckpointError(f"{path} is damaged: it has no 'features' table (how the model reads rhythm)")
     spec = FeatureSpec.from_dict(raw)
-    if not (spec.max_seconds is None or _positive(spec.max_seconds)) or not _positive(spec.log_unit) \
-            or not isinstance(spec.log_scale, bool):
-        raise CheckpointError(f"{path} is damaged: its features {raw} are not valid (max_seconds and log_unit "
-                              "must be positive numbers, log_scale true or false)")
+    problem = spec.problem()
+    if problem:
+        raise CheckpointError(f"{path} is damaged: its features are not valid ({problem})")
     return spec
-
-
-def _positive(x) -> bool:
-    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x) and x > 0
 
 
 def _weights(path, state_dict) -> dict[str, torch.Tensor]:

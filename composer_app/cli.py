@@ -74,6 +74,8 @@ def is_midi_data(path) -> bool:
     p = Path(path)
     if p.suffix.lower() in MIDI_SUFFIXES or p.is_dir():
         return True
+    if not p.is_file():  # opening a pipe would wait for a writer forever
+        return False
     try:
         with open(p, "rb") as f:
             return f.read(4) == b"MThd"

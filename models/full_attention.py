@@ -105,6 +105,9 @@ class FullAttentionLSTM(MelodyModel):
                  decode_hidden_dim: int = 1024, dropout: float = 0.0, kind: str = "offline",
                  window: int = 64, locality: int = 0, memory: dict | None = None):
         super().__init__(kind, num_notes, decode_hidden_dim, memory)
+        if window < 1 or locality < 0:
+            raise ValueError(f"the attention window must be at least 1 and locality at least 0 (window {window}, "
+                             f"locality {locality})")
         self.window = window
         bidirectional = kind == "offline"
         self.encode_hidden_dim = encode_hidden_dim

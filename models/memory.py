@@ -37,6 +37,9 @@ class MelodyMemory(nn.Module):
     def __init__(self, state_dim: int, num_notes: int = 128, key_dim: int = 64, pitch_dim: int = 16,
                  context: int = 4, window: int = 128):
         super().__init__()
+        if min(key_dim, pitch_dim, context, window) < 1:  # a window of 0 divides by zero at the first note
+            raise ValueError(f"the melody memory's sizes must be at least 1 (key_dim {key_dim}, pitch_dim "
+                             f"{pitch_dim}, context {context}, window {window})")
         self.num_notes, self.key_dim, self.context, self.window = num_notes, key_dim, context, window
         self.pitch_embed = nn.Embedding(num_notes, pitch_dim)
         features = state_dim + context * pitch_dim + 4  # h, the previous pitches, beats t and t - 1

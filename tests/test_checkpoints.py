@@ -3,6 +3,7 @@ allocates the model it claims before its weights are checked."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -58,8 +59,16 @@ def test_a_small_file_declaring_a_huge_model_fails_fast(payload):
     ({"features": DROP}, "no 'features' table"),
     ({"state_dict": [1, 2, 3]}, "'state_dict' is not a table of weights"),
     ({"state_dict": {}}, "'state_dict' is not a table of weights"),
-    ({"features": {"max_seconds": "x"}}, "features .* are not valid"),
-    ({"features": {"log_unit": -1.0}}, "features .* are not valid"),
+    ({"features": {"max_seconds": "x"}}, "features are not valid .max_seconds"),
+    ({"features": {"log_unit": -1.0}}, "features are not valid .log_unit"),
+    ({"features": {"log_unit": 1e-320}}, "log_unit must be a number of seconds in 0.001..60, not 1e-320"),
+    ({"features": {"max_seconds": 1e300}}, "max_seconds must be"),
+    ({"config": {"hidden_dim": 4, "memory": {"key_dim": 4, "pitch_dim": 2, "context": 2, "window": 0}}},
+     "memory.window = 0; it must be at least 1"),
+    ({"config": {"hidden_dim": 4, "memory": {"key_dim": 4, "pitch_dim": 2, "context": 2, "window": -3}}},
+     "memory.window = -3; it must be at least 1"),
+    ({"config": {"hidden_dim": 0}}, "hidden_dim = 0; it must be at least 1"),
+    ({"config": {"hidden_dim": 4, "dropout_p": -0.5}}, "dropout_p = -0.5"),
     ({"config": {"hidden_dim": [4]}}, "config hidden_dim is a list"),
     ({"config": {"hidden_dim": "four"}}, "config does not describe a lstm_attn model"),
     ({"config": {"hidden_dim": 4, "num_notes": 12}}, "12 pitches"),
@@ -141,6 +150,30 @@ def test_files_that_are_not_checkpoints_say_so(tmp_path, payload):
             load_checkpoint(path)
         assert message in str(err.value)
         assert not str(err.value).rstrip()[-1].isdigit()  # never an internal code such as ": 101"
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_a_pipe_or_a_device_is_refused_without_reading_it(tmp_path, kind):
+    if kind == "fifo":
+        path = tmp_path / "model.pt"
+        os.mkfifo(path)  # opening it would wait for a writer forever
+    else:
+        path = Path("/dev/zero")  # reading it never ends
+    started = time.perf_counter()
+    with pytest.raises(CheckpointError, match="not a regular file"):
+        load_checkpoint(path)
+    assert time.perf_counter() - started < 5
+
+
+def test_a_file_far_larger_than_any_model_is_not_read(tmp_path, monkeypatch):
+    from composer_app import checkpoints
+
+    path = tmp_path / "big.pt"
+    path.write_bytes(b"PK\x03\x04" + bytes(4096))
+    monkeypatch.setattr(checkpoints, "MAX_CHECKPOINT_BYTES", 1024)
+    monkeypatch.setattr(torch, "load", lambda *a, **k: pytest.fail("a file over the limit was read"))
+    with pytest.raises(CheckpointError, match="far larger than any model"):
+        load_checkpoint(path)
 
 
 def test_generate_reports_a_corrupt_checkpoint_in_words(tmp_path, capsys):
