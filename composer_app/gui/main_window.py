@@ -304,7 +304,11 @@ class MainWindow(QMainWindow):
         """Show the user's tuned live models (kept in the data folder) in the model list."""
         from composer_app.training.tuned_models import list_tuned
 
-        self.model_panel.set_tuned([(m.name, m.checkpoint) for m in list_tuned(self.data_dir) if m.kind == "live"])
+        problems: list[str] = []
+        tuned = list_tuned(self.data_dir, problems)
+        self.model_panel.set_tuned([(m.name, m.checkpoint) for m in tuned if m.kind == "live"])
+        for message in problems:
+            self.banner.show_message(message, "warning")
 
     def learn_dialog(self):
         """The "Learn from my MIDI…" dialog, modeless: playing goes on while a model learns. One dialog per

@@ -41,21 +41,57 @@ def models_dir(data_dir) -> Path:
     return Path(data_dir) / FOLDER
 
 
-def list_tuned(data_dir) -> list[TunedModel]:
-    """Every kept model with a readable ``model.json`` and its checkpoint, by name; damaged folders are left out."""
+def list_tuned(data_dir, problems: list[str] | None = None) -> list[TunedModel]:
+    """Every kept model with a readable ``model.json`` and its checkpoint, by name. Damaged folders are left out,
+    each said in ``problems`` when a list is given."""
     root = models_dir(data_dir)
     if not root.is_dir():
         return []
     found = []
-    for folder in sorted(root.iterdir()):
+    try:
+        folders = sorted(root.iterdir())
+    except OSError as exc:
+        _say(problems, f"cannot list the tuned models in {root}: {exc.strerror or exc}")
+        return []
+    for folder in folders:
         if folder.name.startswith(".") or not (folder / "best.pt").is_file():
             continue
         try:
-            meta = json.loads((folder / META).read_text(encoding="utf-8"))
-            found.append(TunedModel(str(meta["name"]), folder, str(meta["architecture"]), str(meta["kind"])))
-        except (OSError, ValueError, KeyError, TypeError):
-            continue
+            found.append(read_meta(folder))
+        except UserError as exc:
+            _say(problems, f"the tuned model in {folder} is left out: {exc}")
     return sorted(found, key=lambda m: m.name.lower())
+
+
+#: ``model.json`` holds three short strings; a larger file is not one of ours and is not parsed.
+MAX_META_BYTES = 16 << 10
+MAX_NAME_CHARS = 200
+
+
+def read_meta(folder: Path) -> TunedModel:
+    """The model a kept folder holds, from its ``model.json``; a :class:`UserError` in words when that file is
+    missing, not a regular file, too large, nested past reason (a RecursionError in the parser), or not three
+    short names."""
+    path = folder / META
+    try:
+        if not path.is_file():
+            raise UserError(f"{META} is missing or not a regular file")
+        if path.stat().st_size > MAX_META_BYTES:
+            raise UserError(f"{META} is larger than {MAX_META_BYTES // 1024} KiB")
+        meta = json.loads(path.read_bytes().decode("utf-8"))
+    except OSError as exc:
+        raise UserError(f"cannot read {META}: {exc.strerror or exc}") from None
+    except (ValueError, RecursionError):
+        raise UserError(f"{META} is not readable JSON") from None
+    values = [meta.get(key) if isinstance(meta, dict) else None for key in ("name", "architecture", "kind")]
+    if not all(isinstance(v, str) and 0 < len(v) <= MAX_NAME_CHARS for v in values):
+        raise UserError(f"{META} does not hold a name, an architecture and a kind")
+    return TunedModel(values[0], folder, values[1], values[2])
+
+
+def _say(problems: list[str] | None, message: str) -> None:
+    if problems is not None:
+        problems.append(message)
 
 
 def staging_folder(data_dir) -> Path:

@@ -43,3 +43,30 @@ def test_damaged_folders_are_left_out_and_nothing_outside_is_removed(tmp_path):
     assert (tmp_path / "elsewhere").exists()
     with pytest.raises(UserError, match="give the tuned model a name"):
         tm.check_name(tmp_path, "   ")
+
+
+@pytest.mark.parametrize("meta,why", [
+    ("[" * 5000 + "]" * 5000, "not readable JSON"),  # deeper than the parser's recursion goes
+    ('{"name": "x", "architecture": "lstm_attn", "kind": "live", "pad": "' + "x" * 20_000 + '"}', "larger than"),
+    ('{"name": ' + "9" * 5000 + ', "architecture": "lstm_attn", "kind": "live"}', "not readable JSON"),
+    ('{"name": ["x"], "architecture": "lstm_attn", "kind": "live"}', "does not hold a name"),
+    ('[1, 2]', "does not hold a name"),
+])
+def test_a_damaged_model_json_is_left_out_and_said(tmp_path, meta, why):
+    good = tm.keep(finished_run(tmp_path), "good", tmp_path, "lstm_attn", "live")
+    bad = tm.keep(finished_run(tmp_path), "bad", tmp_path, "lstm_attn", "live")
+    (bad.folder / tm.META).write_text(meta)
+    problems = []
+    assert tm.list_tuned(tmp_path, problems) == [good]
+    assert len(problems) == 1 and str(bad.folder) in problems[0] and why in problems[0]
+    assert len(problems[0]) < 300
+
+
+def test_a_pipe_as_model_json_is_not_read(tmp_path):
+    import os
+
+    bad = tm.keep(finished_run(tmp_path), "bad", tmp_path, "lstm_attn", "live")
+    (bad.folder / tm.META).unlink()
+    os.mkfifo(bad.folder / tm.META)
+    problems = []
+    assert tm.list_tuned(tmp_path, problems) == [] and "not a regular file" in problems[0]
