@@ -7,6 +7,7 @@ for export only: a take always keeps the timing that was played.
 
 from __future__ import annotations
 
+import numbers
 import re
 from dataclasses import dataclass
 
@@ -31,8 +32,18 @@ def check_tempo(bpm) -> float:
     except (TypeError, ValueError):
         raise UserError(f"tempo must be a number of beats per minute, not {bpm!r}") from None
     if not MIN_BPM <= value <= MAX_BPM:
-        raise UserError(f"tempo must be between {MIN_BPM:g} and {MAX_BPM:g} BPM, not {bpm}")
+        raise UserError(f"tempo must be between {MIN_BPM:g} and {MAX_BPM:g} BPM, not {shown(bpm)}")
     return value
+
+
+def shown(value, most: int = 24) -> str:
+    """``value`` as a message shows it: a 5,000-digit number from a damaged file is cut short, not echoed."""
+    if value is None:
+        return "no value"
+    text = value if isinstance(value, str) else repr(value) if isinstance(value, int | float) else type(value).__name__
+    if isinstance(value, int) and abs(value) > 10**most:  # repr of a huge int would be slow and long
+        return "a number of more than 24 digits"
+    return text if len(text) <= most else f"{text[:most]}… ({len(text)} characters)"
 
 
 @dataclass(frozen=True)
@@ -43,8 +54,13 @@ class TimeSignature:
     denominator: int = 4
 
     def __post_init__(self):
-        if not 1 <= int(self.numerator) <= 32 or int(self.denominator) not in (1, 2, 4, 8, 16, 32):
-            raise UserError(f"not a time signature: {self.numerator}/{self.denominator} (try 4/4, 3/4, 6/8)")
+        parts = (self.numerator, self.denominator)
+        if not all(isinstance(p, numbers.Integral) and not isinstance(p, bool) for p in parts) \
+                or not 1 <= self.numerator <= 32 or self.denominator not in (1, 2, 4, 8, 16, 32):
+            raise UserError(f"not a time signature: {shown(self.numerator)}/{shown(self.denominator)} "
+                            "(try 4/4, 3/4, 6/8)")
+        object.__setattr__(self, "numerator", int(self.numerator))  # NumPy integers become plain ones
+        object.__setattr__(self, "denominator", int(self.denominator))
 
     def __str__(self) -> str:
         return f"{self.numerator}/{self.denominator}"
@@ -66,14 +82,15 @@ class TimeSignature:
 
 
 def parse_time_signature(value) -> TimeSignature:
-    """``"3/4"``, ``(3, 4)`` or a :class:`TimeSignature` -> :class:`TimeSignature` (UserError otherwise)."""
+    """``"3/4"``, ``(3, 4)`` or a :class:`TimeSignature` -> :class:`TimeSignature`; a UserError for anything else
+    (``["x", 4]``, nested lists, infinities, 5,000 digits: what a damaged take header may hold)."""
     if isinstance(value, TimeSignature):
         return value
-    if isinstance(value, (tuple, list)) and len(value) == 2:
-        return TimeSignature(int(value[0]), int(value[1]))
-    m = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", str(value))
+    if isinstance(value, tuple | list) and len(value) == 2:
+        return TimeSignature(*value)
+    m = re.fullmatch(r"\s*(\d{1,3})\s*/\s*(\d{1,3})\s*", value) if isinstance(value, str) else None
     if not m:
-        raise UserError(f"not a time signature: {value!r} (try 4/4, 3/4, 6/8)")
+        raise UserError(f"not a time signature: {shown(value)} (try 4/4, 3/4, 6/8)")
     return TimeSignature(int(m.group(1)), int(m.group(2)))
 
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from composer_app.atomic import atomic_write
 from composer_app.errors import UserError
-from composer_app.musical_time import DEFAULT_BPM, parse_time_signature
+from composer_app.musical_time import DEFAULT_BPM, parse_time_signature, shown
 from composer_app.pitches import contour_of
 
 #: The format every take file (saved take or journal) names in its header.
@@ -30,6 +30,10 @@ UNFINISHED_NOTE_S = 0.25
 #: ``header["origin"]``: time 0 of the take is its first note, or the downbeat after a count-in.
 ORIGIN_FIRST_NOTE = "first-note"
 ORIGIN_DOWNBEAT = "downbeat"
+#: The latest time a take file may hold (about 31 years, in nanoseconds) and the highest note number: a file
+#: beyond them is damaged, and its values must not reach the roll, the models or a MIDI file.
+MAX_FILE_NS = 10**18 - 1
+MAX_NOTE_INDEX = 10**9
 
 
 def file_time(seconds: float) -> int:
@@ -38,8 +42,23 @@ def file_time(seconds: float) -> int:
 
 
 def seconds_of(file_ns) -> float:
-    """A take file's integer nanoseconds as seconds."""
-    return int(file_ns) / 1e9
+    """A take file's integer nanoseconds as seconds (a ValueError for anything but a time in a take's range)."""
+    return whole(file_ns, 0, MAX_FILE_NS, "time") / 1e9
+
+
+def whole(value, lo: int, hi: int, name: str) -> int:
+    """``value`` from a file as an int in ``lo..hi`` (an integral float is accepted; a ValueError otherwise)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not lo <= value <= hi \
+            or value != int(value):
+        raise ValueError(f"{name} must be a whole number in {lo}..{hi}, not {shown(value)}")
+    return int(value)
+
+
+def seconds(value, name: str) -> float:
+    """A non-negative, finite number of seconds (or microseconds) from a file; a ValueError otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= MAX_FILE_NS / 1e9:
+        raise ValueError(f"{name} must be a number of seconds, not {shown(value)}")
+    return float(value)
 
 
 @dataclass
@@ -67,14 +86,19 @@ class TakeNote:
 
     @classmethod
     def from_record(cls, record: dict) -> TakeNote:
-        """A note of a ``.ectake`` document (KeyError/TypeError/ValueError when it is not one)."""
+        """A note of a ``.ectake`` document, every field held to its range (a ValueError in words when it is
+        not one: a damaged file must never put pitch 10**30 or an infinite time into the app)."""
+        if not isinstance(record, dict):
+            raise ValueError(f"a note is a {type(record).__name__}, not a table")
         end = record.get("end_ns")
         direction = record.get("direction")
-        return cls(int(record["index"]), seconds_of(record["start_ns"]), int(record["pitch"]),
-                   int(record["velocity"]), None if end is None else seconds_of(end),
-                   float(record.get("rest_s", 0.0)), float(record.get("prev_dur_s", 0.0)),
-                   str(record.get("source", "")), float(record.get("step_us", 0.0)),
-                   None if direction is None else int(direction))
+        source = record.get("source", "")
+        return cls(whole(record["index"], 0, MAX_NOTE_INDEX, "index"), seconds_of(record["start_ns"]),
+                   whole(record["pitch"], 0, 127, "pitch"), whole(record["velocity"], 1, 127, "velocity"),
+                   None if end is None else seconds_of(end),
+                   seconds(record.get("rest_s", 0.0), "rest_s"), seconds(record.get("prev_dur_s", 0.0), "prev_dur_s"),
+                   source[:64] if isinstance(source, str) else "", seconds(record.get("step_us", 0.0), "step_us"),
+                   None if direction is None else whole(direction, -1, 1, "direction"))
 
 
 @dataclass
@@ -219,11 +243,15 @@ class Take:
     def from_document(cls, doc: dict, path: Path | None = None) -> Take:
         """A take from its ``.ectake`` document; UserError when the document is not one."""
         try:
+            if not isinstance(doc.get("notes"), list) or not isinstance(doc.get("header"), dict):
+                raise ValueError("it has no list of notes under a header")
             notes = [TakeNote.from_record(n) for n in doc["notes"]]
             header = dict(doc["header"])
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise UserError(f"{path} is not a valid take file: {exc}") from None
-        return cls(header, notes, closed=True, path=path, events=list(doc.get("events", [])))
+        events = doc.get("events", [])
+        events = [dict(e) for e in events if isinstance(e, dict)] if isinstance(events, list) else []
+        return cls(header, notes, closed=True, path=path, events=events)
 
 
 def check_format(path, header: dict) -> None:

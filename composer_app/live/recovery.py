@@ -24,6 +24,7 @@ from composer_app.take import (
     TakeNote,
     check_format,
     seconds_of,
+    whole,
 )
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,7 @@ def _parse_lines(data: bytes, warnings: list[str]) -> list[tuple[int, dict]]:
             rec = json.loads(text.decode("utf-8"), parse_constant=_reject_constant)
             if not isinstance(rec, dict):
                 raise ValueError("not an object")
-        except (UnicodeDecodeError, ValueError) as exc:
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # nested past the parser's depth
             if i == last and not data.endswith(b"\n"):
                 continue  # the write the crash interrupted
             why = "is not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else "is not a take event"
@@ -121,6 +122,44 @@ def _timing_problem(record: dict) -> str | None:
     return None
 
 
+def _clean_header(take: Take) -> None:
+    """Drop a damaged tempo, metre or instrument from the header, with a warning: they must not stop the notes
+    from being used, nor reach the tempo bar, a MIDI file or the synth."""
+    problem = _timing_problem(take.header)
+    if problem:
+        take.warnings.append(f"the take's tempo or metre was damaged ({problem}); 120 BPM 4/4 is used")
+        take.header.pop("tempo_bpm", None)
+        take.header.pop("time_signature", None)
+    if "program" in take.header:
+        try:
+            whole(take.header["program"], 0, 127, "the instrument (program)")
+        except ValueError as exc:
+            take.warnings.append(f"{exc}; the piano is used")
+            take.header.pop("program")
+
+
+#: The largest take file read: an hour of playing is a few MB; a bigger file is damaged or not a take, and
+#: parsing it would only fill memory (a crashed 10-million-line journal took 5 GB).
+MAX_TAKE_BYTES = 32 << 20
+
+
+def read_take_bytes(path: Path) -> bytes:
+    """The bytes of a take file, after checking it is a regular file of a take's size (a pipe or a device such
+    as /dev/zero is never read: it would never end)."""
+    try:
+        if not path.exists():
+            raise UserError(f"no such take file: {path}")
+        if not path.is_file():
+            raise UserError(f"{path} is not a regular file (a folder, a device or a pipe), so it is not a take")
+        size = path.stat().st_size
+        if size > MAX_TAKE_BYTES:
+            raise UserError(f"{path} is {size / 2**20:.0f} MB: far larger than any take (at most "
+                            f"{MAX_TAKE_BYTES >> 20} MB), so it is not read")
+        return path.read_bytes()
+    except OSError as exc:
+        raise UserError(f"cannot read take {path}: {exc.strerror or exc}") from None
+
+
 def _replay_journal(path: Path, records: list[tuple[int, dict]], warnings: list[str]) -> Take:
     if records and records[0][1].get("type") == "header":
         header = {k: v for k, v in records[0][1].items() if k != "type"}
@@ -150,7 +189,7 @@ def _looks_like_journal(path: Path, data: bytes) -> bool:
     first = data.split(b"\n", 1)[0].strip(b"\x00 \t\r")
     try:
         head = json.loads(first.decode("utf-8"))
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
     return isinstance(head, dict) and head.get("type") == "header"
 
@@ -167,12 +206,7 @@ def load_take(path) -> Take:
         The file is missing, not a take, from a newer version, or an ``.ectake`` document that is corrupt.
     """
     path = Path(path).expanduser()
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise UserError(f"no such take file: {path}") from None
-    except OSError as exc:
-        raise UserError(f"cannot read take {path}: {exc.strerror or exc}") from None
+    data = read_take_bytes(path)
     if _looks_like_journal(path, data):
         warnings: list[str] = []
         records = _parse_lines(data, warnings)
@@ -186,18 +220,14 @@ def load_take(path) -> Take:
             log.warning("%s: %s", path, w)
     else:
         try:
-            doc = json.loads(data.decode("utf-8"))
-        except ValueError:
+            doc = json.loads(data.decode("utf-8"), parse_constant=lambda name: None)  # NaN/Infinity: no value
+        except (ValueError, RecursionError):
             raise UserError(f"{path} is not a take file (or it is corrupt)") from None
         if not isinstance(doc, dict) or not isinstance(doc.get("header"), dict):
             raise UserError(f"{path} is not a take file (no take header)")
         check_format(path, doc["header"])
         take = Take.from_document(doc, path)
-    problem = _timing_problem(take.header)
-    if problem:  # a damaged tempo or metre must not stop the notes from being used
-        take.warnings.append(f"the take's tempo or metre was damaged ({problem}); 120 BPM 4/4 is used")
-        take.header.pop("tempo_bpm", None)
-        take.header.pop("time_signature", None)
+    _clean_header(take)
     if "origin" not in take.header and "created" in take.header:  # played live before takes began at a note
         take.starting_at_first_note()
     return take
