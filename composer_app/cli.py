@@ -92,9 +92,21 @@ def checkpoint_before_data(args, checkpoint: str = "checkpoint", data: str = "pa
         setattr(args, checkpoint, None)
 
 
+#: Random seeds NumPy and torch both take: a non-negative whole number below 2**63.
+MAX_SEED = 2**63 - 1
+
+
+def check_seed(args) -> None:
+    """Every command's ``--seed``, checked once here: NumPy raises a bare ValueError for -1 deep in generation."""
+    seed = getattr(args, "seed", None)
+    if seed is not None and not 0 <= seed <= MAX_SEED:
+        raise UserError(f"--seed must be a whole number from 0 to 2**63 - 1, not {seed if abs(seed) < 10**20 else '…'}")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(list(sys.argv[1:] if argv is None else argv))
     try:
+        check_seed(args)
         return int(args._run(args) or 0)
     except UserError as exc:
         print(f"everybody-compose {args.command}: error: {exc}", file=sys.stderr)

@@ -6,7 +6,9 @@ never destroys an older file of the same name.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 import wave
 from pathlib import Path
 
@@ -24,6 +26,10 @@ TICKS_PER_BEAT = 960
 MAX_TICK = int(pretty_midi.pretty_midi.MAX_TICK) - 1
 #: The coarsest time grid a long melody is written on (standard files use 96 to 960 ticks per beat).
 MIN_TICKS_PER_BEAT = 96
+#: The longest WAV rendered: 20 minutes are about 0.4 GB of samples while FluidSynth renders them.
+MAX_WAV_SECONDS = 20 * 60.0
+#: The largest soundfont read for a WAV (big General MIDI fonts are a few hundred MB).
+MAX_SOUNDFONT_BYTES = 2 << 30
 
 
 def default_soundfont() -> Path:
@@ -76,16 +82,75 @@ def check_output(path, suffixes: tuple[str, ...], what: str) -> Path:
     return p
 
 
+def check_not_an_input(output, inputs, what: str = "the output") -> None:
+    """A UserError when ``output`` names the same file as one of ``inputs`` (through links, ``..`` or another
+    spelling): ``generate -s x.mid -o x.mid`` would replace the user's source with the melody made from it."""
+    out = Path(output).expanduser()
+    for given in inputs:
+        source = Path(given).expanduser()
+        same = out.resolve() == source.resolve()
+        if not same and out.exists() and source.exists():
+            same = os.path.samefile(out, source)
+        if same:
+            raise UserError(f"{what} {out} is the file read as input ({source}); it would be overwritten: choose "
+                            "another output name")
+
+
 def check_can_render(soundfont=None) -> Path:
-    """The soundfont :func:`render_audio` would use, after checking that it and FluidSynth are there."""
+    """The soundfont :func:`render_audio` would use, after checking that FluidSynth is there and loads it.
+
+    A file FluidSynth cannot read must be refused here: pretty_midi otherwise renders silently with whatever
+    soundfont it falls back on, and the user gets a WAV of another sound. A pipe or a device is refused unread.
+    """
     sf2 = Path(soundfont).expanduser() if soundfont else default_soundfont()
-    if not sf2.is_file():
+    if not sf2.exists():
         raise UserError(f"soundfont not found: {sf2}")
+    if not sf2.is_file():
+        raise UserError(f"the soundfont {sf2} is not a regular file (a folder, a device or a pipe)")
+    if sf2.stat().st_size > MAX_SOUNDFONT_BYTES:
+        raise UserError(f"the soundfont {sf2} is larger than {MAX_SOUNDFONT_BYTES >> 30} GiB; it is not read")
     try:
-        import fluidsynth  # noqa: F401  (pyfluidsynth, which pretty_midi renders through)
+        with open(sf2, "rb") as f:
+            head = f.read(12)
+    except OSError as exc:
+        raise UserError(f"cannot read the soundfont {sf2}: {exc.strerror or exc}") from None
+    if head[:4] != b"RIFF" or head[8:12] != b"sfbk":
+        raise UserError(f"{sf2} is not a SoundFont (.sf2) file, or it is damaged: no WAV was made with it")
+    try:
+        import fluidsynth  # (pyfluidsynth, which pretty_midi renders through)
     except (ImportError, OSError) as exc:
         raise UserError(f"cannot render audio: FluidSynth is not available ({exc})") from None
+    synth = fluidsynth.Synth()
+    try:
+        with quiet_stderr():  # FluidSynth prints its own lines for a bad file; the command says it in one
+            loaded = synth.sfload(str(sf2))
+        if loaded < 0:
+            raise UserError(f"{sf2} is a damaged SoundFont: FluidSynth cannot read it, so no WAV was made with it")
+    finally:
+        synth.delete()
     return sf2
+
+
+@contextlib.contextmanager
+def quiet_stderr():
+    """Silence the C library's writes to stderr (file descriptor 2) for the block."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def check_wav_length(seconds: float) -> None:
+    """A UserError when a WAV of ``seconds`` would be longer than :data:`MAX_WAV_SECONDS` (FluidSynth renders it
+    whole in memory: a 14-hour rhythm took 16.6 GiB)."""
+    if not seconds <= MAX_WAV_SECONDS:
+        raise UserError(f"the melody lasts {_duration(seconds)}; --wav renders at most "
+                        f"{MAX_WAV_SECONDS / 60:.0f} minutes (write the MIDI file alone, and render it elsewhere)")
 
 
 def build_midi(starts, ends, pitches, velocities=None, *, tempo_bpm: float = 120.0, program: int = 0,
@@ -133,10 +198,10 @@ def save_midi(path, pm: pretty_midi.PrettyMIDI) -> Path:
 
 
 def render_audio(pm: pretty_midi.PrettyMIDI, sample_rate: int = 44100, soundfont=None) -> np.ndarray:
-    """Float audio in [-1, 1] rendered through FluidSynth (pyfluidsynth) with the bundled soundfont."""
-    sf2 = Path(soundfont) if soundfont else default_soundfont()
-    if not sf2.exists():
-        raise UserError(f"soundfont not found: {sf2}")
+    """Float audio in [-1, 1] rendered through FluidSynth (pyfluidsynth) with the bundled soundfont (or
+    ``soundfont``), after checking that soundfont and the length (:func:`check_wav_length`)."""
+    check_wav_length(pm.get_end_time())
+    sf2 = check_can_render(soundfont)
     try:
         audio = pm.fluidsynth(fs=sample_rate, synthesizer=str(sf2))
     except (ImportError, OSError) as exc:

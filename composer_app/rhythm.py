@@ -18,6 +18,11 @@ from composer_app.take import TAKE_SUFFIX
 TAKE_SUFFIXES = (TAKE_SUFFIX, JOURNAL_SUFFIX)
 #: The longest rest or note a rhythm may hold; anything longer is a damaged file, not music.
 MAX_NOTE_SECONDS = 3600.0
+#: The most notes a rhythm may hold: hours of playing. The offline attention models' cost grows with the square of
+#: the length, so a longer file would run for hours and fill memory before saying anything.
+MAX_RHYTHM_NOTES = 10_000
+#: The largest rhythm file read (a MIDI file of 10,000 notes is well under 1 MB).
+MAX_RHYTHM_FILE_BYTES = 16 << 20
 
 
 def check_rhythm(arr, source: str) -> tuple[np.ndarray, np.ndarray]:
@@ -39,13 +44,56 @@ def check_rhythm(arr, source: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def check_lengths(rests: np.ndarray, durs: np.ndarray, source: str) -> tuple[np.ndarray, np.ndarray]:
-    """``(rests, durs)`` unchanged when no rest or note is longer than :data:`MAX_NOTE_SECONDS`."""
+    """``(rests, durs)`` unchanged when no rest or note is longer than :data:`MAX_NOTE_SECONDS` and there are at
+    most :data:`MAX_RHYTHM_NOTES` notes."""
+    if len(rests) > MAX_RHYTHM_NOTES:
+        raise UserError(f"{source}: the rhythm has {len(rests)} notes; at most {MAX_RHYTHM_NOTES} are read (the "
+                        "limit keeps generation to minutes and memory to what a laptop has)")
     for name, values in (("rest", rests), ("note", durs)):
         if len(values) and values.max() > MAX_NOTE_SECONDS:
             row = int(np.argmax(values))
             raise UserError(f"{source}: note {row + 1} has a {name} of {values[row]:.4g} s; rests and notes "
                             f"longer than an hour are not a rhythm (the file is damaged?)")
     return rests, durs
+
+
+def check_rhythm_file(p: Path) -> None:
+    """A UserError unless ``p`` is a regular file of a rhythm's size: a pipe or /dev/zero would be read forever."""
+    if not p.exists():
+        raise UserError(f"rhythm file not found: {p}")
+    if p.is_dir():
+        raise UserError(f"{p} is a folder; give a .npy, .mid or take file")
+    if not p.is_file():
+        raise UserError(f"{p} is not a regular file (a device or a pipe); give a .npy, .mid or take file")
+    size = p.stat().st_size
+    if size > MAX_RHYTHM_FILE_BYTES:
+        raise UserError(f"{p} is {size / 2**20:.0f} MB: far larger than any rhythm (at most "
+                        f"{MAX_RHYTHM_FILE_BYTES >> 20} MB), so it is not read")
+
+
+def load_npy(p: Path) -> np.ndarray:
+    """The array of a ``.npy`` rhythm, after its header says it is (n, 2) numbers with n at most
+    :data:`MAX_RHYTHM_NOTES`: a 160-byte file may declare 10^10 rows, which ``np.load`` would allocate."""
+    try:
+        with open(p, "rb") as f:
+            version = np.lib.format.read_magic(f)
+            read_header = {(1, 0): np.lib.format.read_array_header_1_0,
+                           (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+            if read_header is None:
+                raise ValueError(f"unsupported .npy version {version}")
+            shape, _, dtype = read_header(f)
+    except (ValueError, OSError, EOFError) as exc:
+        raise UserError(f"{p} is not a readable .npy array: {exc}") from None
+    if len(shape) != 2 or shape[1] != 2:
+        raise UserError(f"{p}: a rhythm array must have shape (n, 2) = (rest, duration); got {shape}")
+    if shape[0] > MAX_RHYTHM_NOTES:
+        raise UserError(f"{p}: the rhythm has {shape[0]} notes; at most {MAX_RHYTHM_NOTES} are read")
+    if dtype.hasobject or dtype.kind not in "biuf":
+        raise UserError(f"{p}: the rhythm must hold numbers, not {dtype}")
+    try:
+        return np.load(p, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise UserError(f"{p} is not a readable .npy array: {exc}") from None
 
 
 def rhythm_from_notes(notes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -58,17 +106,10 @@ def rhythm_from_notes(notes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def load_rhythm(path) -> tuple[np.ndarray, np.ndarray]:
     """``(rests, durs)`` from a ``.npy`` (n, 2) array, a MIDI file, or a take."""
     p = Path(path)
-    if not p.exists():
-        raise UserError(f"rhythm file not found: {p}")
-    if p.is_dir():
-        raise UserError(f"{p} is a folder; give a .npy, .mid or take file")
+    check_rhythm_file(p)
     suffix = p.suffix.lower()
     if suffix == ".npy":
-        try:
-            arr = np.load(p, allow_pickle=False)
-        except (ValueError, OSError, EOFError) as exc:
-            raise UserError(f"{p} is not a readable .npy array: {exc}") from None
-        return check_rhythm(arr, str(p))
+        return check_rhythm(load_npy(p), str(p))
     if suffix in (".mid", ".midi"):
         from composer_app.data.melody import melody_from_midi
 
