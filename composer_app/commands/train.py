@@ -9,6 +9,7 @@ instead (:mod:`composer_app.training.finetune`)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from composer_app.errors import UserError
@@ -75,6 +76,7 @@ def _train(args, group, device: str) -> int:
     say = print if group.main else (lambda *a, **k: None)
     kind = "live" if args.live else "offline"
     cfg = load_config(args.model_name, args.recipe, args.preset, args.config, args.set, kind=kind)
+    out = check_run_folder(args.out or f"runs/{args.model_name}_{kind}_{args.recipe}")
     sources = tuple(s for s in (f"midi:{args.midi_dir}" if args.midi_dir else None,
                                 f"maestro:{args.maestro_zip}" if args.maestro_zip else None) if s) or ("music21",)
     if not group.main:
@@ -91,7 +93,6 @@ def _train(args, group, device: str) -> int:
     say(f"training {args.model_name} ({kind}, recipe {args.recipe}) on {data_info['train_tunes']} tunes / "
         f"{data_info['train_notes']} notes; validating on {len(valid_m)} tunes"
         + (f"; {group.world} processes" if group.distributed else ""))
-    out = Path(args.out or f"runs/{args.model_name}_{kind}_{args.recipe}")
     result = train(args.model_name, kind, cfg, [m.notes for m in train_m], [m.notes for m in valid_m],
                    epochs=args.n_epochs or 10, out_dir=out, device=device, snapshot_every=args.snapshots_freq,
                    resume=args.checkpoint, time_limit_s=args.time_limit * 60 if args.time_limit else None,
@@ -125,6 +126,7 @@ def _finetune(args) -> int:
     if not args.midi_dir:
         raise UserError("--from needs --midi-dir DIR: the folder of your MIDI melodies to learn from")
     from composer_app.checkpoints import load_checkpoint
+    from composer_app.training.config import toml_value
 
     start = load_checkpoint(args.from_checkpoint)
     if args.model_name and args.model_name != start.architecture:
@@ -138,9 +140,15 @@ def _finetune(args) -> int:
         key, sep, value = item.partition("=")
         if not sep:
             raise UserError(f"--set expects key=value, got {item!r}")
-        recipe[key.strip()] = _toml_value(value)
+        recipe[key.strip()] = toml_value(value)
     minutes = FINETUNE_MINUTES if args.time_limit is None else args.time_limit
-    out = Path(args.out or f"runs/finetune_{Path(args.from_checkpoint).stem}")
+    if args.out:
+        out = check_run_folder(args.out)
+        if (out / "best.pt").exists():
+            raise UserError(f"{out} already holds a tuned model (best.pt); choose another --out, or leave it out "
+                            "for a fresh folder")
+    else:  # a fresh folder: an earlier tuning's best.pt is never replaced
+        out = check_run_folder(fresh_folder(Path(f"runs/finetune_{Path(args.from_checkpoint).stem}")))
     files = midi_files(args.midi_dir)
     print(f"fine-tuning {start.architecture} ({start.kind}) from {args.from_checkpoint} on {len(files)} MIDI files "
           f"in {args.midi_dir}, {minutes:g} CPU minutes")
@@ -161,11 +169,26 @@ def _finetune(args) -> int:
     return 0
 
 
-def _toml_value(text: str):
-    """A ``--set`` value read as a TOML value (``3e-4``, ``"cosine"``), else kept as the plain string."""
-    import tomllib
+def check_run_folder(path) -> Path:
+    """``path`` as a run folder this command can write, checked before minutes of reading and training: not a
+    file, and in a folder (the nearest that exists) that is writable."""
+    out = Path(path).expanduser()
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out} is a file, not a folder for the run's files")
+    existing = out
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UserError(f"cannot make the run folder {out}: {existing} is a file")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UserError(f"cannot write the run folder {out}: {existing} is not writable")
+    return out
 
-    try:
-        return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
-        return text.strip()
+
+def fresh_folder(path: Path) -> Path:
+    """``path``, or ``path-2``, ``path-3`` ... : the first that holds no ``best.pt``."""
+    candidate, n = path, 1
+    while (candidate / "best.pt").exists():
+        n += 1
+        candidate = path.with_name(f"{path.name}-{n}")
+    return candidate

@@ -160,7 +160,11 @@ def parse_source(spec) -> Source:
             return Source(MUSIC21)
         return Source(MUSIC21, ",".join(names))
     if kind in (MIDI_DIR, MAESTRO) and location:
-        return Source(kind, str(Path(location).expanduser().resolve()))
+        try:
+            return Source(kind, str(Path(location).expanduser().resolve()))
+        except (RuntimeError, OSError):  # Python 3.11 raises RuntimeError for a symbolic link loop
+            raise UserError(f"{location} is a symbolic link that leads back to itself (a link loop), not a "
+                            "folder") from None
     raise UserError(
         f"unknown data source {spec!r}: use 'music21', 'music21:COLLECTION[,...]', 'midi:DIR' or 'maestro:ZIP'"
     )
@@ -185,13 +189,41 @@ def _music21_items(collections, limit) -> tuple[list[tuple], list[Skip]]:
     return items, skips
 
 
+#: How deep under a MIDI folder files are looked for: music collections nest a few levels; far deeper is a
+#: damaged or hostile tree (Python's own recursive walk fails past about 1,000 levels with a RecursionError).
+MAX_FOLDER_DEPTH = 64
+
+
 def _midi_files(root: Path, limit: int | None) -> list[Path]:
-    files = sorted(
-        p
-        for p in root.rglob("*")
-        if p.suffix.lower() in MIDI_SUFFIXES and p.is_file() and not p.name.startswith("._")
-    )
+    """The MIDI files under ``root``, sorted. The walk keeps its own stack (no recursion limit to hit), does not
+    follow links to folders (a link back up would loop forever), and refuses a tree nested past
+    :data:`MAX_FOLDER_DEPTH` in words."""
+    files, stack = [], [(root, 0)]
+    while stack:
+        folder, depth = stack.pop()
+        try:
+            with os.scandir(folder) as entries:
+                entries = list(entries)
+        except OSError as exc:
+            raise UserError(f"cannot read the folder {folder}: {exc.strerror or exc}") from None
+        for entry in entries:
+            path = Path(entry.path)
+            if entry.is_dir(follow_symlinks=False):
+                if depth + 1 > MAX_FOLDER_DEPTH:
+                    raise UserError(f"{root} holds folders nested more than {MAX_FOLDER_DEPTH} levels deep "
+                                    f"({path.relative_to(root).parts[0]}/…); no MIDI folder is that deep")
+                stack.append((path, depth + 1))
+            elif path.suffix.lower() in MIDI_SUFFIXES and not entry.name.startswith("._") and _is_file(entry):
+                files.append(path)
+    files.sort()
     return files[:limit] if limit is not None else files
+
+
+def _is_file(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_file()  # a link to a file counts; a link loop does not
+    except OSError:
+        return False
 
 
 def _zip_midi_members(path: Path, limit: int | None) -> list[str]:

@@ -28,7 +28,7 @@ from composer_app.checkpoints import LoadedModel, load_checkpoint, save_checkpoi
 from composer_app.data import extract, sources
 from composer_app.errors import UserError
 from composer_app.evaluation import Scores, score_model
-from composer_app.training.config import load_config
+from composer_app.training.config import check_values, load_config
 from composer_app.training.trainer import LRSchedule, TrainStep, augment_for, pick_device, write_curves
 from composer_app.training.windows import Tune, batch_tensors, plan_batches
 
@@ -228,6 +228,7 @@ def _recipe(loaded: LoadedModel, overrides: dict | None) -> dict:
     if unknown:
         raise UserError(f"cannot set {', '.join(unknown)} for fine-tuning; these can be set: {', '.join(sorted(tunable))}")
     cfg.update(overrides or {})
+    check_values(cfg)
     cfg["recipe"] = "finetune"
     return cfg
 
