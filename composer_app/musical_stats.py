@@ -1,93 +1,93 @@
-"""Musical sense, measured: simple statistics of a melody's pitches, for generated and real melodies alike.
+"""What a model plays, measured: generated melodies for the rhythms of real ones, side by side with them.
 
-Likelihood says how well a model predicts; these say whether what it *plays* looks like music: how wide
-it ranges, how many pitch classes it uses and how evenly, whether it stays in a key, how far it leaps,
-how often it repeats a note, and how often it brings back a motif it played before. Each statistic is
-computed per melody and averaged.
+Likelihood says how well a model predicts; this says whether what it *plays* sounds like the tunes. For the
+rhythm of each real melody a melody is generated; then
+
+* a few averages a musician reads at a glance (range, distinct pitches, key fit, leap size, same-pitch repeats,
+  repeated motifs, the share that ends in a loop) for both sets, and
+* the two-sample test (:mod:`composer_app.two_sample`): how often a classifier tells a generated melody from a
+  real one, with the figure between two halves of the real set beside it (the floor).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from composer_app.melody_features import FEATURE_NAMES, feature_matrix
 from composer_app.rhythm import rhythm_from_notes
 
-MAJOR = np.array([0, 2, 4, 5, 7, 9, 11])
-MINOR = np.array([0, 2, 3, 5, 7, 8, 10])
-STATS = ("pitch_range", "pitch_classes", "pc_entropy_bits", "scale_consistency", "mean_abs_interval",
-         "repeat_rate", "repeated_patterns")
-#: Notes in a motif for :func:`repeated_pattern_share` (its shape is the ``MOTIF_NOTES - 1`` intervals).
-MOTIF_NOTES = 4
-
-
-def repeated_pattern_share(pitches, notes: int = MOTIF_NOTES) -> float:
-    """Share of a melody's ``notes``-note interval patterns that already occurred earlier in the same melody.
-
-    A pattern is the intervals between consecutive notes (3 for 4 notes), so a motif played again in another
-    key counts as a repeat; earlier occurrences may overlap the later one. NaN for a melody too short to hold
-    one pattern. Tunes repeat and vary their own phrases: a model that forgets them repeats less than they do.
-    """
-    steps = np.diff(np.asarray(pitches, dtype=int))
-    length = notes - 1
-    seen: set[tuple[int, ...]] = set()
-    repeated = total = 0
-    for i in range(len(steps) - length + 1):
-        pattern = tuple(steps[i:i + length].tolist())
-        repeated += pattern in seen
-        total += 1
-        seen.add(pattern)
-    return repeated / total if total else float("nan")
+#: The averages reported, each one of :data:`composer_app.melody_features.FEATURE_NAMES`.
+STATS = ("pitch_range", "distinct_pitches", "pc_entropy_bits", "key_fit", "mean_abs_interval",
+         "same_pitch_repeats", "leaps_over_fourth", "repeated_4_note_patterns", "repeated_6_note_patterns",
+         "longest_run", "loop")
+_COLUMNS = [FEATURE_NAMES.index(name) for name in STATS]
 
 
 def melody_stats(pitches) -> dict:
-    p = np.asarray(pitches, dtype=int)
-    pcs = np.bincount(p % 12, minlength=12).astype(float)
-    dist = pcs / max(pcs.sum(), 1)
-    nz = dist[dist > 0]
-    best = 0.0
-    for tonic in range(12):
-        for scale in (MAJOR, MINOR):
-            best = max(best, float(dist[(tonic + scale) % 12].sum()))
-    steps = np.diff(p)
-    return {
-        "pitch_range": float(p.max() - p.min()) if len(p) else 0.0,
-        "pitch_classes": float((pcs > 0).sum()),
-        "pc_entropy_bits": float(-(nz * np.log2(nz)).sum()),
-        "scale_consistency": best,
-        "mean_abs_interval": float(np.abs(steps).mean()) if len(steps) else 0.0,
-        "repeat_rate": float((steps == 0).mean()) if len(steps) else 0.0,
-        "repeated_patterns": repeated_pattern_share(p),
-    }
+    """The :data:`STATS` of one melody (two notes or more)."""
+    return average_stats([pitches])
 
 
 def average_stats(melodies_pitches) -> dict:
-    """Each statistic averaged over the melodies of two notes or more that define it (NaN when none does)."""
-    rows = [melody_stats(p) for p in melodies_pitches if len(p) >= 2]
-    out = {}
-    for k in STATS:
-        values = [r[k] for r in rows if not np.isnan(r[k])]
-        out[k] = float(np.mean(values)) if values else float("nan")
+    """Each of :data:`STATS` averaged over the melodies of two notes or more (NaN when there are none)."""
+    features = feature_matrix(melodies_pitches)
+    if not len(features):
+        return dict.fromkeys(STATS, float("nan"))
+    means = features[:, _COLUMNS].mean(axis=0)
+    return {name: float(value) for name, value in zip(STATS, means, strict=True)}
+
+
+def real_pitches(melodies, max_melodies: int) -> list[np.ndarray]:
+    """The pitches of the first ``max_melodies`` melodies (notes ``(n, 3)``), in order of their start."""
+    out = []
+    for notes in melodies[:max_melodies]:
+        notes = np.asarray(notes)
+        out.append(notes[np.argsort(notes[:, 0], kind="stable"), 2].astype(np.int64))
     return out
 
 
-def compare_generated(loaded, melodies, profile: str = "default", seed: int = 0, max_melodies: int = 200) -> dict:
-    """Generate a melody for the rhythm of each real melody; statistics of both side by side."""
-    from composer_app.sampling import generate, settings_from_profile
+def generate_for_rhythms(loaded, melodies, settings, seed: int, max_melodies: int) -> list[np.ndarray]:
+    """A melody generated by ``settings`` for the rhythm of each of the first ``max_melodies`` melodies; melody
+    ``i`` is drawn with seed ``seed + i``, so results reproduce."""
+    from composer_app.sampling import generate
+
+    out = []
+    for i, notes in enumerate(melodies[:max_melodies]):
+        rests, durs = rhythm_from_notes(np.asarray(notes))
+        out.append(generate(loaded, rests, durs, settings, seed=seed + i))
+    return out
+
+
+def compare_generated(loaded, melodies, profile: str = "default", seed: int = 0, max_melodies: int = 500,
+                      real_floor: float | None = None) -> dict:
+    """Generate a melody for the rhythm of each real melody with ``profile``; averages of both sets and the
+    two-sample test. ``real_floor``: the real-vs-real figure if already known for these melodies."""
+    from composer_app.sampling import settings_from_profile
+    from composer_app.two_sample import classifier_accuracy, real_vs_real
 
     settings = settings_from_profile(profile)
-    real, generated = [], []
-    for i, notes in enumerate(melodies[:max_melodies]):
-        notes = np.asarray(notes)
-        rests, durs = rhythm_from_notes(notes)
-        generated.append(generate(loaded, rests, durs, settings, seed=seed + i))
-        real.append(notes[np.argsort(notes[:, 0], kind="stable"), 2].astype(int))
-    return {"profile": profile, "melodies": len(real), "generated": average_stats(generated),
-            "real": average_stats(real)}
+    real = real_pitches(melodies, max_melodies)
+    generated = generate_for_rhythms(loaded, melodies, settings, seed, max_melodies)
+    real_features, generated_features = feature_matrix(real), feature_matrix(generated)
+    out = {"profile": profile, "melodies": len(real), "generated": average_stats(generated),
+           "real": average_stats(real)}
+    enough = min(len(real_features), len(generated_features)) >= 10
+    out["two_sample"] = classifier_accuracy(real_features, generated_features, seed=seed) if enough else None
+    if real_floor is None and enough:
+        real_floor = real_vs_real(real_features, seed=seed)
+    out["real_vs_real"] = real_floor
+    return out
+
+
+def _figure(value) -> str:
+    return "—" if value is None else f"{value:.3f}"
 
 
 def format_comparison(result: dict) -> str:
-    lines = [f"  musical statistics over {result['melodies']} melodies (profile {result['profile']}):",
-             f"    {'statistic':20s} {'generated':>10s} {'real':>10s}"]
+    lines = [f"  what it plays, {result['melodies']} melodies, profile {result['profile']}: a classifier tells "
+             f"generated from real {_figure(result['two_sample'])} of the time (two halves of the real set: "
+             f"{_figure(result['real_vs_real'])}; 0.5 = cannot tell)",
+             f"    {'statistic':26s} {'generated':>10s} {'real':>10s}"]
     for k in STATS:
-        lines.append(f"    {k:20s} {result['generated'][k]:10.3f} {result['real'][k]:10.3f}")
+        lines.append(f"    {k:26s} {result['generated'][k]:10.3f} {result['real'][k]:10.3f}")
     return "\n".join(lines)

@@ -24,38 +24,59 @@ import torch
 from composer_app.beats import beats_for_kind
 from composer_app.checkpoints import LoadedModel
 from composer_app.errors import UserError
+from composer_app.loop_guard import LoopGuard
 from composer_app.pitches import parse_hint, parse_scale
 from models.fast import fast_steps, session_for
 
 PROFILES_FILE = Path(__file__).with_name("profiles.toml")
+#: "stochastic": one line drawn beat by beat; "rank": several drawn in one batch, the most likely kept;
+#: "beam": hybrid beam search (the original project's).
+STRATEGIES = ("stochastic", "rank", "beam")
+MIN_LOOP_GUARD, MAX_LOOP_GUARD = 3, 64
+#: Beyond these the arithmetic itself breaks (1 / T overflows) or the search outgrows memory and patience.
+MIN_TEMPERATURE, MAX_TEMPERATURE, MAX_BEAMS = 0.01, 100.0, 64
 
 
 @dataclass(frozen=True)
 class SamplingSettings:
+    # The defaults are the bundled "default" profile's (a test holds them equal).
     strategy: str = "stochastic"
-    temperature: float = 1.0
-    top_k: int = 4
-    top_p: float = 0.9
-    repeat_decay: float = 0.5
-    num_beams: int = 5
+    temperature: float = 0.9
+    top_k: int = 128
+    top_p: float = 1.0
+    repeat_decay: float = 0.0
+    num_beams: int = 4
     beam_prob: float = 0.5
     hints: tuple[int, ...] = ()
     scale: str | None = None
     low: int = 21
     high: int = 108
     steer: float = 0.0  # contour steering strength: 0 = the model alone, 1 = only the asked side
+    loop_guard: int = 12  # a short cycle (period <= 4) may not run this many notes; 0 = no guard
+    max_run: int = 4  # at most this many notes of one pitch in a row; 0 = no limit
 
     def __post_init__(self):
-        if self.strategy not in ("stochastic", "beam"):
-            raise UserError(f"strategy must be 'stochastic' or 'beam', not {self.strategy!r}")
+        if self.strategy not in STRATEGIES:
+            raise UserError(f"strategy must be one of {', '.join(map(repr, STRATEGIES))}, not {self.strategy!r}")
+        if self.loop_guard != 0 and not MIN_LOOP_GUARD <= self.loop_guard <= MAX_LOOP_GUARD:
+            raise UserError(f"loop_guard must be 0 (off) or {MIN_LOOP_GUARD}-{MAX_LOOP_GUARD} notes, "
+                            f"not {self.loop_guard}")
+        if not 0 <= self.max_run <= MAX_LOOP_GUARD:
+            raise UserError(f"max_run must be 0 (no limit) to {MAX_LOOP_GUARD} notes, not {self.max_run}")
         if not self.temperature > 0:
             raise UserError("temperature must be positive")
         if not 0 < self.top_p <= 1:
             raise UserError("top_p must be in (0, 1]")
         if not 0 <= self.repeat_decay <= 1:
             raise UserError("repeat_decay must be between 0 and 1")
-        if self.top_k < 1 or self.num_beams < 1 or not 0 <= self.beam_prob <= 1:
-            raise UserError("top_k and num_beams must be at least 1, beam_prob in [0, 1]")
+        if not MIN_TEMPERATURE <= self.temperature <= MAX_TEMPERATURE:
+            raise UserError(f"temperature must be between {MIN_TEMPERATURE} and {MAX_TEMPERATURE}, "
+                            f"not {self.temperature}")
+        if not 1 <= self.top_k <= 128:
+            raise UserError(f"top_k must be 1-128 (there are 128 pitches), not {self.top_k}")
+        if not 1 <= self.num_beams <= MAX_BEAMS or not 0 <= self.beam_prob <= 1:
+            raise UserError(f"num_beams must be 1-{MAX_BEAMS} and beam_prob in [0, 1], "
+                            f"not {self.num_beams} and {self.beam_prob}")
         if not 0 <= self.steer <= 1:
             raise UserError(f"steer must be between 0 and 1, not {self.steer}")
         if not (0 <= self.low <= 127 and 0 <= self.high <= 127):
@@ -85,7 +106,8 @@ class SamplingSettings:
 #: The type each profile setting must have in a profiles file (TOML types; a whole number is a real number too).
 PROFILE_TYPES = {
     "strategy": str, "temperature": float, "top_k": int, "top_p": float, "repeat_decay": float, "num_beams": int,
-    "beam_prob": float, "hints": list, "scale": str, "low": int, "high": int, "steer": float,
+    "beam_prob": float, "hints": list, "scale": str, "low": int, "high": int, "steer": float, "loop_guard": int,
+    "max_run": int,
 }
 _TYPE_WORDS = {str: "text", float: "a number", int: "a whole number", list: "a list of notes"}
 
@@ -127,10 +149,19 @@ def load_profiles(path=None) -> dict[str, dict]:
     return read_profiles(path).profiles
 
 
+#: A profiles file is a few hundred bytes; anything this large is not one (and is not parsed).
+MAX_PROFILES_BYTES = 1 << 20
+
+
 def _read_toml(path: Path) -> dict:
     try:
+        if not path.is_file():
+            raise UserError(f"cannot read sampling profiles {path}: not a regular file")
+        if path.stat().st_size > MAX_PROFILES_BYTES:
+            raise UserError(f"cannot read sampling profiles {path}: over {MAX_PROFILES_BYTES >> 20} MB, "
+                            "not a profiles file")
         return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:  # ValueError: TOML errors, 5,000-digit numbers
         raise UserError(f"cannot read sampling profiles {path}: {exc}") from None
 
 
@@ -167,7 +198,7 @@ def settings_of(values: dict) -> SamplingSettings:
     if "hints" in values:
         if not all(isinstance(h, str | int) and not isinstance(h, bool) for h in values["hints"]):
             raise UserError(f"hints must be notes such as 1, 3, \"b3\" or \"E4\", not {values['hints']!r}")
-        values["hints"] = tuple(parse_hint(h) if isinstance(h, str) else h for h in values["hints"])
+        values["hints"] = tuple(parse_hint(str(h)) for h in values["hints"])  # 1 = middle C, as documented
     return SamplingSettings(**values)
 
 
@@ -235,6 +266,26 @@ class PitchHead:
         self.top_p = settings.top_p
         self.steer = float(settings.steer)
         self._off_side = np.float32(math.log1p(-self.steer) if self.steer < 1 else -np.inf)
+        self.guard = LoopGuard(settings.loop_guard, rows, settings.max_run)
+
+    def shape_(self, logits: np.ndarray, prev: np.ndarray, direction=None) -> np.ndarray:
+        """Log-probabilities to draw from: temperature, lock and repeat penalty (:meth:`log_probs_`), then
+        either the contour steering (when the player steers this beat: the player asked for the line) or
+        the loop guard."""
+        logp = self.log_probs_(logits, prev)
+        if self.steer != 0 and direction is not None:
+            return self.steer_(logp, prev, direction)
+        return self.guard.apply_(logp)
+
+    def played(self, pitches: np.ndarray) -> None:
+        """Record the pitch each row played (hints and forced notes too): the loop guard follows the line."""
+        self.guard.push(pitches)
+
+    def keep_line_of(self, other: PitchHead) -> None:
+        """Carry on the line ``other`` was following (settings changed mid-take)."""
+        if other.guard.history.shape == self.guard.history.shape:
+            self.guard.history[:] = other.guard.history
+            self.guard.count = other.guard.count
 
     def steer_(self, logp: np.ndarray, prev: np.ndarray, direction) -> np.ndarray:
         """Re-weight log-probabilities (rows, 128) by the asked ``direction`` (an int, or one per row; None: as
@@ -312,47 +363,99 @@ def generate(loaded: LoadedModel, rests, durs, settings: SamplingSettings, seed:
     steers the pitches along; None or a steer of 0 leaves the model alone."""
     if len(rests) == 0:
         return np.zeros(0, dtype=np.int64)
-    if contour is not None:
-        contour = np.sign(np.asarray(contour, dtype=np.int64))
-        if contour.shape != (len(rests),):
-            raise UserError(f"the contour has {contour.size} directions for {len(rests)} notes")
+    contour = _checked_contour(contour, len(rests))
     if settings.strategy == "beam":
         return beam_search(loaded, rests, durs, settings, seed, progress, contour)
-    return stochastic(loaded, rests, durs, settings, seed, progress, contour)
+    rows = settings.num_beams if settings.strategy == "rank" else 1
+    return ranked_lines(loaded, rests, durs, settings, rows, seed, progress, contour)[0]
+
+
+@torch.inference_mode()
+def generate_variations(loaded: LoadedModel, rests, durs, settings: SamplingSettings, count: int,
+                        seed: int | None = None, progress=None, contour=None) -> list[np.ndarray]:
+    """``count`` different melodies for one rhythm, to audition and pick from, the model's likeliest first.
+
+    All are drawn in one batch (the rows of one session), so four cost little more than one. With the "rank"
+    strategy ``num_beams`` candidates are drawn (at least ``count``) and the likeliest ``count`` distinct
+    ones kept; "beam" draws its variations as "rank" does (beam search's lines differ by a note or two)."""
+    if len(rests) == 0:
+        return [np.zeros(0, dtype=np.int64)] * count
+    contour = _checked_contour(contour, len(rests))
+    rows = max(count, settings.num_beams) if settings.strategy != "stochastic" else count
+    lines = ranked_lines(loaded, rests, durs, settings, rows, seed, progress, contour)
+    distinct: list[np.ndarray] = []
+    for line in lines:
+        if not any(np.array_equal(line, kept) for kept in distinct):
+            distinct.append(line)
+    while len(distinct) < count:  # fewer distinct lines than asked (a lock of one pitch): repeat the best
+        distinct.append(distinct[0])
+    return distinct[:count]
+
+
+def _checked_contour(contour, n: int) -> np.ndarray | None:
+    if contour is None:
+        return None
+    contour = np.sign(np.asarray(contour, dtype=np.int64))
+    if contour.shape != (n,):
+        raise UserError(f"the contour has {contour.size} directions for {n} notes")
+    return contour
 
 
 def _session(loaded: LoadedModel, rests, durs, rows: int):
     return session_for(loaded.model, model_beats(loaded, rests, durs), rows)
 
 
+def _model_log_probs(scores: np.ndarray) -> np.ndarray:
+    """The model's own log-probabilities from a session's scores (logits, or already normalised)."""
+    return torch.log_softmax(torch.from_numpy(scores), 1).numpy()
+
+
 @torch.inference_mode()
-def stochastic(loaded, rests, durs, settings, seed=None, progress=None, contour=None) -> np.ndarray:
+def ranked_lines(loaded, rests, durs, settings, rows: int = 1, seed=None, progress=None,
+                 contour=None) -> list[np.ndarray]:
+    """``rows`` lines drawn beat by beat in one batch, ordered by the model's mean log-probability per note
+    (its own distribution, before temperature, truncation and guard), the likeliest first.
+
+    Ranking whole sampled lines keeps what sampling gets right (leaps, repeats, a tune's range), and picks
+    among them by what the model knows, instead of searching for the single likeliest line, which for a
+    model that copies its own notes is a loop."""
     rng = make_rng(seed)
-    session = _session(loaded, rests, durs, 1)
+    session = _session(loaded, rests, durs, rows)
     n = len(rests)
-    head = PitchHead(settings)
-    uniforms = rng.random((n, 1))
-    prev = np.zeros(1, dtype=np.int64)
-    out = np.empty(n, dtype=np.int64)
+    head = PitchHead(settings, rows)
+    uniforms = rng.random((n, rows))
+    prev = np.zeros(rows, dtype=np.int64)
+    out = np.empty((rows, n), dtype=np.int64)
+    score = np.zeros(rows)
     for t in range(n):
         logits = session.step(prev)
+        own = _model_log_probs(logits) if rows > 1 else None
         if t < len(settings.hints):
-            prev = np.array([settings.hints[t]], dtype=np.int64)
+            prev = np.full(rows, settings.hints[t], dtype=np.int64)
         else:
-            logp = head.log_probs_(logits, prev)
-            if contour is not None:
-                logp = head.steer_(logp, prev, contour[t])
+            logp = head.shape_(logits, prev, None if contour is None else contour[t])
             prev = head.draw(logp, uniforms[t])[0]
-        out[t] = prev[0]
+        head.played(prev)
+        if own is not None:
+            score += own[head.rows, prev]
+        out[:, t] = prev
         if progress is not None:
             progress(t + 1, n)
-    return out
+    return [out[i] for i in np.argsort(-score, kind="stable")]
+
+
+@torch.inference_mode()
+def stochastic(loaded, rests, durs, settings, seed=None, progress=None, contour=None) -> np.ndarray:
+    """One line drawn beat by beat."""
+    return ranked_lines(loaded, rests, durs, settings, 1, seed, progress, _checked_contour(contour, len(rests)))[0]
 
 
 @torch.inference_mode()
 def beam_search(loaded, rests, durs, settings, seed=None, progress=None, contour=None) -> np.ndarray:
     """Hybrid beam search: all ``num_beams`` beams step as one batch; each beat either expands every beam
     over all pitches and keeps the best (probability ``beam_prob``) or draws one continuation per beam.
+    The loop guard (when the settings ask for one) removes the pitch that would lock a beam into a cycle
+    before either.
 
     Beams keep back-pointers (parent and pitch per beat), so a beat costs the same at the end of a long
     rhythm as at its start; the state is reordered only on beats where beams were replaced."""
@@ -370,25 +473,28 @@ def beam_search(loaded, rests, durs, settings, seed=None, progress=None, contour
     uniforms = rng.random((n, k))  # the draws of the other beats
     hints = len(settings.hints)
     for t in range(n):
-        logp = head.log_probs_(session.step(prev), prev)
-        if contour is not None and t >= hints:
-            logp = head.steer_(logp, prev, contour[t])
+        logits = session.step(prev)
         if t < hints:
+            logp = head.log_probs_(logits, prev)
             prev = np.full(k, settings.hints[t], dtype=np.int64)
             scores = scores + logp[rows, prev]
             parents_at[t] = rows
-        elif expand[t]:
-            total = (logp + scores[:, None]).ravel()
-            best = np.argpartition(total, -k)[-k:]
-            parents, prev = np.divmod(best, logp.shape[1])
-            scores = total[best]
-            if (parents != rows).any():
-                session.reorder(parents)
-            parents_at[t] = parents
         else:
-            prev, chosen = head.draw(logp, uniforms[t])
-            scores = scores + chosen
-            parents_at[t] = rows
+            logp = head.shape_(logits, prev, None if contour is None else contour[t])
+            if expand[t]:
+                total = (logp + scores[:, None]).ravel()
+                best = np.argpartition(total, -k)[-k:]
+                parents, prev = np.divmod(best, logp.shape[1])
+                scores = total[best]
+                if (parents != rows).any():
+                    session.reorder(parents)
+                    head.guard.reorder(parents)
+                parents_at[t] = parents
+            else:
+                prev, chosen = head.draw(logp, uniforms[t])
+                scores = scores + chosen
+                parents_at[t] = rows
+        head.played(prev)
         pitches_at[t] = prev
         if progress is not None:
             progress(t + 1, n)
@@ -435,7 +541,9 @@ class LiveStepper:
 
     def set_settings(self, settings: SamplingSettings) -> None:
         self.settings = settings
-        self._head = PitchHead(settings)
+        head = PitchHead(settings)
+        head.keep_line_of(self._head)
+        self._head = head
 
     def _step(self, rest_s: float, prev_dur_s: float) -> np.ndarray:
         beat = self.loaded.features_of([[rest_s, prev_dur_s]])
@@ -450,8 +558,9 @@ class LiveStepper:
         if self.count < len(self.settings.hints):
             pitch = np.array([self.settings.hints[self.count]], dtype=np.int64)
         else:
-            logp = self._head.steer_(self._head.log_probs_(logits, self._prev), self._prev, direction)
+            logp = self._head.shape_(logits, self._prev, direction)
             pitch = self._head.draw(logp, self._rng.random(1))[0]
+        self._head.played(pitch)
         self._prev = pitch
         self.count += 1
         return int(pitch[0])
@@ -462,4 +571,5 @@ class LiveStepper:
         if it had drawn ``pitch`` itself, e.g. to prime a new model with the notes already played."""
         self._step(rest_s, prev_dur_s)
         self._prev = np.array([pitch], dtype=np.int64)
+        self._head.played(self._prev)
         self.count += 1

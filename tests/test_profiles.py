@@ -55,7 +55,7 @@ def user_profiles(tmp_path, monkeypatch):
 def test_bad_profiles_are_left_out_with_a_reason_and_the_rest_are_used(user_profiles):
     user_profiles.write_text(BAD_PROFILES)
     found = read_profiles()
-    assert set(found.profiles) == {"default", "beta", "beam", "mine"}  # the bundled ones, the user's on top
+    assert set(found.profiles) == {"default", "safer", "wilder", "beam", "mine"}  # the bundled ones, the user's on top
     assert found.profiles["default"] == {"temperature": 0.7}
     reasons = found.problems
     assert set(reasons) == {"surprise", "hot", "fraction", "high_hints", "flag", "typo", "upside_down"}
@@ -75,7 +75,7 @@ def test_bad_profiles_are_left_out_with_a_reason_and_the_rest_are_used(user_prof
 def test_a_profiles_file_that_is_not_toml_leaves_the_bundled_profiles(user_profiles):
     user_profiles.write_bytes(b"[default\ntemperature = \xff\n")
     found = read_profiles()
-    assert set(found.profiles) == {"default", "beta", "beam"}
+    assert set(found.profiles) == {"default", "safer", "wilder", "beam"}
     assert "cannot read sampling profiles" in found.messages()[0] and "bundled" in found.messages()[0]
     assert settings_from_profile("default") == SamplingSettings()
 

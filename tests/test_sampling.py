@@ -28,8 +28,8 @@ def test_hints_are_scale_degrees_from_middle_c():
 
 def test_profiles_load_and_validate():
     beam = settings_from_profile("beam")
-    assert beam.strategy == "beam" and beam.num_beams == 5 and beam.beam_prob == 0.5
-    assert settings_from_profile("default").strategy == "stochastic"
+    assert beam.strategy == "rank" and beam.num_beams == 4
+    assert settings_from_profile("default") == SamplingSettings()  # the defaults are the default profile's
     with pytest.raises(UserError, match="no sampling profile"):
         settings_from_profile("nope")
     with pytest.raises(UserError):
@@ -83,7 +83,7 @@ def test_temperature_sharpens():
 
 
 @pytest.mark.parametrize("arch", ["vanilla_rnn", "lstm_attn", "attention_rnn"])
-@pytest.mark.parametrize("strategy", ["stochastic", "beam"])
+@pytest.mark.parametrize("strategy", ["stochastic", "rank", "beam"])
 def test_same_seed_same_melody_and_lock_respected(tiny_model, arch, strategy):
     loaded = tiny_model(arch, "offline")
     s = SamplingSettings(strategy=strategy, scale="A minor", low=57, high=81, hints=(60, 64))
@@ -107,7 +107,8 @@ def test_pure_beam_search_finds_a_better_sequence_than_sampling(tiny_model):
             lp = torch.log_softmax(loaded.model(beats, prev), -1)
         return float(lp[0, torch.arange(len(pitches)), target[0]].sum())
 
-    s = SamplingSettings(strategy="beam", beam_prob=1.0, num_beams=5, repeat_decay=0.0, low=1, high=127)
+    s = SamplingSettings(strategy="beam", beam_prob=1.0, num_beams=5, repeat_decay=0.0, low=1, high=127,
+                         loop_guard=0, max_run=0)
     best = beam_search(loaded, RESTS, DURS, s, seed=0)
     sampled = generate(loaded, RESTS, DURS, s.with_(strategy="stochastic", top_k=20, top_p=1.0), seed=0)
     assert log_likelihood(best) >= log_likelihood(sampled)
@@ -146,3 +147,44 @@ def test_live_stepper_plays_hints_then_model_and_refuses_offline(tiny_model):
     assert all(stepper.next_pitch(0.1, 0.2) in (60, 62, 64, 65, 67, 69, 71, 72) for _ in range(20))
     with pytest.raises(UserError, match="live"):
         LiveStepper(tiny_model("lstm_attn", "offline"))
+
+
+def _log_likelihood(loaded, pitches) -> float:
+    beats, prev, target = loaded.melody_inputs(np.stack([np.cumsum(RESTS + DURS) - DURS,
+                                                         np.cumsum(RESTS + DURS), pitches], 1))
+    with torch.no_grad():
+        lp = torch.log_softmax(loaded.model(beats, prev), -1)
+    return float(lp[0, torch.arange(len(pitches)), target[0]].sum())
+
+
+@pytest.mark.parametrize("arch", ["vanilla_rnn", "lstm_attn", "attention_rnn"])
+def test_variations_are_drawn_in_one_batch_and_ordered_by_the_models_likelihood(monkeypatch, tiny_model, arch):
+    import composer_app.sampling as sampling
+    from composer_app.sampling import generate_variations
+
+    loaded = tiny_model(arch, "offline", memory=True)
+    sizes = []
+    make_session = sampling.session_for
+
+    def spying_session_for(model, beats, batch_size=1):
+        sizes.append(batch_size)
+        return make_session(model, beats, batch_size)
+
+    monkeypatch.setattr(sampling, "session_for", spying_session_for)
+    settings = SamplingSettings(temperature=1.0)
+    lines = generate_variations(loaded, RESTS, DURS, settings, 4, seed=3)
+    assert sizes == [4] and len(lines) == 4 and len({tuple(x.tolist()) for x in lines}) == 4
+    scores = [_log_likelihood(loaded, line) for line in lines]
+    assert scores == sorted(scores, reverse=True)  # the likeliest first
+    again = generate_variations(loaded, RESTS, DURS, settings, 4, seed=3)
+    assert all(np.array_equal(a, b) for a, b in zip(lines, again, strict=True))  # a seed reproduces them
+    # "rank" keeps the likeliest of its lines: the first variation of the same draw
+    assert np.array_equal(generate(loaded, RESTS, DURS, settings.with_(strategy="rank", num_beams=4), seed=3),
+                          lines[0])
+
+
+def test_settings_beyond_what_arithmetic_and_memory_can_take_are_refused():
+    for bad in ({"temperature": 1e-40}, {"temperature": 1e9}, {"top_k": 3_000_000_000}, {"num_beams": 10**9},
+                {"loop_guard": 2}, {"loop_guard": 10**6}, {"max_run": -1}, {"strategy": "greedy"}):
+        with pytest.raises(UserError):
+            SamplingSettings(**bad)

@@ -26,8 +26,13 @@ def add_arguments(p) -> None:
                    help="also score the within-tune short-term model alone and mixed into each checkpoint, and "
                         "the trivial predictors (repeat, most frequent, unigram, bigram) fitted on the train split")
     p.add_argument("--sample", action="store_true",
-                   help="also generate melodies for the same rhythms and compare musical statistics")
-    p.add_argument("--profile", default="default", help="sampling profile for --sample (default 'default')")
+                   help="also generate a melody for each real one's rhythm and test what the model plays: how "
+                        "often a classifier tells generated from real (0.5 = cannot tell; two halves of the "
+                        "real set beside it), loops, range, repeats")
+    p.add_argument("--profile", default="default",
+                   help="sampling profiles for --sample, comma-separated, or 'all' (default 'default')")
+    p.add_argument("--sample-melodies", type=int, default=500, metavar="N",
+                   help="--sample uses the first N melodies (default 500)")
     p.add_argument("--seed", type=int, default=0, help="random seed for --sample")
     p.add_argument("--as-generated", action="store_true",
                    help="score through the per-beat path generation decodes with instead of the whole-sequence "
@@ -104,8 +109,27 @@ def score_checkpoint(loaded, args, melodies) -> dict:
     if args.sample:
         from composer_app.musical_stats import compare_generated
 
-        entry["sample"] = compare_generated(loaded, melodies, profile=args.profile, seed=args.seed)
+        entry["sample"] = [compare_generated(loaded, melodies, profile=name, seed=args.seed,
+                                             max_melodies=args.sample_melodies, real_floor=args.real_floor)
+                           for name in args.profiles]
+        args.real_floor = entry["sample"][0]["real_vs_real"]  # the same real melodies for every model
     return entry
+
+
+def profiles_to_sample(spec: str) -> list[str]:
+    """The profile names of ``--profile`` (comma-separated, or 'all'), each checked to exist."""
+    from composer_app.errors import UserError
+    from composer_app.sampling import read_profiles
+
+    found = read_profiles()
+    names = list(found.profiles) if spec.strip() == "all" else [n.strip() for n in spec.split(",") if n.strip()]
+    for name in names:
+        if name not in found.profiles:
+            raise UserError(found.problems.get(name)
+                            or f"no sampling profile {name!r}; available: {', '.join(found.profiles)}")
+    if not names:
+        raise UserError("--profile names no profile")
+    return names
 
 
 def model_free_baselines(melodies) -> dict:
@@ -125,6 +149,12 @@ def run(args) -> int:
     given = [args.checkpoint] if args.checkpoint is not None else []
     checkpoints, paths = split_inputs([*given, *args.paths])
     checkpoints = checkpoints or [str(default_checkpoint("lstm_attn"))]
+    if args.sample_melodies < 10:
+        from composer_app.errors import UserError
+
+        raise UserError("--sample-melodies must be at least 10 (the two-sample test needs a few on each side)")
+    args.profiles = profiles_to_sample(args.profile) if args.sample else []
+    args.real_floor = None
     loaded = [load_checkpoint(path, architecture=args.model_name) for path in checkpoints]  # a bad one stops early
     melodies, skipped = load_inputs(args.split, paths)
     entries = [score_checkpoint(model, args, melodies) for model in loaded]
@@ -177,7 +207,7 @@ def format_report(result: dict) -> str:
     for line in result.get("skipped", []):
         lines.append(f"  skipped {line}")
     for name, e in zip(names, entries, strict=True):
-        if "sample" in e:
+        for sample in e.get("sample", []):
             lines.append(f"  {name}")
-            lines.append(format_comparison(e["sample"]))
+            lines.append(format_comparison(sample))
     return "\n".join(lines)

@@ -8,6 +8,8 @@ NAME = "generate"
 HELP = "Generate a melody for a rhythm (.npy, MIDI or take) and write it as a MIDI file."
 ORDER = 35
 MIDI_SUFFIXES = (".mid", ".midi")
+#: The most variations one call writes (each is a row of one batch: more cost time and say little more).
+MAX_VARIATIONS = 16
 
 
 def add_arguments(p) -> None:
@@ -17,7 +19,7 @@ def add_arguments(p) -> None:
     p.add_argument("-m", "--model-name", choices=["vanilla_rnn", "lstm_attn", "attention_rnn"],
                    default="lstm_attn", help="architecture of the shipped offline model to use (default lstm_attn)")
     p.add_argument("-c", "--checkpoint", default=None, help="checkpoint file instead of the shipped model")
-    p.add_argument("-t", "--profile", default="default", help="sampling profile: default, beta, beam, …")
+    p.add_argument("-t", "--profile", default="default", help="sampling profile: default, safer, wilder, beam (the likeliest of 4 lines), …")
     p.add_argument("--profiles-file", default=None, help="TOML file of profiles (default: bundled/user)")
     p.add_argument("--seed", type=int, default=None, help="random seed: the same seed gives the same file")
     p.add_argument("--hints", nargs="+", default=None, help="first notes as scale degrees (1 = middle C) or names")
@@ -32,6 +34,9 @@ def add_arguments(p) -> None:
     p.add_argument("--program", type=int, default=0, help="General MIDI program 0-127 (default 0, piano)")
     p.add_argument("--wav", default=None, help="also render a WAV file through FluidSynth")
     p.add_argument("--soundfont", default=None, help=".sf2 for --wav (default: bundled General MIDI)")
+    p.add_argument("--variations", type=int, default=1, metavar="N",
+                   help=f"write N different melodies (1-{MAX_VARIATIONS}) to audition, drawn in one batch and "
+                        "numbered the model's likeliest first: OUT-1.mid ... OUT-N.mid (and WAVs alike)")
     add_musical_time_arguments(p)
 
 
@@ -100,15 +105,29 @@ def check_outputs(args) -> None:
     """Every file the command writes, and what writing it needs, checked before anything is computed or
     written: a mistake in ``--wav`` never leaves a MIDI file behind."""
     from composer_app.errors import UserError
-    from composer_app.export import check_can_render, check_output, check_program
+    from composer_app.export import check_can_render, check_not_an_input, check_output, check_program
 
-    midi = check_output(args.output, MIDI_SUFFIXES, "the output (-o)")
+    if not 1 <= args.variations <= MAX_VARIATIONS:
+        raise UserError(f"--variations must be 1-{MAX_VARIATIONS}, not {args.variations}")
+    for midi_path in output_paths(args.output, args.variations):
+        midi = check_output(midi_path, MIDI_SUFFIXES, "the output (-o)")
+        check_not_an_input(midi, [args.source], "the output (-o)")
     check_program(args.program)
     if args.wav:
-        wav = check_output(args.wav, (".wav",), "--wav")
-        if wav.resolve() == midi.resolve():
-            raise UserError("--wav and -o name the same file")
+        for wav_path in output_paths(args.wav, args.variations):
+            wav = check_output(wav_path, (".wav",), "--wav")
+            check_not_an_input(wav, [args.source], "--wav")
+            if wav.resolve() == midi.resolve():
+                raise UserError("--wav and -o name the same file")
         check_can_render(args.soundfont)
+
+
+def output_paths(path, count: int) -> list[Path]:
+    """``path`` itself for one melody; ``NAME-1.mid`` ... ``NAME-N.mid`` beside it for N variations."""
+    path = Path(path)
+    if count == 1:
+        return [path]
+    return [path.with_name(f"{path.stem}-{i}{path.suffix}") for i in range(1, count + 1)]
 
 
 def run(args) -> int:
@@ -120,15 +139,24 @@ def run(args) -> int:
 
     from composer_app.beats import beats_to_onsets
     from composer_app.checkpoints import default_checkpoint, load_checkpoint
-    from composer_app.export import build_midi, render_audio, save_midi, ticks_per_beat, write_wav
+    from composer_app.export import (
+        build_midi,
+        check_wav_length,
+        render_audio,
+        save_midi,
+        ticks_per_beat,
+        write_wav,
+    )
     from composer_app.pitches import parse_hint
     from composer_app.rhythm import load_rhythm
-    from composer_app.sampling import generate, read_profiles, settings_from_profile
+    from composer_app.sampling import generate, generate_variations, read_profiles, settings_from_profile
 
     # Generation steps a few rows at a time: one torch thread, set once for this program.
     torch.set_num_threads(1)
     check_outputs(args)
     rests, durs = load_rhythm(args.source)
+    if args.wav:
+        check_wav_length(float(np.sum(rests) + np.sum(durs)))
     timing = musical_time_of(args)
     ticks_per_beat(float(np.sum(rests) + np.sum(durs)), timing["tempo_bpm"])  # the melody fits a MIDI file
     hints = tuple(parse_hint(h) for h in args.hints) if args.hints else None
@@ -150,14 +178,21 @@ def run(args) -> int:
     def progress(done, total):
         bar.update(done - bar.n)
 
-    pitches = generate(loaded, rests, durs, settings, seed=args.seed, progress=progress, contour=contour)
+    if args.variations == 1:
+        melodies = [generate(loaded, rests, durs, settings, seed=args.seed, progress=progress, contour=contour)]
+    else:
+        melodies = generate_variations(loaded, rests, durs, settings, args.variations, seed=args.seed,
+                                       progress=progress, contour=contour)
     bar.close()
     starts, ends = beats_to_onsets(rests, durs)
-    pm = build_midi(starts, ends, pitches, program=args.program, **timing)
-    audio = render_audio(pm, soundfont=args.soundfont) if args.wav else None  # before writing anything
-    out = save_midi(args.output, pm)
-    print(f"wrote {out}: {len(pitches)} notes, pitches {pitches.min()}-{pitches.max()}, "
-          f"{loaded.label}, profile {args.profile}" + (f", seed {args.seed}" if args.seed is not None else ""))
-    if audio is not None:
-        print(f"wrote {write_wav(args.wav, audio)}")
+    files = [build_midi(starts, ends, pitches, program=args.program, **timing) for pitches in melodies]
+    audio = [render_audio(pm, soundfont=args.soundfont) for pm in files] if args.wav else None  # before writing
+    wav_paths = output_paths(args.wav, len(files)) if args.wav else []
+    for i, (path, pm, pitches) in enumerate(zip(output_paths(args.output, len(files)), files, melodies,
+                                                strict=True)):
+        out = save_midi(path, pm)
+        print(f"wrote {out}: {len(pitches)} notes, pitches {pitches.min()}-{pitches.max()}, "
+              f"{loaded.label}, profile {args.profile}" + (f", seed {args.seed}" if args.seed is not None else ""))
+        if audio is not None:
+            print(f"wrote {write_wav(wav_paths[i], audio[i])}")
     return 0

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
@@ -148,6 +149,10 @@ class SamplingPanel(QGroupBox):
                                                 "of the probability")
         self.repeat = _dspin(0.0, 1.0, 0.05, 2, "Repeat penalty: the previous pitch's probability is "
                                                "multiplied by (1 - this); 1 forbids repeats")
+        self.loop_guard = QCheckBox("Keep the line from looping", self)
+        self.loop_guard.setToolTip(f"No short cycle (one pitch, two alternating, a 3- or 4-note figure) runs "
+                                   f"{GUARD.loop_guard} notes, and no pitch more than {GUARD.max_run} times in "
+                                   "a row (steering keys still ask for what they ask for)")
         self.key = QComboBox(self)
         self.key.addItems(NOTE_NAMES)
         self.mode = QComboBox(self)
@@ -179,6 +184,7 @@ class SamplingPanel(QGroupBox):
         form.addRow("Profile", self.profile)
         form.addRow("Temperature", _pair(self.temperature, "Top-k", self.top_k))
         form.addRow("Top-p", _pair(self.top_p, "Repeat", self.repeat))
+        form.addRow(self.loop_guard)
         form.addRow("Scale lock", scale_row)
         form.addRow("Range", range_row)
         form.addRow("Hint notes", self.hints)
@@ -189,6 +195,7 @@ class SamplingPanel(QGroupBox):
         for box in (self.top_k, self.low, self.high):
             box.valueChanged.connect(self._changed)
         self.key.currentIndexChanged.connect(self._changed)
+        self.loop_guard.toggled.connect(self._changed)
         self.mode.currentIndexChanged.connect(self._changed)
         self.hints.editingFinished.connect(self._changed)
         self.profile.activated.connect(self._load_profile)
@@ -201,6 +208,7 @@ class SamplingPanel(QGroupBox):
             for box, value in ((self.temperature, s.temperature), (self.top_k, s.top_k), (self.top_p, s.top_p),
                                (self.repeat, s.repeat_decay)):
                 show_clamped(box, value)
+            self.loop_guard.setChecked(s.loop_guard > 0 or s.max_run > 0)
             tonic, mode = None, None
             if s.scale:
                 tonic, _, mode = s.scale.strip().partition(" ")
@@ -220,7 +228,7 @@ class SamplingPanel(QGroupBox):
         return SamplingSettings(strategy="stochastic", temperature=self.temperature.value(),
                                 top_k=self.top_k.value(), top_p=self.top_p.value(),
                                 repeat_decay=self.repeat.value(), hints=hints, scale=scale,
-                                low=self.low.value(), high=self.high.value())
+                                low=self.low.value(), high=self.high.value(), **guard_of(self.loop_guard.isChecked()))
 
     def _changed(self, *_) -> None:
         if self._loading:
@@ -246,7 +254,8 @@ class SamplingPanel(QGroupBox):
         values = dict(self._profiles[name])
         current = self.settings_or_default()
         values = {k: v for k, v in values.items() if k in ("temperature", "top_k", "top_p", "repeat_decay")}
-        self.set_settings(current.with_(**values))
+        guarded = self._profiles[name].get("loop_guard", 0) > 0 or self._profiles[name].get("max_run", 0) > 0
+        self.set_settings(current.with_(**values, **guard_of(guarded)))
         self.profile.setCurrentIndex(index)
         self.emit_settings()
 
@@ -263,10 +272,20 @@ class SamplingPanel(QGroupBox):
         store.set("sampling/top_k", s.top_k)
         store.set("sampling/top_p", s.top_p)
         store.set("sampling/repeat_decay", s.repeat_decay)
+        store.set("sampling/loop_guard", s.loop_guard > 0)
         store.set("sampling/scale", s.scale or "")
         store.set("sampling/low", s.low)
         store.set("sampling/high", s.high)
         store.set("sampling/hints", self.hints.text().strip())
+
+
+#: What the panel's loop-guard box turns on: the default profile's guard.
+GUARD = SamplingSettings()
+
+
+def guard_of(on: bool) -> dict:
+    """The loop-guard settings of the panel's check box."""
+    return {"loop_guard": GUARD.loop_guard if on else 0, "max_run": GUARD.max_run if on else 0}
 
 
 def show_clamped(box, value) -> None:
@@ -297,7 +316,7 @@ def settings_from_store(store) -> SamplingSettings:
         values[key] = read(f"sampling/{key}", getattr(d, key), lo, hi)
     try:
         return SamplingSettings(strategy="stochastic", hints=hints, scale=store.get_str("sampling/scale", None, 64),
-                                **values)
+                                **values, **guard_of(store.get_bool("sampling/loop_guard", True)))
     except UserError as exc:
         store.problems.append(f"the sampling settings in the settings file do not fit together ({exc}); the "
                               "defaults are used")

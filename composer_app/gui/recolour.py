@@ -1,10 +1,11 @@
 """Recolour: regenerate a whole take's pitches with an offline model, keeping its rhythm; then compare.
 
 An offline model sees every beat of the take at once, so it can do what the live model
-could not: plan the melody over the whole rhythm, by stochastic sampling or beam search (a profile). That takes
-from milliseconds to seconds, so it runs in :class:`RecolourWorker` (a QThread) with progress and cancel, and
-the window keeps playing meanwhile. :class:`CompareDialog` then shows both versions, plays either through the
-engine, and lets the player keep one.
+could not: plan the melody over the whole rhythm (a profile says how). A few variations are drawn in one batch
+(:func:`composer_app.sampling.generate_variations`), so the player can audition them and keep the one they
+like. That takes from milliseconds to a second, so it runs in :class:`RecolourWorker` (a QThread) with progress
+and cancel, and the window keeps playing meanwhile. :class:`CompareDialog` then shows the played take above
+the chosen variation, plays either through the engine, and lets the player keep one.
 
 Only pitches change: every note keeps its start, end and velocity (:meth:`Take.recoloured`).
 """
@@ -31,10 +32,12 @@ from PySide6.QtWidgets import (
 import models
 from composer_app.gui.model_source import architecture_label
 from composer_app.gui.piano_roll import RollView, notes_from_take
-from composer_app.sampling import generate
+from composer_app.sampling import generate, generate_variations
 from composer_app.take import Take
 
 PROGRESS_EVERY_S = 0.05
+#: How many variations Recolour offers at most, and by default.
+MAX_VARIATIONS, DEFAULT_VARIATIONS = 8, 4
 
 
 class Cancelled(Exception):
@@ -42,10 +45,11 @@ class Cancelled(Exception):
 
 
 class RecolourWorker(QThread):
-    """Runs :func:`composer_app.sampling.generate` over a take on its own thread.
+    """Runs :func:`composer_app.sampling.generate` (one version) or
+    :func:`~composer_app.sampling.generate_variations` over a take on its own thread.
 
-    Signals: ``progress(done, total)`` (at most every 50 ms), then exactly one of ``succeeded(Take)``,
-    ``failed(str)`` or ``cancelled()``.
+    Signals: ``progress(done, total)`` (at most every 50 ms), then exactly one of ``succeeded(list[Take])``
+    (the variations, the model's likeliest first), ``failed(str)`` or ``cancelled()``.
     """
 
     progress = Signal(int, int)
@@ -53,9 +57,11 @@ class RecolourWorker(QThread):
     failed = Signal(str)
     cancelled = Signal()
 
-    def __init__(self, take: Take, loaded, settings, seed: int | None = None, profile: str = "", parent=None):
+    def __init__(self, take: Take, loaded, settings, seed: int | None = None, profile: str = "", parent=None,
+                 variations: int = 1):
         super().__init__(parent)
         self.take = take
+        self.variations = variations
         self.loaded = loaded
         self.settings = settings
         self.seed = seed
@@ -79,13 +85,18 @@ class RecolourWorker(QThread):
             rests, durs = self.take.rhythm()
             t0 = time.perf_counter()
             contour = self.take.asked_contour() if self.settings.steer > 0 else None
-            pitches = generate(self.loaded, rests, durs, self.settings, seed=self.seed, progress=self._progress,
-                               contour=contour)
+            if self.variations == 1:
+                lines = [generate(self.loaded, rests, durs, self.settings, seed=self.seed,
+                                  progress=self._progress, contour=contour)]
+            else:
+                lines = generate_variations(self.loaded, rests, durs, self.settings, self.variations,
+                                            seed=self.seed, progress=self._progress, contour=contour)
             info = {"architecture": self.loaded.architecture, "label": self.loaded.label,
                     "path": str(self.loaded.path), "profile": self.profile, "strategy": self.settings.strategy,
                     "seed": self.seed, "steer": self.settings.steer,
                     "seconds": round(time.perf_counter() - t0, 3)}
-            result = self.take.recoloured(pitches, info)
+            result = [self.take.recoloured(pitches, {**info, "variation": i + 1, "variations": len(lines)})
+                      for i, pitches in enumerate(lines)]
         except Cancelled:
             self.cancelled.emit()
             return
@@ -100,7 +111,8 @@ class RecolourWorker(QThread):
 class RecolourDialog(QDialog):
     """Asks which offline model, which profile, which seed (keyboard: Enter starts, Esc cancels)."""
 
-    def __init__(self, parent, profiles: list[str], arch: str, profile: str, seed: int, keep_locks: bool):
+    def __init__(self, parent, profiles: list[str], arch: str, profile: str, seed: int, keep_locks: bool,
+                 variations: int = DEFAULT_VARIATIONS):
         super().__init__(parent)
         self.setWindowTitle("Recolour the take")
         self.model = QComboBox(self)
@@ -110,7 +122,13 @@ class RecolourDialog(QDialog):
         self.profile = QComboBox(self)
         self.profile.addItems(profiles)
         self.profile.setCurrentIndex(max(0, self.profile.findText(profile)))
-        self.profile.setToolTip("default / beta: stochastic sampling; beam: hybrid beam search")
+        self.profile.setToolTip("default: the model's own choices, kept from looping; safer: fewer leaps and "
+                                "surprises; wilder: more; best-of: the likeliest of several lines; beam: "
+                                "the original project's beam search")
+        self.variations = QSpinBox(self)
+        self.variations.setRange(1, MAX_VARIATIONS)
+        self.variations.setValue(max(1, min(MAX_VARIATIONS, variations)))
+        self.variations.setToolTip("How many different melodies to draw, to listen to and pick from")
         self.seed = QSpinBox(self)
         self.seed.setRange(0, 2**31 - 1)
         self.seed.setSpecialValueText("random")
@@ -120,6 +138,7 @@ class RecolourDialog(QDialog):
         form = QFormLayout()
         form.addRow("Offline model", self.model)
         form.addRow("Profile", self.profile)
+        form.addRow("Variations", self.variations)
         form.addRow("Seed", self.seed)
         form.addRow(self.keep_locks)
         note = QLabel("The rhythm you played stays exactly as it is; only the pitches are chosen again, by a "
@@ -135,58 +154,68 @@ class RecolourDialog(QDialog):
         layout.addWidget(note)
         layout.addWidget(buttons)
 
-    def values(self) -> tuple[str, str, int | None, bool]:
+    def values(self) -> tuple[str, str, int | None, bool, int]:
         seed = self.seed.value()
-        return self.model.currentData(), self.profile.currentText(), (seed or None), self.keep_locks.isChecked()
+        return (self.model.currentData(), self.profile.currentText(), (seed or None), self.keep_locks.isChecked(),
+                self.variations.value())
 
 
 class CompareDialog(QDialog):
-    """Played vs recoloured, one above the other; listen to each (1, 2), stop (S), keep either.
+    """Played vs recoloured, one above the other; listen to each, stop (S), keep either.
 
-    Non-modal: the window stays usable, and tests can press its buttons. ``kept`` says which was chosen
-    ('played' or 'recoloured').
+    ``recoloured`` is one take or the variations of one recolouring (the model's likeliest first): the lower
+    roll shows the chosen one (the Variation box, or keys 2, 3, 4 ... which choose variation 1, 2, 3 ... and
+    play it); key 1 plays the played take. Non-modal: the window stays usable, and tests can press its buttons.
+    ``kept`` says which was chosen ('played' or 'recoloured', the variation shown).
     """
 
     listen = Signal(object)  # Take
     stopRequested = Signal()
     kept = Signal(str)
 
-    def __init__(self, parent, played: Take, recoloured: Take):
+    def __init__(self, parent, played: Take, recoloured):
         super().__init__(parent)
-        self.played, self.recoloured = played, recoloured
-        info = recoloured.header.get("recoloured", {})
+        self.variations: list[Take] = list(recoloured) if isinstance(recoloured, list | tuple) else [recoloured]
+        self.played, self.recoloured = played, self.variations[0]
         self.setWindowTitle("Compare: played and recoloured")
         self.resize(900, 560)
         self.played_view = RollView(self, interactive=True)
         self.recoloured_view = RollView(self, interactive=True)
-        for view, take in ((self.played_view, played), (self.recoloured_view, recoloured)):
-            view.roll.set_notes(notes_from_take(take), live=False)
+        self.played_view.roll.set_notes(notes_from_take(played), live=False)
+        for view in (self.played_view, self.recoloured_view):
             view.setMinimumHeight(180)
-        self.played_view.roll.low = self.recoloured_view.roll.low = min(self.played_view.roll.low,
-                                                                        self.recoloured_view.roll.low)
-        self.played_view.roll.high = self.recoloured_view.roll.high = max(self.played_view.roll.high,
-                                                                          self.recoloured_view.roll.high)
-        changed = sum(a.pitch != b.pitch for a, b in zip(played.notes, recoloured.notes, strict=True))
+        self.variation = QComboBox(self)
+        for i in range(len(self.variations)):
+            self.variation.addItem(f"{i + 1}" + (" (the model's likeliest)" if i == 0 and len(self.variations) > 1
+                                                 else ""))
+        self.variation.setToolTip("Keys 2, 3, 4 ... choose variation 1, 2, 3 ... and play it")
+        self.variation.setVisible(len(self.variations) > 1)
         self.listen_played = QPushButton("Listen to played (1)", self)
         self.listen_recoloured = QPushButton("Listen to recoloured (2)", self)
         self.stop_button = QPushButton("Stop (S)", self)
         self.keep_played = QPushButton("Keep played", self)
         self.keep_recoloured = QPushButton("Keep recoloured", self)
         self.keep_recoloured.setDefault(True)
+        self.recoloured_label = QLabel(self)
         self.listen_played.clicked.connect(lambda: self.listen.emit(self.played))
         self.listen_recoloured.clicked.connect(lambda: self.listen.emit(self.recoloured))
         self.stop_button.clicked.connect(self.stopRequested)
         self.keep_played.clicked.connect(lambda: self._keep("played"))
         self.keep_recoloured.clicked.connect(lambda: self._keep("recoloured"))
-        for key, fn in (("1", self.listen_played.click), ("2", self.listen_recoloured.click),
-                        ("S", self.stop_button.click)):
-            QShortcut(QKeySequence(key), self, fn)
+        self.variation.currentIndexChanged.connect(self.choose)
+        QShortcut(QKeySequence("1"), self, self.listen_played.click)
+        QShortcut(QKeySequence("S"), self, self.stop_button.click)
+        for i in range(min(len(self.variations), 8)):
+            QShortcut(QKeySequence(str(i + 2)), self, lambda i=i: self._audition(i))
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel(f"<b>Played</b> — {len(played)} notes", self))
         layout.addWidget(self.played_view, 1)
-        layout.addWidget(QLabel(f"<b>Recoloured</b> — {info.get('label', '')}, profile {info.get('profile', '')}"
-                                f" ({info.get('strategy', '')}): {changed} of {len(played)} pitches changed, "
-                                "timing unchanged", self))
+        heading = QHBoxLayout()
+        heading.addWidget(self.recoloured_label, 1)
+        if len(self.variations) > 1:
+            heading.addWidget(QLabel("Variation", self))
+        heading.addWidget(self.variation)
+        layout.addLayout(heading)
         layout.addWidget(self.recoloured_view, 1)
         row = QHBoxLayout()
         for b in (self.listen_played, self.listen_recoloured, self.stop_button):
@@ -197,6 +226,35 @@ class CompareDialog(QDialog):
         layout.addLayout(row)
         self.choice: str | None = None
         self._linked = False
+        self.choose(0)
+
+    def choose(self, index: int) -> None:
+        """Show variation ``index`` (0 = the first) in the lower roll; it is what Listen and Keep take."""
+        self.recoloured = self.variations[index]
+        if self.variation.currentIndex() != index:
+            self.variation.setCurrentIndex(index)
+        played, recoloured = self.played, self.recoloured
+        view = self.recoloured_view.roll
+        view.set_notes(notes_from_take(recoloured), live=False)
+        pitches = [n.pitch for take in (played, *self.variations) for n in take.notes]
+        top = self.played_view.roll
+        low = min([top.low, view.low, *pitches])
+        high = max([top.high, view.high, *pitches])
+        for roll in (top, view):  # one pitch scale for both rolls and every variation: they compare by eye
+            roll.low, roll.high = low, high
+            roll.update()
+        info = recoloured.header.get("recoloured", {})
+        changed = sum(a.pitch != b.pitch for a, b in zip(played.notes, recoloured.notes, strict=True))
+        which = f"variation {index + 1} of {len(self.variations)}, " if len(self.variations) > 1 else ""
+        self.recoloured_label.setText(f"<b>Recoloured</b> — {which}{info.get('label', '')}, profile "
+                                      f"{info.get('profile', '')} ({info.get('strategy', '')}): {changed} of "
+                                      f"{len(played)} pitches changed, timing unchanged")
+        self.keep_recoloured.setText(f"Keep variation {index + 1}" if len(self.variations) > 1
+                                     else "Keep recoloured")
+
+    def _audition(self, index: int) -> None:
+        self.choose(index)
+        self.listen.emit(self.recoloured)
 
     def showEvent(self, event) -> None:
         super().showEvent(event)

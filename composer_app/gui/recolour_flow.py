@@ -15,7 +15,13 @@ from PySide6.QtWidgets import QHBoxLayout, QProgressBar, QPushButton, QWidget
 
 from composer_app.errors import UserError
 from composer_app.gui import tasks
-from composer_app.gui.recolour import CompareDialog, RecolourDialog, RecolourWorker
+from composer_app.gui.recolour import (
+    DEFAULT_VARIATIONS,
+    MAX_VARIATIONS,
+    CompareDialog,
+    RecolourDialog,
+    RecolourWorker,
+)
 from composer_app.take import TAKE_SUFFIX, Take, save_take
 
 
@@ -70,19 +76,22 @@ class RecolourFlow:
         dialog = RecolourDialog(self.parent, profiles, self.store.get_str("recolour/architecture", "lstm_attn"),
                                 self.store.get_str("recolour/profile", "default"),
                                 self.store.get_int("recolour/seed", 0),
-                                self.store.get_bool("recolour/keep_locks", True))
+                                self.store.get_bool("recolour/keep_locks", True),
+                                self.store.get_int("recolour/variations", DEFAULT_VARIATIONS, 1, MAX_VARIATIONS))
         if dialog.exec():
-            arch, profile, seed, keep = dialog.values()
+            arch, profile, seed, keep, variations = dialog.values()
             self.store.set("recolour/architecture", arch)
             self.store.set("recolour/profile", profile)
             self.store.set("recolour/seed", seed or 0)
             self.store.set("recolour/keep_locks", keep)
-            self.start(arch, profile, seed, keep)
+            self.store.set("recolour/variations", variations)
+            self.start(arch, profile, seed, keep, variations)
         self.tap.setFocus()
 
     def start(self, arch: str, profile: str = "default", seed: int | None = None,
-                       keep_locks: bool = True) -> None:
-        """Recolour the take shown with the offline ``arch`` model and sampling ``profile``; non-blocking."""
+              keep_locks: bool = True, variations: int = DEFAULT_VARIATIONS) -> None:
+        """Recolour the take shown with the offline ``arch`` model and sampling ``profile`` into ``variations``
+        versions to audition; non-blocking."""
         if self.worker is not None:
             self.banner.show_message("a recolouring is already running (Esc cancels it)", "info")
             return
@@ -104,15 +113,16 @@ class RecolourFlow:
         self.recolour_progress.setRange(0, 0)
         self.recolour_progress.setFormat("Preparing…")
         self._pending = True
-        tasks.run_in_thread(prepare, lambda r: self._run_recolour(*r, seed=seed, profile=profile),
+        tasks.run_in_thread(prepare, lambda r: self._run_recolour(*r, seed=seed, profile=profile,
+                                                                   variations=variations),
                             self._recolour_failed, name="recolour-prepare")
 
-    def _run_recolour(self, take, choice, settings, seed, profile) -> None:
+    def _run_recolour(self, take, choice, settings, seed, profile, variations) -> None:
         if not self._pending:  # cancelled while preparing
             return
         if choice.warning:
             self.banner.show_message(choice.warning, "warning")
-        worker = RecolourWorker(take, choice.loaded, settings, seed, profile, self.parent)
+        worker = RecolourWorker(take, choice.loaded, settings, seed, profile, self.parent, variations=variations)
         worker.progress.connect(self._recolour_progress)
         worker.succeeded.connect(self._recolour_done)
         worker.failed.connect(self._recolour_failed)
@@ -156,16 +166,17 @@ class RecolourFlow:
         else:
             self.recolour_bar.hide()
 
-    def _recolour_done(self, recoloured: Take) -> None:
+    def _recolour_done(self, variations: list[Take]) -> None:
         played = self.worker.take if self.worker is not None else None
         self._end_recolour()
         if played is None:
             return
-        self.compare = CompareDialog(self.parent, played, recoloured)
-        self.compare.listen.connect(self._listen)
-        self.compare.stopRequested.connect(lambda: self.bridge.call("stop the replay", self.engine.replayer.stop))
-        self.compare.kept.connect(lambda which: self._kept(which, played, recoloured))
-        self.compare.show()
+        compare = CompareDialog(self.parent, played, variations)
+        self.compare = compare
+        compare.listen.connect(self._listen)
+        compare.stopRequested.connect(lambda: self.bridge.call("stop the replay", self.engine.replayer.stop))
+        compare.kept.connect(lambda which: self._kept(which, played, compare.recoloured))
+        compare.show()
 
     def _listen(self, take: Take) -> None:
         self.bridge.call("replay", self.engine.replay, take)

@@ -67,8 +67,13 @@ def _slow_generate(loaded, rests, durs, settings, seed=None, progress=None, cont
     return np.full(len(rests), 60)
 
 
+def _slow_variations(loaded, rests, durs, settings, count, seed=None, progress=None, contour=None):
+    return [_slow_generate(loaded, rests, durs, settings, seed, progress, contour)] * count
+
+
 def test_recolour_runs_beside_playing_and_can_be_cancelled(window, qtbot, tap, wait_settled, monkeypatch):
     monkeypatch.setattr(recolour, "generate", _slow_generate)
+    monkeypatch.setattr(recolour, "generate_variations", _slow_variations)
     tap(window, " ".join(["z"] * 40), hold_ms=1, gap_ms=1)
     window.recolouring.start("vanilla_rnn", "default")
     qtbot.waitUntil(lambda: window.recolouring.worker is not None and window.recolour_bar.progress.value() > 0)
@@ -131,3 +136,25 @@ def test_recolour_is_steered_along_the_keys(window, qtbot, tap, wait_settled):
 
     # the profile draws among the model's 4 likeliest pitches, so the asked side is not always open to it
     assert ups(steered) > ups(free) and ups(steered) >= 10, (free, steered)
+
+
+def test_recolour_offers_variations_to_audition_and_keeps_the_one_chosen(window, qtbot, tap, wait_settled):
+    tap(window, " ".join(["z", "x"] * 12), hold_ms=10, gap_ms=10)
+    played = [n.pitch for n in window.engine.take.notes]
+    window.recolouring.start("lstm_attn", "default", seed=5, variations=4)
+    dialog = _wait_compare(qtbot, window)
+    assert len(dialog.variations) == 4 and dialog.variation.isVisible()
+    lines = [[n.pitch for n in take.notes] for take in dialog.variations]
+    assert len({tuple(line) for line in lines}) == 4  # four different melodies
+    for take in dialog.variations:  # each keeps the rhythm played
+        assert [(n.start, n.end) for n in take.notes] == [(n.start, n.end) for n in window.engine.take.notes]
+    dialog._audition(2)  # key 4: variation 3, shown and played
+    wait_settled(window)
+    assert dialog.variation.currentIndex() == 2 and window.engine.replayer.running
+    assert [n.pitch for n in dialog.recoloured_view.roll.notes] == lines[2]
+    assert "variation 3 of 4" in dialog.recoloured_label.text() and dialog.keep_recoloured.text() == "Keep variation 3"
+    dialog.keep_recoloured.click()
+    wait_settled(window)
+    kept = window.document
+    assert [n.pitch for n in kept.notes] == lines[2] != played
+    assert kept.header["recoloured"]["variation"] == 3
