@@ -54,6 +54,20 @@ class LoopGuard:
         self.history[:, -1] = pitches
         self.count += 1
 
+    def snapshot(self) -> tuple[np.ndarray, int]:
+        """What :meth:`restore` needs to go back to this point of the line (undo)."""
+        return self.history.copy(), self.count
+
+    def restore(self, snap: tuple[np.ndarray, int]) -> None:
+        history, self.count = snap
+        if history.shape == self.history.shape:
+            self.history = history.copy()
+        else:  # the guard's length changed since: keep the newest notes that fit
+            self.history[:] = 0
+            keep = min(history.shape[1], self.history.shape[1])
+            if keep:
+                self.history[:, -keep:] = history[:, -keep:]
+
     def reorder(self, rows: np.ndarray) -> None:
         """Row ``i`` continues from what row ``rows[i]`` was (beam search)."""
         self.history = self.history[rows]

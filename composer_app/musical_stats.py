@@ -59,13 +59,14 @@ def generate_for_rhythms(loaded, melodies, settings, seed: int, max_melodies: in
 
 
 def compare_generated(loaded, melodies, profile: str = "default", seed: int = 0, max_melodies: int = 500,
-                      real_floor: float | None = None) -> dict:
-    """Generate a melody for the rhythm of each real melody with ``profile``; averages of both sets and the
-    two-sample test. ``real_floor``: the real-vs-real figure if already known for these melodies."""
+                      real_floor: float | None = None, settings=None) -> dict:
+    """Generate a melody for the rhythm of each real melody with ``profile`` (or ``settings`` given, then
+    ``profile`` is only its name); averages of both sets and the two-sample test. ``real_floor``: the
+    real-vs-real figure if already known for these melodies."""
     from composer_app.sampling import settings_from_profile
     from composer_app.two_sample import classifier_accuracy, real_vs_real
 
-    settings = settings_from_profile(profile)
+    settings = settings or settings_from_profile(profile)
     real = real_pitches(melodies, max_melodies)
     generated = generate_for_rhythms(loaded, melodies, settings, seed, max_melodies)
     real_features, generated_features = feature_matrix(real), feature_matrix(generated)

@@ -283,9 +283,7 @@ class PitchHead:
 
     def keep_line_of(self, other: PitchHead) -> None:
         """Carry on the line ``other`` was following (settings changed mid-take)."""
-        if other.guard.history.shape == self.guard.history.shape:
-            self.guard.history[:] = other.guard.history
-            self.guard.count = other.guard.count
+        self.guard.restore(other.guard.snapshot())
 
     def steer_(self, logp: np.ndarray, prev: np.ndarray, direction) -> np.ndarray:
         """Re-weight log-probabilities (rows, 128) by the asked ``direction`` (an int, or one per row; None: as

@@ -111,10 +111,11 @@ class _Stepper(LiveStepper):
     """:class:`LiveStepper` plus what the engine needs: snapshots for undo and priming a new model."""
 
     def snapshot(self):
-        return self._state, self._prev, self.count
+        return self._state, self._prev, self.count, self._head.guard.snapshot()
 
     def restore(self, snap) -> None:
-        self._state, self._prev, self.count = snap
+        self._state, self._prev, self.count, guard = snap
+        self._head.guard.restore(guard)
 
     def prime(self, notes: list[TakeNote]) -> None:
         """Feed played notes teacher-forced: the state a model would have if it had played them."""

@@ -17,7 +17,7 @@ def test_naive_beam_search_finds_the_same_melody_when_no_draw_is_made(tiny_model
     """With beam_prob 1 every beat expands and keeps the best: no random draw, so the per-beam baseline and
     the batched search must agree note for note (the baseline is the same search, done slowly)."""
     loaded = tiny_model(arch, "offline")
-    s = SamplingSettings(strategy="beam", beam_prob=1.0, num_beams=4, repeat_decay=0.3)
+    s = SamplingSettings(strategy="beam", beam_prob=1.0, num_beams=4, repeat_decay=0.3, loop_guard=0, max_run=0)
     ours = beam_search(loaded, RESTS, DURS, s, seed=0)
     naive = naive_beam_search(loaded, RESTS, DURS, s, seed=0)
     assert np.array_equal(ours, naive)
@@ -28,7 +28,8 @@ def test_bench_generate_json(capsys):
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert set(result) == {"vanilla_rnn", "lstm_attn", "attention_rnn"}
     for r in result.values():
-        assert r["stochastic_s"] > 0 and r["beam_s"] > 0 and r["naive_beam_s"] > 0
+        assert r["stochastic_s"] > 0 and r["beam_s"] > 0 and r["naive_beam_s"] > 0 and r["variations_s"] > 0
+        assert r["variations_vs_one_at_a_time"] == pytest.approx(4 * r["stochastic_s"] / r["variations_s"])
         assert r["repeats"] == 2 and r["beam_speedup"] == pytest.approx(r["naive_beam_s"] / r["beam_s"])
         low, high = r["beam_speedup_range"]
         assert low <= high
