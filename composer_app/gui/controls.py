@@ -140,7 +140,9 @@ class SamplingPanel(QGroupBox):
         self.profile.addItem("(custom)", None)
         for name in profiles:
             self.profile.addItem(name, name)
-        self.profile.setToolTip("Load a sampling profile (profiles.toml)")
+        self.profile.setToolTip("Load a sampling profile (profiles.toml). Live play draws one note at a time, so "
+                                "the profiles that search over a whole take (beam) are offered in Recolour "
+                                "(Ctrl+G)")
         self.temperature = _dspin(0.05, 5.0, 0.05, 2, "< 1 sharper, > 1 more adventurous")
         self.top_k = QSpinBox(self)
         self.top_k.setRange(1, 128)
@@ -217,8 +219,27 @@ class SamplingPanel(QGroupBox):
             show_clamped(self.low, s.low)
             show_clamped(self.high, s.high)
             self.hints.setText(" ".join(note_name(h) for h in s.hints))
+            self._show_matching_profile()
         finally:
             self._loading = False
+
+    def _show_matching_profile(self) -> None:
+        """Name the profile whose sampling values the controls hold, or "(custom)" when none does."""
+        try:
+            current = self.settings()
+        except UserError:
+            self.profile.setCurrentIndex(0)
+            return
+        for index in range(1, self.profile.count()):
+            values = self._profiles[self.profile.itemData(index)]
+            try:
+                wanted = SamplingSettings().with_(**{k: v for k, v in values.items() if k in PANEL_KEYS})
+            except (TypeError, UserError):
+                continue
+            if all(getattr(wanted, k) == getattr(current, k) for k in PANEL_KEYS):
+                self.profile.setCurrentIndex(index)
+                return
+        self.profile.setCurrentIndex(0)
 
     def settings(self) -> SamplingSettings:
         """The settings the controls describe; raises UserError in plain words when they make no sense."""
@@ -233,7 +254,7 @@ class SamplingPanel(QGroupBox):
     def _changed(self, *_) -> None:
         if self._loading:
             return
-        self.profile.setCurrentIndex(0)
+        self._show_matching_profile()
         self.emit_settings()
 
     def emit_settings(self) -> SamplingSettings | None:
@@ -279,6 +300,8 @@ class SamplingPanel(QGroupBox):
         store.set("sampling/hints", self.hints.text().strip())
 
 
+#: The sampling values the panel shows, by which a profile is recognised.
+PANEL_KEYS = ("temperature", "top_k", "top_p", "repeat_decay", "loop_guard", "max_run")
 #: What the panel's loop-guard box turns on: the default profile's guard.
 GUARD = SamplingSettings()
 

@@ -275,3 +275,21 @@ def test_a_missing_or_damaged_shipped_model_is_replaced_by_a_stand_in(tmp_path, 
     damaged = model_source.ModelSource().live("vanilla_rnn")
     assert "untrained one stands in" in damaged.warning and "vanilla_rnn_live.pt" in damaged.warning
     assert damaged.loaded.kind == "live" and damaged.loaded.architecture == "vanilla_rnn"
+
+
+def test_the_panel_names_the_profile_it_plays_and_the_loop_guard_reaches_the_engine(window, wait_settled, store):
+    panel = window.sampling_panel
+    assert panel.profile.currentText() == "default"  # at first start: the default profile, not "(custom)"
+    assert panel.loop_guard.isChecked() and window.engine.settings.loop_guard > 0
+    panel.temperature.setValue(1.3)
+    wait_settled(window)
+    assert panel.profile.currentText() == "(custom)"
+    panel.profile.setCurrentIndex(panel.profile.findText("wilder"))
+    panel.profile.activated.emit(panel.profile.currentIndex())
+    wait_settled(window)
+    assert window.engine.settings.temperature == 1.1 and panel.profile.currentText() == "wilder"
+    assert panel.profile.findText("beam") == -1 and "Recolour" in panel.profile.toolTip()  # said, not hidden
+    panel.loop_guard.setChecked(False)
+    wait_settled(window)
+    assert window.engine.settings.loop_guard == 0 and window.engine.settings.max_run == 0
+    assert not settings_from_store(SettingsStore(store.file_name)).loop_guard  # and it is remembered
