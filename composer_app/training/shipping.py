@@ -32,6 +32,7 @@ def model_card(loaded, size_bytes: int) -> str:
         f"- **Validation** (best epoch): {json.dumps(m.get('valid', {}))}",
         f"- **Test split**: {test.get('notes')} notes, NLL {test.get('nll', float('nan')):.3f} nats/note, "
         f"perplexity {test.get('perplexity', float('nan')):.2f}, accuracy {100 * test.get('accuracy', 0):.1f} %",
+        f"- **Sampling**: {default_sampling_words()}",
         "",
         "Reproduce: `everybody-compose train -m {a}{live} --preset shipped -n 100 --time-limit {tl} --ship{extra}` "
         "(`--time-limit` is in CPU minutes; `scripts/train_shipped.sh` trains all six).".format(
@@ -40,6 +41,18 @@ def model_card(loaded, size_bytes: int) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def default_sampling_words() -> str:
+    """The sampling this model plays with by default (the bundled ``default`` profile), in words."""
+    from composer_app.sampling import settings_from_profile
+
+    s = settings_from_profile("default")
+    truncation = "no truncation" if s.top_k >= 128 and s.top_p >= 1 else f"top-k {s.top_k}, top-p {s.top_p}"
+    return (f"profile `default` — temperature {s.temperature}, {truncation}, repeat decay {s.repeat_decay}, loop "
+            f"guard {s.loop_guard} notes, runs of at most {s.max_run}; chosen by the two-sample test "
+            "(`docs/what_it_plays.md`; rerun with `everybody-compose evaluate CHECKPOINT --split test --sample "
+            "--profile all`)")
 
 
 def ship(best_path, sources=("music21",), dest_dir: Path = CHECKPOINT_DIR) -> Path:
