@@ -220,16 +220,17 @@ def settings_from_profile(name: str, path=None, **overrides) -> SamplingSettings
     return settings_of({**found.profiles[name], **{k: v for k, v in overrides.items() if v is not None}})
 
 
-#: Direction 0 ("the same key again") asks for the same pitch or a step of at most this many semitones.
-STEP_SEMITONES = 2
+#: Direction 0 ("the same key again") asks for the same pitch (0 semitones away): a player who repeats a key
+#: expects the note to repeat. Only when the lock forbids that pitch do the nearest allowed ones stand in.
+STEP_SEMITONES = 0
 _PITCHES = np.arange(128)
 
 
 def steer_side(prev: np.ndarray, direction: np.ndarray, allowed: np.ndarray) -> np.ndarray:
     """(rows, 128) mask of the pitches each row's direction asks for, among ``allowed`` (rows, 128).
 
-    +1: above the previous pitch; -1: below; 0: the same pitch or a step of up to :data:`STEP_SEMITONES` (or, when
-    the lock leaves none that close, the nearest allowed pitches).
+    +1: above the previous pitch; -1: below; 0: the same pitch (the same key again repeats its note) or, when the
+    lock forbids it, the nearest allowed pitches (both neighbours when they are equally near).
     """
     diff = _PITCHES[None, :] - prev[:, None]
     d = direction[:, None]

@@ -11,6 +11,7 @@ from composer_app.sampling import (
     PitchHead,
     SamplingSettings,
     generate,
+    steer_side,
 )
 
 ARCHS = ["vanilla_rnn", "lstm_attn", "attention_rnn"]
@@ -122,3 +123,20 @@ def test_live_stepper_steers_each_key_down(tiny_model):
     a = LiveStepper(tiny_model("vanilla_rnn", "live"), SamplingSettings(), seed=2)
     b = LiveStepper(tiny_model("vanilla_rnn", "live"), SamplingSettings(), seed=2)
     assert [a.next_pitch(0.1, 0.2) for _ in range(20)] == [b.next_pitch(0.1, 0.2, 1) for _ in range(20)]
+
+
+def test_the_same_key_again_repeats_its_pitch_at_full_steer(tiny_model):
+    """`d d d d` at Steer 1 plays one pitch four times (it played 67 67 67 69: a step counted as 'the same')."""
+    for seed in range(4):
+        stepper = LiveStepper(tiny_model("vanilla_rnn", "live"), SamplingSettings(steer=1.0), seed=seed)
+        first = stepper.next_pitch(0.1, 0.2, None)
+        assert [stepper.next_pitch(0.1, 0.2, 0) for _ in range(6)] == [first] * 6
+
+
+def test_the_same_key_again_takes_the_nearest_pitch_the_lock_allows():
+    allowed = np.zeros((2, 128), dtype=bool)
+    allowed[0, [60, 62, 64, 65, 67]] = True  # 63 is outside the lock: 62 and 64 are equally near
+    allowed[1, [55, 60, 61, 70]] = True  # 61 is allowed: only it
+    side = steer_side(np.array([63, 61]), np.array([0, 0]), allowed)
+    assert np.flatnonzero(side[0]).tolist() == [62, 64]
+    assert np.flatnonzero(side[1]).tolist() == [61]
