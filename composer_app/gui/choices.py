@@ -102,6 +102,7 @@ class Choices:
         if settings.steer != engine.settings.steer:
             self.bridge.call("set the steer strength",
                              lambda: engine.set_settings(engine.settings.with_(steer=settings.steer)))
+        self.shown.tap.set_steer(settings.steer)
         if self.shown.is_live:
             self.shown.show_live_grid()
         self.tempo_bar.save(self.store)

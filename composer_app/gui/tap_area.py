@@ -89,6 +89,7 @@ class TapArea(QWidget):
         self.note_count = 0  # notes in the take shown (set by the window)
         self.last_note: tuple[int, int] | None = None  # (index, pitch) of the note shown large
         self.direction: int | None = None  # what the shown note's steer key asked: +1 up, -1 down, 0 same
+        self.steer = 1.0  # the tempo bar's steer strength: the hint says what the home row does at it
         self.sounding = False
         self._flash = 0.0
         self._flash_t0 = 0.0
@@ -200,6 +201,26 @@ class TapArea(QWidget):
         self.sounding = False
         self.update()
 
+    def set_steer(self, strength: float) -> None:
+        """The steer strength now: the hint tells a new player whether the home-row keys steer."""
+        if strength != self.steer:
+            self.steer = strength
+            self.update()
+
+    @property
+    def hint(self) -> str:
+        """The line at the top: the note count, or (on an empty take) what each key does at this steer strength,
+        or how to give the keyboard back when the tap area lost it."""
+        if not self.hasFocus():
+            return "click here (or press Esc) to give the keyboard back to the instrument"
+        n = self.note_count
+        if n:
+            return f"{n} note{'s' if n != 1 else ''} in this take"
+        if self.steer == 0:
+            return "z x space a s d f j k l ; play  ·  Steer is 0: the keys do not steer  ·  Esc stops"
+        return ("z x space play  ·  a s d f j k l ; steer: a higher key, a higher note; the same key, the same "
+                "note  ·  Esc stops")
+
     def set_note_count(self, count: int) -> None:
         """How many notes the take shown holds (the counter in the corner)."""
         if count != self.note_count:
@@ -281,11 +302,7 @@ class TapArea(QWidget):
                         gap)
         self._draw_keys(p, [("z", 56.0), ("x", 56.0), ("space", 150.0)], r.center().x(), r.bottom() - key_h - 10,
                         key_h, gap)
-        n = self.note_count
-        hint = f"{n} note{'s' if n != 1 else ''} in this take" if n else \
-            "z x space play  ·  a s d f j k l ; play and steer, low to high  ·  Esc stops"
-        if not focus:
-            hint = "click here (or press Esc) to give the keyboard back to the instrument"
+        hint = self.hint
         p.setPen(QColor(150, 156, 170))
         p.drawText(QRectF(r.left() + 12, r.top() + 8, r.width() - 24, 20),
                    Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, hint)

@@ -38,7 +38,9 @@ class TimeSettings:
     metre: str = "4/4"
     click: bool = False
     count_in: bool = False
-    steer: float = 0.0  # 0 = the model alone, 1 = the keys' direction always
+    #: 0 = the model alone, 1 = the keys' direction always. 1 at first start: the home-row keys a new player
+    #: presses first must visibly do what the hint says (higher key, higher note; same key, same note).
+    steer: float = 1.0
     quantize: str = "off"  # a grid name of :data:`QUANTIZE`
 
     def __post_init__(self):

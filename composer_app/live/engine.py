@@ -246,6 +246,8 @@ class LiveEngine:
                 if direction is None:
                     direction = direction_between(self._last_key_height, key_height)
                 self._last_key_height = float(key_height)
+            if self._stepper.settings.steer == 0:
+                direction = None  # at Steer 0 a key asks nothing: no arrow on the roll promises what did not happen
             snap = self._stepper.snapshot()
             t0 = time.perf_counter_ns()
             pitch = self._stepper.next_pitch(beat.rest_s, beat.prev_dur_s, direction)
