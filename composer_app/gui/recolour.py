@@ -38,6 +38,10 @@ from composer_app.take import Take
 PROGRESS_EVERY_S = 0.05
 #: How many variations Recolour offers at most, and by default.
 MAX_VARIATIONS, DEFAULT_VARIATIONS = 8, 4
+#: Recolour's own contour choice: how closely the new line follows the up/down the take's keys asked for (the
+#: steer strength it draws with). Off by default: the tempo bar's Steer is for playing, and carried over silently
+#: it made seven recolours in a row copy the old take's shape.
+CONTOURS = {"Free: the model's own line": 0.0, "Loosely follow my up/down": 0.5, "Follow my up/down": 1.0}
 
 
 class Cancelled(Exception):
@@ -112,7 +116,7 @@ class RecolourDialog(QDialog):
     """Asks which offline model, which profile, which seed (keyboard: Enter starts, Esc cancels)."""
 
     def __init__(self, parent, profiles: list[str], arch: str, profile: str, seed: int, keep_locks: bool,
-                 variations: int = DEFAULT_VARIATIONS):
+                 variations: int = DEFAULT_VARIATIONS, contour: float = 0.0):
         super().__init__(parent)
         self.setWindowTitle("Recolour the take")
         self.model = QComboBox(self)
@@ -135,11 +139,19 @@ class RecolourDialog(QDialog):
         self.seed.setValue(seed)
         self.keep_locks = QCheckBox("Keep my scale/range lock and hint notes", self)
         self.keep_locks.setChecked(keep_locks)
+        self.contour = QComboBox(self)
+        for label, strength in CONTOURS.items():
+            self.contour.addItem(label, strength)
+        self.contour.setCurrentIndex(max(0, self.contour.findData(contour)))
+        self.contour.setToolTip("Whether the new melody goes up and down where your keys asked (the steer keys, "
+                                "a MIDI key's height; else where the played notes went). Independent of the "
+                                "Steer slider, which is for playing")
         form = QFormLayout()
         form.addRow("Offline model", self.model)
         form.addRow("Profile", self.profile)
         form.addRow("Variations", self.variations)
         form.addRow("Seed", self.seed)
+        form.addRow("Contour", self.contour)
         form.addRow(self.keep_locks)
         note = QLabel("The rhythm you played stays exactly as it is; only the pitches are chosen again, by a "
                       "model that sees the whole take.", self)
@@ -154,10 +166,11 @@ class RecolourDialog(QDialog):
         layout.addWidget(note)
         layout.addWidget(buttons)
 
-    def values(self) -> tuple[str, str, int | None, bool, int]:
+    def values(self) -> tuple[str, str, int | None, bool, int, float]:
+        """(model, profile, seed or None, keep locks, variations, contour strength)."""
         seed = self.seed.value()
         return (self.model.currentData(), self.profile.currentText(), (seed or None), self.keep_locks.isChecked(),
-                self.variations.value())
+                self.variations.value(), float(self.contour.currentData()))
 
 
 class CompareDialog(QDialog):

@@ -77,28 +77,30 @@ class RecolourFlow:
                                 self.store.get_str("recolour/profile", "default"),
                                 self.store.get_int("recolour/seed", 0),
                                 self.store.get_bool("recolour/keep_locks", True),
-                                self.store.get_int("recolour/variations", DEFAULT_VARIATIONS, 1, MAX_VARIATIONS))
+                                self.store.get_int("recolour/variations", DEFAULT_VARIATIONS, 1, MAX_VARIATIONS),
+                                self.store.get_float("recolour/contour", 0.0, 0.0, 1.0))
         if dialog.exec():
-            arch, profile, seed, keep, variations = dialog.values()
+            arch, profile, seed, keep, variations, contour = dialog.values()
             self.store.set("recolour/architecture", arch)
             self.store.set("recolour/profile", profile)
             self.store.set("recolour/seed", seed or 0)
             self.store.set("recolour/keep_locks", keep)
             self.store.set("recolour/variations", variations)
-            self.start(arch, profile, seed, keep, variations)
+            self.store.set("recolour/contour", contour)
+            self.start(arch, profile, seed, keep, variations, contour)
         self.tap.setFocus()
 
     def start(self, arch: str, profile: str = "default", seed: int | None = None,
-              keep_locks: bool = True, variations: int = DEFAULT_VARIATIONS) -> None:
+              keep_locks: bool = True, variations: int = DEFAULT_VARIATIONS, contour: float = 0.0) -> None:
         """Recolour the take shown with the offline ``arch`` model and sampling ``profile`` into ``variations``
-        versions to audition; non-blocking."""
+        versions to audition; non-blocking. ``contour``: how closely the new line follows the take's asked
+        up/down (the dialog's own choice, never the tempo bar's Steer); it is written in each version's header."""
         if self.worker is not None:
             self.banner.show_message("a recolouring is already running (Esc cancels it)", "info")
             return
         from composer_app.sampling import settings_from_profile
 
         panel = self.sampling_panel.settings_or_default()
-        steer = self.tempo_bar.settings().steer
         overrides = {"hints": panel.hints, "scale": panel.scale, "low": panel.low, "high": panel.high} \
             if keep_locks else {}
 
@@ -106,7 +108,7 @@ class RecolourFlow:
             take = self.files.shown_take().ended_at()  # a note still held gets a short end
             if not take.notes:
                 raise UserError("the take is empty: play something first, then recolour it")
-            settings = settings_from_profile(profile, **overrides).with_(steer=steer)
+            settings = settings_from_profile(profile, **overrides).with_(steer=contour)
             return take, self.source.offline(arch), settings
 
         self.recolour_bar.show()

@@ -113,8 +113,8 @@ def test_a_demo_rhythm_opens_and_recolours_into_a_melody(window, qtbot, wait_set
     assert [n.start for n in window.document.notes] == [n.start for n in take.notes]
 
 
-def _recolour_pitches(window, qtbot, wait_settled) -> list[int]:
-    window.recolouring.start("vanilla_rnn", "default", seed=3, keep_locks=False)
+def _recolour_pitches(window, qtbot, wait_settled, contour: float = 0.0) -> list[int]:
+    window.recolouring.start("vanilla_rnn", "default", seed=3, keep_locks=False, contour=contour)
     dialog = _wait_compare(qtbot, window)
     pitches = [n.pitch for n in dialog.recoloured.notes]
     steer = dialog.recoloured.header["recoloured"]["steer"]
@@ -126,9 +126,8 @@ def _recolour_pitches(window, qtbot, wait_settled) -> list[int]:
 def test_recolour_is_steered_along_the_keys(window, qtbot, tap, wait_settled):
     tap(window, "a s d f j k l ; a s d f j k l ;", hold_ms=10, gap_ms=10)  # up, up, ... (then down once)
     free, steer = _recolour_pitches(window, qtbot, wait_settled)
-    assert steer == 0.0
-    window.tempo_bar.steer.setValue(100)
-    steered, steer = _recolour_pitches(window, qtbot, wait_settled)
+    assert steer == 0.0  # the tempo bar's Steer (1 at first start) is for playing, not for Recolour
+    steered, steer = _recolour_pitches(window, qtbot, wait_settled, contour=1.0)  # the dialog's own Contour
     assert steer == 1.0
 
     def ups(pitches):
