@@ -93,10 +93,10 @@ class Choices:
         """Tempo, metre, click and steer go to the engine (only what differs from it); the roll draws bars and
         beats; count-in is used by New take, the quantize grid by export."""
         engine = self.engine
-        if settings.bpm != engine.tempo_bpm:
-            self.bridge.call("set the tempo", engine.set_tempo, settings.bpm)
-        if settings.metre != str(engine.time_signature):
-            self.bridge.call("set the time signature", engine.set_time_signature, settings.metre)
+        if settings.bpm != engine.next_tempo_bpm:
+            self.bridge.call("set the tempo", engine.set_tempo, settings.bpm, tag="time")
+        if settings.metre != str(engine.next_time_signature):
+            self.bridge.call("set the time signature", engine.set_time_signature, settings.metre, tag="time")
         if settings.click != engine.metronome.on:
             self.bridge.call("switch the metronome", engine.metronome.set_on, settings.click)
         if settings.steer != engine.settings.steer:
@@ -224,8 +224,18 @@ class Choices:
             self.sound_panel.set_soundfont(path)
             self.sound_panel.set_instruments(names, program)
             self.store.set("sound/soundfont", "" if Path(path) == default_soundfont() else str(path))
+        elif tag == "time" and result is False:
+            self.say_time_waits()
         elif tag == "audio" and result is not None:
             self.sound_panel.status.setText(result.message)
+
+    def say_time_waits(self) -> None:
+        """A tempo or metre typed after playing waits for the next take: say which take has which."""
+        take, engine = self.engine.take, self.engine
+        self.banner.show_message(
+            f"The take you played stays at {take.tempo_bpm:g} BPM {take.time_signature}, as it was played; "
+            f"{engine.next_tempo_bpm:g} BPM {engine.next_time_signature} starts with the next take (Ctrl+N).",
+            "info")
 
     def on_call_failed(self, what: str, message: str) -> None:
         self.banner.show_message(f"could not {what}: {message}", "error")

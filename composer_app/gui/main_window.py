@@ -145,7 +145,7 @@ class MainWindow(QMainWindow):
 
     def _compose(self, midi: bool, midi_backend: str | None) -> None:
         """The controllers, each given what it works on."""
-        self.shown = ShownTake(self.roll, self.tap, self.tempo_bar, self)
+        self.shown = ShownTake(self.roll, self.tap, self.tempo_bar, self, live_take=lambda: self.engine.take)
         self.status_line = StatusLine(self.statusBar(), self.engine, self.banner, self.sound_panel, self.audio)
         self.status_line.handler_ns = self.tap.handler_ns
         self.playing = PlayController(self.engine, self.bridge, self.shown, self.banner, self.status_line,

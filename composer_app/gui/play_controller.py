@@ -44,9 +44,21 @@ class PlayController:
     def press(self, source: str, t_ns: int, key_height: int | None = None) -> None:
         """A tap key went down (GUI thread): to the engine at once (see :meth:`EngineBridge.press`)."""
         if not self.shown.is_live:  # tapping on a document starts a new live take (the document is in its file)
-            self.shown.show_live()
+            self.leave_document()
             self.bridge.submit(self.engine.new_take)  # the press that follows is queued behind it
         self.bridge.press(source, t_ns, key_height)
+
+    def leave_document(self) -> None:
+        """Back from a document to a new live take, at the tempo and metre the tempo bar shows (the
+        document's), and say so: the document stays as it is, in its file."""
+        document, path = self.shown.document, self.shown.path
+        self.tempo_bar.changed.emit(self.tempo_bar.settings())  # the engine's next take starts at them
+        self.shown.show_live()
+        s = self.tempo_bar.settings()
+        name = path.name if path is not None else "the take shown"
+        self.banner.show_message(f"A new take started at {s.bpm} BPM {s.metre}; {name} ({len(document)} notes) "
+                                 "stays as it was" + (" in its file (Ctrl+O opens it again)." if path else "."),
+                                 "info")
 
     def release(self, source: str, t_ns: int) -> None:
         self.bridge.release(source, t_ns)
@@ -72,6 +84,7 @@ class PlayController:
         """A new take or an undo: the roll, the big note and the count show the take as it is now."""
         if not self.shown.is_live:
             return
+        self.shown.show_live_grid()  # a new take may start at a tempo typed while the last one had notes
         notes = notes_from_take(take)
         if not notes:
             self.roll.clear(live=True)
@@ -103,6 +116,8 @@ class PlayController:
     def new_take(self) -> None:
         """An empty take (counted in when the tempo bar asks); says where the one played is kept."""
         kept = self.kept_take_note()
+        if not self.shown.is_live:  # the new take starts at the tempo bar's tempo and metre (the document's)
+            self.tempo_bar.changed.emit(self.tempo_bar.settings())
         self.shown.show_live()
         self.tap.clear()
         self.bridge.call("start a new take", self.engine.new_take, self.tempo_bar.settings().count_in)

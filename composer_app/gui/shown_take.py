@@ -23,11 +23,12 @@ class ShownTake(QObject):
 
     changed = Signal()  # the document or its file changed: the title and note count follow
 
-    def __init__(self, roll: PianoRoll, tap: TapArea, tempo_bar: TempoBar, parent=None):
+    def __init__(self, roll: PianoRoll, tap: TapArea, tempo_bar: TempoBar, parent=None, live_take=None):
         super().__init__(parent)
         self.roll = roll
         self.tap = tap
         self.tempo_bar = tempo_bar
+        self.live_take = live_take  # () -> the live Take (its tempo and metre once it has notes)
         self.document: Take | None = None
         self.path: Path | None = None
 
@@ -36,11 +37,13 @@ class ShownTake(QObject):
         return self.document is None
 
     def show_document(self, take: Take, path: Path | None) -> None:
-        """Show ``take`` whole, in its own bars and beats."""
+        """Show ``take`` whole, in its own bars and beats; the tempo bar shows its tempo and metre (a take
+        tapped on from here starts at them)."""
         self.document = take
         self.path = Path(path) if path else None
         self.roll.set_notes(notes_from_take(take), live=False)
         self.roll.set_grid(BeatGrid(take.tempo_bpm, take.time_signature))
+        self.tempo_bar.show_time_of(take.tempo_bpm, take.time_signature)
         self.roll.fit()
         self.tap.clear()
         self.changed.emit()
@@ -63,6 +66,11 @@ class ShownTake(QObject):
         self.changed.emit()
 
     def show_live_grid(self) -> None:
-        """Bars and beats of the tempo bar's settings (the live take's)."""
+        """Bars and beats of the live take: the tempo and metre it was played at once it has notes (a new
+        tempo typed then waits for the next take), else the tempo bar's."""
+        take = self.live_take() if self.live_take is not None else None
+        if take is not None and take.notes:
+            self.roll.set_grid(BeatGrid.of(take.tempo_bpm, take.time_signature))
+            return
         settings = self.tempo_bar.settings()
         self.roll.set_grid(BeatGrid.of(settings.bpm, settings.metre))

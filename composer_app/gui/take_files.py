@@ -146,7 +146,9 @@ class TakeFiles:
         def opened(take):
             kept = self.kept_take_note() if self.shown.is_live else ""
             self.shown.show_document(take, Path(path))
-            self.banner.show_message(f"opened {Path(path).name} ({len(take)} notes). {kept}".strip(), "info")
+            self.banner.show_message(f"opened {Path(path).name} ({len(take)} notes, {take.tempo_bpm:g} BPM "
+                                     f"{take.time_signature}). Tapping starts a new take at its tempo; this one "
+                                     f"stays in its file. {kept}".strip(), "info")
 
         tasks.run_in_thread(lambda: load_take(path), opened,
                             lambda msg: self.banner.show_message(f"could not open the take: {msg}", "error"),

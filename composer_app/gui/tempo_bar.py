@@ -153,6 +153,14 @@ class TempoBar(QWidget):
         finally:
             self._loading = False
 
+    def show_time_of(self, bpm: float, metre) -> None:
+        """Show a take's tempo and metre (an opened one: what it was played in) without emitting; a tempo
+        outside the box's range is shown at its nearest end, a metre the box lacks leaves the box as it is."""
+        s = self.settings()
+        bpm = int(round(min(MAX_BPM, max(MIN_BPM, float(bpm)))))
+        metre = str(metre) if str(metre) in TIME_SIGNATURES else s.metre
+        self.set_settings(TimeSettings(bpm, metre, s.click, s.count_in, s.steer, s.quantize))
+
     def _changed(self, *_) -> None:
         self.steer_value.setText(f"{self.steer.value() / 100:.2f}")
         if not self._loading:

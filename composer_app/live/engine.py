@@ -162,6 +162,7 @@ class LiveEngine:
         self._capture = BeatCapture(None, loaded.features.max_seconds, default_velocity, chord_window_s)
         self._tempo_bpm = check_tempo(tempo_bpm)
         self._metre = parse_time_signature(time_signature)
+        self._next_time: dict = {}  # tempo/metre asked for while a take had notes: they start the next take
         self._origin = ORIGIN_FIRST_NOTE
         self._last_key_height: float | None = None
         self.synth = synth if synth is not None else open_synth(soundfont, program, self._reporter("sound"))
@@ -374,21 +375,47 @@ class LiveEngine:
         """The take's metre (:class:`~composer_app.musical_time.TimeSignature`)."""
         return self._metre
 
-    def set_tempo(self, bpm: float) -> None:
-        """The take's tempo (quarter notes per minute; UserError outside 10-400): recorded, exported, clicked."""
-        bpm = check_tempo(bpm)
-        with self._lock:
-            self._tempo_bpm = bpm
-            self._recording.change(self._now(), tempo_bpm=bpm)
-        self.metronome.set_tempo(bpm)
+    @property
+    def next_tempo_bpm(self) -> float:
+        """The tempo the next take starts with (this take's, unless another was asked for while it had notes)."""
+        return self._next_time.get("tempo_bpm", self._tempo_bpm)
 
-    def set_time_signature(self, metre) -> None:
-        """The take's metre ("4/4", "3/4", "6/8", ...; UserError otherwise): recorded, exported, clicked."""
-        metre = parse_time_signature(metre)
+    @property
+    def next_time_signature(self):
+        """The metre the next take starts with (see :attr:`next_tempo_bpm`)."""
+        return self._next_time.get("time_signature", self._metre)
+
+    def set_tempo(self, bpm: float) -> bool:
+        """The tempo (quarter notes per minute; UserError outside 10-400): recorded, exported, clicked.
+
+        A take that has notes keeps the tempo it was played at (its bars, its export): the new one waits for the
+        next take. Returns True when it applies now, False when it waits."""
+        return self._set_time(tempo_bpm=check_tempo(bpm))
+
+    def set_time_signature(self, metre) -> bool:
+        """The metre ("4/4", "3/4", "6/8", ...; UserError otherwise), like :meth:`set_tempo`: now on an empty
+        take, else from the next take on."""
+        return self._set_time(time_signature=parse_time_signature(metre))
+
+    def _set_time(self, **value) -> bool:
         with self._lock:
-            self._metre = metre
-            self._recording.change(self._now(), time_signature=str(metre))
-        self.metronome.set_metre(metre)
+            if self._take.notes:
+                self._next_time.update(value)
+                return False
+            self._next_time.clear()
+            self._apply_time(value)
+            self._recording.change(self._now(), **{k: (str(v) if k == "time_signature" else v)
+                                                   for k, v in value.items()})
+            return True
+
+    def _apply_time(self, values: dict) -> None:
+        """The tempo and/or metre of the (empty or next) take, and the metronome's."""
+        if "tempo_bpm" in values:
+            self._tempo_bpm = values["tempo_bpm"]
+            self.metronome.set_tempo(self._tempo_bpm)
+        if "time_signature" in values:
+            self._metre = values["time_signature"]
+            self.metronome.set_metre(self._metre)
 
     # -- the take -----------------------------------------------------------------------------------------------
     @property
@@ -435,6 +462,8 @@ class LiveEngine:
         with self._lock:
             self._silence("take")
             self._recording.close(self._now())
+            pending, self._next_time = self._next_time, {}
+            self._apply_time(pending)  # a tempo or metre asked for while the last take had notes starts now
             self._capture.reset(self.metronome.count_in() if count_in else None)
             self._origin = ORIGIN_DOWNBEAT if count_in else ORIGIN_FIRST_NOTE
             self._last_key_height = None

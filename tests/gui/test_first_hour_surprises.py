@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 
 def test_at_first_start_the_home_row_steers_and_the_hint_says_so(window, tap):
     assert window.tempo_bar.settings().steer == 1.0
@@ -58,3 +60,61 @@ def test_recolour_has_its_own_contour_choice_off_by_default(window, qtbot, tap, 
     window.recolouring.dialog()
     assert shown[0] == 0.0 and shown[1][-1] == 1.0  # off at first, then remembered
     assert shown[2] == 1.0
+
+
+def test_a_played_take_keeps_its_tempo_when_a_new_bpm_is_typed(window, tap, wait_settled, tmp_path):
+    import pretty_midi
+
+    window.tempo_bar.bpm.setValue(90)
+    wait_settled(window)
+    tap(window, "z x z x")
+    grid_before = window.roll.grid
+    window.tempo_bar.bpm.setValue(140)
+    window.tempo_bar.metre.setCurrentText("3/4")
+    wait_settled(window)
+    take = window.engine.take
+    assert take.tempo_bpm == 90 and str(take.time_signature) == "4/4"
+    assert (window.roll.grid.bpm, window.roll.grid.beats_per_bar) == (grid_before.bpm, 4)  # the grid stays
+    assert "stays at 90 BPM 4/4" in window.banner.message and "140 BPM 3/4" in window.banner.message
+    window.files.export_midi(tmp_path / "played.mid")
+    wait_settled(window)
+    assert pretty_midi.PrettyMIDI(str(tmp_path / "played.mid")).get_tempo_changes()[1][0] == pytest.approx(90, abs=0.01)
+    window.playing.new_take()
+    wait_settled(window)
+    assert window.engine.take.tempo_bpm == 140 and window.roll.grid.bpm == 140
+    tap(window, "z")
+    assert window.engine.take.tempo_bpm == 140 and str(window.engine.take.time_signature) == "3/4"
+
+
+def test_opening_a_take_shows_its_tempo_and_tapping_says_a_new_take_starts(window, tap, wait_settled, tmp_path):
+    window.tempo_bar.bpm.setValue(96)
+    window.tempo_bar.metre.setCurrentText("3/4")
+    wait_settled(window)
+    tap(window, "z x z x z")
+    window.files.save_take(tmp_path / "waltz")
+    wait_settled(window)
+    window.tempo_bar.bpm.setValue(150)
+    window.tempo_bar.metre.setCurrentText("4/4")
+    window.playing.new_take()
+    wait_settled(window)
+    window.files.open_take(tmp_path / "waltz.ectake")
+    wait_settled(window)
+    bar = window.tempo_bar.settings()
+    assert (bar.bpm, bar.metre) == (96, "3/4")
+    assert "96 BPM 3/4" in window.banner.message and "Tapping starts a new take" in window.banner.message
+    assert window.engine.take.tempo_bpm == 150  # showing a take changes nothing of the live one
+    tap(window, "z")
+    assert window.document is None and len(window.engine.take) == 1
+    assert "A new take started at 96 BPM 3/4" in window.banner.message and "waltz.ectake (5 notes)" in \
+        window.banner.message
+    assert window.engine.take.tempo_bpm == 96 and str(window.engine.take.time_signature) == "3/4"
+
+
+def test_opening_a_rhythm_shows_its_tempo(window, wait_settled):
+    from pathlib import Path
+
+    window.tempo_bar.bpm.setValue(77)
+    wait_settled(window)
+    window.files.open_rhythm(Path(__file__).resolve().parents[2] / "assets" / "rhythms" / "twinkle.npy")
+    wait_settled(window)
+    assert window.tempo_bar.settings().bpm == round(window.document.tempo_bpm) != 77

@@ -80,16 +80,21 @@ def test_tempo_and_metre_are_in_the_take_its_journal_and_its_export(engine, tmp_
     assert header["origin"] == "first-note" and {"tempo_bpm", "time_signature"} <= set(header)
     journal = load_take(path)  # the journal as a crash would leave it
     assert journal.tempo_bpm == 100 and str(journal.time_signature) == "3/4"
-    engine.set_tempo(90)  # a change mid-take is journalled and is the take's tempo from then on
+    # a take that has notes keeps the tempo and metre it was played at; new ones start the next take
+    assert not engine.set_tempo(90) and not engine.set_time_signature("6/8")
+    assert engine.take.tempo_bpm == 100 and engine.tempo_bpm == 100 and engine.metronome.bpm == 100
+    assert engine.next_tempo_bpm == 90 and str(engine.next_time_signature) == "6/8"
     engine.new_take()
+    assert engine.take.tempo_bpm == 90 and str(engine.take.time_signature) == "6/8"
+    assert engine.metronome.bpm == 90 and engine.set_tempo(95)  # an empty take takes it at once
     back = load_take(path)
-    assert back.tempo_bpm == 90 and str(back.time_signature) == "3/4"
+    assert back.tempo_bpm == 100 and str(back.time_signature) == "3/4"
     out = back.export_midi(tmp_path / "q.mid", quantize="1/16")
     mid = mido.MidiFile(str(out))
     metas = [m for track in mid.tracks for m in track if m.is_meta]
     tempo = [m.tempo for m in metas if m.type == "set_tempo"]
     sig = [(m.numerator, m.denominator) for m in metas if m.type == "time_signature"]
-    assert len(tempo) == 1 and abs(tempo[0] - mido.bpm2tempo(90)) <= 1 and sig == [(3, 4)]
+    assert len(tempo) == 1 and abs(tempo[0] - mido.bpm2tempo(100)) <= 1 and sig == [(3, 4)]
     step_ticks = mid.ticks_per_beat // 4
     ticks, on_ticks = 0, []
     for msg in mid.tracks[-1]:
