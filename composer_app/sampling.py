@@ -35,6 +35,8 @@ STRATEGIES = ("stochastic", "rank", "beam")
 MIN_LOOP_GUARD, MAX_LOOP_GUARD = 3, 64
 #: Beyond these the arithmetic itself breaks (1 / T overflows) or the search outgrows memory and patience.
 MIN_TEMPERATURE, MAX_TEMPERATURE, MAX_BEAMS = 0.01, 100.0, 64
+#: Lines drawn for a gap between kept notes, of which the best lead into what follows (docs/infill.md).
+INFILL_CANDIDATES = 16
 
 
 @dataclass(frozen=True)
@@ -355,14 +357,18 @@ def make_rng(seed: int | None) -> np.random.Generator:
 
 @torch.inference_mode()
 def generate(loaded: LoadedModel, rests, durs, settings: SamplingSettings, seed: int | None = None,
-             progress=None, contour=None) -> np.ndarray:
+             progress=None, contour=None, fixed=None) -> np.ndarray:
     """Pitches for a whole rhythm (``rests``, ``durs`` in seconds) by the settings' strategy.
 
-    ``contour``: a direction per note (+1 up, -1 down, 0 same; see :func:`composer_app.pitches.contour_of`) that ``settings.steer``
-    steers the pitches along; None or a steer of 0 leaves the model alone."""
+    ``contour``: a direction per note (+1 up, -1 down, 0 same; see :func:`composer_app.pitches.contour_of`) that
+    ``settings.steer`` steers the pitches along; None or a steer of 0 leaves the model alone. ``fixed``: a pitch
+    per note to keep (-1 where one is to be drawn): only the others change, composed around the kept ones
+    (:func:`ranked_lines`)."""
     if len(rests) == 0:
         return np.zeros(0, dtype=np.int64)
     contour = _checked_contour(contour, len(rests))
+    if fixed is not None:
+        return generate_variations(loaded, rests, durs, settings, 1, seed, progress, contour, fixed)[0]
     if settings.strategy == "beam":
         return beam_search(loaded, rests, durs, settings, seed, progress, contour)
     rows = settings.num_beams if settings.strategy == "rank" else 1
@@ -371,17 +377,24 @@ def generate(loaded: LoadedModel, rests, durs, settings: SamplingSettings, seed:
 
 @torch.inference_mode()
 def generate_variations(loaded: LoadedModel, rests, durs, settings: SamplingSettings, count: int,
-                        seed: int | None = None, progress=None, contour=None) -> list[np.ndarray]:
+                        seed: int | None = None, progress=None, contour=None, fixed=None) -> list[np.ndarray]:
     """``count`` different melodies for one rhythm, to audition and pick from, the model's likeliest first.
 
     All are drawn in one batch (the rows of one session), so four cost little more than one. With the "rank"
     strategy ``num_beams`` candidates are drawn (at least ``count``) and the likeliest ``count`` distinct
-    ones kept; "beam" draws its variations as "rank" does (beam search's lines differ by a note or two)."""
+    ones kept; "beam" draws its variations as "rank" does (beam search's lines differ by a note or two).
+    ``fixed`` (see :func:`generate`): at least :data:`INFILL_CANDIDATES` lines are drawn for the notes to
+    change, and those under which the kept notes after them are likeliest are kept."""
     if len(rests) == 0:
         return [np.zeros(0, dtype=np.int64)] * count
     contour = _checked_contour(contour, len(rests))
     rows = max(count, settings.num_beams) if settings.strategy != "stochastic" else count
-    lines = ranked_lines(loaded, rests, durs, settings, rows, seed, progress, contour)
+    if fixed is not None:
+        fixed = np.asarray(fixed, dtype=np.int64)
+        if fixed.shape != (len(rests),):
+            raise UserError(f"{fixed.size} kept pitches for {len(rests)} notes")
+        rows = max(rows, INFILL_CANDIDATES)
+    lines = ranked_lines(loaded, rests, durs, settings, rows, seed, progress, contour, fixed)
     distinct: list[np.ndarray] = []
     for line in lines:
         if not any(np.array_equal(line, kept) for kept in distinct):
@@ -411,25 +424,37 @@ def _model_log_probs(scores: np.ndarray) -> np.ndarray:
 
 @torch.inference_mode()
 def ranked_lines(loaded, rests, durs, settings, rows: int = 1, seed=None, progress=None,
-                 contour=None) -> list[np.ndarray]:
-    """``rows`` lines drawn beat by beat in one batch, ordered by the model's mean log-probability per note
-    (its own distribution, before temperature, truncation and guard), the likeliest first.
+                 contour=None, fixed=None) -> list[np.ndarray]:
+    """``rows`` lines drawn beat by beat in one batch, the model's likeliest first.
 
-    Ranking whole sampled lines keeps what sampling gets right (leaps, repeats, a tune's range), and picks
-    among them by what the model knows, instead of searching for the single likeliest line, which for a
-    model that copies its own notes is a loop."""
+    Without ``fixed`` every note is drawn and a line's score is the model's own log-probability of it (its
+    distribution before temperature, truncation and guard): ranking whole sampled lines keeps what sampling gets
+    right (leaps, repeats, a tune's range), and picks among them by what the model knows, instead of searching
+    for the single likeliest line, which for a model that copies its own notes is a loop.
+
+    ``fixed``: a pitch per note that must stay (-1 where a note is to be drawn): kept notes are fed to the
+    model as played, so the ones before a gap condition it and the memory; a line's score is then the model's
+    log-probability of the kept notes *after* the first drawn one — how well the drawn notes lead into what
+    comes next. Drawing from the model and keeping the lines under which the rest is likeliest is importance
+    resampling towards the model's distribution of the gap given both sides.
+    """
     rng = make_rng(seed)
     session = _session(loaded, rests, durs, rows)
     n = len(rests)
     head = PitchHead(settings, rows)
     uniforms = rng.random((n, rows))
+    fixed = np.full(n, -1, dtype=np.int64) if fixed is None else np.asarray(fixed, dtype=np.int64)
+    drawn = fixed < 0
+    scored = ~drawn & (np.cumsum(drawn) > 0) if not drawn.all() else np.ones(n, dtype=bool)
     prev = np.zeros(rows, dtype=np.int64)
     out = np.empty((rows, n), dtype=np.int64)
     score = np.zeros(rows)
     for t in range(n):
         logits = session.step(prev)
-        own = _model_log_probs(logits) if rows > 1 else None
-        if t < len(settings.hints):
+        own = _model_log_probs(logits) if rows > 1 and scored[t] else None
+        if not drawn[t]:
+            prev = np.full(rows, fixed[t], dtype=np.int64)
+        elif t < len(settings.hints):
             prev = np.full(rows, settings.hints[t], dtype=np.int64)
         else:
             logp = head.shape_(logits, prev, None if contour is None else contour[t])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 NAME = "generate"
@@ -37,7 +38,19 @@ def add_arguments(p) -> None:
     p.add_argument("--variations", type=int, default=1, metavar="N",
                    help=f"write N different melodies (1-{MAX_VARIATIONS}) to audition, drawn in one batch and "
                         "numbered the model's likeliest first: OUT-1.mid ... OUT-N.mid (and WAVs alike)")
+    add_selection_arguments(p)
     add_musical_time_arguments(p)
+
+
+def add_selection_arguments(p) -> None:
+    p.add_argument("--only", default=None, metavar="NOTES",
+                   help="compose only these notes again, by number (1 = the first): 9-16, or 3-5,9; every other "
+                        "note is written unchanged, and the new ones are composed to lead into the notes after them")
+    p.add_argument("--bars", default=None, metavar="BARS",
+                   help="compose only the notes starting in these bars (1 = the first), at the source's tempo and "
+                        "metre (a take's own, a MIDI file's, or --tempo/--time-signature): 3-4")
+    p.add_argument("--lock", default=None, metavar="NOTES",
+                   help="keep these notes whatever else changes, by number: 3,7,12")
 
 
 # -- musical time and contour: tempo, metre, quantize and steering ------------------------------------------------
@@ -80,25 +93,82 @@ def source_contour(path, n: int):
     from composer_app.rhythm import TAKE_SUFFIXES
 
     suffix = Path(path).suffix.lower()
-    if suffix in (".mid", ".midi"):
-        from composer_app.data.melody import melody_from_midi
-
-        notes = melody_from_midi(path)
-        pitches = notes[np.argsort(notes[:, 0], kind="stable"), 2]
-    elif suffix in TAKE_SUFFIXES:
-        from composer_app.live.recovery import load_take
-
-        take = load_take(path)
-        notes = take.to_melody()
-        pitches = notes[np.argsort(notes[:, 0], kind="stable"), 2]
-        if not np.any(pitches > 0):
-            raise UserError(f"--steer: {path} has no pitches, so it has no contour to follow")
-    else:
+    if suffix not in MIDI_SUFFIXES + TAKE_SUFFIXES:
         raise UserError(f"--steer: {path} is a rhythm without pitches, so it has no contour to follow "
                         "(give a MIDI file or a take)")
+    pitches = source_melody(path)[:, 2]
+    if suffix in TAKE_SUFFIXES and not np.any(pitches > 0):
+        raise UserError(f"--steer: {path} has no pitches, so it has no contour to follow")
     if len(pitches) != n:
         raise UserError(f"--steer: {path} has {len(pitches)} pitches for {n} notes")
     return contour_of(pitches.astype(np.int64))
+
+
+@dataclass
+class Selection:
+    """What ``--only``/``--bars``/``--lock`` keep: ``fixed`` pitches (-1 where a note is composed again; None:
+    compose every note) and, for a MIDI source, its melody as read (the file is then rewritten in place of a
+    new one, so everything outside the selection stays as the file has it)."""
+
+    fixed: object = None
+    midi_source: object = None
+
+
+def selection_of(args, timing: dict, count: int) -> Selection:
+    """The notes the options keep, checked against the source (which must have pitches to keep)."""
+    import numpy as np
+
+    from composer_app.errors import UserError
+    from composer_app.infill import file_time, fixed_pitches, notes_in_bars, notes_numbered
+    from composer_app.musical_time import parse_time_signature
+
+    if args.only is None and args.bars is None and args.lock is None:
+        return Selection()
+    if args.only is not None and args.bars is not None:
+        raise UserError("give --only or --bars, not both")
+    suffix = Path(args.source).suffix.lower()
+    if suffix == ".npy":
+        raise UserError(f"{args.source} is a rhythm without pitches: there is nothing to keep (--only, --bars and "
+                        "--lock need a MIDI file or a take)")
+    melody = source_melody(args.source)
+    if len(melody) != count:
+        raise UserError(f"{args.source}: {len(melody)} pitches for {count} notes")
+    change = np.ones(count, dtype=bool)
+    if args.only is not None:
+        change = notes_numbered(args.only, count, "--only")
+    elif args.bars is not None:
+        bpm, metre = timing["tempo_bpm"], timing["time_signature"]
+        if suffix in MIDI_SUFFIXES:
+            file_bpm, file_metre = file_time(args.source)
+            bpm = args.tempo or file_bpm or bpm
+            metre = parse_time_signature(args.time_signature) if args.time_signature else file_metre or metre
+        change = notes_in_bars(args.bars, melody[:, 0], bpm, metre)
+        if not change.any():
+            raise UserError(f"--bars {args.bars}: no note starts there (at {bpm:g} BPM, {metre})")
+    locked = notes_numbered(args.lock, count, "--lock") if args.lock is not None else None
+    fixed = fixed_pitches(melody[:, 2], change, locked)
+    if suffix in MIDI_SUFFIXES:
+        if args.quantize != "off":
+            raise UserError("--quantize would move the notes kept by --only/--bars/--lock: leave it off")
+        return Selection(fixed, melody)
+    return Selection(fixed)
+
+
+def source_melody(path):
+    """The notes ``(n, 3)`` of a MIDI file's melody or a take, in order of their start."""
+    import numpy as np
+
+    from composer_app.rhythm import TAKE_SUFFIXES
+
+    if Path(path).suffix.lower() in TAKE_SUFFIXES:
+        from composer_app.live.recovery import load_take
+
+        notes = np.asarray(load_take(path).to_melody())[:, :3]
+    else:
+        from composer_app.data.melody import melody_from_midi
+
+        notes = melody_from_midi(path)
+    return notes[np.argsort(notes[:, 0], kind="stable")]
 
 
 def check_outputs(args) -> None:
@@ -159,6 +229,7 @@ def run(args) -> int:
         check_wav_length(float(np.sum(rests) + np.sum(durs)))
     timing = musical_time_of(args)
     ticks_per_beat(float(np.sum(rests) + np.sum(durs)), timing["tempo_bpm"])  # the melody fits a MIDI file
+    selection = selection_of(args, timing, len(rests))
     hints = tuple(parse_hint(h) for h in args.hints) if args.hints else None
     settings = settings_from_profile(args.profile, args.profiles_file, hints=hints, scale=args.scale,
                                      low=args.low, high=args.high, temperature=args.temperature,
@@ -179,13 +250,19 @@ def run(args) -> int:
         bar.update(done - bar.n)
 
     if args.variations == 1:
-        melodies = [generate(loaded, rests, durs, settings, seed=args.seed, progress=progress, contour=contour)]
+        melodies = [generate(loaded, rests, durs, settings, seed=args.seed, progress=progress, contour=contour,
+                             fixed=selection.fixed)]
     else:
         melodies = generate_variations(loaded, rests, durs, settings, args.variations, seed=args.seed,
-                                       progress=progress, contour=contour)
+                                       progress=progress, contour=contour, fixed=selection.fixed)
     bar.close()
     starts, ends = beats_to_onsets(rests, durs)
-    files = [build_midi(starts, ends, pitches, program=args.program, **timing) for pitches in melodies]
+    if selection.midi_source is not None:  # the source file itself, only the chosen notes' pitches changed
+        from composer_app.infill import midi_with_pitches
+
+        files = [midi_with_pitches(args.source, selection.midi_source, pitches) for pitches in melodies]
+    else:
+        files = [build_midi(starts, ends, pitches, program=args.program, **timing) for pitches in melodies]
     audio = [render_audio(pm, soundfont=args.soundfont) for pm in files] if args.wav else None  # before writing
     wav_paths = output_paths(args.wav, len(files)) if args.wav else []
     for i, (path, pm, pitches) in enumerate(zip(output_paths(args.output, len(files)), files, melodies,

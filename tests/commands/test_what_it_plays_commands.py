@@ -79,3 +79,60 @@ def test_evaluate_sample_names_an_unknown_profile(tmp_path, ckpt, capsys):
     tunes = _tunes(tmp_path / "tunes", 2)
     assert main(["evaluate", str(ckpt), str(tunes), "--sample", "--profile", "default,nope"]) == 2
     assert "no sampling profile 'nope'" in capsys.readouterr().err
+
+
+def _source_midi(path, n: int = 24):
+    pm = pretty_midi.PrettyMIDI(initial_tempo=100)
+    pm.time_signature_changes.append(pretty_midi.TimeSignature(3, 4, 0))
+    inst = pretty_midi.Instrument(40)
+    rng = np.random.default_rng(0)
+    inst.notes = [pretty_midi.Note(60 + i, int(60 + rng.integers(0, 12)), 0.3 * i, 0.3 * i + 0.25) for i in range(n)]
+    pm.instruments.append(inst)
+    pm.write(str(path))
+    return path
+
+
+def _notes(path):
+    return [(n.start, n.end, n.pitch, n.velocity) for n in pretty_midi.PrettyMIDI(str(path)).instruments[0].notes]
+
+
+def test_only_rewrites_the_chosen_notes_and_keeps_everything_else_of_the_file(tmp_path, ckpt):
+    src = _source_midi(tmp_path / "mine.mid")
+    out = tmp_path / "out.mid"
+    assert main(["generate", "-s", str(src), "-o", str(out), "-c", str(ckpt), "--only", "9-16", "--lock", "12",
+                 "--seed", "4"]) == 0
+    before, after = _notes(src), _notes(out)
+    kept = [i for i in range(24) if not 8 <= i < 16 or i == 11]
+    assert [before[i] for i in kept] == [after[i] for i in kept]  # pitch, timing and velocity, exactly
+    assert [b[:2] + b[3:] for b in before] == [a[:2] + a[3:] for a in after]  # only pitches ever change
+    assert [before[i][2] for i in range(8, 16)] != [after[i][2] for i in range(8, 16)]
+    pm = pretty_midi.PrettyMIDI(str(out))
+    assert pm.instruments[0].program == 40 and pm.get_tempo_changes()[1][0] == pytest.approx(100)
+    again = tmp_path / "again.mid"
+    main(["generate", "-s", str(src), "-o", str(again), "-c", str(ckpt), "--only", "9-16", "--lock", "12",
+          "--seed", "4"])
+    assert again.read_bytes() == out.read_bytes()
+
+
+def test_bars_are_read_at_the_files_tempo_and_metre(tmp_path, ckpt):
+    src = _source_midi(tmp_path / "mine.mid")  # 100 BPM, 3/4: six notes a bar
+    out = tmp_path / "out.mid"
+    assert main(["generate", "-s", str(src), "-o", str(out), "-c", str(ckpt), "--bars", "2", "--seed", "1"]) == 0
+    before, after = _notes(src), _notes(out)
+    changed = [i for i in range(24) if before[i] != after[i]]
+    assert changed and set(changed) <= set(range(6, 12))
+
+
+@pytest.mark.parametrize("extra,message", [(["--only", "1-3", "--bars", "1"], "not both"),
+                                           (["--only", "25"], "outside 1-24"),
+                                           (["--bars", "9"], "outside")])
+def test_selections_that_cannot_be_made_are_one_error_line(tmp_path, ckpt, capsys, extra, message):
+    src = _source_midi(tmp_path / "mine.mid")
+    assert main(["generate", "-s", str(src), "-o", str(tmp_path / "o.mid"), "-c", str(ckpt), *extra]) == 2
+    assert message in capsys.readouterr().err and not (tmp_path / "o.mid").exists()
+
+
+def test_a_rhythm_without_pitches_has_nothing_to_keep(tmp_path, ckpt, rhythm_file, capsys):
+    src, _ = rhythm_file([0], [0.2], 8)
+    assert main(["generate", "-s", str(src), "-o", str(tmp_path / "o.mid"), "-c", str(ckpt), "--only", "2"]) == 2
+    assert "nothing to keep" in capsys.readouterr().err
