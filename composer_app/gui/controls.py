@@ -19,8 +19,8 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QPushButton,
     QSpinBox,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -56,7 +56,8 @@ class ModelPanel(QGroupBox):
         self.info = QLabel(self)
         self.info.setWordWrap(True)
         self.info.setStyleSheet("color: palette(mid);")
-        open_btn = QPushButton("File…", self)
+        open_btn = QToolButton(self)  # as narrow as its word: the model's name beside it reads whole
+        open_btn.setText("File…")
         open_btn.setToolTip("Play with a live model from a checkpoint file of your own")
         open_btn.clicked.connect(self.fileRequested)
         top = QHBoxLayout()

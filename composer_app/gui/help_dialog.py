@@ -16,7 +16,11 @@ from PySide6.QtWidgets import (
 PLAYING = [
     ("z, x, space", "Play: each key-down sounds a note (hold for a long note; press another key while holding "
                     "one for legato)"),
-    ("MIDI keyboard", "Plays like the tap keys, with its own velocity (choose the port in the side panel)"),
+    ("a s d f j k l ;", "Play and steer, low to high: a key higher than the last asks for a higher note, a "
+                        "lower one for a lower note, the same key for the same note (how strongly: Steer, in "
+                        "the tempo bar; 0 = the model alone)"),
+    ("MIDI keyboard", "Plays like the tap keys, with its own velocity (choose the port in the side panel); a "
+                      "higher key steers up, a lower one down, like a s d f j k l ;"),
     ("Wheel / Ctrl+wheel / Shift+wheel", "Piano roll: scroll in time / zoom / scroll in pitch"),
 ]
 

@@ -181,6 +181,19 @@ class LearnDialog(QDialog):
             self.model.setCurrentIndex(max(0, self.model.findData(current)))
         self.remove_button.setEnabled(self.tuned.count() > 0)
 
+    def select_start(self, path, architecture: str) -> None:
+        """Start from the model playing now: its checkpoint ``path`` when it is one (added as "playing now" if it
+        is not in the list), else the shipped model of its ``architecture`` — not whatever is first in the list,
+        which a player who chose another model would not expect to be tuned."""
+        found = self.model.findData(str(path)) if path else -1
+        if found < 0 and path and Path(path).is_file():
+            self.model.addItem(f"{Path(path).stem} (playing now)", str(path))
+            found = self.model.count() - 1
+        if found < 0:
+            found = self.model.findData(str(default_checkpoint(architecture, "live")))
+        if found >= 0:
+            self.model.setCurrentIndex(found)
+
     def _browse(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Folder of MIDI files", self.folder.text() or str(Path.home()))
         if folder:

@@ -42,7 +42,14 @@ from composer_app.take import Take
 APP_TITLE = "Everybody Compose"
 ICON = resources.ICON
 STATUS_MS = 1000
-SIDE_W = 370  # the control panels' column: every panel fits at 1280x720 without scrolling
+SIDE_W = 392  # the control panels' column: every panel fits at 1280x720 without scrolling, model names whole
+SIDE_SHARE, SIDE_MAX_W = 0.3, 620  # on a wider window it grows: model names and ports read whole
+
+
+def side_width(window_w: int) -> int:
+    """The side panel's width for a window ``window_w`` wide: at least :data:`SIDE_W`, a share of the window
+    beyond that, at most :data:`SIDE_MAX_W` (the piano roll needs the width more)."""
+    return int(min(SIDE_MAX_W, max(SIDE_W, window_w * SIDE_SHARE)))
 
 
 class MainWindow(QMainWindow):
@@ -295,6 +302,10 @@ class MainWindow(QMainWindow):
                           f"Data folder: {self.data_dir}<br>Settings: {self.store.file_name}")
 
     # -- window events --------------------------------------------------------------------------------------------
+    def resizeEvent(self, event) -> None:
+        self.side_panel.setFixedWidth(side_width(self.width()))
+        super().resizeEvent(event)
+
     def changeEvent(self, event) -> None:
         if event.type() == QEvent.Type.ActivationChange and not self.isActiveWindow() and self.tap.held:
             self.tap.release_all()  # key-ups go to the other window now
@@ -326,6 +337,8 @@ class MainWindow(QMainWindow):
 
             self._learn.modelAdded.connect(added)
             self._learn.modelRemoved.connect(lambda _tuned: self.list_tuned_models())
+        if not self._learn.running:
+            self._learn.select_start(self.engine.model.path, self.engine.model.architecture)
         self._learn.show()
         self._learn.raise_()
         return self._learn

@@ -68,6 +68,9 @@ class RecolourFlow:
     def dialog(self) -> None:
         from composer_app.sampling import load_profiles
 
+        if self.files.shown_is_empty("recolour it (Ctrl+G)"):
+            return
+
         try:
             profiles = list(load_profiles())
         except UserError as exc:

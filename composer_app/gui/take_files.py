@@ -57,6 +57,16 @@ class TakeFiles:
             raise UserError("the engine is busy; try again")
         return box[0]
 
+    def shown_is_empty(self, then: str) -> bool:
+        """True (and said in the banner) when the take shown has no notes: checked before a dialog opens, so
+        the player is not asked for a file name only to hear the take is empty. ``then``: what would follow."""
+        document = self.shown.document
+        if (len(document.notes) if document is not None else len(self.engine.take.notes)):
+            return False
+        self.banner.show_message(f"The take is empty: play something first (z, x, space or a s d f j k l ;), "
+                                 f"then {then}.", "info")
+        return True
+
     # -- files ----------------------------------------------------------------------------------------------------
     def _default_dir(self) -> str:
         return self.store.get_str("paths/last_dir", str(Path.home())) or str(Path.home())
@@ -70,6 +80,8 @@ class TakeFiles:
         return str(Path(self._default_dir()) / f"{stem}{suffix}")
 
     def export_midi_dialog(self) -> None:
+        if self.shown_is_empty("export it"):
+            return
         path, _ = QFileDialog.getSaveFileName(self.parent, "Export MIDI", self._suggest_name(".mid"),
                                               "MIDI files (*.mid *.midi)")
         if path:
@@ -91,6 +103,8 @@ class TakeFiles:
                             name="export-midi")
 
     def export_wav_dialog(self) -> None:
+        if self.shown_is_empty("export it"):
+            return
         path, _ = QFileDialog.getSaveFileName(self.parent, "Export WAV", self._suggest_name(".wav"), "WAV files (*.wav)")
         if path:
             self.export_wav(path)
@@ -117,6 +131,8 @@ class TakeFiles:
                             name="export-wav")
 
     def save_take_dialog(self) -> None:
+        if self.shown_is_empty("save it"):
+            return
         path, _ = QFileDialog.getSaveFileName(self.parent, "Save take", self._suggest_name(TAKE_SUFFIX),
                                               f"Takes (*{TAKE_SUFFIX})")
         if path:

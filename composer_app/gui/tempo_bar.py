@@ -15,6 +15,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -74,6 +75,9 @@ class TempoBar(QWidget):
         self.metre = QComboBox(self)
         self.metre.addItems(list(TIME_SIGNATURES))
         self.metre.setToolTip("Time signature")
+        self.counts = QLabel("BPM counts ♩", self)  # 6/8 only: its beats on the roll are eighths, the BPM is not
+        self.counts.setToolTip("In 6/8 the tempo counts quarter notes (♩), like every metre here: a bar is three "
+                               "of them, six eighths (♪), and the roll draws the eighths")
         self.click = QCheckBox("Click", self)
         self.click.setToolTip("Metronome click, accented on each bar's first beat: heard by you only, never "
                               "in the take or an export")
@@ -100,14 +104,16 @@ class TempoBar(QWidget):
                                  "keeps your timing)")
         for w in (self.tap_button, self.metre, self.click, self.count_in, self.steer, self.quantize):
             w.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        row = QHBoxLayout(self)
-        row.setContentsMargins(0, 2, 0, 2)
-        row.setSpacing(6)
-        for w in (self.bpm, self.tap_button, self.metre, self.click, self.beat_light, self.count_in,
-                  QLabel("Steer", self), self.steer, self.steer_value, QLabel("Quantize export", self),
-                  self.quantize):
-            row.addWidget(w)
-        row.addStretch(1)
+        self.time_group = _group(self, (self.bpm, self.tap_button, self.metre, self.counts, self.click,
+                                        self.beat_light, self.count_in))
+        self.steer_group = _group(self, (QLabel("Steer", self), self.steer, self.steer_value,
+                                         QLabel("Quantize export", self), self.quantize))
+        self.rows = QGridLayout(self)
+        self.rows.setContentsMargins(0, 2, 0, 2)
+        self.rows.setSpacing(2)
+        self.rows.setColumnStretch(2, 1)
+        self.rows.addWidget(self.time_group, 0, 0)
+        self._place_steer(one_row=True)
         self.set_settings(TimeSettings())
         self.bpm.valueChanged.connect(self._changed)
         self.metre.currentIndexChanged.connect(self._changed)
@@ -116,6 +122,19 @@ class TempoBar(QWidget):
         self.steer.valueChanged.connect(self._changed)
         self.quantize.currentIndexChanged.connect(self._changed)
         self.tap_button.clicked.connect(lambda: self.tap_tempo())
+
+    def _place_steer(self, one_row: bool) -> None:
+        """Steer and Quantize beside the time controls, or under them when the row is too narrow for both
+        (a 1024-pixel screen): every label stays whole rather than being cut."""
+        self.rows.removeWidget(self.steer_group)
+        self.rows.addWidget(self.steer_group, *((0, 1) if one_row else (1, 0)), Qt.AlignmentFlag.AlignLeft)
+        self.one_row = one_row
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        needed = self.time_group.sizeHint().width() + self.steer_group.sizeHint().width() + self.rows.spacing()
+        if (self.width() >= needed) != self.one_row:
+            self._place_steer(self.width() >= needed)
 
     def show_click(self, click) -> None:
         """A metronome click sounded (a count-in's too): light its beat, the downbeat brighter."""
@@ -150,6 +169,7 @@ class TempoBar(QWidget):
             self.steer.setValue(int(round(s.steer * 100)))
             self.quantize.setCurrentIndex(max(0, self.quantize.findData(s.quantize)))
             self.steer_value.setText(f"{s.steer:.2f}")
+            self.counts.setVisible(s.metre == "6/8")
         finally:
             self._loading = False
 
@@ -163,6 +183,7 @@ class TempoBar(QWidget):
 
     def _changed(self, *_) -> None:
         self.steer_value.setText(f"{self.steer.value() / 100:.2f}")
+        self.counts.setVisible(self.metre.currentText() == "6/8")
         if not self._loading:
             self.changed.emit(self.settings())
 
@@ -174,6 +195,17 @@ class TempoBar(QWidget):
         store.set("time/count_in", s.count_in)
         store.set("time/steer", s.steer)
         store.set("time/quantize", s.quantize)
+
+
+def _group(parent: QWidget, widgets) -> QWidget:
+    """``widgets`` in one row of their own, so the bar can move the row as a whole."""
+    group = QWidget(parent)
+    row = QHBoxLayout(group)
+    row.setContentsMargins(0, 0, 0, 0)
+    row.setSpacing(6)
+    for w in widgets:
+        row.addWidget(w)
+    return group
 
 
 def time_settings_from_store(store) -> TimeSettings:

@@ -61,7 +61,16 @@ class TakeRecording:
         return note
 
     def change(self, at: float, **values) -> None:
-        """A change of settings, model, instrument, tempo or metre at ``at`` seconds."""
+        """A change of settings, model, instrument, tempo or metre at ``at`` seconds.
+
+        Before the first note nothing was played with the old values, and no journal file exists yet: the take
+        simply starts with the new ones (its header), so choosing settings never leaves an empty take behind."""
+        if not self.take.notes and (self.journal is None or self.journal.path is None):
+            for header in (self.take.header, *((self.journal.header,) if self.journal is not None else ())):
+                for key, value in values.items():
+                    old = header.get(key)
+                    header[key] = {**old, **value} if isinstance(old, dict) and isinstance(value, dict) else value
+            return
         record = {"t": file_time(at), **values}
         self.take.events.append(record)
         for key in HEADER_CHANGES:

@@ -243,7 +243,7 @@ def test_shortcuts_dialog_lists_every_action(window, qtbot):
     assert rows["z, x, space"].startswith("Play")
     for keys in ("Ctrl+N", "Esc", "Ctrl+Z", "Ctrl+R", "Ctrl+E", "Ctrl+Shift+E", "Ctrl+S", "Ctrl+O", "Ctrl+G", "F1"):
         assert keys in rows, keys
-    assert table.rowCount() == len(window.shortcut_actions) + 3
+    assert table.rowCount() == len(window.shortcut_actions) + 4  # + the playing, steering and MIDI keys, the wheel
 
 
 def test_window_is_usable_at_1280x720(window, qtbot):

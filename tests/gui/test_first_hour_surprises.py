@@ -118,3 +118,89 @@ def test_opening_a_rhythm_shows_its_tempo(window, wait_settled):
     window.files.open_rhythm(Path(__file__).resolve().parents[2] / "assets" / "rhythms" / "twinkle.npy")
     wait_settled(window)
     assert window.tempo_bar.settings().bpm == round(window.document.tempo_bpm) != 77
+
+
+def _cut(window) -> list[tuple[str, int, int]]:
+    """Every label, button, box and spin box of the window narrower than its text needs: (text, width, needed).
+    Word-wrapped labels and :class:`ElidedLabel` (which says "…" and has the whole text as its tooltip) are
+    meant to fit any width; a combo box must show its current item whole."""
+    from PySide6.QtWidgets import QAbstractButton, QAbstractSpinBox, QComboBox, QLabel, QWidget
+
+    from composer_app.gui.elided_label import ElidedLabel
+
+    cut = []
+    for w in window.findChildren(QWidget):
+        if not w.isVisibleTo(window) or isinstance(w, ElidedLabel) or (isinstance(w, QLabel) and w.wordWrap()):
+            continue
+        if isinstance(w, QComboBox):
+            text, need = w.currentText(), w.fontMetrics().horizontalAdvance(w.currentText()) + 30
+        elif isinstance(w, QLabel):
+            text, need = w.text(), w.minimumSizeHint().width()
+        elif isinstance(w, QAbstractButton | QAbstractSpinBox):
+            text, need = (w.text(), w.sizeHint().width())
+        else:
+            continue
+        if w.width() < need:
+            cut.append((text, w.width(), need))
+    return cut
+
+
+@pytest.mark.parametrize("model", ["vanilla_rnn", "lstm_attn", "attention_rnn"])
+def test_no_label_is_cut_and_the_side_panel_grows_with_the_window(window, qtbot, model):
+    window.model_panel.combo.setCurrentIndex(window.model_panel.combo.findData(model))
+    window.tempo_bar.metre.setCurrentText("6/8")  # the longest metre row: it says which note the BPM counts
+    widths = []
+    for size in ((1024, 600), (1280, 720), (1920, 1080)):
+        window.resize(*size)
+        qtbot.waitUntil(lambda size=size: window.width() == size[0])
+        qtbot.wait(20)
+        assert _cut(window) == [], size
+        widths.append(window.side_panel.width())
+    assert widths[0] <= widths[1] < widths[2]
+
+
+def test_f1_lists_the_steering_keys(window):
+    dialog = window.show_shortcuts()
+    rows = {dialog.table.item(r, 0).text(): dialog.table.item(r, 1).text() for r in range(dialog.table.rowCount())}
+    assert "the same key for the same note" in rows["a s d f j k l ;"]
+    dialog.close()
+
+
+def test_learn_starts_from_the_model_playing(make_window, qtbot):
+    from composer_app.checkpoints import default_checkpoint
+
+    window = make_window(arch="lstm_attn")
+    dialog = window.learn_dialog()
+    assert dialog.model.currentData() == str(default_checkpoint("lstm_attn", "live"))
+    dialog.close()
+
+
+def test_learn_starts_from_a_checkpoint_file_playing(window, qtbot, tiny_checkpoint, wait_settled):
+    path = tiny_checkpoint("attention_rnn", "live")
+    window.choices.choose_model_file(path)
+    qtbot.waitUntil(lambda: str(window.engine.model.path) == str(path), timeout=5000)
+    dialog = window.learn_dialog()
+    assert dialog.model.currentData() == str(path) and "playing now" in dialog.model.currentText()
+    dialog.close()
+
+
+def test_export_and_recolour_of_an_empty_take_say_so_before_any_dialog(window, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    from composer_app.gui import recolour_flow
+
+    opened = []
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: opened.append(a) or ("", ""))
+    monkeypatch.setattr(recolour_flow.RecolourDialog, "exec", lambda self: opened.append(self) or False)
+    for action in (window.act_export, window.act_export_wav, window.act_save, window.act_recolour):
+        window.banner.show_message("", "info")
+        action.trigger()
+        assert "The take is empty: play something first" in window.banner.message, action.text()
+    assert opened == []
+
+
+def test_six_eight_says_which_note_the_bpm_counts(window):
+    bar = window.tempo_bar
+    assert not bar.counts.isVisibleTo(bar)
+    bar.metre.setCurrentText("6/8")
+    assert bar.counts.isVisibleTo(bar) and "♩" in bar.counts.text() and "quarter notes" in bar.counts.toolTip()

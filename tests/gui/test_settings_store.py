@@ -55,7 +55,7 @@ def test_sampling_and_time_settings_are_held_to_what_the_panels_offer(tmp_path):
     s, d = settings_from_store(store), SamplingSettings()
     assert (s.top_k, s.temperature, s.hints, s.low) == (d.top_k, d.temperature, (), d.low)
     t = time_settings_from_store(store)
-    assert t.bpm == 120 and t.steer == 0.0
+    assert t.bpm == 120 and t.steer == 1.0  # the defaults (Steer 1 at first start: the keys steer)
     said = "\n".join(store.problems)
     for key in ("sampling/top_k", "sampling/temperature", "sampling/hints", "sampling/low", "time/bpm", "time/steer"):
         assert key in said
