@@ -113,6 +113,7 @@ def _finetune(args) -> int:
     """``train --from CHECKPOINT --midi-dir DIR``: fine-tune with a progress bar, then say before and after."""
     from tqdm import tqdm
 
+    from composer_app.progress_output import ProgressLines, on_terminal
     from composer_app.training import distributed
     from composer_app.training.finetune import finetune, midi_files
 
@@ -152,14 +153,21 @@ def _finetune(args) -> int:
     files = midi_files(args.midi_dir)
     print(f"fine-tuning {start.architecture} ({start.kind}) from {args.from_checkpoint} on {len(files)} MIDI files "
           f"in {args.midi_dir}, {minutes:g} CPU minutes")
-    with tqdm(total=1000, bar_format="{l_bar}{bar}| {elapsed}") as bar:
-        def progress(p):
-            bar.n = int(1000 * p.fraction)
-            bar.set_description_str(p.message, refresh=False)
-            bar.refresh()
+    def run(progress, log):
+        return finetune(args.from_checkpoint, files, minutes, out, progress=progress, device=args.device,
+                        recipe=recipe, max_epochs=args.n_epochs or 1000, log=log)
 
-        result = finetune(args.from_checkpoint, files, minutes, out, progress=progress, device=args.device,
-                          recipe=recipe, max_epochs=args.n_epochs or 1000, log=tqdm.write)
+    if on_terminal():
+        with tqdm(total=1000, bar_format="{l_bar}{bar}| {elapsed}") as bar:
+            def progress(p):
+                bar.n = int(1000 * p.fraction)
+                bar.set_description_str(p.message, refresh=False)
+                bar.refresh()
+
+            result = run(progress, tqdm.write)
+    else:  # a log file or a pipe: plain lines, never a carriage-return bar
+        lines = ProgressLines()
+        result = run(lambda p: lines(p.fraction, p.message), print)
     b, a = result.before, result.after
     print(f"held-out files ({b.notes} notes): NLL {b.nll:.3f} -> {a.nll:.3f} nats/note, "
           f"accuracy {100 * b.accuracy:.1f} % -> {100 * a.accuracy:.1f} %"

@@ -9,7 +9,6 @@ shown for a few examples), so one malformed tune out of eleven thousand costs on
 from __future__ import annotations
 
 import multiprocessing
-import sys
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -119,18 +118,13 @@ def run_items(
     """
     from tqdm import tqdm
 
+    from composer_app.progress_output import bar_options
+
     indexed = list(enumerate(items))
     results: list[Result] = []
-    # Redirected to a log file, a bar redrawn ten times a second would fill it: redraw every 30 s there.
-    interactive = sys.stderr.isatty()
-    with tqdm(
-        total=len(indexed),
-        desc=desc,
-        unit="item",
-        disable=not progress,
-        smoothing=0.05,
-        mininterval=0.1 if interactive else 30.0,
-    ) as bar:
+    # Redirected to a log file, a bar redrawn ten times a second would fill it: a plain line every 30 s there.
+    with tqdm(total=len(indexed), desc=desc, unit="item", disable=not progress, smoothing=0.05,
+              **bar_options()) as bar:
         if jobs <= 1 or len(indexed) <= 1:
             for pair in indexed:
                 results.append(worker(pair))

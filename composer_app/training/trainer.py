@@ -23,6 +23,7 @@ from composer_app.beats import FeatureSpec
 from composer_app.checkpoints import LoadedModel, read_payload, save_checkpoint
 from composer_app.errors import UserError
 from composer_app.evaluation import Scores, score_model
+from composer_app.progress_output import bar_options
 from composer_app.training.config import model_config
 from composer_app.training.distributed import SINGLE, Group
 from composer_app.training.windows import Augment, Tune, batch_tensors, plan_batches
@@ -219,7 +220,8 @@ class _Training:
         self.model.train()
         batches = plan_batches(self.tunes, self.cfg["seq_len"], self.cfg["batch_size"], self.cfg["recipe"], self.rng)
         n_batches = max(1, len(batches))
-        bar = tqdm(total=n_batches, desc=f"epoch {epoch + 1}/{self.epochs}", disable=not progress, leave=False)
+        bar = tqdm(total=n_batches, desc=f"epoch {epoch + 1}/{self.epochs}", disable=not progress, leave=False,
+                   **bar_options())  # plain lines in a log file
         loss_sum = correct = count = 0
         stop = False
         spent = self.time_spent()

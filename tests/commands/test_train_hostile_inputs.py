@@ -132,3 +132,25 @@ def test_a_midi_folder_that_loops_or_nests_without_end_is_said(tmp_path):
     (tmp_path / "ok" / "a" / "t.mid").write_bytes(b"MThd")
     (tmp_path / "ok" / "up").symlink_to(tmp_path / "ok")  # a link back up is not followed
     assert [item[2] for item in sources.parse_source(f"midi:{tmp_path / 'ok'}").items()[0]] == ["a/t.mid"]
+
+
+def test_finetuning_into_a_log_writes_plain_progress_lines(capsys, tmp_path, monkeypatch, tiny_checkpoint):
+    """Not a terminal (capsys, like `train ... > log 2>&1`): progress lines, no carriage-return bar."""
+    from composer_app.training import finetune
+
+    start = tiny_checkpoint("vanilla_rnn", "live")
+    (tmp_path / "midi").mkdir()
+
+    def fake_finetune(start_path, files, minutes, out, progress=None, log=print, **kwargs):
+        for i in range(40):
+            progress(finetune.Progress("tuning", i / 40, f"epoch {i // 10 + 1}"))
+        log("epoch 4: valid nll 2.5")
+        raise train.UserError("stopped here")
+
+    monkeypatch.setattr(finetune, "finetune", fake_finetune)
+    assert main(["train", "--from", str(start), "--midi-dir", str(tmp_path / "midi"),
+                 "--out", str(tmp_path / "run")]) == 2
+    captured = capsys.readouterr()
+    assert "\r" not in captured.out + captured.err
+    lines = captured.out.splitlines()
+    assert "  0 % epoch 1" in lines and "epoch 4: valid nll 2.5" in lines
