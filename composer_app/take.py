@@ -76,13 +76,17 @@ class TakeNote:
     source: str = ""
     step_us: float = 0.0
     direction: int | None = None  # +1 up, -1 down, 0 same; None: not steered
+    locked: bool = False  # the player keeps this note: no recolour changes it
 
     def to_record(self) -> dict:
-        """The note as a ``.ectake`` document holds it."""
-        return {"index": self.index, "start_ns": file_time(self.start), "pitch": self.pitch,
-                "velocity": self.velocity, "rest_s": round(self.rest_s, 6), "prev_dur_s": round(self.prev_dur_s, 6),
-                "source": self.source, "end_ns": None if self.end is None else file_time(self.end),
-                "step_us": round(self.step_us, 1), "direction": self.direction}
+        """The note as a ``.ectake`` document holds it (``locked`` only when set: older readers ignore it)."""
+        record = {"index": self.index, "start_ns": file_time(self.start), "pitch": self.pitch,
+                  "velocity": self.velocity, "rest_s": round(self.rest_s, 6), "prev_dur_s": round(self.prev_dur_s, 6),
+                  "source": self.source, "end_ns": None if self.end is None else file_time(self.end),
+                  "step_us": round(self.step_us, 1), "direction": self.direction}
+        if self.locked:
+            record["locked"] = True
+        return record
 
     @classmethod
     def from_record(cls, record: dict) -> TakeNote:
@@ -98,7 +102,8 @@ class TakeNote:
                    None if end is None else seconds_of(end),
                    seconds(record.get("rest_s", 0.0), "rest_s"), seconds(record.get("prev_dur_s", 0.0), "prev_dur_s"),
                    source[:64] if isinstance(source, str) else "", seconds(record.get("step_us", 0.0), "step_us"),
-                   None if direction is None else whole(direction, -1, 1, "direction"))
+                   None if direction is None else whole(direction, -1, 1, "direction"),
+                   record.get("locked") is True)
 
 
 @dataclass
@@ -153,13 +158,27 @@ class Take:
         return out
 
     def recoloured(self, pitches, info: dict) -> Take:
-        """This take with new ``pitches``: same starts, ends and velocities; ``info`` goes into the header."""
+        """This take with new ``pitches``: same starts, ends, velocities and locks; ``info`` goes into the
+        header. A locked note keeps its pitch whatever ``pitches`` says."""
         out = self.copy()
         out.path = None
         for note, pitch in zip(out.notes, pitches, strict=True):
-            note.pitch = int(pitch)
+            if not note.locked:
+                note.pitch = int(pitch)
         out.header["recoloured"] = info
         return out
+
+    def kept_pitches(self, chosen=None) -> np.ndarray:
+        """The ``fixed`` pitches of a recolouring: -1 for each note to compose again — those at the positions
+        ``chosen`` (all when None) that are not locked — and the pitch of every other note."""
+        fixed = np.array([n.pitch for n in self.notes], dtype=np.int64)
+        free = np.ones(len(self.notes), dtype=bool)
+        if chosen is not None:
+            free[:] = False
+            free[list(chosen)] = True
+        free &= ~np.array([n.locked for n in self.notes], dtype=bool)
+        fixed[free] = -1
+        return fixed
 
     @classmethod
     def from_rhythm(cls, rests, durs, pitch: int = 60, **header) -> Take:

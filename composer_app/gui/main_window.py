@@ -208,10 +208,14 @@ class MainWindow(QMainWindow):
         self.act_quit = a("&Quit", "Ctrl+Q", self.quit_app)
         self.act_stop = a("&Stop (all notes off)", "Esc", self.stop,
                           "Silence everything, stop a replay or a recolouring")
-        self.act_undo = a("&Undo last note", "Ctrl+Z", play.undo, "Take back the last note")
+        self.act_undo = a("&Undo last note", "Ctrl+Z", play.undo, "Take back the last note, or a kept recolouring")
         self.act_replay = a("&Replay", "Ctrl+R", play.replay, "Play the take shown through the synth")
         self.act_recolour = a("Re&colour…", "Ctrl+G", self.recolouring.dialog,
-                              "Choose new pitches for the whole take with an offline model")
+                              "Choose new pitches for the take (or the notes selected in the roll) with an "
+                              "offline model")
+        self.act_lock = a("&Lock selected notes", "Ctrl+L", lambda: roll.toggle_locks(),
+                          "Lock (or unlock) the notes selected in the roll: no recolour changes them. "
+                          "Ctrl+click locks one note")
         self.act_learn = a("&Learn from my MIDI…", None, self.learn_dialog,
                            "Fine-tune a model on your own melodies (a MIDI folder or your takes)")
         self.act_tap_tempo = a("&Tap tempo", "T", lambda: self.tempo_bar.tap_tempo(),
@@ -238,7 +242,7 @@ class MainWindow(QMainWindow):
         for title, acts in (
                 ("&File", (self.act_new, self.act_open, self.act_open_rhythm, self.act_save, None, self.act_export,
                            self.act_export_wav, None, self.act_quit)),
-                ("&Play", (self.act_stop, self.act_undo, self.act_replay, None, self.act_recolour,
+                ("&Play", (self.act_stop, self.act_undo, self.act_replay, None, self.act_recolour, self.act_lock,
                            self.act_learn, self.act_tap_tempo, None, *self.act_models, self.act_instr_next, self.act_instr_prev)),
                 ("&View", (self.act_zoom_in, self.act_zoom_out, self.act_fit, None, self.act_left, self.act_right,
                            self.act_home, self.act_end, self.act_pitch_up, self.act_pitch_down)),

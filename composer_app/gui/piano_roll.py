@@ -11,7 +11,9 @@ painting never reads the engine's take while another thread appends to it.
 
 Interaction: the wheel scrolls in time, Ctrl+wheel zooms around the pointer, Shift+wheel scrolls in pitch;
 :meth:`zoom` and :meth:`scroll_by` serve the window's +/- and arrow actions. Scrolling back while playing stops
-following the newest note; the next tap follows again.
+following the newest note; the next tap follows again. Dragging across notes selects them (a click picks one,
+Shift+click extends, a click on nothing clears: :class:`~composer_app.gui.roll_selection.RollSelection`);
+Ctrl+click locks or unlocks a note (:meth:`toggle_locks`), so that no recolour changes it.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from PySide6.QtWidgets import QScrollBar, QSizePolicy, QVBoxLayout, QWidget
 
 from composer_app.gui.beat_grid import BeatGrid
 from composer_app.gui.roll_painter import KEY_W, TIME_H, paint_roll
+from composer_app.gui.roll_selection import RollSelection, SelectingRoll
 from composer_app.take import TakeNote
 
 FRAME_MS = 33
@@ -43,10 +46,12 @@ def notes_from_take(take) -> list[TakeNote]:
     return [replace(n) for n in list(take.notes)]
 
 
-class PianoRoll(QWidget):
+class PianoRoll(SelectingRoll, QWidget):
     """The roll itself; :class:`RollView` adds the scroll bar."""
 
     viewChanged = Signal()
+    selectionChanged = Signal()
+    locksChanged = Signal()
 
     def __init__(self, parent=None, interactive: bool = True):
         super().__init__(parent)
@@ -73,6 +78,9 @@ class PianoRoll(QWidget):
         self.setMinimumHeight(160)
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self._interactive = interactive
+        self.selection = RollSelection()
+        self._press_x: float | None = None
+        self._dragging = False
         self.setAccessibleName("Piano roll")
 
     # -- data -----------------------------------------------------------------------------------------------------
@@ -86,6 +94,7 @@ class PianoRoll(QWidget):
         self.live = live
         self.origin_ns = origin_ns
         self.replay_playing.clear()
+        self.selection.clear()
         self._fit_pitch(reset=True)
         if not live:
             self.follow = False

@@ -140,6 +140,10 @@ class PlayController:
 
     def undo(self) -> None:
         if not self.shown.is_live:
+            if self.shown.undo_line():
+                self.banner.show_message("Undo: the line before the recolouring is back (the recoloured take "
+                                         "stays saved in the takes folder)", "info")
+                return
             self.banner.show_message("Undo takes back notes of the take you are playing; this take was opened "
                                      "from a file. Tap to start a new take.", "info")
             return

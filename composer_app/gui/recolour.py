@@ -62,10 +62,11 @@ class RecolourWorker(QThread):
     cancelled = Signal()
 
     def __init__(self, take: Take, loaded, settings, seed: int | None = None, profile: str = "", parent=None,
-                 variations: int = 1):
+                 variations: int = 1, fixed=None):
         super().__init__(parent)
         self.take = take
         self.variations = variations
+        self.fixed = fixed  # pitches to keep, -1 where a note is composed again (None: every note)
         self.loaded = loaded
         self.settings = settings
         self.seed = seed
@@ -91,14 +92,15 @@ class RecolourWorker(QThread):
             contour = self.take.asked_contour() if self.settings.steer > 0 else None
             if self.variations == 1:
                 lines = [generate(self.loaded, rests, durs, self.settings, seed=self.seed,
-                                  progress=self._progress, contour=contour)]
+                                  progress=self._progress, contour=contour, fixed=self.fixed)]
             else:
                 lines = generate_variations(self.loaded, rests, durs, self.settings, self.variations,
-                                            seed=self.seed, progress=self._progress, contour=contour)
+                                            seed=self.seed, progress=self._progress, contour=contour,
+                                            fixed=self.fixed)
             info = {"architecture": self.loaded.architecture, "label": self.loaded.label,
                     "path": str(self.loaded.path), "profile": self.profile, "strategy": self.settings.strategy,
                     "seed": self.seed, "steer": self.settings.steer,
-                    "seconds": round(time.perf_counter() - t0, 3)}
+                    "seconds": round(time.perf_counter() - t0, 3), **changed_words(self.take, self.fixed)}
             result = [self.take.recoloured(pitches, {**info, "variation": i + 1, "variations": len(lines)})
                       for i, pitches in enumerate(lines)]
         except Cancelled:
@@ -112,11 +114,20 @@ class RecolourWorker(QThread):
         self.succeeded.emit(result)
 
 
+def changed_words(take: Take, fixed) -> dict:
+    """What a recolouring was asked to change, for the take's header: the notes composed again (by number,
+    1 = the first) and the locked ones (nothing when every note was composed again)."""
+    if fixed is None:
+        return {}
+    free = [i + 1 for i, pitch in enumerate(fixed) if pitch < 0]
+    return {"only": [free[0], free[-1]] if free else [], "locked": [n.index + 1 for n in take.notes if n.locked]}
+
+
 class RecolourDialog(QDialog):
     """Asks which offline model, which profile, which seed (keyboard: Enter starts, Esc cancels)."""
 
     def __init__(self, parent, profiles: list[str], arch: str, profile: str, seed: int, keep_locks: bool,
-                 variations: int = DEFAULT_VARIATIONS, contour: float = 0.0):
+                 variations: int = DEFAULT_VARIATIONS, contour: float = 0.0, selection: str = ""):
         super().__init__(parent)
         self.setWindowTitle("Recolour the take")
         self.model = QComboBox(self)
@@ -126,9 +137,15 @@ class RecolourDialog(QDialog):
         self.profile = QComboBox(self)
         self.profile.addItems(profiles)
         self.profile.setCurrentIndex(max(0, self.profile.findText(profile)))
-        self.profile.setToolTip("default: the model's own choices, kept from looping; safer: fewer leaps and "
-                                "surprises; wilder: more; best-of: the likeliest of several lines; beam: "
-                                "the original project's beam search")
+        self.profile.setToolTip("default: the model's own choices, kept from looping; safer: fewer surprises; "
+                                "wilder: more leaps and colour; beam: the likeliest of four whole lines")
+        self.only_selection = QCheckBox(f"Only the selected {selection}" if selection else
+                                        "Only a selection (drag across notes in the roll first)", self)
+        self.only_selection.setChecked(bool(selection))
+        self.only_selection.setEnabled(bool(selection))
+        self.only_selection.setToolTip("Everything outside the selection stays exactly as it is; the new notes "
+                                       "are composed to lead into the ones after them. Locked notes "
+                                       "(Ctrl+click) never change")
         self.variations = QSpinBox(self)
         self.variations.setRange(1, MAX_VARIATIONS)
         self.variations.setValue(max(1, min(MAX_VARIATIONS, variations)))
@@ -152,6 +169,7 @@ class RecolourDialog(QDialog):
         form.addRow("Variations", self.variations)
         form.addRow("Seed", self.seed)
         form.addRow("Contour", self.contour)
+        form.addRow(self.only_selection)
         form.addRow(self.keep_locks)
         note = QLabel("The rhythm you played stays exactly as it is; only the pitches are chosen again, by a "
                       "model that sees the whole take.", self)
@@ -257,11 +275,18 @@ class CompareDialog(QDialog):
             roll.low, roll.high = low, high
             roll.update()
         info = recoloured.header.get("recoloured", {})
-        changed = sum(a.pitch != b.pitch for a, b in zip(played.notes, recoloured.notes, strict=True))
+        changed = [i for i, (a, b) in enumerate(zip(played.notes, recoloured.notes, strict=True))
+                   if a.pitch != b.pitch]
         which = f"variation {index + 1} of {len(self.variations)}, " if len(self.variations) > 1 else ""
+        where = ""
+        if changed and info.get("only"):  # a part was recoloured: both rolls mark it
+            first, last = played.notes[changed[0]], played.notes[changed[-1]]
+            for roll in (top, view):
+                roll.select_range(first.start, last.start)
+            where = f" (notes {changed[0] + 1}-{changed[-1] + 1})"
         self.recoloured_label.setText(f"<b>Recoloured</b> — {which}{info.get('label', '')}, profile "
-                                      f"{info.get('profile', '')} ({info.get('strategy', '')}): {changed} of "
-                                      f"{len(played)} pitches changed, timing unchanged")
+                                      f"{info.get('profile', '')} ({info.get('strategy', '')}): {len(changed)} of "
+                                      f"{len(played)} pitches changed{where}, timing unchanged")
         self.keep_recoloured.setText(f"Keep variation {index + 1}" if len(self.variations) > 1
                                      else "Keep recoloured")
 

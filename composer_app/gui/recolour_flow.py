@@ -25,6 +25,14 @@ from composer_app.gui.recolour import (
 from composer_app.take import TAKE_SUFFIX, Take, save_take
 
 
+def selection_words(chosen) -> str:
+    """How the Recolour dialog names the notes selected on the roll ("" when none is)."""
+    if not chosen:
+        return ""
+    first, last = chosen[0].index + 1, chosen[-1].index + 1
+    return f"note {first}" if first == last else f"notes {first}-{last}"
+
+
 class RecolourBar(QWidget):
     """Progress of a recolouring, with Cancel; hidden while none runs."""
 
@@ -76,28 +84,34 @@ class RecolourFlow:
         except UserError as exc:
             self.banner.show_message(str(exc), "error")
             return
+        chosen = self.shown.roll.selected_notes()
         dialog = RecolourDialog(self.parent, profiles, self.store.get_str("recolour/architecture", "lstm_attn"),
                                 self.store.get_str("recolour/profile", "default"),
                                 self.store.get_int("recolour/seed", 0),
                                 self.store.get_bool("recolour/keep_locks", True),
                                 self.store.get_int("recolour/variations", DEFAULT_VARIATIONS, 1, MAX_VARIATIONS),
-                                self.store.get_float("recolour/contour", 0.0, 0.0, 1.0))
+                                self.store.get_float("recolour/contour", 0.0, 0.0, 1.0),
+                                selection=selection_words(chosen))
         if dialog.exec():
             arch, profile, seed, keep, variations, contour = dialog.values()
+            only_selection = dialog.only_selection.isChecked()
             self.store.set("recolour/architecture", arch)
             self.store.set("recolour/profile", profile)
             self.store.set("recolour/seed", seed or 0)
             self.store.set("recolour/keep_locks", keep)
             self.store.set("recolour/variations", variations)
             self.store.set("recolour/contour", contour)
-            self.start(arch, profile, seed, keep, variations, contour)
+            self.start(arch, profile, seed, keep, variations, contour, only_selection)
         self.tap.setFocus()
 
     def start(self, arch: str, profile: str = "default", seed: int | None = None,
-              keep_locks: bool = True, variations: int = DEFAULT_VARIATIONS, contour: float = 0.0) -> None:
+              keep_locks: bool = True, variations: int = DEFAULT_VARIATIONS, contour: float = 0.0,
+              only_selection: bool = True) -> None:
         """Recolour the take shown with the offline ``arch`` model and sampling ``profile`` into ``variations``
         versions to audition; non-blocking. ``contour``: how closely the new line follows the take's asked
-        up/down (the dialog's own choice, never the tempo bar's Steer); it is written in each version's header."""
+        up/down (the dialog's own choice, never the tempo bar's Steer); it is written in each version's header.
+        Notes locked on the roll never change; with ``only_selection`` and notes selected on the roll, only
+        those change, composed to lead into the notes after them."""
         if self.worker is not None:
             self.banner.show_message("a recolouring is already running (Esc cancels it)", "info")
             return
@@ -107,27 +121,41 @@ class RecolourFlow:
         overrides = {"hints": panel.hints, "scale": panel.scale, "low": panel.low, "high": panel.high} \
             if keep_locks else {}
 
+        roll = self.shown.roll  # read here, on the GUI thread: what is selected and locked now
+        locked = {n.index for n in roll.notes if n.locked}
+        chosen = {n.index for n in roll.selected_notes()} if only_selection else set()
+
         def prepare():
             take = self.files.shown_take().ended_at()  # a note still held gets a short end
             if not take.notes:
                 raise UserError("the take is empty: play something first, then recolour it")
+            for n in take.notes:
+                n.locked = n.index in locked
             settings = settings_from_profile(profile, **overrides).with_(steer=contour)
             return take, self.source.offline(arch), settings
+
+        def run(prepared):
+            take = prepared[0]
+            positions = [i for i, n in enumerate(take.notes) if n.index in chosen] if chosen else None
+            fixed = take.kept_pitches(positions) if positions or locked else None
+            if fixed is not None and not (fixed < 0).any():
+                self._recolour_failed("every note chosen is locked: unlock some (Ctrl+click) to recolour them")
+                return
+            self._run_recolour(*prepared, seed=seed, profile=profile, variations=variations, fixed=fixed)
 
         self.recolour_bar.show()
         self.recolour_progress.setRange(0, 0)
         self.recolour_progress.setFormat("Preparing…")
         self._pending = True
-        tasks.run_in_thread(prepare, lambda r: self._run_recolour(*r, seed=seed, profile=profile,
-                                                                   variations=variations),
-                            self._recolour_failed, name="recolour-prepare")
+        tasks.run_in_thread(prepare, run, self._recolour_failed, name="recolour-prepare")
 
-    def _run_recolour(self, take, choice, settings, seed, profile, variations) -> None:
+    def _run_recolour(self, take, choice, settings, seed, profile, variations, fixed=None) -> None:
         if not self._pending:  # cancelled while preparing
             return
         if choice.warning:
             self.banner.show_message(choice.warning, "warning")
-        worker = RecolourWorker(take, choice.loaded, settings, seed, profile, self.parent, variations=variations)
+        worker = RecolourWorker(take, choice.loaded, settings, seed, profile, self.parent, variations=variations,
+                                fixed=fixed)
         worker.progress.connect(self._recolour_progress)
         worker.succeeded.connect(self._recolour_done)
         worker.failed.connect(self._recolour_failed)
@@ -195,7 +223,7 @@ class RecolourFlow:
         stem = (played.path.stem if played.path else self.engine.take_path.stem if self.engine.take_path
                 else time.strftime("take-%Y%m%d-%H%M%S"))
         target = self.take_dir / f"{stem}-recoloured{TAKE_SUFFIX}"
-        self.shown.show_document(recoloured, None)
+        self.shown.replace_line(recoloured, played, played.path or self.engine.take_path)
 
         def saved(p):
             if self.shown.document is recoloured:

@@ -5,7 +5,7 @@ and a QPainter; only the visible notes are drawn."""
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPen
+from PySide6.QtGui import QColor, QFont, QPainter, QPen, QPolygonF
 
 from composer_app.gui.steer_keys import arrow
 from composer_app.pitches import note_name
@@ -15,6 +15,7 @@ LABEL_W = 44
 TIME_H = 20  # time axis height
 MIN_BEAT_PX = 6.0  # beat lines closer than this are left out (bar lines stay)
 BLACK = {1, 3, 6, 8, 10}
+LOCK_COLOR = QColor(240, 200, 80)
 
 
 def paint_roll(roll, p: QPainter) -> None:
@@ -29,6 +30,7 @@ def paint_roll(roll, p: QPainter) -> None:
         _paint_bars(roll, p, grid_h)
     else:
         _paint_seconds(roll, p, grid_h)
+    _paint_selection(roll, p, grid_h)
     _paint_notes(roll, p)
     _paint_head(roll, p, w, grid_h)
     _paint_keyboard(roll, p, w, grid_h)
@@ -48,9 +50,22 @@ def _paint_rows(roll, p: QPainter, w: float) -> None:
             p.drawLine(QPointF(KEY_W, y + row), QPointF(w, y + row))
 
 
+def _paint_selection(roll, p: QPainter, grid_h: float) -> None:
+    """The selected range: a band from its first note's start to its last note's end."""
+    chosen = roll.selected_notes()
+    if not chosen:
+        return
+    x0 = roll.x_of(chosen[0].start)
+    x1 = roll.x_of(max((n.end if n.end is not None else n.start) for n in chosen))
+    x0 = max(x0 - 3, KEY_W)
+    if x1 + 3 > x0:
+        p.fillRect(QRectF(x0, 0, x1 + 3 - x0, grid_h), QColor(120, 160, 255, 45))
+
+
 def _paint_notes(roll, p: QPainter) -> None:
     row = roll.row_height()
     now = roll.now_s()
+    selected = {n.start for n in roll.selected_notes()}
     p.setRenderHint(QPainter.RenderHint.Antialiasing)
     for n in roll.visible_notes():
         end = n.end if n.end is not None else max(now, n.start + 0.02)
@@ -63,8 +78,15 @@ def _paint_notes(roll, p: QPainter) -> None:
         shade = 0.55 + 0.45 * (n.velocity / 127)
         color = QColor(255, 190, 80) if sounding else QColor(int(90 * shade), int(170 * shade), int(255 * shade))
         p.setBrush(color)
-        p.setPen(QPen(QColor(255, 240, 200) if sounding else QColor(30, 60, 100), 1))
+        if n.locked:  # kept by the player: a gold frame and a corner mark, whatever the recolour
+            p.setPen(QPen(LOCK_COLOR, 2))
+        else:
+            p.setPen(QPen(QColor(255, 240, 200) if sounding or n.start in selected else QColor(30, 60, 100), 1))
         p.drawRoundedRect(rect, 3, 3)
+        if n.locked:
+            corner = QPolygonF([rect.topLeft(), rect.topLeft() + QPointF(7, 0), rect.topLeft() + QPointF(0, 7)])
+            p.setBrush(LOCK_COLOR)
+            p.drawPolygon(corner)
         if row >= 11 and rect.width() > 26:
             p.setPen(QColor(15, 20, 30))
             p.drawText(rect.adjusted(3, 0, 0, 0), Qt.AlignmentFlag.AlignVCenter, note_name(n.pitch))

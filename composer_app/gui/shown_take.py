@@ -17,6 +17,9 @@ from composer_app.gui.tap_area import TapArea
 from composer_app.gui.tempo_bar import TempoBar
 from composer_app.take import Take
 
+#: Kept recolourings that Undo can step back through.
+UNDO_LINES = 20
+
 
 class ShownTake(QObject):
     """The document shown (None: the live take), its file, and the roll and tap area showing it."""
@@ -31,6 +34,7 @@ class ShownTake(QObject):
         self.live_take = live_take  # () -> the live Take (its tempo and metre once it has notes)
         self.document: Take | None = None
         self.path: Path | None = None
+        self.earlier: list[tuple[Take, Path | None]] = []  # lines replaced by a kept recolouring (Undo)
 
     @property
     def is_live(self) -> bool:
@@ -47,6 +51,20 @@ class ShownTake(QObject):
         self.roll.fit()
         self.tap.clear()
         self.changed.emit()
+
+    def replace_line(self, take: Take, before: Take, before_path: Path | None) -> None:
+        """Show ``take`` (a kept recolouring) in place of ``before``, which :meth:`undo_line` brings back."""
+        self.earlier.append((before, before_path))
+        del self.earlier[:-UNDO_LINES]
+        self.show_document(take, None)
+
+    def undo_line(self) -> bool:
+        """Back to the line shown before the last kept recolouring; False when there is none."""
+        if not self.earlier:
+            return False
+        take, path = self.earlier.pop()
+        self.show_document(take, path)
+        return True
 
     def set_path(self, path: Path | None) -> None:
         """The document now lives in ``path`` (saved)."""

@@ -57,7 +57,7 @@ def test_keep_played_changes_nothing(window, qtbot, tap, wait_settled):
     assert not list(window.take_dir.glob("*-recoloured.ectake"))
 
 
-def _slow_generate(loaded, rests, durs, settings, seed=None, progress=None, contour=None):
+def _slow_generate(loaded, rests, durs, settings, seed=None, progress=None, contour=None, fixed=None):
     import numpy as np
 
     for i in range(len(rests)):
@@ -67,7 +67,7 @@ def _slow_generate(loaded, rests, durs, settings, seed=None, progress=None, cont
     return np.full(len(rests), 60)
 
 
-def _slow_variations(loaded, rests, durs, settings, count, seed=None, progress=None, contour=None):
+def _slow_variations(loaded, rests, durs, settings, count, seed=None, progress=None, contour=None, fixed=None):
     return [_slow_generate(loaded, rests, durs, settings, seed, progress, contour)] * count
 
 
@@ -157,3 +157,43 @@ def test_recolour_offers_variations_to_audition_and_keeps_the_one_chosen(window,
     kept = window.document
     assert [n.pitch for n in kept.notes] == lines[2] != played
     assert kept.header["recoloured"]["variation"] == 3
+
+
+def test_recolour_a_selection_around_locked_notes_then_undo(window, qtbot, tap, wait_settled):
+    tap(window, " ".join(["z", "x"] * 10), hold_ms=10, gap_ms=10)
+    wait_settled(window)
+    played = [n.pitch for n in window.engine.take.notes]
+    roll = window.roll
+    notes = roll.notes
+    roll.select_range(notes[6].start, notes[13].start)  # notes 7-14
+    roll.toggle_locks([notes[9]])  # note 10 stays whatever happens
+    assert [n.index for n in roll.selected_notes()] == list(range(6, 14))
+    window.recolouring.start("lstm_attn", "default", seed=3, variations=3)
+    dialog = _wait_compare(qtbot, window)
+    for take in dialog.variations:
+        pitches = [n.pitch for n in take.notes]
+        assert pitches[:6] == played[:6] and pitches[14:] == played[14:]  # outside the selection: untouched
+        assert pitches[9] == played[9] and take.notes[9].locked
+        assert take.header["recoloured"]["only"] == [7, 14] and take.header["recoloured"]["locked"] == [10]
+    assert any([n.pitch for n in t.notes][6:14] != played[6:14] for t in dialog.variations)
+    assert "notes" in dialog.recoloured_label.text() and dialog.recoloured_view.roll.selected_notes()
+    dialog._audition(1)
+    kept_pitches = [n.pitch for n in dialog.recoloured.notes]
+    dialog.keep_recoloured.click()
+    wait_settled(window)
+    assert [n.pitch for n in window.document.notes] == kept_pitches
+    assert window.roll.notes[9].locked  # the lock is drawn on the kept take too
+    window.playing.undo()  # one step back: the line as it was played
+    assert [n.pitch for n in window.roll.notes] == played
+    assert "before the recolouring" in window.banner.message
+
+
+def test_recolouring_only_locked_notes_says_why(window, qtbot, tap, wait_settled):
+    tap(window, "z x z x", hold_ms=10, gap_ms=10)
+    wait_settled(window)
+    roll = window.roll
+    roll.select_range(roll.notes[1].start, roll.notes[2].start)
+    roll.toggle_locks()
+    window.recolouring.start("vanilla_rnn", "default", seed=1)
+    qtbot.waitUntil(lambda: window.banner.level == "error")
+    assert "locked" in window.banner.message and window.recolouring.compare is None
