@@ -41,6 +41,7 @@ class Choices:
         self.status_line = status_line
         self.model_warning: str | None = None  # of the model being switched to
         self.midi_port = ""  # the MIDI input port the engine listens to ("" = none)
+        self._remembered_out: str | None = None  # the MIDI out opened at start, from last time
         self.watcher: MidiWatcher | None = None
         self.model_panel.architectureChosen.connect(self.choose_model)
         self.model_panel.fileRequested.connect(self.choose_model_file_dialog)
@@ -154,6 +155,7 @@ class Choices:
         self.watcher.waiting.connect(self.on_midi_waiting)
         self.watcher.outPortsChanged.connect(self.midi_panel.set_out_ports)
         self.watcher.outOpened.connect(self.on_midi_out_opened)
+        self.watcher.outFailed.connect(self.on_midi_out_failed)
         self.watcher.start()
         wanted = self.store.get_str("midi/port", "")
         if wanted:
@@ -162,6 +164,7 @@ class Choices:
         out, channel = self.store.get_str("midi/out", ""), self.store.get_int("midi/out_channel", 0, 0, 15)
         if out:
             self.midi_panel.select_out(out, channel)
+            self._remembered_out = out
             self.watcher.request_open_out(out, channel)
 
     def choose_midi_out(self, port: str, channel: int) -> None:
@@ -171,6 +174,20 @@ class Choices:
         self.midi_panel.select_out(port, channel)
         if self.watcher is not None:
             self.watcher.request_open_out(port or "", int(channel))
+
+    def on_midi_out_failed(self, port: str, message: str) -> None:
+        """MIDI out could not open ``port``: the notes stay on the built-in synth and the choice falls back to
+        off (so it is not tried, and failed, again at every start). A port remembered from last time is said
+        calmly (nothing the player just did failed); one just chosen, as a warning."""
+        remembered = port == self._remembered_out
+        self._remembered_out = None
+        if self.store.get_str("midi/out", "") == port:
+            self.store.set("midi/out", "")
+        self.midi_panel.select_out("", self.midi_panel.channel.value() - 1)
+        if remembered:
+            self.banner.show_message(f"MIDI out is off this time: {message}.", "info")
+        else:
+            self.banner.show_message(f"{message}.", "warning")
 
     def on_midi_out_opened(self, name: str) -> None:
         self.midi_panel.out.setToolTip(f"MIDI out: {name}" if name else "MIDI out: off")

@@ -42,6 +42,7 @@ class MidiWatcher(QObject):
     waiting = Signal(str)  # the chosen port is not connected now; it is opened when it appears
     outPortsChanged = Signal(list, str)  # MIDI output names, reason ("" when there is a MIDI system)
     outOpened = Signal(str)  # the port the notes also go to ("" = none)
+    outFailed = Signal(str, str)  # the output port asked for, why it could not be opened (plain words)
 
     def __init__(self, engine, backend: str | None = None, interval_s: float = POLL_S, parent=None):
         super().__init__(parent)
@@ -141,7 +142,7 @@ class MidiWatcher(QObject):
         try:
             opened = self.engine.midi_out.open(None if virtual else port, self.backend, virtual=virtual, channel=channel)
         except UserError as exc:
-            self.failed.emit(str(exc))
+            self.outFailed.emit(port, str(exc))
             self.outOpened.emit("")
             return
         self.outOpened.emit(opened)

@@ -76,7 +76,9 @@ class MidiOutput(NoteSink, PluggedPort):
         try:
             port = self._mido_backend().open_output(name, virtual=virtual, **kwargs)
         except (OSError, RuntimeError, ImportError, ValueError) as exc:
-            raise UserError(f"cannot open MIDI output {name!r}: {exc}") from exc
+            log.info("opening MIDI output %r failed: %s", name, exc)
+            raise UserError(f"cannot open MIDI output {name!r}: {no_output_reason(exc, self.backend_name)}") \
+                from exc
         self._port, self._port_name, self._virtual = port, port.name if not virtual else name, virtual
         self.port_vanished = False
         if self.program is not None:
@@ -148,6 +150,20 @@ class MidiOutput(NoteSink, PluggedPort):
                 port.close()
             except Exception:  # closing a port whose device is gone may fail; it is gone either way
                 log.debug("closing MIDI output failed", exc_info=True)
+
+
+def no_output_reason(exc: BaseException, backend: str) -> str:
+    """What is missing, in words a musician can act on, for rtmidi's error ``exc`` (its own text, such as
+    "MidiOutAlsa::initialize: error creating ALSA sequencer client object", tells them nothing)."""
+    text = str(exc).strip() or type(exc).__name__
+    if "JACK" in backend or "Jack" in text:
+        return ("no JACK server is running; start one (QjackCtl, or `jackd -d alsa`), then choose the port "
+                "again. The built-in synth plays meanwhile")
+    if "ALSA" in text or "seq" in text.lower():
+        return ("this machine has no ALSA sequencer (/dev/snd/seq), which MIDI ports need on Linux; load it "
+                "with `sudo modprobe snd-seq` (add snd-seq to /etc/modules to keep it), or run a JACK server. "
+                "The built-in synth plays meanwhile")
+    return text
 
 
 def _check_channel(channel: int) -> int:

@@ -58,8 +58,8 @@ def test_recolour_has_its_own_contour_choice_off_by_default(window, qtbot, tap, 
     monkeypatch.setattr(window.recolouring, "start", lambda *a: shown.append(a))
     window.recolouring.dialog()
     window.recolouring.dialog()
-    assert shown[0] == 0.0 and shown[1][-1] == 1.0  # off at first, then remembered
-    assert shown[2] == 1.0
+    assert shown[0] == 0.0 and shown[1][5] == 1.0  # off at first; Recolour starts with the choice ...
+    assert shown[2] == 1.0  # ... and it is remembered
 
 
 def test_a_played_take_keeps_its_tempo_when_a_new_bpm_is_typed(window, tap, wait_settled, tmp_path):
@@ -204,3 +204,33 @@ def test_six_eight_says_which_note_the_bpm_counts(window):
     assert not bar.counts.isVisibleTo(bar)
     bar.metre.setCurrentText("6/8")
     assert bar.counts.isVisibleTo(bar) and "♩" in bar.counts.text() and "quarter notes" in bar.counts.toolTip()
+
+
+def _no_alsa_sequencer() -> bool:
+    from pathlib import Path
+
+    return not Path("/dev/snd/seq").exists()
+
+
+@pytest.mark.skipif(not _no_alsa_sequencer(), reason="this machine has an ALSA sequencer")
+def test_a_virtual_midi_out_without_alsa_says_what_is_missing_and_falls_back(make_window, qtbot, store):
+    from composer_app.gui.midi_panel import VIRTUAL
+
+    window = make_window(midi=True)
+    window.choices.choose_midi_out(VIRTUAL, 0)
+    qtbot.waitUntil(lambda: "cannot open MIDI output" in window.banner.message, timeout=10_000)
+    message = window.banner.message
+    assert "ALSA sequencer" in message and "modprobe snd-seq" in message and "MidiOutAlsa" not in message
+    assert window.banner.level == "warning"
+    assert store.get_str("midi/out", "") == "" and window.midi_panel.out.currentData() == ""  # fell back
+
+
+@pytest.mark.skipif(not _no_alsa_sequencer(), reason="this machine has an ALSA sequencer")
+def test_a_remembered_midi_out_that_fails_is_said_calmly_once(make_window, qtbot, store):
+    from composer_app.gui.midi_panel import VIRTUAL
+
+    store.set("midi/out", VIRTUAL)  # chosen last time, on a machine that had the sequencer
+    window = make_window(midi=True)
+    qtbot.waitUntil(lambda: "MIDI out is off this time" in window.banner.message, timeout=10_000)
+    assert window.banner.level == "info" and "modprobe snd-seq" in window.banner.message
+    assert store.get_str("midi/out", "") == ""  # the next start tries nothing, says nothing
