@@ -53,7 +53,7 @@ from composer_app.live.beat_capture import (
     midi_event,
     midi_source,
 )
-from composer_app.live.engine_thread import EngineThread
+from composer_app.live.engine_thread import EngineThread, WorkerHandOver
 from composer_app.live.journal import default_take_dir
 from composer_app.live.live_models import DEFAULT_ARCHITECTURE, load_live_model
 from composer_app.live.metronome import Metronome
@@ -63,6 +63,7 @@ from composer_app.live.recording import TakeRecording, settings_record, take_hea
 from composer_app.live.replay import Replay
 from composer_app.live.signals import Signal
 from composer_app.live.sound_output import SoundOutput, open_synth
+from composer_app.live.take_time import TakeTime
 from composer_app.musical_time import DEFAULT_BPM, check_tempo, parse_time_signature
 from composer_app.pitches import direction_between
 from composer_app.sampling import LiveStepper, SamplingSettings
@@ -133,7 +134,7 @@ def step_stats(step_times_ns) -> dict:
             "p99_ms": float(np.percentile(arr, 99)), "max_ms": float(arr.max())}
 
 
-class LiveEngine:
+class LiveEngine(TakeTime, WorkerHandOver):
     """The instrument: a live model, its sound, optional MIDI in and out, and the take.
 
     ``model``: an architecture name (its shipped checkpoint), a checkpoint file or a loaded live model;
@@ -366,57 +367,6 @@ class LiveEngine:
             self.synth.load_soundfont(path)
             self._recording.change(self._now(), soundfont=str(path))
 
-    @property
-    def tempo_bpm(self) -> float:
-        return self._tempo_bpm
-
-    @property
-    def time_signature(self):
-        """The take's metre (:class:`~composer_app.musical_time.TimeSignature`)."""
-        return self._metre
-
-    @property
-    def next_tempo_bpm(self) -> float:
-        """The tempo the next take starts with (this take's, unless another was asked for while it had notes)."""
-        return self._next_time.get("tempo_bpm", self._tempo_bpm)
-
-    @property
-    def next_time_signature(self):
-        """The metre the next take starts with (see :attr:`next_tempo_bpm`)."""
-        return self._next_time.get("time_signature", self._metre)
-
-    def set_tempo(self, bpm: float) -> bool:
-        """The tempo (quarter notes per minute; UserError outside 10-400): recorded, exported, clicked.
-
-        A take that has notes keeps the tempo it was played at (its bars, its export): the new one waits for the
-        next take. Returns True when it applies now, False when it waits."""
-        return self._set_time(tempo_bpm=check_tempo(bpm))
-
-    def set_time_signature(self, metre) -> bool:
-        """The metre ("4/4", "3/4", "6/8", ...; UserError otherwise), like :meth:`set_tempo`: now on an empty
-        take, else from the next take on."""
-        return self._set_time(time_signature=parse_time_signature(metre))
-
-    def _set_time(self, **value) -> bool:
-        with self._lock:
-            if self._take.notes:
-                self._next_time.update(value)
-                return False
-            self._next_time.clear()
-            self._apply_time(value)
-            self._recording.change(self._now(), **{k: (str(v) if k == "time_signature" else v)
-                                                   for k, v in value.items()})
-            return True
-
-    def _apply_time(self, values: dict) -> None:
-        """The tempo and/or metre of the (empty or next) take, and the metronome's."""
-        if "tempo_bpm" in values:
-            self._tempo_bpm = values["tempo_bpm"]
-            self.metronome.set_tempo(self._tempo_bpm)
-        if "time_signature" in values:
-            self._metre = values["time_signature"]
-            self.metronome.set_metre(self._metre)
-
     # -- the take -----------------------------------------------------------------------------------------------
     @property
     def take(self) -> Take:
@@ -491,23 +441,3 @@ class LiveEngine:
             melody = source.to_melody(now=self._now() if take is None else None)
             velocities = source.velocities()
         self.replayer.play(melody, velocities, speed)
-
-    # -- hand-over from other threads -----------------------------------------------------------------------------
-    def submit(self, fn, *args, **kwargs) -> None:
-        """Run ``fn(*args, **kwargs)`` on the engine's worker thread, after everything submitted before."""
-        if self._worker is None:
-            self._worker = EngineThread().start()
-        self._worker.submit(fn, *args, **kwargs)
-
-    def submit_press(self, source, t_ns: int | None = None, velocity: int | None = None, *,
-                     direction: int | None = None, key_height: float | None = None) -> None:
-        """:meth:`press` on the worker thread; the timestamp is taken now, so the hand-over costs no timing."""
-        self.submit(self.press, source, time.perf_counter_ns() if t_ns is None else t_ns, velocity,
-                    direction=direction, key_height=key_height)
-
-    def submit_release(self, source, t_ns: int | None = None) -> None:
-        self.submit(self.release, source, time.perf_counter_ns() if t_ns is None else t_ns)
-
-    def wait_idle(self, timeout: float = 5.0) -> bool:
-        """Wait until the worker has run everything submitted so far."""
-        return self._worker is None or self._worker.wait_idle(timeout)
