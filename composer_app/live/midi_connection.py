@@ -8,6 +8,7 @@ model step there would stall the whole audio graph.
 from __future__ import annotations
 
 from composer_app.errors import UserError
+from composer_app.live.midi_ports import vanished_message
 
 
 class MidiConnection:
@@ -59,12 +60,13 @@ class MidiConnection:
         self._report(f"MIDI input: {name}")
         return name
 
-    def poll(self) -> tuple[list[str], list[str]]:
+    def poll(self, names: list[str] | None = None, backend: str | None = None) -> tuple[list[str], list[str]]:
         """Hot-plug check (about once a second): ``(appeared, vanished)`` input port names; the open port is
-        reopened when it is back."""
-        if self._input is None:
+        reopened when it is back. ``names``: ports of ``backend`` just listed (a listing of another backend
+        than the open port's is ignored)."""
+        if self._input is None or (backend is not None and backend != self._input.backend_name):
             return [], []
-        appeared, vanished = self._input.poll_ports()
+        appeared, vanished = self._input.poll_ports(names)
         if self._input.is_open and self._input.port_name in appeared:
             self._report(f"MIDI input: {self._input.port_name} (back)")
         return appeared, vanished
@@ -84,4 +86,4 @@ class MidiConnection:
 
     def _vanished(self, name: str) -> None:
         self._silence()
-        self._report(f"MIDI input {name!r} disappeared (unplugged?); it reopens when it is back", "warning")
+        self._report(vanished_message("input", name), "warning")

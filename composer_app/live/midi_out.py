@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 
 from composer_app.errors import UserError
-from composer_app.live.midi_in import DEFAULT_BACKEND, PluggedPort
+from composer_app.live.midi_ports import DEFAULT_BACKEND, MIDI_ERRORS, PluggedPort, vanished_message
 from composer_app.live.note_sink import NoteSink
 
 log = logging.getLogger(__name__)
@@ -46,16 +46,12 @@ class MidiOutput(NoteSink, PluggedPort):
         self.channel = _check_channel(channel)
         self.program = program
 
+    direction = "output"
+
     # -- ports --------------------------------------------------------------------------------------------------
     def list_output_ports(self) -> tuple[list[str], str | None]:
         """``(port names, None)``, or ``([], reason)`` when there is no MIDI system; never raises for that."""
-        try:
-            names = list(self._mido_backend().get_output_names())
-        except (OSError, RuntimeError, ImportError, ValueError) as exc:
-            self.reason = f"no MIDI output: {str(exc).strip() or type(exc).__name__}"
-            return [], self.reason
-        self.reason = None
-        return names, None
+        return self.list_names()
 
     def open(self, name: str | None = None, *, virtual: bool = False) -> str:
         """Open output ``name`` (None: the first port; with ``virtual``, a new port named ``name`` or
@@ -68,22 +64,12 @@ class MidiOutput(NoteSink, PluggedPort):
             self.closed = False
             return self._open_locked(name, virtual)
 
-    def _reopen_locked(self, name: str) -> None:
-        self._open_locked(name, False)
+    def _open(self, name, virtual, **kwargs):
+        return self._mido_backend().open_output(name, virtual=virtual, **kwargs)
 
-    def _open_locked(self, name, virtual: bool) -> str:
-        kwargs = {"client_name": self.client_name} if virtual else {}
-        try:
-            port = self._mido_backend().open_output(name, virtual=virtual, **kwargs)
-        except (OSError, RuntimeError, ImportError, ValueError) as exc:
-            log.info("opening MIDI output %r failed: %s", name, exc)
-            raise UserError(f"cannot open MIDI output {name!r}: {no_output_reason(exc, self.backend_name)}") \
-                from exc
-        self._port, self._port_name, self._virtual = port, port.name if not virtual else name, virtual
-        self.port_vanished = False
+    def _opened(self) -> None:
         if self.program is not None:
             self._send("program_change", program=int(self.program))
-        return self._port_name
 
     def set_program(self, program: int) -> None:
         """Send a program change now (and on every reopen)."""
@@ -100,11 +86,13 @@ class MidiOutput(NoteSink, PluggedPort):
             if self.program is not None:
                 self._send("program_change", program=int(self.program))
 
-    def poll_ports(self) -> tuple[list[str], list[str]]:
-        """``(appeared, vanished)`` since the last poll; closes the open port if it vanished (``on_vanished``)
-        and reopens it, with its program, when it is back."""
-        names, _ = self.list_output_ports()
-        return self._follow(names, self._sink_lock, on_lost=self._held.clear)  # the device took its notes
+    def poll_ports(self, names: list[str] | None = None) -> tuple[list[str], list[str]]:
+        """``(appeared, vanished)`` since the last poll (``names``: a listing just made, else one is made);
+        closes the open port if it vanished (``on_vanished``) and reopens it, with its program, when it is
+        back."""
+        if names is None:
+            names, _ = self.list_output_ports()
+        return self.follow(names, self._sink_lock, on_lost=self._held.clear)  # the device took its notes
 
     # -- NoteSink hooks -------------------------------------------------------------------------------------------
     def _note_on(self, pitch: int, velocity: int) -> None:
@@ -140,30 +128,8 @@ class MidiOutput(NoteSink, PluggedPort):
 
         try:
             port.send(mido.Message(kind, channel=self.channel, **fields))
-        except (OSError, RuntimeError, ValueError) as exc:  # a device pulled out mid-note: poll_ports says so
+        except MIDI_ERRORS as exc:  # a device pulled out mid-note: poll_ports says so
             log.info("MIDI output %s refused a message: %s", self._port_name, exc)
-
-    def _close_port_locked(self) -> None:
-        port, self._port = self._port, None
-        if port is not None:
-            try:
-                port.close()
-            except Exception:  # closing a port whose device is gone may fail; it is gone either way
-                log.debug("closing MIDI output failed", exc_info=True)
-
-
-def no_output_reason(exc: BaseException, backend: str) -> str:
-    """What is missing, in words a musician can act on, for rtmidi's error ``exc`` (its own text, such as
-    "MidiOutAlsa::initialize: error creating ALSA sequencer client object", tells them nothing)."""
-    text = str(exc).strip() or type(exc).__name__
-    if "JACK" in backend or "Jack" in text:
-        return ("no JACK server is running; start one (QjackCtl, or `jackd -d alsa`), then choose the port "
-                "again. The built-in synth plays meanwhile")
-    if "ALSA" in text or "seq" in text.lower():
-        return ("this machine has no ALSA sequencer (/dev/snd/seq), which MIDI ports need on Linux; load it "
-                "with `sudo modprobe snd-seq` (add snd-seq to /etc/modules to keep it), or run a JACK server. "
-                "The built-in synth plays meanwhile")
-    return text
 
 
 def _check_channel(channel: int) -> int:
@@ -249,16 +215,23 @@ class MidiOutLink:
         self._silence()
         self._router.synth_enabled = bool(on)
 
-    def poll(self) -> None:
-        """Hot-plug check (with the MIDI input's, about once a second)."""
+    @property
+    def backend(self) -> str | None:
+        """The backend of the port chosen (None: none chosen)."""
         out = self._out
-        if out is None or out.port_name is None:
+        return out.backend_name if out is not None and out.port_name is not None else None
+
+    def poll(self, names: list[str] | None = None, backend: str | None = None) -> None:
+        """Hot-plug check (with the MIDI input's, about once a second); ``names``: output ports of ``backend``
+        just listed (a listing of another backend than the open port's is ignored)."""
+        out = self._out
+        if out is None or out.port_name is None or (backend is not None and backend != out.backend_name):
             return
         was_gone = out.port_vanished
-        out.poll_ports()
+        out.poll_ports(names)
         if was_gone and out.is_open:
             self._report(f"MIDI out: {out.port_name} (back)")
 
     def _vanished(self, name: str) -> None:
         self._silence()
-        self._report(f"MIDI output {name!r} disappeared (unplugged?); it reopens when it is back", "warning")
+        self._report(vanished_message("output", name), "warning")
