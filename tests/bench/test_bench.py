@@ -30,6 +30,7 @@ def test_bench_generate_json(capsys):
     for r in result.values():
         assert r["stochastic_s"] > 0 and r["beam_s"] > 0 and r["naive_beam_s"] > 0 and r["variations_s"] > 0
         assert r["variations_vs_one_at_a_time"] == pytest.approx(4 * r["stochastic_s"] / r["variations_s"])
+        assert r["infill_s"] > 0
         assert r["repeats"] == 2 and r["beam_speedup"] == pytest.approx(r["naive_beam_s"] / r["beam_s"])
         low, high = r["beam_speedup_range"]
         assert low <= high
