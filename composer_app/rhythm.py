@@ -12,6 +12,7 @@ import numpy as np
 
 from composer_app.beats import rests_and_durations
 from composer_app.errors import UserError
+from composer_app.file_checks import check_regular_file
 from composer_app.live.journal import JOURNAL_SUFFIX
 from composer_app.take import TAKE_SUFFIX
 
@@ -59,16 +60,9 @@ def check_lengths(rests: np.ndarray, durs: np.ndarray, source: str) -> tuple[np.
 
 def check_rhythm_file(p: Path) -> None:
     """A UserError unless ``p`` is a regular file of a rhythm's size: a pipe or /dev/zero would be read forever."""
-    if not p.exists():
-        raise UserError(f"rhythm file not found: {p}")
     if p.is_dir():
         raise UserError(f"{p} is a folder; give a .npy, .mid or take file")
-    if not p.is_file():
-        raise UserError(f"{p} is not a regular file (a device or a pipe); give a .npy, .mid or take file")
-    size = p.stat().st_size
-    if size > MAX_RHYTHM_FILE_BYTES:
-        raise UserError(f"{p} is {size / 2**20:.0f} MB: far larger than any rhythm (at most "
-                        f"{MAX_RHYTHM_FILE_BYTES >> 20} MB), so it is not read")
+    check_regular_file(p, "a rhythm", MAX_RHYTHM_FILE_BYTES, missing=f"rhythm file not found: {p}")
 
 
 def load_npy(p: Path) -> np.ndarray:

@@ -24,6 +24,7 @@ import torch
 from composer_app.beats import beats_for_kind
 from composer_app.checkpoints import LoadedModel
 from composer_app.errors import UserError
+from composer_app.file_checks import check_regular_file
 from composer_app.loop_guard import LoopGuard
 from composer_app.pitches import parse_hint, parse_scale
 from models.fast import fast_steps, session_for
@@ -157,12 +158,10 @@ MAX_PROFILES_BYTES = 1 << 20
 
 def _read_toml(path: Path) -> dict:
     try:
-        if not path.is_file():
-            raise UserError(f"cannot read sampling profiles {path}: not a regular file")
-        if path.stat().st_size > MAX_PROFILES_BYTES:
-            raise UserError(f"cannot read sampling profiles {path}: over {MAX_PROFILES_BYTES >> 20} MB, "
-                            "not a profiles file")
+        check_regular_file(path, "a profiles file", MAX_PROFILES_BYTES)
         return tomllib.loads(path.read_text(encoding="utf-8"))
+    except UserError as exc:
+        raise UserError(f"cannot read sampling profiles: {exc}") from None
     except (OSError, ValueError, RecursionError) as exc:  # ValueError: TOML errors, 5,000-digit numbers
         raise UserError(f"cannot read sampling profiles {path}: {exc}") from None
 

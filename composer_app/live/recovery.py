@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from composer_app.errors import UserError
+from composer_app.file_checks import check_regular_file
 from composer_app.live.journal import JOURNAL_SUFFIX, default_take_dir, fcntl
 from composer_app.take import (
     FORMAT,
@@ -146,15 +147,8 @@ MAX_TAKE_BYTES = 32 << 20
 def read_take_bytes(path: Path) -> bytes:
     """The bytes of a take file, after checking it is a regular file of a take's size (a pipe or a device such
     as /dev/zero is never read: it would never end)."""
+    check_regular_file(path, "a take", MAX_TAKE_BYTES, missing=f"no such take file: {path}")
     try:
-        if not path.exists():
-            raise UserError(f"no such take file: {path}")
-        if not path.is_file():
-            raise UserError(f"{path} is not a regular file (a folder, a device or a pipe), so it is not a take")
-        size = path.stat().st_size
-        if size > MAX_TAKE_BYTES:
-            raise UserError(f"{path} is {size / 2**20:.0f} MB: far larger than any take (at most "
-                            f"{MAX_TAKE_BYTES >> 20} MB), so it is not read")
         return path.read_bytes()
     except OSError as exc:
         raise UserError(f"cannot read take {path}: {exc.strerror or exc}") from None
