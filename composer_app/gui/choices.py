@@ -16,7 +16,7 @@ from composer_app.gui import tasks
 from composer_app.gui.banner import MessageBanner
 from composer_app.gui.controls import ModelPanel, SamplingPanel
 from composer_app.gui.engine_bridge import EngineBridge
-from composer_app.gui.midi_panel import MidiPanel, MidiWatcher
+from composer_app.gui.midi_panel import NO_INPUT, MidiPanel, MidiWatcher
 from composer_app.gui.model_source import ModelSource
 from composer_app.gui.shown_take import ShownTake
 from composer_app.gui.sound_panel import SoundPanel
@@ -42,6 +42,8 @@ class Choices:
         self.model_warning: str | None = None  # of the model being switched to
         self.midi_port = ""  # the MIDI input port the engine listens to ("" = none)
         self._remembered_out: str | None = None  # the MIDI out opened at start, from last time
+        self._remembered_in: str | None = None  # the MIDI input opened at start, from last time
+        self._out_only_backend: str | None | bool = False  # --no-midi: the backend MIDI out lists (False: not so)
         self.watcher: MidiWatcher | None = None
         self.model_panel.architectureChosen.connect(self.choose_model)
         self.model_panel.fileRequested.connect(self.choose_model_file_dialog)
@@ -146,20 +148,22 @@ class Choices:
                          tag="audio")
 
     # -- MIDI input -----------------------------------------------------------------------------------------------
-    def watch_midi(self, backend: str | None) -> None:
-        """Follow MIDI ports on the watcher's thread and open the remembered one."""
-        self.watcher = MidiWatcher(self.engine, backend, parent=self.parent)
+    def watch_midi(self, backend: str | None, listen: bool = True) -> None:
+        """Follow MIDI ports on the watcher's thread and open the remembered ones; ``listen=False``
+        (``--no-midi``): MIDI out only."""
+        self.watcher = MidiWatcher(self.engine, backend, parent=self.parent, listen=listen)
         self.watcher.portsChanged.connect(self.on_midi_ports)
         self.watcher.opened.connect(self.on_midi_opened)
-        self.watcher.failed.connect(lambda msg: self.banner.show_message(msg, "error"))
+        self.watcher.failed.connect(self.on_midi_failed)
         self.watcher.waiting.connect(self.on_midi_waiting)
         self.watcher.outPortsChanged.connect(self.midi_panel.set_out_ports)
         self.watcher.outOpened.connect(self.on_midi_out_opened)
         self.watcher.outFailed.connect(self.on_midi_out_failed)
         self.watcher.start()
-        wanted = self.store.get_str("midi/port", "")
+        wanted = self.store.get_str("midi/port", "") if listen else ""
         if wanted:
             self.midi_panel.select(wanted)
+            self._remembered_in = wanted
             self.watcher.request_open(wanted)
         out, channel = self.store.get_str("midi/out", ""), self.store.get_int("midi/out_channel", 0, 0, 15)
         if out:
@@ -172,6 +176,8 @@ class Choices:
         self.store.set("midi/out", port or "")
         self.store.set("midi/out_channel", int(channel))
         self.midi_panel.select_out(port, channel)
+        if self.watcher is None and self._out_only_backend is not False:
+            self._watch_out_only()
         if self.watcher is not None:
             self.watcher.request_open_out(port or "", int(channel))
 
@@ -197,10 +203,36 @@ class Choices:
         self.store.set("sound/builtin_synth", bool(on))
         self.bridge.call("switch the built-in synth", self.engine.midi_out.set_builtin_synth, bool(on))
 
-    def no_midi(self) -> None:
-        self.midi_panel.set_ports([], "MIDI input is off (--no-midi)")
-        self.midi_panel.setEnabled(False)
-        self.status_line.set_midi("MIDI: off")
+    def no_midi(self, backend: str | None = None) -> None:
+        """``--no-midi``: no MIDI input (the computer keyboard only); MIDI out can still be chosen. Its ports
+        are looked for from the first time the out list is opened (or a port from last time is reopened), so a
+        window nobody asks for MIDI out from runs no MIDI thread."""
+        self.midi_panel.set_ports([], "")
+        self.midi_panel.combo.setEnabled(False)
+        self.midi_panel.status.setText(NO_INPUT)
+        self.status_line.set_midi("MIDI in: off")
+        self._out_only_backend = backend
+        self.midi_panel.outListWanted.connect(self._watch_out_only)
+        if self.store.get_str("midi/out", ""):
+            self._watch_out_only()
+
+    def _watch_out_only(self) -> None:
+        if self.watcher is None:
+            self.watch_midi(self._out_only_backend, listen=False)
+
+    def on_midi_failed(self, port: str, message: str) -> None:
+        """The MIDI input ``port`` could not be opened: the computer keyboard plays. A port remembered from last
+        time is said calmly, once, and forgotten (nothing the player just did failed); one just chosen, as an
+        error."""
+        remembered = port == self._remembered_in
+        self._remembered_in = None
+        if remembered:
+            if self.store.get_str("midi/port", "") == port:
+                self.store.set("midi/port", "")
+            self.midi_panel.select("")
+            self.banner.show_message(f"MIDI input is off this time: {message}.", "info")
+        else:
+            self.banner.show_message(message, "error")
 
     def choose_midi_port(self, name: str) -> None:
         self.store.set("midi/port", name or "")
@@ -218,8 +250,13 @@ class Choices:
             self.status_line.set_midi(f"MIDI: {len(names)} port{'s' if len(names) != 1 else ''}, none chosen",
                                       "\n".join(names))
 
-    def on_midi_waiting(self, name: str) -> None:
-        self.midi_panel.status.setText(f"{name} is not connected: it plays as soon as it is plugged in")
+    def on_midi_waiting(self, name: str, missing: str) -> None:
+        """The chosen port is not there (``missing``: its MIDI system is not running, in words)."""
+        self._remembered_in = None
+        if missing:
+            self.midi_panel.status.setText(f"{name} plays as soon as it is there; {missing}")
+        else:
+            self.midi_panel.status.setText(f"{name} is not connected: it plays as soon as it is plugged in")
         self.status_line.set_midi(f"MIDI: waiting for {short(name, 30)}", name)
 
     def on_midi_opened(self, name: str) -> None:

@@ -66,7 +66,7 @@ class MainWindow(QMainWindow):
     source : ModelSource, optional
         Where models come from (tests hand in tiny ones).
     midi : bool
-        Watch MIDI ports (False: no MIDI layer at all, e.g. tests).
+        Watch MIDI input ports (False: ``--no-midi``, MIDI out only).
     model_warning : str, optional
         Said once at start when the live model is a stand-in.
     """
@@ -172,7 +172,7 @@ class MainWindow(QMainWindow):
         if midi:
             self.choices.watch_midi(midi_backend)
         else:
-            self.choices.no_midi()
+            self.choices.no_midi(midi_backend)
 
     @property
     def document(self) -> Take | None:

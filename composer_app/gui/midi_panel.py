@@ -3,10 +3,11 @@ a virtual "Everybody Compose" port a DAW can record) the notes that sound also g
 
 Every MIDI call (listing ports, opening one, noticing one that vanished) runs on :class:`MidiWatcher`'s own
 thread: with rtmidi a listing creates a sequencer client and, on JACK, holds the GIL for up to a second, which
-the GUI thread must never wait for. The watcher polls ``engine.midi_in`` and ``engine.midi_out`` about once a second and sends the
-port list back through a queued Qt signal; "no MIDI system at all" is a normal state shown in the panel, not an
-error. The engine itself handles the notes (on its worker thread) and reports an unplugged port through its
-status, which the window shows in the banner.
+the GUI thread must never wait for. The watcher lists the ports of every MIDI system (the ALSA sequencer, and
+JACK where a JACK server runs: its ports show as "JACK: …") about once a second, hands each listing to the
+engine's MIDI parts (which follow an unplugged port) and sends the lists back through queued Qt signals. "No
+MIDI system at all" is a normal state shown in the panel in words, with how to get one, not an error. The engine
+handles the notes (on its worker thread) and reports an unplugged port through its status.
 """
 
 from __future__ import annotations
@@ -20,6 +21,13 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QGroupBox, QHBoxLayout, QLab
 
 from composer_app.errors import UserError
 from composer_app.gui.elided_label import ElidedLabel
+from composer_app.live.midi_ports import (
+    JACK_BACKEND,
+    list_ports,
+    midi_systems,
+    parse_port_key,
+    port_key,
+)
 
 log = logging.getLogger(__name__)
 POLL_S = 1.0
@@ -29,30 +37,48 @@ NO_SYSTEM_POLL_S = 15.0
 NONE = "(none: computer keyboard only)"
 OUT_LIST_EVERY = 5  # polls between listings of the MIDI outputs
 OUT_OFF = "off"
-#: The out list's entry for a new virtual port other software connects to.
+#: The out list's entry for a new virtual port other software connects to (JACK's: prefixed).
 VIRTUAL = "<virtual>"
+JACK_VIRTUAL = port_key(JACK_BACKEND, VIRTUAL)
+NO_INPUT = "MIDI input is off (--no-midi); MIDI out still works."
+
+
+def out_label(key: str) -> str:
+    """How an output key is shown: a virtual port says what it is."""
+    if key.endswith(VIRTUAL):
+        return key[: -len(VIRTUAL)] + "virtual port 'Everybody Compose'"
+    return key
 
 
 class MidiWatcher(QObject):
-    """Polls MIDI ports on a thread of its own and opens/closes the engine's port on request."""
+    """Polls MIDI ports on a thread of its own and opens/closes the engine's ports on request.
 
-    portsChanged = Signal(list, str)  # names, reason ("" when there is a MIDI system)
+    Ports are named by their key (:func:`~composer_app.live.midi_ports.port_key`: JACK ports prefixed
+    "JACK: "). ``backend`` limits it to one MIDI system (tests, benches); ``listen=False`` leaves MIDI input
+    alone (``--no-midi``) while MIDI out still works; ``lister(backend, direction)`` lists ports.
+    """
+
+    portsChanged = Signal(list, str)  # input port keys, what is missing ("" when nothing is)
     opened = Signal(str)  # the port now listened to ("" = none)
-    failed = Signal(str)  # plain words
-    waiting = Signal(str)  # the chosen port is not connected now; it is opened when it appears
-    outPortsChanged = Signal(list, str)  # MIDI output names, reason ("" when there is a MIDI system)
+    failed = Signal(str, str)  # the input port asked for, why it could not be opened (plain words)
+    waiting = Signal(str, str)  # the chosen port is not there now (it is opened when it appears), and why
+    outPortsChanged = Signal(list, str)  # MIDI output keys, what is missing ("" when nothing is)
     outOpened = Signal(str)  # the port the notes also go to ("" = none)
     outFailed = Signal(str, str)  # the output port asked for, why it could not be opened (plain words)
 
-    def __init__(self, engine, backend: str | None = None, interval_s: float = POLL_S, parent=None):
+    def __init__(self, engine, backend: str | None = None, interval_s: float = POLL_S, parent=None, *,
+                 listen: bool = True, lister=list_ports):
         super().__init__(parent)
         self.engine = engine
-        self.backend = backend
+        self.backends = [backend] if backend else midi_systems()
         self.interval_s = interval_s
+        self.listen = listen
+        self.lister = lister
         self.ports: list[str] = []
         self.reason = ""
+        self.missing: dict[str, str] = {}  # backend -> why that MIDI system is missing (inputs)
         self.wanted: str | None = None  # the port the player chose, plugged in or not
-        self.outputs: tuple[list[str], str] | None = None  # the MIDI outputs last listed, and why none
+        self.outputs: tuple[list[str], str] | None = None  # the MIDI outputs last listed, and what is missing
         self._polled = False
         self._requests: queue.SimpleQueue = queue.SimpleQueue()
         self._stop = threading.Event()
@@ -82,38 +108,18 @@ class MidiWatcher(QObject):
 
     # -- the watcher thread -------------------------------------------------------------------------------------
     def _run(self) -> None:
-        known: set[str] = set()
-        try:
-            midi = self.engine.midi_in.input(self.backend)
-        except Exception as exc:  # noqa: BLE001 - no mido/rtmidi at all: say so, keep the keyboard
-            self.portsChanged.emit([], f"no MIDI input: {exc}")
-            return
-        first = True
         polls = 0
         while not self._stop.is_set():
+            no_system = False
             try:
-                self.engine.midi_out.poll()
-                appeared, vanished = self.engine.midi_in.poll()
+                if self.listen:
+                    no_system = self._look_at_inputs()
+                if polls % OUT_LIST_EVERY == 0 or self.engine.midi_out.backend is not None:
+                    self._look_at_outputs()  # each listing is a MIDI client: looked at less often unless one is open
             except Exception as exc:  # noqa: BLE001 - a broken MIDI layer must not end the watcher
                 log.debug("MIDI poll failed", exc_info=True)
-                appeared, vanished = [], []
-                midi.reason, midi.no_system = f"no MIDI input: {exc}", True
-            current = (known | set(appeared)) - set(vanished)
-            reason = "" if current else (midi.reason or "")
-            if first or current != known or reason != self.reason:
-                known, first = current, False
-                self.ports, self.reason = sorted(current), reason
-                self.portsChanged.emit(self.ports, self.reason)
-            self._polled = True
-            if polls % OUT_LIST_EVERY == 0:  # each listing is a MIDI client: outputs are looked at less often
-                outs = self._list_outputs()
-                if outs != self.outputs:
-                    self.outputs = outs
-                    self.outPortsChanged.emit(*outs)
+                self.portsChanged.emit([], f"no MIDI input: {exc}")
             polls += 1
-            if self.wanted in appeared and not midi.is_open and not midi.port_vanished:
-                self._open(self.wanted)  # chosen while unplugged (or at start-up): plugged in now
-            no_system = bool(reason) and midi.no_system
             try:
                 kind, arg = self._requests.get(timeout=max(self.interval_s, NO_SYSTEM_POLL_S) if no_system
                                                else self.interval_s)
@@ -126,44 +132,86 @@ class MidiWatcher(QObject):
             elif kind == "out":
                 self._open_out(*arg)
 
-    def _list_outputs(self) -> tuple[list[str], str]:
-        try:
-            names, reason = self.engine.midi_out.output(self.backend).list_output_ports()
-        except Exception as exc:  # noqa: BLE001 - no MIDI output layer: say so, the built-in synth plays
-            return [], f"no MIDI output: {exc}"
-        return sorted(names), reason or ""
+    def _look(self, direction: str, follow) -> tuple[list[str], list[str], dict[str, str]]:
+        """Every system's ``direction`` ports as keys, each listing handed to ``follow(names, backend)``; also
+        the reasons for no port and ``{backend: why}`` for the systems that are missing."""
+        keys, reasons, missing = [], [], {}
+        for backend in self.backends:
+            found = self.lister(backend, direction)
+            follow(list(found.names), backend)
+            keys += [port_key(backend, name) for name in found.names]
+            if found.reason:
+                reasons.append(found.reason)
+            if found.no_system:
+                missing[backend] = found.reason or ""
+        return sorted(keys), reasons, missing
 
-    def _open_out(self, port: str, channel: int) -> None:
-        if not port:
+    def _look_at_inputs(self) -> bool:
+        """List the inputs (and follow the open one); True when no MIDI system is there at all."""
+        keys, reasons, self.missing = self._look("input", self.engine.midi_in.poll)
+        reason = " ".join(reasons if not keys else self.missing.values())
+        appeared = set(keys) - set(self.ports)
+        if not self._polled or keys != self.ports or reason != self.reason:
+            self.ports, self.reason = keys, reason
+            self.portsChanged.emit(keys, reason)
+        self._polled = True
+        if self.wanted in appeared and not self.engine.midi_in.is_open:
+            self._open(self.wanted)  # chosen while unplugged (or at start-up): plugged in now
+        return len(self.missing) == len(self.backends)
+
+    def _look_at_outputs(self) -> None:
+        keys, reasons, missing = self._look("output", self.engine.midi_out.poll)
+        if JACK_BACKEND in self.backends and JACK_BACKEND not in missing:
+            keys.insert(0, JACK_VIRTUAL)
+        outs = (keys, " ".join(reasons if not keys else missing.values()))
+        if outs != self.outputs:
+            self.outputs = outs
+            self.outPortsChanged.emit(*outs)
+
+    def _open_out(self, key: str, channel: int) -> None:
+        if not key:
             self.engine.midi_out.close()
             self.outOpened.emit("")
             return
-        virtual = port == VIRTUAL
+        backend, name = parse_port_key(key, self.backends[0])
+        virtual = name == VIRTUAL
         try:
-            opened = self.engine.midi_out.open(None if virtual else port, self.backend, virtual=virtual, channel=channel)
+            opened = self.engine.midi_out.open(None if virtual else name, backend, virtual=virtual,
+                                               channel=channel)
         except UserError as exc:
-            self.outFailed.emit(port, str(exc))
+            self.outFailed.emit(key, str(exc))
             self.outOpened.emit("")
             return
-        self.outOpened.emit(opened)
+        self.outOpened.emit(port_key(backend, opened))
 
-    def _open(self, name: str | None) -> None:
-        self.wanted = name or None
-        if not name:
+    def _open(self, key: str | None) -> None:
+        self.wanted = key or None
+        if not key:
             self.engine.midi_in.close()
             self.opened.emit("")
             return
-        if self._polled and name not in self.ports:
+        backend, name = parse_port_key(key, self.backends[0])
+        if self._polled and key not in self.ports:
             self.engine.midi_in.close()
-            self.waiting.emit(name)
+            self.waiting.emit(key, self.missing.get(backend, ""))
             return
         try:
-            opened = self.engine.midi_in.open(name, self.backend)
+            opened = self.engine.midi_in.open(name, backend)
         except UserError as exc:
-            self.failed.emit(str(exc))
+            self.failed.emit(key, str(exc))
             self.opened.emit("")
             return
-        self.opened.emit(opened)
+        self.opened.emit(port_key(backend, opened))
+
+
+class _OutCombo(QComboBox):
+    """The MIDI out list; says when the player opens it (with ``--no-midi`` its ports are looked for then)."""
+
+    popupWanted = Signal()
+
+    def showPopup(self) -> None:  # noqa: N802 - Qt's name
+        self.popupWanted.emit()
+        super().showPopup()
 
 
 class MidiPanel(QGroupBox):
@@ -173,6 +221,7 @@ class MidiPanel(QGroupBox):
     portChosen = Signal(str)  # "" = none
     outChosen = Signal(str, int)  # output port ("" = none, VIRTUAL), channel 0-15
     builtinChanged = Signal(bool)  # the built-in synth plays (False: only MIDI out)
+    outListWanted = Signal()  # the player opened the MIDI out list
 
     def __init__(self, parent=None):
         super().__init__("MIDI keyboard and MIDI out", parent)
@@ -183,7 +232,8 @@ class MidiPanel(QGroupBox):
         self.combo.setToolTip("MIDI input port: a keyboard plays like the tap keys, with its own velocity")
         self.status = ElidedLabel("looking for MIDI ports…", self)
         self.status.setStyleSheet("color: palette(mid);")
-        self.out = QComboBox(self)
+        self.out = _OutCombo(self)
+        self.out.popupWanted.connect(self.outListWanted)
         self.out.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.out.setMinimumContentsLength(8)
         self.out.setToolTip("MIDI out: the notes that sound also go to this port (a DAW, a hardware synth), or "
@@ -225,23 +275,20 @@ class MidiPanel(QGroupBox):
         current = self.out.currentData() or self.wanted_out
         self.out.blockSignals(True)
         self.out.clear()
-        self.out.addItem(OUT_OFF, "")
-        self.out.addItem("virtual port 'Everybody Compose'", VIRTUAL)
-        for name in names:
-            self.out.addItem(name, name)
+        for key in ["", VIRTUAL, *names]:
+            self.out.addItem(out_label(key) if key else OUT_OFF, key)
         if current and self.out.findData(current) < 0:
-            self.out.addItem(f"{current} (not found)", current)
+            self.out.addItem(f"{out_label(current)} (not found)", current)
         self.out.setCurrentIndex(max(0, self.out.findData(current)))
         self.out.blockSignals(False)
-        if reason:
-            self.out.setToolTip(reason)
+        self.out.setToolTip(reason or "MIDI out: the notes that sound also go to this port")
 
     def select_out(self, port: str, channel: int) -> None:
         """Show ``port`` and ``channel`` (0-15) as chosen, without emitting."""
         self.wanted_out = port or ""
         i = self.out.findData(self.wanted_out)
         if i < 0:
-            self.out.addItem(f"{self.wanted_out} (not found)", self.wanted_out)
+            self.out.addItem(f"{out_label(self.wanted_out)} (not found)", self.wanted_out)
             i = self.out.count() - 1
         for widget, set_value in ((self.out, lambda: self.out.setCurrentIndex(i)),
                                   (self.channel, lambda: self.channel.setValue(int(channel) + 1))):
@@ -266,12 +313,13 @@ class MidiPanel(QGroupBox):
         self._seen.update(names)
         self.combo.setCurrentIndex(max(0, self.combo.findData(current)))
         self.combo.blockSignals(False)
-        if reason:
+        found = f"{len(names)} MIDI input port{'s' if len(names) != 1 else ''} found"
+        if reason and not names:
             self.status.setText(reason + " The computer keyboard plays as usual.")
-        elif names:
-            self.status.setText(f"{len(names)} MIDI input port{'s' if len(names) != 1 else ''} found")
+        elif reason:
+            self.status.setText(f"{found}. {reason}")
         else:
-            self.status.setText("no MIDI input ports")
+            self.status.setText(found if names else "no MIDI input ports")
 
     def select(self, name: str) -> None:
         """Show ``name`` as the chosen port (without emitting); kept as the wish while it is not listed."""

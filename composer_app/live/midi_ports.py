@@ -72,6 +72,11 @@ def jack_api_compiled() -> bool:
         return False
 
 
+def midi_systems() -> list[str]:
+    """The backends whose ports the player chooses from: the platform's own, and JACK where rtmidi has it."""
+    return [DEFAULT_BACKEND] + ([JACK_BACKEND] if jack_api_compiled() else [])
+
+
 @cache
 def mido_backend(name: str):
     """The mido backend ``name`` (e.g. ``mido.backends.rtmidi``), loaded once for MIDI in and MIDI out."""

@@ -9,6 +9,7 @@ from composer_app.gui.controls import settings_from_store
 from composer_app.gui.midi_panel import MidiWatcher
 from composer_app.gui.settings_store import SettingsStore
 from composer_app.live.engine import LiveEngine
+from composer_app.live.midi_ports import PortList
 from composer_app.pitches import MAJOR
 from composer_app.status import Status
 
@@ -114,31 +115,32 @@ def test_an_unplugged_midi_keyboard_is_said_in_the_window(window, qtbot):
     assert "unplugged" in window.banner.message and "Keys" in window.status_line.midi.toolTip()
 
 
-class _FakeMidi:
-    def __init__(self):
-        self.reason = None
-        self.no_system = False
-        self.is_open = False
-        self.port_vanished = False
+class _ScriptedPorts:
+    """A port lister playing back input listings, ``(names, reason)`` one per look (the last one repeats);
+    there is always one output, "Synth A"."""
+
+    def __init__(self, looks):
+        self.looks = list(looks)
+        self.last = PortList()
+
+    def __call__(self, backend, direction):
+        if direction == "output":
+            return PortList(("Synth A",))
+        if self.looks:
+            names, reason = self.looks.pop(0)
+            self.last = PortList(tuple(names), reason)
+        return self.last
 
 
 class _FakeMidiIn:
-    """The MIDI input part as the watcher uses it, with ports that come and go."""
+    """The MIDI input part as the watcher uses it."""
 
-    def __init__(self, polls):
-        self.polls = list(polls)
+    def __init__(self):
         self.opened = []
-        self.midi = _FakeMidi()
+        self.is_open = False
 
-    def input(self, backend=None):
-        return self.midi
-
-    def poll(self):
-        if not self.polls:
-            return [], []
-        appeared, vanished, reason = self.polls.pop(0)
-        self.midi.reason = reason
-        return appeared, vanished
+    def poll(self, names=None, backend=None):
+        return [], []
 
     def open(self, name, backend=None):
         self.opened.append(name)
@@ -149,28 +151,25 @@ class _FakeMidiIn:
 
 
 class _FakeMidiOut:
-    def output(self, backend=None):
-        return self
+    backend = None
 
-    def list_output_ports(self):
-        return ["Synth A"], None
-
-    def poll(self):
+    def poll(self, names=None, backend=None):
         pass
 
 
 class _FakeMidiEngine:
     """The engine's MIDI parts, as the watcher uses them."""
 
-    def __init__(self, polls):
-        self.midi_in = _FakeMidiIn(polls)
+    def __init__(self):
+        self.midi_in = _FakeMidiIn()
         self.midi_out = _FakeMidiOut()
 
 
 def test_midi_port_list_follows_hot_plug(window, qtbot):
-    engine = _FakeMidiEngine([([], [], "no MIDI input ports: is a MIDI keyboard connected and switched on?"),
-                              (["Keys 1"], [], None), (["Pads"], [], None), ([], ["Keys 1"], None)])
-    watcher = MidiWatcher(engine, interval_s=0.02)
+    engine = _FakeMidiEngine()
+    lister = _ScriptedPorts([([], "no MIDI input ports: is a MIDI keyboard connected and switched on?"),
+                             (["Keys 1"], None), (["Keys 1", "Pads"], None), (["Pads"], None)])
+    watcher = MidiWatcher(engine, "fake", interval_s=0.02, lister=lister)
     seen = []
     watcher.portsChanged.connect(lambda names, reason: (seen.append(list(names)),
                                                         window.midi_panel.set_ports(names, reason)))
@@ -187,17 +186,16 @@ def test_midi_port_list_follows_hot_plug(window, qtbot):
 
 
 def test_a_chosen_keyboard_that_is_not_plugged_in_is_opened_when_it_appears(qtbot):
-    engine = _FakeMidiEngine([([], [], None), ([], [], None), (["Keys"], [], None)])
-    engine.midi_in.midi.is_open = False
-    engine.midi_in.midi.port_vanished = False
-    watcher = MidiWatcher(engine, interval_s=0.05)
+    engine = _FakeMidiEngine()
+    lister = _ScriptedPorts([([], None), ([], None), (["Keys"], None)])
+    watcher = MidiWatcher(engine, "fake", interval_s=0.05, lister=lister)
     waiting = []
-    watcher.waiting.connect(waiting.append)
+    watcher.waiting.connect(lambda name, missing: waiting.append((name, missing)))
     watcher.request_open("Keys")  # saved from the last run; not plugged in yet
     watcher.start()
     try:
         qtbot.waitUntil(lambda: engine.midi_in.opened == ["Keys"], timeout=5000)
-        assert waiting == ["Keys"]  # said once, not an error
+        assert waiting == [("Keys", "")]  # said once, not an error
     finally:
         watcher.stop()
 
