@@ -92,7 +92,7 @@ class MidiOutput(NoteSink, PluggedPort):
         back."""
         if names is None:
             names, _ = self.list_output_ports()
-        return self.follow(names, self._sink_lock, on_lost=self._held.clear)  # the device took its notes
+        return self.follow(names, self._sink_lock, on_lost=self._forget_all_locked)  # the device took its notes
 
     # -- NoteSink hooks -------------------------------------------------------------------------------------------
     def _note_on(self, pitch: int, velocity: int) -> None:
@@ -112,13 +112,11 @@ class MidiOutput(NoteSink, PluggedPort):
         self._port_name = None
 
     # -- helpers ------------------------------------------------------------------------------------------------
-    def _release_all_locked(self) -> None:
-        if self._port is None:
-            return
-        for pitch in sorted(self._held):
-            self._note_off(pitch)
-        self._held.clear()
-        self._panic(False)
+    def _release_all_locked(self, immediate: bool = False) -> None:
+        if self._port is not None:
+            super()._release_all_locked(immediate)
+        else:  # nothing to tell a port that is not there
+            self._forget_all_locked()
 
     def _send(self, kind: str, **fields) -> None:
         port = self._port

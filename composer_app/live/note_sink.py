@@ -38,16 +38,20 @@ class NoteSink:
             self._note_off(pitch)
 
     def all_notes_off(self, immediate: bool = False) -> None:
-        """A note-off for every note sounding, then whatever else silences this sink (:meth:`_panic`)."""
+        """A note-off for every note sounding, then whatever else silences this sink (:meth:`_panic`);
+        ``immediate`` also cuts what still rings (release tails, reverb)."""
         with self._sink_lock:
             if self.closed:
                 return
-            for pitch in sorted(self._held):
-                self._note_off(pitch)
-            self._held.clear()
-            self._panic(immediate)
+            self._release_all_locked(immediate)
 
-    panic = all_notes_off
+    def reset(self) -> None:
+        """All notes off (mido's ``reset``): what a stop or a switch sends."""
+        self.all_notes_off(False)
+
+    def panic(self) -> None:
+        """All sound off (mido's ``panic``): nothing rings on, not even release tails."""
+        self.all_notes_off(True)
 
     @property
     def sounding_notes(self) -> frozenset[int]:
@@ -68,6 +72,18 @@ class NoteSink:
         with self._sink_lock:
             self.closed = True
             self._close()
+
+    # -- for subclasses, with the lock held ---------------------------------------------------------------------
+    def _release_all_locked(self, immediate: bool = False) -> None:
+        """A note-off for each sounding note, then :meth:`_panic`."""
+        for pitch in sorted(self._held):
+            self._note_off(pitch)
+        self._held.clear()
+        self._panic(immediate)
+
+    def _forget_all_locked(self) -> None:
+        """The sounding notes are gone without a note-off (a device unplugged, a synth re-made)."""
+        self._held.clear()
 
     # -- hooks --------------------------------------------------------------------------------------------------
     def _note_on(self, pitch: int, velocity: int) -> None:

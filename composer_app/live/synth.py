@@ -203,7 +203,7 @@ class Synth(Instrument):
             self._sfid = self._fs.sfload(str(self._soundfont)) if self._soundfont else -1
             if self._sfid >= 0:
                 self._select_locked(self._program)
-            self._held.clear()
+            self._forget_all_locked()
             old.delete()
 
     # -- playing (the note sink's hooks, called with its lock held) ------------------------------------------

@@ -183,3 +183,31 @@ def test_midi_out_needs_a_real_port_and_channel():
     with pytest.raises(UserError, match="channel"):
         MidiOutput(channel=16)
     assert issubclass(MidiOutput, NoteSink)
+
+
+class _Recording(NoteSink):
+    def __init__(self):
+        super().__init__()
+        self.calls = []
+
+    def _note_on(self, pitch, velocity):
+        self.calls.append(("on", pitch))
+
+    def _note_off(self, pitch):
+        self.calls.append(("off", pitch))
+
+    def _panic(self, immediate):
+        self.calls.append(("panic", immediate))
+
+
+def test_reset_is_all_notes_off_and_panic_all_sound_off():
+    """mido's words: ``reset`` ends every sounding note, ``panic`` also cuts what still rings."""
+    sink = _Recording()
+    sink.note_on(64)
+    sink.note_on(60)
+    sink.reset()
+    assert sink.calls[2:] == [("off", 60), ("off", 64), ("panic", False)] and sink.sounding_notes == frozenset()
+    sink.note_on(67)
+    sink.calls.clear()
+    sink.panic()
+    assert sink.calls == [("off", 67), ("panic", True)]
