@@ -1,8 +1,9 @@
 """Score the shipped checkpoints, their `--recipe original` twins and the baselines on the test split and, when
 its folder exists, on a held-out collection; plus musical statistics of generated melodies. Writes
-docs/results.md (the README's tables) and docs/results.json.
+docs/results.md (the README's tables) and docs/results.json; what the models play is measured by
+scripts/what_it_plays.py (docs/what_it_plays.md).
 
-Usage: .venv/bin/python scripts/make_results.py [--sample-melodies N] [--heldout DIR]
+Usage: .venv/bin/python scripts/make_results.py [--heldout DIR]
 
 The held-out folder is written by `scripts/heldout_melodies.py miscFolk --out heldout/miscFolk` (the default
 DIR): a music21 collection no training tune comes from, repeats as written.
@@ -24,7 +25,6 @@ from composer_app.checkpoints import default_checkpoint, load_checkpoint  # noqa
 from composer_app.commands.evaluate import load_inputs  # noqa: E402
 from composer_app.data.corpus import load_melodies  # noqa: E402
 from composer_app.evaluation import baseline_scores, score, short_term_scores  # noqa: E402
-from composer_app.musical_stats import STATS, compare_generated  # noqa: E402
 
 ARCHS = ("vanilla_rnn", "lstm_attn", "attention_rnn")
 TABLE_HEAD = ["| model | notes | NLL | perplexity | accuracy | NLL mixed with short-term | training |",
@@ -84,7 +84,6 @@ MIX_NOTE = ("'NLL mixed with short-term': the model's distribution mixed with th
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--sample-melodies", type=int, default=100)
     ap.add_argument("--heldout", type=Path, default=ROOT / "heldout" / "miscFolk",
                     help="folder of held-out MIDI melodies (scripts/heldout_melodies.py); skipped when missing")
     args = ap.parse_args()
@@ -92,13 +91,6 @@ def main() -> int:
     test = [m.notes for m in load_melodies("test", progress=False)]
     train = [m.notes for m in load_melodies("train", progress=False)]
     results, rows = score_all(test, train)
-    results["musical"] = {}
-    for arch in ARCHS:
-        for kind in ("offline", "live"):
-            path = default_checkpoint(arch, kind)
-            if path.exists():
-                results["musical"][f"{arch}_{kind}"] = compare_generated(
-                    load_checkpoint(path), test, profile="default", seed=0, max_melodies=args.sample_melodies)
     lines = [
         "### Test split: likelihood and accuracy",
         "",
@@ -124,22 +116,9 @@ def main() -> int:
             *held_rows,
             "",
         ]
-    lines += [
-        "### Musical statistics of generated melodies",
-        "",
-        f"For the rhythms of the first {args.sample_melodies} test tunes, profile `default`, seed 0 "
-        "(`everybody-compose evaluate CHECKPOINT --split test --sample`); 'real' is the actual tunes. "
-        "repeated_patterns: the share of 4-note interval patterns heard earlier in the same melody.",
-        "",
-        "| model | " + " | ".join(STATS) + " |",
-        "| --- | " + " | ".join("---" for _ in STATS) + " |",
-    ]
-    real = None
-    for key, sample in results["musical"].items():
-        lines.append(f"| {key} | " + " | ".join(f"{sample['generated'][k]:.2f}" for k in STATS) + " |")
-        real = sample["real"]
-    if real:
-        lines.append("| *real tunes* | " + " | ".join(f"{real[k]:.2f}" for k in STATS) + " |")
+    lines += ["### What the models play", "",
+              "The two-sample test of generated against real melodies, every model and profile: "
+              "`docs/what_it_plays.md` (written by `scripts/what_it_plays.py`).", ""]
     (ROOT / "docs").mkdir(exist_ok=True)
     (ROOT / "docs" / "results.md").write_text("\n".join(lines) + "\n")
     (ROOT / "docs" / "results.json").write_text(json.dumps(results, indent=1, default=float))
