@@ -1,5 +1,5 @@
 """Score the shipped checkpoints, their `--recipe original` twins and the baselines on the test split and, when
-its folder exists, on a held-out collection; plus musical statistics of generated melodies. Writes
+its folder exists, on a held-out collection. Writes
 docs/results.md (the README's tables) and docs/results.json; what the models play is measured by
 scripts/what_it_plays.py (docs/what_it_plays.md).
 
