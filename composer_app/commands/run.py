@@ -11,7 +11,8 @@ def add_arguments(p) -> None:
     p.add_argument("--data-dir", default=None,
                    help="folder for takes and crash recovery (default: the platform's user data folder)")
     p.add_argument("--no-audio", action="store_true", help="do not open a sound device (play silently)")
-    p.add_argument("--no-midi", action="store_true", help="do not look for MIDI keyboards")
+    p.add_argument("--no-midi", action="store_true",
+                   help="do not look for MIDI keyboards (MIDI out can still be chosen in the panel)")
     p.add_argument("--midi-port", default=None, help="MIDI input port to listen to (name as listed in the app)")
     p.add_argument("--model", choices=["vanilla_rnn", "lstm_attn", "attention_rnn"], default=None,
                    help="live model to start with (default: the last one chosen, else lstm_attn)")

@@ -161,3 +161,24 @@ def test_no_midi_leaves_midi_out_working(make_window, jack_server, qtbot, tap):
     finally:
         window.close()
         daw.close()
+
+
+def test_a_remembered_keyboard_that_fails_to_open_is_said_calmly_and_forgotten(make_window, jack_server, qtbot,
+                                                                              store, monkeypatch):
+    from composer_app.errors import UserError
+    from composer_app.live.midi_connection import MidiConnection
+
+    def refuse(self, port=None, backend=None, *, virtual=False):
+        raise UserError(f"cannot open MIDI input {port!r}: it is busy")
+
+    with RigProcess(jack_server.name, sender_name="ec-gui-busy") as rig:
+        key = JACK_PREFIX + rig.port_name
+        store.set("midi/port", key)  # chosen last time
+        monkeypatch.setattr(MidiConnection, "open", refuse)
+        window = make_window(midi=True)
+        qtbot.waitUntil(lambda: "MIDI input is off this time" in window.banner.message, timeout=10_000)
+        assert window.banner.level == "info" and "busy" in window.banner.message
+        assert store.get_str("midi/port", "") == "" and window.midi_panel.combo.currentData() == ""
+        window.choices.choose_midi_port(key)  # chosen now, and it fails: that is said as an error
+        qtbot.waitUntil(lambda: window.banner.level == "error", timeout=10_000)
+        assert "busy" in window.banner.message
