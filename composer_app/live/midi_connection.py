@@ -8,7 +8,7 @@ model step there would stall the whole audio graph.
 from __future__ import annotations
 
 from composer_app.errors import UserError
-from composer_app.live.midi_ports import vanished_message
+from composer_app.live.midi_ports import port_for, vanished_message
 
 
 class MidiConnection:
@@ -31,12 +31,9 @@ class MidiConnection:
     def input(self, backend: str | None = None):
         """The :class:`~composer_app.live.midi_in.MidiInput` (made on first use, or anew for another backend);
         list ports with it."""
-        if self._input is None or (backend is not None and self._input.backend_name != backend):
-            from composer_app.live.midi_in import DEFAULT_BACKEND, MidiInput
+        from composer_app.live.midi_in import MidiInput
 
-            if self._input is not None:
-                self._input.close()
-            self._input = MidiInput(backend or DEFAULT_BACKEND, on_vanished=self._vanished)
+        self._input = port_for(self._input, backend, lambda b: MidiInput(b, on_vanished=self._vanished))
         return self._input
 
     @property

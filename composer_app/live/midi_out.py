@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 
 from composer_app.errors import UserError
-from composer_app.live.midi_ports import DEFAULT_BACKEND, MIDI_ERRORS, PluggedPort, vanished_message
+from composer_app.live.midi_ports import DEFAULT_BACKEND, MIDI_ERRORS, PluggedPort, port_for, vanished_message
 from composer_app.live.note_sink import NoteSink
 
 log = logging.getLogger(__name__)
@@ -156,15 +156,12 @@ class MidiOutLink:
 
     def output(self, backend: str | None = None) -> MidiOutput:
         """The :class:`MidiOutput` (made on first use, or anew for another backend); list ports with it."""
-        out = self._out
-        if out is None or (backend is not None and out.backend_name != backend):
-            if out is not None:
-                self._router.midi_out = None
-                out.close()
-            out = MidiOutput(backend or DEFAULT_BACKEND, program=self._program(),
-                             on_vanished=self._vanished)
-            self._out = out
-        return out
+        def forget() -> None:
+            self._router.midi_out = None
+
+        self._out = port_for(self._out, backend, lambda b: MidiOutput(b, program=self._program(),
+                                                                      on_vanished=self._vanished), forget)
+        return self._out
 
     @property
     def is_open(self) -> bool:

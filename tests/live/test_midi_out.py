@@ -211,3 +211,18 @@ def test_reset_is_all_notes_off_and_panic_all_sound_off():
     sink.calls.clear()
     sink.panic()
     assert sink.calls == [("off", 67), ("panic", True)]
+
+
+def test_a_port_of_another_midi_system_replaces_the_open_one(jack_server, tmp_path, tiny_model):
+    from composer_app.live.midi_ports import DEFAULT_BACKEND
+
+    eng = LiveEngine(tiny_model(), audio=False, take_dir=tmp_path, seed=1)
+    try:
+        eng.midi_out.open(backend=JACK_BACKEND, virtual=True)
+        first = eng.midi_out.output()
+        assert eng.midi_out.output(JACK_BACKEND) is first and eng.midi_out.is_open  # same system: kept
+        other = eng.midi_out.output(DEFAULT_BACKEND)  # the player picked a port of the other system
+        assert other is not first and other.backend_name == DEFAULT_BACKEND
+        assert first.port_name is None and not first.is_open and not eng.midi_out.is_open  # the old one closed
+    finally:
+        eng.close()
