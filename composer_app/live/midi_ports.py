@@ -102,7 +102,16 @@ def _libjack():
     lib.jack_get_ports.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong]
     lib.jack_free.argtypes = [ctypes.c_void_p]
     lib.jack_client_close.argtypes = [ctypes.c_void_p]
+    # libjack prints "Cannot connect to server socket…" on stderr for every look while no server runs (once a
+    # second): the panel says it in words instead, and libjack's own lines go to the debug log (for every user
+    # of libjack in this process; they are rare once a server runs). Kept referenced while libjack may call it.
+    lib.jack_set_error_function.argtypes = [_JACK_MESSAGE]
+    lib.jack_set_error_function(_quiet)
     return lib
+
+
+_JACK_MESSAGE = ctypes.CFUNCTYPE(None, ctypes.c_char_p)
+_quiet = _JACK_MESSAGE(lambda text: log.debug("libjack: %s", (text or b"").decode(errors="replace")))
 
 
 def jack_midi_ports(direction: str) -> list[str]:

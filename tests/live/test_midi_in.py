@@ -44,6 +44,14 @@ def test_jack_backend_without_server_gives_reason(monkeypatch):
     assert ports == [] and "no JACK server is running" in reason and "jackd" in reason and "pw-jack" in reason
 
 
+def test_looking_for_a_missing_jack_server_prints_nothing(monkeypatch, capfd):
+    """The panel looks every second; libjack's own complaint would fill the terminal."""
+    monkeypatch.setenv("JACK_DEFAULT_SERVER", "ec-no-such-server")
+    capfd.readouterr()
+    assert MidiInput(JACK_BACKEND).list_input_ports()[0] == []
+    assert "server" not in capfd.readouterr().err
+
+
 class Collector:
     """A note callback that checks the foreign-thread contract: it only queues."""
 
