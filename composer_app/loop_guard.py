@@ -75,9 +75,14 @@ class LoopGuard:
     def banned(self) -> np.ndarray:
         """(rows, 128) mask of the pitches each row may not play now."""
         rows = len(self.history)
+        if not self.active or self._free_to_go():
+            return np.zeros((rows, 128), dtype=bool)
+        return self._rules()
+
+    def _rules(self) -> np.ndarray:
+        """:meth:`banned`, every rule checked."""
+        rows = len(self.history)
         out = np.zeros((rows, 128), dtype=bool)
-        if not self.active:
-            return out
         every = np.arange(rows)
         if self.notes >= 3 and self.count >= self.notes - 1:
             h = self.history[:, -(self.notes - 1):]
@@ -94,10 +99,30 @@ class LoopGuard:
             out[every[same], run[same, -1]] = True
         return out
 
+    def _free_to_go(self) -> bool:
+        """True when no rule can refuse anything now (the common case, checked with a few operations): every
+        row's last ``notes - 1`` pitches hold five or more different ones (no cycle of period 4 or less, no two
+        or three pitches over the windows) and its last two pitches differ (no run)."""
+        if len(self.history) == 1:  # live play, at every key-down: plain Python on a dozen numbers is quickest
+            line = self.history[0].tolist()
+            moving = self.max_run < 1 or self.count < self.max_run or (self.max_run >= 2 and line[-1] != line[-2])
+            if self.notes < 3 or self.count < self.notes - 1:
+                return moving
+            return moving and len(set(line[-(self.notes - 1):])) > self.max_period
+        moving = self.max_run < 1 or self.count < self.max_run or (
+            self.max_run >= 2 and bool((self.history[:, -1] != self.history[:, -2]).all()))
+        if self.notes < 3 or self.count < self.notes - 1:
+            return moving
+        window = np.sort(self.history[:, -(self.notes - 1):], axis=1)
+        varied = (1 + (window[:, 1:] != window[:, :-1]).sum(axis=1)) > self.max_period
+        return bool(varied.all()) and moving
+
     def apply_(self, logp: np.ndarray) -> np.ndarray:
         """Log-probabilities (rows, N) with each row's banned pitches removed and the row renormalised (in place
         where something is banned; rows where nothing else is allowed are left as they are)."""
-        ban = self.banned()
+        if not self.active or self._free_to_go():
+            return logp
+        ban = self._rules()
         rows = np.flatnonzero(ban.any(axis=1))
         if not len(rows):
             return logp

@@ -36,8 +36,10 @@ STRATEGIES = ("stochastic", "rank", "beam")
 MIN_LOOP_GUARD, MAX_LOOP_GUARD = 3, 64
 #: Beyond these the arithmetic itself breaks (1 / T overflows) or the search outgrows memory and patience.
 MIN_TEMPERATURE, MAX_TEMPERATURE, MAX_BEAMS = 0.01, 100.0, 64
-#: Lines drawn for a gap between kept notes, of which the best lead into what follows (docs/infill.md).
-INFILL_CANDIDATES = 16
+#: Lines drawn for a gap between kept notes, of which the best lead into what follows (docs/infill.md); fewer
+#: for a long take, so that all candidates together step at most INFILL_NOTES notes (a Recolour of a selection
+#: stays well under half a second: `bench generate`).
+INFILL_CANDIDATES, INFILL_NOTES = 16, 4096
 
 
 @dataclass(frozen=True)
@@ -266,6 +268,7 @@ class PitchHead:
         self.rows = np.arange(rows)
         self.top_k = min(settings.top_k, len(bias))
         self.top_p = settings.top_p
+        self.untruncated = self.top_k >= len(bias) and self.top_p >= 1.0
         self.steer = float(settings.steer)
         self._off_side = np.float32(math.log1p(-self.steer) if self.steer < 1 else -np.inf)
         self.guard = LoopGuard(settings.loop_guard, rows, settings.max_run)
@@ -321,26 +324,26 @@ class PitchHead:
         nucleus (at least one), as the original did: sorted by probability, nucleus first, then at most
         ``top_k``. ``uniform``: one number in [0, 1) per row (``rng.random``).
 
-        The kept pitches are a prefix of the sorted row, so one cumulative sum serves both the nucleus and
-        the inverse-CDF draw: the first pitch whose cumulative probability exceeds ``u * kept total`` is
-        drawn, which is never past the prefix and never a pitch of probability 0. The per-row walk over
-        ``top_k`` numbers is plain Python: for a few rows it costs less than the NumPy calls doing it would.
+        Without truncation (``top_k`` 128, ``top_p`` 1) the draw is the inverse CDF over the pitches in their
+        own order. Otherwise the kept pitches are a prefix of the sorted row, so one cumulative sum serves both the
+        nucleus and the inverse-CDF draw: the first pitch whose cumulative probability exceeds ``u * kept total`` is
+        drawn, which is never past the prefix and never a pitch of probability 0. Both are counts over the
+        nondecreasing cumulative sums (a few NumPy calls for all rows: without truncation a row has 128 pitches,
+        and walking them in Python cost more than the model's step).
         """
+        if self.untruncated:  # every pitch may be drawn: the inverse CDF in pitch order needs no sort
+            cum = np.add.accumulate(np.exp(logp, dtype=np.float64), axis=1)
+            pitches = (cum <= (uniform * cum[:, -1])[:, None]).sum(axis=1)  # the first pitch past u * total
+            pitches = np.minimum(pitches, logp.shape[1] - 1)
+            rows = np.arange(len(logp))
+            return pitches.astype(np.int64), logp[rows, pitches].astype(np.float64)
         top, idx = torch.topk(torch.from_numpy(logp), self.top_k)  # most likely first
-        cums = np.add.accumulate(np.exp(top.numpy()), axis=1).tolist()
-        tops, idxs, us, top_p = top.tolist(), idx.tolist(), uniform.tolist(), self.top_p
-        pitches, chosen = [], []
-        for row, cum in enumerate(cums):
-            kept = 1
-            while kept < len(cum) and cum[kept - 1] < top_p:  # the mass before pitch `kept` is in the nucleus
-                kept += 1
-            x = us[row] * cum[kept - 1]
-            j = 0
-            while cum[j] <= x and j < kept - 1:
-                j += 1
-            pitches.append(idxs[row][j])
-            chosen.append(tops[row][j])
-        return np.array(pitches, dtype=np.int64), np.array(chosen)
+        cum = np.add.accumulate(np.exp(top.numpy()), axis=1)
+        kept = 1 + (cum[:, :-1] < self.top_p).sum(axis=1)  # the mass before pitch `kept` is in the nucleus
+        rows = self.rows[: len(cum)] if len(cum) <= len(self.rows) else np.arange(len(cum))
+        x = uniform * cum[rows, kept - 1]
+        j = np.minimum((cum <= x[:, None]).sum(axis=1), kept - 1)
+        return idx.numpy()[rows, j].astype(np.int64), top.numpy()[rows, j].astype(np.float64)
 
 
 def model_beats(loaded: LoadedModel, rests, durs) -> torch.Tensor:
@@ -382,8 +385,9 @@ def generate_variations(loaded: LoadedModel, rests, durs, settings: SamplingSett
     All are drawn in one batch (the rows of one session), so four cost little more than one. With the "rank"
     strategy ``num_beams`` candidates are drawn (at least ``count``) and the likeliest ``count`` distinct
     ones kept; "beam" draws its variations as "rank" does (beam search's lines differ by a note or two).
-    ``fixed`` (see :func:`generate`): at least :data:`INFILL_CANDIDATES` lines are drawn for the notes to
-    change, and those under which the kept notes after them are likeliest are kept."""
+    ``fixed`` (see :func:`generate`): up to :data:`INFILL_CANDIDATES` lines are drawn for the notes to change
+    (fewer for long takes: :data:`INFILL_NOTES`), and those under which the kept notes after them are likeliest
+    are kept."""
     if len(rests) == 0:
         return [np.zeros(0, dtype=np.int64)] * count
     contour = _checked_contour(contour, len(rests))
@@ -392,7 +396,7 @@ def generate_variations(loaded: LoadedModel, rests, durs, settings: SamplingSett
         fixed = np.asarray(fixed, dtype=np.int64)
         if fixed.shape != (len(rests),):
             raise UserError(f"{fixed.size} kept pitches for {len(rests)} notes")
-        rows = max(rows, INFILL_CANDIDATES)
+        rows = max(rows, min(INFILL_CANDIDATES, INFILL_NOTES // len(rests)))
     lines = ranked_lines(loaded, rests, durs, settings, rows, seed, progress, contour, fixed)
     distinct: list[np.ndarray] = []
     for line in lines:

@@ -70,3 +70,15 @@ def test_three_pitches_may_not_fill_twenty_notes():
     line = [69, 70, 72, 72, 70, 69, 72, 72, 70, 72, 69, 70, 72, 72, 72, 70, 69, 72, 70]  # 19 notes, 3 pitches
     assert banned(_played(LoopGuard(12), line)) == [[69, 70, 72]]
     assert banned(_played(LoopGuard(12), [67] + line[1:])) == [[]]  # a fourth pitch in the window
+
+
+def test_the_quick_check_never_hides_a_refusal():
+    rng = np.random.default_rng(0)
+    for _ in range(600):
+        notes, max_run, rows = int(rng.choice([0, 4, 8, 12])), int(rng.choice([0, 1, 2, 4])), int(rng.choice([1, 3]))
+        guard = LoopGuard(notes, rows=rows, max_run=max_run)
+        pool = rng.choice(np.arange(55, 80), size=int(rng.integers(2, 8)), replace=False)
+        for _ in range(int(rng.integers(0, 30))):
+            guard.push(rng.choice(pool, size=rows))
+            if guard.active and guard._free_to_go():
+                assert not guard._rules().any()

@@ -188,3 +188,15 @@ def test_settings_beyond_what_arithmetic_and_memory_can_take_are_refused():
                 {"loop_guard": 2}, {"loop_guard": 10**6}, {"max_run": -1}, {"strategy": "greedy"}):
         with pytest.raises(UserError):
             SamplingSettings(**bad)
+
+
+def test_an_untruncated_draw_follows_the_distribution_and_never_a_locked_pitch():
+    logp = np.full((1, 128), -np.inf, dtype=np.float32)
+    logp[0, [60, 64, 67]] = np.log([0.5, 0.3, 0.2])
+    head = PitchHead(SamplingSettings(top_k=128, top_p=1.0))
+    assert head.untruncated
+    u = np.random.default_rng(0).random(6000)
+    drawn = np.array([head.draw(logp, u[i:i + 1])[0][0] for i in range(len(u))])
+    assert set(drawn.tolist()) == {60, 64, 67}
+    assert abs((drawn == 60).mean() - 0.5) < 0.03 and abs((drawn == 67).mean() - 0.2) < 0.03
+    assert head.draw(logp, np.zeros(1))[0][0] == 60  # u = 0: the first pitch with any probability

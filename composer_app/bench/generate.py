@@ -2,7 +2,7 @@
 model (a Recolour), beside the straightforward beam search in the same run: one beam and one candidate at a
 time in Python, each beam stepped alone through the model's plain reference ``step`` (the original's method);
 and Recolour's four variations drawn in one batch, beside four lines drawn one after the other, and four
-variations of a selection (the middle quarter composed again around the rest, from 16 candidates).
+variations of a selection (the middle quarter composed again around the rest, from up to 16 candidates).
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ def measure(arch: str, beats: int = 512, seed: int = 0, repeats: int = 5) -> dic
     stochastic = SamplingSettings()
     # The original project's search (no loop guard), so that both sides do the same work.
     beam = SamplingSettings(strategy="beam", num_beams=5, beam_prob=0.5, loop_guard=0, max_run=0)
-    # A Recolour of a selection: the middle quarter composed again around the rest (INFILL_CANDIDATES lines).
+    # A Recolour of a selection: the middle quarter composed again around the rest (sampling.INFILL_CANDIDATES).
     middle_blank = rng.integers(55, 80, size=beats)
     middle_blank[3 * beats // 8: 5 * beats // 8] = -1
     threads = torch.get_num_threads()
