@@ -24,6 +24,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from composer_app.errors import UserError
+from composer_app.platform_help import JACK, install_hint
 
 
 def _jack():
@@ -32,7 +33,7 @@ def _jack():
     except (ImportError, OSError) as exc:
         raise UserError(
             "the JACK-Client Python package and libjack are needed for this "
-            "(pip install JACK-Client; Debian: sudo apt-get install --no-install-recommends jackd2)"
+            f"(pip install JACK-Client; {install_hint(JACK)})"
         ) from exc
     return jack
 
@@ -152,7 +153,7 @@ class JackServer:
         if self.running:
             return self
         if not self.jackd:
-            raise UserError("jackd is not installed (Debian/Ubuntu: sudo apt-get install --no-install-recommends jackd2)")
+            raise UserError(f"jackd is not installed ({install_hint(JACK)})")
         jack = _jack()
         import tempfile
 
@@ -563,11 +564,6 @@ class RigProcess:
     @property
     def frames_recorded(self) -> int:
         return self._call("info")["frames_recorded"]
-
-    def current_frame(self) -> int:
-        """JACK frame time just past the last recorded frame."""
-        info = self._call("info")
-        return (info["first_frame"] or 0) + info["frames_recorded"]
 
     def wait_onset(self, frame: int, threshold: float = 0.01, timeout: float = 2.0) -> int | None:
         return self._call("wait_onset", frame, threshold, timeout)

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from composer_app.errors import UserError
+from composer_app.platform_help import JACK, install_hint
 
 BLOCK_SIZES = (64, 128, 256)
 RATE = 44100
@@ -161,7 +162,7 @@ def measure_block(blocksize: int, loaded, taps: list[Tap], *, program: int = PRO
     own = server is None
     if own:
         if jack_rig.jackd_path() is None:
-            raise UserError("bench live needs jackd (Debian/Ubuntu: sudo apt-get install --no-install-recommends jackd2)")
+            raise UserError(f"bench live needs jackd ({install_hint(JACK)})")
         server = jack_rig.JackServer(rate=rate, period=blocksize).start()
     seconds = (taps[-1].at_s + taps[-1].hold_s if taps else 0) + 3.0
     try:

@@ -23,10 +23,16 @@ import time
 from dataclasses import dataclass
 
 from composer_app.live.synth import Synth
+from composer_app.platform_help import LINUX, MACOS, PORTAUDIO, WINDOWS, current_system, install_hint
 
 DEFAULT_BLOCKSIZE = 128
 DEFAULT_LATENCY = "low"
 NO_DEVICE_HINT = "running silent: tapping, the melody and export still work"
+#: The host APIs whose default output plays when the player chose no device, best first: the same low-latency
+#: intent on every system. PortAudio's own default on Windows is MME, which buffers about 100 ms; WASAPI (shared)
+#: needs about 10, ASIO (sounddevice's ASIO build, with SD_ENABLE_ASIO set) less. Core Audio is macOS's only
+#: one. On Linux PortAudio's default (ALSA, or PipeWire/PulseAudio through it) is kept; JACK is chosen by name.
+PREFERRED_HOSTAPIS = {LINUX: (), MACOS: ("Core Audio",), WINDOWS: ("ASIO", "Windows WASAPI")}
 
 
 @dataclass(frozen=True)
@@ -92,10 +98,7 @@ def _sounddevice():
     try:
         import sounddevice
     except OSError as exc:  # sounddevice raises OSError('PortAudio library not found')
-        return None, (
-            f"the PortAudio library is missing ({exc}); Debian/Ubuntu: "
-            "sudo apt-get install libportaudio2"
-        )
+        return None, f"the PortAudio library is missing ({exc}); {install_hint(PORTAUDIO)}"
     return sounddevice, None
 
 
@@ -112,6 +115,17 @@ def refresh_devices() -> None:
     sd._initialize()
 
 
+def default_output_device(sd, system: str | None = None) -> int | None:
+    """The device played when none is chosen: the default output of ``system``'s first preferred host API
+    that has one (:data:`PREFERRED_HOSTAPIS`), or None for PortAudio's own default. ``sd``: sounddevice."""
+    apis = list(sd.query_hostapis())
+    for wanted in PREFERRED_HOSTAPIS[system or current_system()]:
+        for api in apis:
+            if api["name"] == wanted and api["default_output_device"] >= 0:
+                return int(api["default_output_device"])
+    return None
+
+
 def list_output_devices() -> list[OutputDevice]:
     """Every device with output channels; [] when PortAudio is missing or sees no device."""
     sd, _ = _sounddevice()
@@ -120,7 +134,8 @@ def list_output_devices() -> list[OutputDevice]:
     try:
         devices = sd.query_devices()
         hostapis = sd.query_hostapis()
-        default_out = sd.default.device[1]
+        default_out = default_output_device(sd)
+        default_out = sd.default.device[1] if default_out is None else default_out
     except sd.PortAudioError:
         return []
     found = []
@@ -270,7 +285,8 @@ class AudioOutput:
         if sd is None:
             return AudioStatus(False, f"no sound: {reason}; {NO_DEVICE_HINT}")
         try:
-            info = sd.query_devices(self.device, kind="output")
+            device = self.device if self.device is not None else default_output_device(sd)
+            info = sd.query_devices(device, kind="output")
         except ValueError as exc:  # no device matches the name, or the name is ambiguous
             return AudioStatus(False, f"no sound: {exc}; choose another output device; {NO_DEVICE_HINT}")
         except sd.PortAudioError:

@@ -5,8 +5,10 @@ Why one module: opening, closing, reopening after an unplug, the errors rtmidi r
 MIDI system is missing" are the same for an input and an output; :mod:`midi_in` and :mod:`midi_out` only add
 what differs (a callback that receives notes, a port that sends them).
 
-Two MIDI systems on Linux: the ALSA sequencer (rtmidi's default API) and JACK MIDI (rtmidi's ``UNIX_JACK`` API),
-which runs wherever a JACK server runs (jackd, or PipeWire's JACK), also on machines without ``/dev/snd/seq``.
+Two MIDI systems: the platform's own (:func:`native_backend`: the ALSA sequencer on Linux, CoreMIDI on macOS,
+WinMM on Windows, named explicitly so rtmidi never falls back to another API by itself) and JACK MIDI (rtmidi's
+``UNIX_JACK`` API), which runs wherever a JACK server runs (jackd, or PipeWire's JACK), also on machines without
+``/dev/snd/seq``, and where this python-rtmidi was built with it (Linux and macOS wheels; not Windows').
 The player picks a port from one list; JACK ports carry the prefix :data:`JACK_PREFIX` there (and in the saved
 settings), so one string says both the system and the port: :func:`port_key` / :func:`parse_port_key`.
 
@@ -26,12 +28,32 @@ from dataclasses import dataclass
 from functools import cache
 
 from composer_app.errors import UserError
+from composer_app.platform_help import (
+    LINUX,
+    MACOS,
+    WINDOWS,
+    current_system,
+    jack_start_help,
+    no_midi_system_help,
+)
 
 log = logging.getLogger(__name__)
 
-#: rtmidi with the platform's default API (ALSA sequencer on Linux, CoreMIDI on macOS, WinMM on Windows).
-DEFAULT_BACKEND = "mido.backends.rtmidi"
-ALSA_BACKEND = "mido.backends.rtmidi/LINUX_ALSA"
+#: rtmidi's API for each system's own MIDI layer (mido takes it after a slash: "mido.backends.rtmidi/LINUX_ALSA").
+NATIVE_API = {LINUX: "LINUX_ALSA", MACOS: "MACOSX_CORE", WINDOWS: "WINDOWS_MM"}
+#: Words in rtmidi's errors that say the system's own MIDI layer failed (not just a port): see no_system_reason.
+_NATIVE_ERROR_WORDS = {LINUX: ("ALSA", "seq"), MACOS: ("Core", "OS-X"), WINDOWS: ("WinMM", "Windows MM")}
+
+
+def native_backend(system: str | None = None) -> str:
+    """The mido backend of ``system``'s own MIDI layer (default: this one). Named, not left to rtmidi: with no
+    API given rtmidi takes the first compiled API that has ports, which on Linux can be JACK (see above)."""
+    return f"mido.backends.rtmidi/{NATIVE_API[system or current_system()]}"
+
+
+#: The platform's own MIDI system (ALSA sequencer on Linux, CoreMIDI on macOS, WinMM on Windows).
+DEFAULT_BACKEND = native_backend()
+ALSA_BACKEND = native_backend(LINUX)
 #: JACK MIDI: works without any hardware (the tests and the latency bench use it).
 JACK_BACKEND = "mido.backends.rtmidi/UNIX_JACK"
 #: How a JACK port is shown in the port lists and kept in the settings: "JACK: system:midi_capture_1".
@@ -40,9 +62,6 @@ JACK_PREFIX = "JACK: "
 #: What rtmidi and mido raise when a MIDI system, port or message is refused (rtmidi.SystemError is an OSError).
 MIDI_ERRORS = (OSError, RuntimeError, ImportError, ValueError)
 
-#: Where a JACK server is missing, what to do about it (said in the MIDI panel and in errors).
-HOW_TO_GET_JACK = ("start a JACK server (`jackd -d alsa`, or QjackCtl), or run the app through PipeWire's JACK "
-                   "(`pw-jack everybody-compose`)")
 
 
 def is_jack(backend: str) -> bool:
@@ -92,9 +111,13 @@ _JACK_PORT_IS_OUTPUT = 0x02
 _JACK_MIDI_TYPE = b"8 bit raw midi"
 
 
+#: libjack's file where find_library does not find it (JACK2's Windows installer: libjack64.dll).
+_LIBJACK_FILE = {LINUX: "libjack.so.0", MACOS: "libjack.0.dylib", WINDOWS: "libjack64.dll"}
+
+
 @cache
 def _libjack():
-    name = ctypes.util.find_library("jack") or "libjack.so.0"
+    name = ctypes.util.find_library("jack") or _LIBJACK_FILE[current_system()]
     lib = ctypes.CDLL(name)  # OSError when libjack is not installed
     lib.jack_client_open.restype = ctypes.c_void_p
     lib.jack_client_open.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.POINTER(ctypes.c_int)]
@@ -173,11 +196,9 @@ def no_system_reason(exc: BaseException, backend: str, direction: str) -> str:
     "MidiOutAlsa::initialize: error creating ALSA sequencer client object", tells them nothing)."""
     text = str(exc).strip() or type(exc).__name__
     if is_jack(backend) or "Jack" in text:
-        return f"no JACK MIDI {direction}: no JACK server is running; {HOW_TO_GET_JACK}"
-    if "ALSA" in text or "seq" in text.lower():
-        return (f"no MIDI {direction}: this machine has no ALSA sequencer (/dev/snd/seq), which MIDI ports need "
-                "on Linux; load it with `sudo modprobe snd-seq` (add snd-seq to /etc/modules to keep it), or use "
-                "JACK MIDI")
+        return f"no JACK MIDI {direction}: no JACK server is running; {jack_start_help()}"
+    if any(word.lower() in text.lower() for word in _NATIVE_ERROR_WORDS[current_system()]):
+        return f"no MIDI {direction}: {no_midi_system_help()}"
     return f"no MIDI {direction}: {text}"
 
 

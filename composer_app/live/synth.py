@@ -27,6 +27,7 @@ import numpy as np
 
 from composer_app.errors import UserError
 from composer_app.live.instrument import BadSoundfont, Instrument
+from composer_app.platform_help import FLUIDSYNTH, missing_library
 
 MIDI_CHANNELS = 16
 PERCUSSION_CHANNEL = 9
@@ -49,10 +50,7 @@ def _fluidsynth():
     try:
         import fluidsynth
     except (ImportError, OSError) as exc:
-        raise UserError(
-            "the FluidSynth library was not found "
-            "(Debian/Ubuntu: sudo apt-get install --no-install-recommends libfluidsynth3)"
-        ) from exc
+        raise UserError(missing_library(FLUIDSYNTH)) from exc
     return fluidsynth
 
 
