@@ -28,6 +28,7 @@ from composer_app.live.midi_ports import (
     parse_port_key,
     port_key,
 )
+from composer_app.platform_help import has_virtual_midi_ports, virtual_port_help
 
 log = logging.getLogger(__name__)
 POLL_S = 1.0
@@ -41,6 +42,8 @@ OUT_OFF = "off"
 VIRTUAL = "<virtual>"
 JACK_VIRTUAL = port_key(JACK_BACKEND, VIRTUAL)
 NO_INPUT = "MIDI input is off (--no-midi); MIDI out still works."
+#: The out list's (disabled) entry where the system has no virtual ports (Windows): where to look instead.
+NO_VIRTUAL = "no virtual port on this system: use loopMIDI"
 
 
 def out_label(key: str) -> str:
@@ -175,6 +178,10 @@ class MidiWatcher(QObject):
             return
         backend, name = parse_port_key(key, self.backends[0])
         virtual = name == VIRTUAL
+        if virtual and backend != JACK_BACKEND and not has_virtual_midi_ports():
+            self.outFailed.emit(key, virtual_port_help())  # e.g. a setting saved on Linux, read on Windows
+            self.outOpened.emit("")
+            return
         try:
             opened = self.engine.midi_out.open(None if virtual else name, backend, virtual=virtual,
                                                channel=channel)
@@ -271,17 +278,30 @@ class MidiPanel(QGroupBox):
         self.outChosen.emit(self.wanted_out, self.channel.value() - 1)
 
     def set_out_ports(self, names: list[str], reason: str) -> None:
-        """The outputs to choose from: off, a virtual port, and ``names`` (the chosen one kept if gone)."""
+        """The outputs to choose from: off, a virtual port (where the system has them; else a disabled entry
+        that says what to use instead), and ``names`` (the chosen one kept if gone)."""
         current = self.out.currentData() or self.wanted_out
+        virtual = has_virtual_midi_ports()
         self.out.blockSignals(True)
         self.out.clear()
-        for key in ["", VIRTUAL, *names]:
+        for key in ["", *([VIRTUAL] if virtual else []), *names]:
             self.out.addItem(out_label(key) if key else OUT_OFF, key)
+        if not virtual:
+            self._add_no_virtual_entry()
         if current and self.out.findData(current) < 0:
             self.out.addItem(f"{out_label(current)} (not found)", current)
         self.out.setCurrentIndex(max(0, self.out.findData(current)))
         self.out.blockSignals(False)
-        self.out.setToolTip(reason or "MIDI out: the notes that sound also go to this port")
+        tip = reason or "MIDI out: the notes that sound also go to this port"
+        self.out.setToolTip(tip if virtual else f"{tip}. {virtual_port_help()}")
+
+    def _add_no_virtual_entry(self) -> None:
+        """A greyed entry where the virtual port would be, so a player looking for it reads why it is not
+        there (its tooltip: the loopback driver to install)."""
+        self.out.insertItem(1, NO_VIRTUAL, None)
+        item = self.out.model().item(1)
+        item.setEnabled(False)
+        item.setToolTip(virtual_port_help())
 
     def select_out(self, port: str, channel: int) -> None:
         """Show ``port`` and ``channel`` (0-15) as chosen, without emitting."""
