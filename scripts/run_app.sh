@@ -19,4 +19,11 @@ if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ] && [ -z "${QT_QPA_PLAT
     exit 2
 fi
 
+# macOS: pyfluidsynth looks for Homebrew's FluidSynth under HOMEBREW_PREFIX (a Python not from Homebrew does
+# not search /opt/homebrew/lib by itself); `brew shellenv` sets it in most shells, this covers the others.
+if [ "$(uname -s)" = Darwin ] && [ -z "${HOMEBREW_PREFIX:-}" ] && command -v brew >/dev/null; then
+    HOMEBREW_PREFIX="$(brew --prefix)"
+    export HOMEBREW_PREFIX
+fi
+
 exec "$APP" run "$@"
