@@ -178,7 +178,7 @@ def _replay_journal(path: Path, records: list[tuple[int, dict]], warnings: list[
 
 
 def _looks_like_journal(path: Path, data: bytes) -> bool:
-    if path.suffix == JOURNAL_SUFFIX:
+    if path.suffix.lower() == JOURNAL_SUFFIX:
         return True
     first = data.split(b"\n", 1)[0].strip(b"\x00 \t\r")
     try:

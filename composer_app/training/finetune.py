@@ -149,7 +149,7 @@ def take_files(folder) -> list[Path]:
     folder = Path(folder)
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.iterdir() if p.suffix in (TAKE_SUFFIX, JOURNAL_SUFFIX) and p.is_file())
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in (TAKE_SUFFIX, JOURNAL_SUFFIX) and p.is_file())
 
 
 def _melody_of(index: int, path: Path) -> tuple[np.ndarray | None, str]:
@@ -159,7 +159,7 @@ def _melody_of(index: int, path: Path) -> tuple[np.ndarray | None, str]:
     from composer_app.live.recovery import load_take
     from composer_app.take import TAKE_SUFFIX
 
-    if path.suffix in (TAKE_SUFFIX, JOURNAL_SUFFIX):
+    if path.suffix.lower() in (TAKE_SUFFIX, JOURNAL_SUFFIX):
         try:
             notes = load_take(path).to_melody()
         except UserError as exc:
