@@ -53,3 +53,15 @@ def test_takes_and_journals_are_found_whatever_the_case_of_their_suffix(tmp_path
     for name in ("a.ectake", "B.ECTAKE", "c.JSONL", "notes.txt"):
         (tmp_path / name).write_text("")
     assert [p.name for p in take_files(tmp_path)] == ["B.ECTAKE", "a.ectake", "c.JSONL"]
+
+
+def test_the_readme_tells_a_mac_and_a_windows_user_the_two_commands_and_where_the_detail_is():
+    import re
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for words in ("**macOS**", "brew install fluidsynth", "**Windows**", "py -m composer_app run",
+                  "py -m composer_app test", "pipx install .", "docs/other_systems.md"):
+        assert words in readme, words
+    detail = (ROOT / "docs/other_systems.md").read_text(encoding="utf-8")
+    cited = re.findall(r"`(tests/[\w/]+\.py)`", detail)
+    assert cited and all((ROOT / path).is_file() for path in cited), cited
