@@ -171,17 +171,17 @@ class FullAttentionLSTM(MelodyModel):
         if self.kind == "offline":
             enc, keys = state["memory_enc"], state["memory_keys"]
             t = check_position(state, enc.shape[1])
-            offsets = torch.arange(enc.shape[1]) - t
+            offsets = torch.arange(enc.shape[1], device=enc.device) - t
         else:
             t = position(state)
             new["eh"], new["ec"] = self.encoder.step(beat, state["eh"], state["ec"])
-            slot = torch.tensor([t % self.window])
+            slot = torch.tensor([t % self.window], device=beat.device)
             key = self.decoder.attention.project_keys(new["eh"])
             new["ring_enc"] = state["ring_enc"].index_copy(1, slot, new["eh"][:, None])
             new["ring_keys"] = state["ring_keys"].index_copy(1, slot, key[:, None])
             filled = min(t + 1, self.window)
             enc, keys = new["ring_enc"][:, :filled], new["ring_keys"][:, :filled]
-            offsets = -((t - torch.arange(filled)) % self.window)  # slot s holds beat t - ((t - s) mod window)
+            offsets = -((t - torch.arange(filled, device=beat.device)) % self.window)  # slot s holds beat t - ((t - s) mod window)
         context = self.decoder.attention.context(state["h"], keys, enc, offsets)
         new["h"], new["c"] = self.decoder.step(context, prev_pitch, state["h"], state["c"])
         out = self.decoder.dropout(new["h"])

@@ -104,7 +104,7 @@ class MelodyMemory(nn.Module):
         t = int(state["recall_t"][0]) if len(state["recall_t"]) else 0
         keys, values = state["recall_keys"], state["recall_values"]
         if t > 0:  # the pending key of beat t - 1 now knows which pitch followed it
-            slot = torch.tensor([(t - 1) % self.window])
+            slot = torch.tensor([(t - 1) % self.window], device=keys.device)
             keys = keys.index_copy(1, slot, state["recall_pending"][:, None])
             values = values.index_copy(1, slot, prev_pitch[:, None].long())
         history = torch.cat([prev_pitch[:, None].long(), state["recall_history"][:, :-1]], dim=1)

@@ -17,26 +17,10 @@ one they are shared by every beam instead of copied.
 
 from __future__ import annotations
 
-from typing import Protocol
-
 import torch
 from torch import Tensor, nn
 
 State = dict[str, Tensor]
-
-
-class StepModel(Protocol):
-    """What every model offers (see the module docstring)."""
-
-    name: str
-    kind: str
-    num_notes: int
-
-    def forward(self, beats: Tensor, prev_notes: Tensor) -> Tensor: ...
-
-    def start(self, batch_size: int = 1, beats: Tensor | None = None) -> State: ...
-
-    def step(self, state: State, beat: Tensor, prev_pitch: Tensor) -> tuple[Tensor, State]: ...
 
 
 SHARED = "memory_"

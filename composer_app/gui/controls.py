@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -365,12 +365,3 @@ def _dspin(lo: float, hi: float, step: float, decimals: int, tip: str) -> QDoubl
     box.setKeyboardTracking(False)
     return box
 
-
-def form_row(label: str, widget: QWidget) -> QWidget:
-    row = QWidget()
-    layout = QHBoxLayout(row)
-    layout.setContentsMargins(0, 0, 0, 0)
-    layout.addWidget(QLabel(label))
-    layout.addWidget(widget, 1)
-    row.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-    return row

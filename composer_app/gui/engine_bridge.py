@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Signal
 
 log = logging.getLogger(__name__)
 
@@ -103,11 +103,6 @@ class EngineBridge(QObject):
                     self._pending -= 1
 
         self.engine.submit(run)
-
-    def connect_queued(self, signal, slot) -> None:
-        """Connect with a queued connection even when the emitter is the GUI thread itself, so a slot never
-        runs inside an engine call (tests call the engine from the GUI thread)."""
-        signal.connect(slot, Qt.ConnectionType.QueuedConnection)
 
     def call(self, what: str, fn, *args, tag: str | None = None) -> None:
         """Run ``fn(*args)`` on the engine's worker thread, after every key event already handed over; its

@@ -155,10 +155,6 @@ class BeatCapture:
         """Index of the note sounding now, or None."""
         return self._sounding.index if self._sounding else None
 
-    @property
-    def held_sources(self) -> frozenset:
-        return frozenset(self._held)
-
     def take_time(self, t_ns: int) -> float:
         """``t_ns`` (``perf_counter_ns``) as seconds in the take (0 before the take has started): the one place
         key-event times become take times."""

@@ -123,6 +123,3 @@ def iterate_batches(tunes, seq_len, batch_size, kind, feats, recipe, rng, augmen
     for batch in plan_batches(tunes, seq_len, batch_size, recipe, rng):
         yield batch_tensors(tunes, batch, kind, feats, rng, augment)
 
-
-def count_notes(spans) -> int:
-    return sum(hi - lo for _, lo, hi in spans)
