@@ -293,14 +293,18 @@ class PitchHead:
     def steer_(self, logp: np.ndarray, prev: np.ndarray, direction) -> np.ndarray:
         """Re-weight log-probabilities (rows, 128) by the asked ``direction`` (an int, or one per row; None: as
         they are): the probability of each pitch off the asked side of the row's previous pitch is multiplied
-        by ``1 - steer``, then the row is normalised again. Rows without a previous pitch (the start token), and
-        rows whose asked side holds no pitch the lock and range allow, are left as the model made them.
-        With ``steer`` 0 nothing is computed, so results stay the same bit for bit."""
+        by ``1 - steer``, then the row is normalised again. Rows without a previous pitch (the start token) are
+        left as the model made them. A row whose asked side holds no pitch the lock and range allow (up from
+        the top of the range) is steered to stay where it is (the nearest allowed pitches), not left to jump
+        anywhere. With ``steer`` 0 nothing is computed, so results stay the same bit for bit."""
         if self.steer == 0 or direction is None:
             return logp
         direction = np.broadcast_to(np.asarray(direction, dtype=np.int64), prev.shape)
         allowed = logp > -np.inf
         side = steer_side(prev, direction, allowed)
+        edge = ~side.any(axis=1)
+        if edge.any():  # nothing on the asked side: the same pitch, or the nearest the lock allows
+            side[edge] = steer_side(prev[edge], np.zeros(int(edge.sum()), dtype=np.int64), allowed[edge])
         rows = side.any(axis=1) & (prev > 0)
         if not rows.any():
             return logp

@@ -140,3 +140,14 @@ def test_the_same_key_again_takes_the_nearest_pitch_the_lock_allows():
     side = steer_side(np.array([63, 61]), np.array([0, 0]), allowed)
     assert np.flatnonzero(side[0]).tolist() == [62, 64]
     assert np.flatnonzero(side[1]).tolist() == [61]
+
+
+def test_asked_up_from_the_top_of_the_range_stays_instead_of_jumping():
+    import numpy as np
+
+    from composer_app.sampling import PitchHead, SamplingSettings
+
+    head = PitchHead(SamplingSettings(steer=1.0, low=48, high=72))
+    logp = head.log_probs_(np.zeros((1, 128), dtype=np.float32), np.array([72]))
+    steered = head.steer_(logp, np.array([72]), 1)
+    assert np.flatnonzero(np.isfinite(steered[0])).tolist() == [72]  # nothing above 72 allowed: stay on 72

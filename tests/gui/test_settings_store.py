@@ -88,7 +88,9 @@ def test_the_window_comes_up_with_hostile_settings(qapp, tmp_path, monkeypatch, 
                         banner=w.banner.isVisible())
             w.close()
 
-    QTimer.singleShot(300, look_and_close)
+    poll = QTimer()  # until the window is up (start-up takes longer on a busy machine)
+    poll.timeout.connect(lambda: seen or look_and_close())
+    poll.start(100)
     QTimer.singleShot(30_000, QApplication.quit)
     rc = cli.main(["--data-dir", str(tmp_path / "data"), "--settings", str(settings), "--no-audio", "--no-midi"])
     assert rc == 0
