@@ -87,10 +87,14 @@ def write_melody(path, notes):
     pm.write(str(path))
 
 
-def follow_share(source_pitches, pitches) -> float:
+def follow_share(source_pitches, pitches, low: int = 21, high: int = 108) -> float:
+    """Share of the source's moves the pitches follow; a move asked beyond the range (``low``..``high``) is
+    followed by holding the edge."""
     want = np.sign(np.diff(source_pitches))
-    got = np.diff(pitches)
+    pitches = np.asarray(pitches)
+    got, prev = np.diff(pitches), pitches[:-1]
     ok = np.where(want > 0, got > 0, np.where(want < 0, got < 0, np.abs(got) <= STEP_SEMITONES))
+    ok |= (got == 0) & (((want > 0) & (prev == high)) | ((want < 0) & (prev == low)))
     return float(ok.mean())
 
 

@@ -130,11 +130,14 @@ def test_recolour_is_steered_along_the_keys(window, qtbot, tap, wait_settled):
     steered, steer = _recolour_pitches(window, qtbot, wait_settled, contour=1.0)  # the dialog's own Contour
     assert steer == 1.0
 
-    def ups(pitches):
-        return sum(b > a for a, b in zip(pitches, pitches[1:], strict=False))
+    asked = window.engine.take.asked_contour()[1:]
+    high, low = window.sampling_panel.settings().high, window.sampling_panel.settings().low
 
-    # the profile draws among the model's 4 likeliest pitches, so the asked side is not always open to it
-    assert ups(steered) > ups(free) and ups(steered) >= 10, (free, steered)
+    def followed(pitches):  # moves that go the asked way, or hold the range's edge when it cannot
+        return sum((b - a) * want > 0 or (b == a and (want == 0 or a == (high if want > 0 else low)))
+                   for a, b, want in zip(pitches, pitches[1:], asked, strict=False))
+
+    assert followed(steered) == len(asked) and followed(free) < len(asked), (free, steered)
 
 
 def test_recolour_offers_variations_to_audition_and_keeps_the_one_chosen(window, qtbot, tap, wait_settled):
