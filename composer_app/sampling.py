@@ -1,14 +1,17 @@
-"""Drawing pitches from a model: settings, stochastic sampling, hybrid beam search, and the live stepper.
+"""Drawing pitches from a model: settings, sampling, ranked lines and variations, beam search, the live stepper.
 
 The controls keep the original project's meaning (``top_k``, ``top_p``, ``repeat_decay``, ``temperature``,
 hints, and the hybrid beam search with ``beam_prob``); beyond the original: a scale/range lock, a seed for
 reproducible results, a temperature that really sharpens or flattens the distribution (the original
-divided already-normalised probabilities, which ``multinomial`` ignores), and contour steering (``steer``):
-a direction per note re-weights the model's distribution towards pitches above, below or near the previous one.
+divided already-normalised probabilities, which ``multinomial`` ignores), contour steering (``steer``: a
+direction per note re-weights the model's distribution towards pitches above, below or at the previous one),
+the loop guard (:mod:`composer_app.loop_guard`), whole lines drawn in one batch and ranked by the model
+(the "rank" strategy, Recolour's variations), and composing only some notes around kept ones (``fixed``).
+How the defaults were chosen: ``docs/what_it_plays.md``.
 
 Everything here runs on the models' fast path (:mod:`models.fast`): live steps, and sessions over a whole
-rhythm in which beam search runs all beams as one batch. Steps run under ``torch.inference_mode`` (no autograd
-bookkeeping), so the states and scores they make are for inference only.
+rhythm in which several lines (beams, candidates, variations) run as one batch. Steps run under
+``torch.inference_mode`` (no autograd bookkeeping), so the states and scores they make are for inference only.
 """
 
 from __future__ import annotations
@@ -473,12 +476,6 @@ def ranked_lines(loaded, rests, durs, settings, rows: int = 1, seed=None, progre
         if progress is not None:
             progress(t + 1, n)
     return [out[i] for i in np.argsort(-score, kind="stable")]
-
-
-@torch.inference_mode()
-def stochastic(loaded, rests, durs, settings, seed=None, progress=None, contour=None) -> np.ndarray:
-    """One line drawn beat by beat."""
-    return ranked_lines(loaded, rests, durs, settings, 1, seed, progress, _checked_contour(contour, len(rests)))[0]
 
 
 @torch.inference_mode()
