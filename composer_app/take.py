@@ -5,7 +5,9 @@ time 0 (bar 1 beat 1), ``pitch`` and ``velocity``, plus what the live model saw 
 from. A :class:`Take` holds the notes and a header (model, settings, instrument, tempo, metre); it turns into the
 ``(n, 3)`` melody array the rest of the app uses, a MIDI file, or the ``.ectake`` document a user saves.
 
-On disk times stay integer nanoseconds (:func:`file_time`), as every take file written so far has them.
+On disk times stay integer nanoseconds (:func:`~composer_app.clock.s_to_ns`), as every take file written so far has
+them. How long the model took to step for each note is a diagnostic of the engine, not part of the note: the take
+keeps it apart (:attr:`Take.step_us`), files keep it on each note's record as they always have.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from composer_app.atomic import atomic_write
+from composer_app.clock import ns_to_s, s_to_ns
 from composer_app.errors import UserError
 from composer_app.musical_time import DEFAULT_BPM, parse_time_signature, shown
 from composer_app.pitches import contour_of
@@ -36,14 +39,9 @@ MAX_FILE_NS = 10**18 - 1
 MAX_NOTE_INDEX = 10**9
 
 
-def file_time(seconds: float) -> int:
-    """Seconds in the take as the integer nanoseconds take files hold."""
-    return int(round(seconds * 1e9))
-
-
-def seconds_of(file_ns) -> float:
+def seconds_from_file(file_ns) -> float:
     """A take file's integer nanoseconds as seconds (a ValueError for anything but a time in a take's range)."""
-    return whole(file_ns, 0, MAX_FILE_NS, "time") / 1e9
+    return ns_to_s(whole(file_ns, 0, MAX_FILE_NS, "time"))
 
 
 def whole(value, lo: int, hi: int, name: str) -> int:
@@ -56,7 +54,7 @@ def whole(value, lo: int, hi: int, name: str) -> int:
 
 def seconds(value, name: str) -> float:
     """A non-negative, finite number of seconds (or microseconds) from a file; a ValueError otherwise."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= MAX_FILE_NS / 1e9:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= ns_to_s(MAX_FILE_NS):
         raise ValueError(f"{name} must be a number of seconds, not {shown(value)}")
     return float(value)
 
@@ -74,16 +72,16 @@ class TakeNote:
     rest_s: float = 0.0
     prev_dur_s: float = 0.0
     source: str = ""
-    step_us: float = 0.0
     direction: int | None = None  # +1 up, -1 down, 0 same; None: not steered
     locked: bool = False  # the player keeps this note: no recolour changes it
 
-    def to_record(self) -> dict:
-        """The note as a ``.ectake`` document holds it (``locked`` only when set: older readers ignore it)."""
-        record = {"index": self.index, "start_ns": file_time(self.start), "pitch": self.pitch,
+    def to_record(self, step_us: float = 0.0) -> dict:
+        """The note as a ``.ectake`` document holds it, with the model's ``step_us`` for it (the take keeps that
+        apart, files beside the note as they always have); ``locked`` only when set: older readers ignore it."""
+        record = {"index": self.index, "start_ns": s_to_ns(self.start), "pitch": self.pitch,
                   "velocity": self.velocity, "rest_s": round(self.rest_s, 6), "prev_dur_s": round(self.prev_dur_s, 6),
-                  "source": self.source, "end_ns": None if self.end is None else file_time(self.end),
-                  "step_us": round(self.step_us, 1), "direction": self.direction}
+                  "source": self.source, "end_ns": None if self.end is None else s_to_ns(self.end),
+                  "step_us": round(step_us, 1), "direction": self.direction}
         if self.locked:
             record["locked"] = True
         return record
@@ -91,25 +89,35 @@ class TakeNote:
     @classmethod
     def from_record(cls, record: dict) -> TakeNote:
         """A note of a ``.ectake`` document, every field held to its range (a ValueError in words when it is
-        not one: a damaged file must never put pitch 10**30 or an infinite time into the app)."""
+        not one: a damaged file must never put pitch 10**30 or an infinite time into the app). The record's
+        ``step_us`` is not the note's: :meth:`Take.from_document` reads it with :func:`step_us_of`."""
         if not isinstance(record, dict):
             raise ValueError(f"a note is a {type(record).__name__}, not a table")
         end = record.get("end_ns")
         direction = record.get("direction")
         source = record.get("source", "")
-        return cls(whole(record["index"], 0, MAX_NOTE_INDEX, "index"), seconds_of(record["start_ns"]),
+        return cls(whole(record["index"], 0, MAX_NOTE_INDEX, "index"), seconds_from_file(record["start_ns"]),
                    whole(record["pitch"], 0, 127, "pitch"), whole(record["velocity"], 1, 127, "velocity"),
-                   None if end is None else seconds_of(end),
+                   None if end is None else seconds_from_file(end),
                    seconds(record.get("rest_s", 0.0), "rest_s"), seconds(record.get("prev_dur_s", 0.0), "prev_dur_s"),
-                   source[:64] if isinstance(source, str) else "", seconds(record.get("step_us", 0.0), "step_us"),
+                   source[:64] if isinstance(source, str) else "",
                    None if direction is None else whole(direction, -1, 1, "direction"),
                    record.get("locked") is True)
+
+
+def step_us_of(record: dict) -> float:
+    """The model's step + draw time, in microseconds, that a note's record (saved take or journal line) holds;
+    0.0 when it holds none (a ValueError when it is not a time)."""
+    return seconds(record.get("step_us", 0.0), "step_us")
 
 
 @dataclass
 class Take:
     """A take's notes and header (format, creation time, model, settings, ``program``, ``tempo_bpm``,
-    ``time_signature``, ``origin``). Time 0 is bar 1 beat 1: the first note, or a count-in's downbeat."""
+    ``time_signature``, ``origin``). Time 0 is bar 1 beat 1: the first note, or a count-in's downbeat.
+
+    ``step_us`` maps a note's index to how long the live model took to step and draw it (microseconds): a
+    diagnostic of the engine kept beside the notes, not in them, so that a note is only what was played."""
 
     header: dict = field(default_factory=lambda: {"format": FORMAT})
     notes: list[TakeNote] = field(default_factory=list)
@@ -117,6 +125,7 @@ class Take:
     path: Path | None = None
     events: list[dict] = field(default_factory=list)  # mid-take settings/model changes, in order
     warnings: list[str] = field(default_factory=list)  # damaged journal lines skipped when it was read
+    step_us: dict[int, float] = field(default_factory=dict)  # note index -> model step + draw, microseconds
 
     def __len__(self) -> int:
         return len(self.notes)
@@ -146,7 +155,7 @@ class Take:
     def copy(self) -> Take:
         """A deep copy (the engine's take keeps changing while it plays)."""
         return Take(dict(self.header), [replace(n) for n in self.notes], self.closed, self.path,
-                    [dict(e) for e in self.events], list(self.warnings))
+                    [dict(e) for e in self.events], list(self.warnings), dict(self.step_us))
 
     def ended_at(self, at: float | None = None) -> Take:
         """A copy whose sounding notes end at ``at`` seconds (a nanosecond after their start at the earliest),
@@ -256,7 +265,7 @@ class Take:
     def to_document(self) -> dict:
         """The ``.ectake`` JSON document."""
         return {"header": {**self.header, "format": FORMAT}, "events": self.events,
-                "notes": [n.to_record() for n in self.notes]}
+                "notes": [n.to_record(self.step_us.get(n.index, 0.0)) for n in self.notes]}
 
     @classmethod
     def from_document(cls, doc: dict, path: Path | None = None) -> Take:
@@ -265,12 +274,13 @@ class Take:
             if not isinstance(doc.get("notes"), list) or not isinstance(doc.get("header"), dict):
                 raise ValueError("it has no list of notes under a header")
             notes = [TakeNote.from_record(n) for n in doc["notes"]]
+            step_us = {note.index: step_us_of(record) for note, record in zip(notes, doc["notes"], strict=True)}
             header = dict(doc["header"])
         except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise UserError(f"{path} is not a valid take file: {exc}") from None
         events = doc.get("events", [])
         events = [dict(e) for e in events if isinstance(e, dict)] if isinstance(events, list) else []
-        return cls(header, notes, closed=True, path=path, events=events)
+        return cls(header, notes, closed=True, path=path, events=events, step_us=step_us)
 
 
 def check_format(path, header: dict) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from composer_app.clock import s_to_ns
 from composer_app.errors import UserError
 from composer_app.take import (
     FORMAT,
@@ -13,8 +14,7 @@ from composer_app.take import (
     Take,
     TakeNote,
     check_format,
-    file_time,
-    seconds_of,
+    seconds_from_file,
 )
 
 
@@ -89,9 +89,24 @@ def test_the_document_keeps_nanoseconds_on_disk():
     assert doc["notes"][1]["start_ns"] == 1_000_000_000 and doc["notes"][1]["end_ns"] == 1_500_000_000
     assert doc["notes"][2]["end_ns"] is None and doc["header"]["format"] == FORMAT
     assert Take.from_document(doc).notes == take.notes
-    assert seconds_of(file_time(1234.567891234)) == pytest.approx(1234.567891234, abs=1e-9)
+    assert seconds_from_file(s_to_ns(1234.567891234)) == pytest.approx(1234.567891234, abs=1e-9)
     with pytest.raises(UserError, match="not a valid take"):
         Take.from_document({"header": {}, "notes": [{"pitch": 60}]})
+
+
+def test_the_model_step_times_are_kept_beside_the_notes_and_saved_on_their_records():
+    take = played()
+    take.step_us = {0: 609.84, 2: 52.0}
+    doc = take.to_document()
+    assert [record["step_us"] for record in doc["notes"]] == [609.8, 0.0, 52.0]  # as files always held them
+    back = Take.from_document(doc)
+    assert back.step_us == {0: 609.8, 1: 0.0, 2: 52.0} and back.notes == take.notes
+    assert not hasattr(back.notes[0], "step_us")  # a note is only what was played
+    copy = take.copy()
+    copy.step_us[1] = 7.0
+    assert 1 not in take.step_us and take.recoloured([1, 2, 3], {}).step_us == take.step_us
+    with pytest.raises(UserError, match="step_us"):
+        Take.from_document({"header": {}, "notes": [{**doc["notes"][0], "step_us": -1}]})
 
 
 def test_check_format():

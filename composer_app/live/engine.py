@@ -44,6 +44,7 @@ from pathlib import Path
 import numpy as np
 
 from composer_app.checkpoints import LoadedModel
+from composer_app.clock import ns_to_ms, ns_to_us
 from composer_app.live.beat_capture import (
     DEFAULT_CHORD_WINDOW_S,
     DEFAULT_VELOCITY,
@@ -127,7 +128,7 @@ class _Stepper(LiveStepper):
 def step_stats(step_times_ns) -> dict:
     """Model step + draw time of recent beats (``engine.step_times_ns``): ``{'count', 'p50_ms', 'p99_ms',
     'max_ms'}``."""
-    arr = np.array(list(step_times_ns), dtype=np.float64) / 1e6
+    arr = ns_to_ms(np.array(list(step_times_ns), dtype=np.float64))
     if arr.size == 0:
         return {"count": 0, "p50_ms": float("nan"), "p99_ms": float("nan"), "max_ms": float("nan")}
     return {"count": int(arr.size), "p50_ms": float(np.percentile(arr, 50)),
@@ -270,7 +271,7 @@ class LiveEngine(TakeTime, WorkerHandOver):
         direction = None if direction is None else int(np.sign(direction))
         start = self._capture.take_time(beat.t_ns)
         self._recording.add(TakeNote(beat.index, start, pitch, beat.velocity, None, beat.rest_s, beat.prev_dur_s,
-                                     str(beat.source), step_ns / 1000, direction))
+                                     str(beat.source), direction), ns_to_us(step_ns))
         event = NoteStarted(beat.index, pitch, beat.velocity, beat.source, beat.t_ns, sounded, step_ns,
                             beat.rest_s, beat.prev_dur_s, start, direction)
         self.note_started.emit(event)

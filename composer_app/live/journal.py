@@ -18,7 +18,8 @@ import threading
 from pathlib import Path
 
 from composer_app.atomic import fsync_folder
-from composer_app.take import FORMAT, TakeNote, file_time
+from composer_app.clock import s_to_ns
+from composer_app.take import FORMAT, TakeNote
 
 try:  # advisory locks tell a live take from a crashed one; not available on Windows
     import fcntl
@@ -38,11 +39,12 @@ def default_take_dir() -> Path:
     return Path(platformdirs.user_data_dir("everybody-compose")) / "takes"
 
 
-def note_on_record(note: TakeNote) -> dict:
-    """The journal line of a note that began (times in the take's seconds, written as nanoseconds)."""
-    record = {"type": "on", "i": note.index, "t": file_time(note.start), "pitch": note.pitch, "vel": note.velocity,
+def note_on_record(note: TakeNote, step_us: float = 0.0) -> dict:
+    """The journal line of a note that began (times in the take's seconds, written as nanoseconds), with how long
+    the model took to step for it (``step_us``, a diagnostic the take keeps apart from the note)."""
+    record = {"type": "on", "i": note.index, "t": s_to_ns(note.start), "pitch": note.pitch, "vel": note.velocity,
               "rest": round(note.rest_s, 6), "prev_dur": round(note.prev_dur_s, 6), "src": note.source,
-              "step_us": round(note.step_us, 1)}
+              "step_us": round(step_us, 1)}
     if note.direction is not None:
         record["dir"] = note.direction
     return record
@@ -50,7 +52,7 @@ def note_on_record(note: TakeNote) -> dict:
 
 def note_off_record(note: TakeNote) -> dict:
     """The journal line of a note that ended."""
-    return {"type": "off", "i": note.index, "t": file_time(note.end)}
+    return {"type": "off", "i": note.index, "t": s_to_ns(note.end)}
 
 
 def new_take_path(folder: Path, now: _dt.datetime | None = None) -> Path:
@@ -183,7 +185,7 @@ class TakeJournal:
         if self._closed:
             return
         if self._file is not None:
-            self._write_line({"type": "closed", "t": file_time(at)})
+            self._write_line({"type": "closed", "t": s_to_ns(at)})
         self._closed = True
         self._wake.set()
         if self._syncer is None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 from dataclasses import asdict
 
+from composer_app.clock import s_to_ns
 from composer_app.live.journal import TakeJournal, note_off_record, note_on_record
-from composer_app.take import FORMAT, Take, TakeNote, file_time
+from composer_app.take import FORMAT, Take, TakeNote
 
 #: Changes that also change what the take's header says of the whole take (as reading a journal does).
 HEADER_CHANGES = ("program", "tempo_bpm", "time_signature", "origin")
@@ -43,9 +44,11 @@ class TakeRecording:
         """The journal file (None until the first note, or without a journal)."""
         return self.journal.path if self.journal is not None else None
 
-    def add(self, note: TakeNote) -> None:
+    def add(self, note: TakeNote, step_us: float = 0.0) -> None:
+        """A note began; the model took ``step_us`` microseconds to step and draw it."""
         self.take.notes.append(note)
-        self._write(note_on_record(note))
+        self.take.step_us[note.index] = step_us
+        self._write(note_on_record(note, step_us))
 
     def end(self, index: int, at: float) -> TakeNote:
         """Note ``index`` ended at ``at`` seconds."""
@@ -57,6 +60,7 @@ class TakeRecording:
     def undo(self) -> TakeNote:
         """Take back the last note (there must be one)."""
         note = self.take.notes.pop()
+        self.take.step_us.pop(note.index, None)
         self._write({"type": "undo", "i": note.index})
         return note
 
@@ -71,7 +75,7 @@ class TakeRecording:
                     old = header.get(key)
                     header[key] = {**old, **value} if isinstance(old, dict) and isinstance(value, dict) else value
             return
-        record = {"t": file_time(at), **values}
+        record = {"t": s_to_ns(at), **values}
         self.take.events.append(record)
         for key in HEADER_CHANGES:
             if key in values:

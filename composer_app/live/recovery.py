@@ -24,7 +24,7 @@ from composer_app.take import (
     Take,
     TakeNote,
     check_format,
-    seconds_of,
+    seconds_from_file,
     whole,
 )
 
@@ -67,7 +67,7 @@ def _time(rec: dict) -> float:
     t = rec["t"]
     if isinstance(t, bool) or not isinstance(t, (int, float)) or not 0 <= t < 1e18:
         raise ValueError(f"bad time {t!r}")
-    return seconds_of(t)
+    return seconds_from_file(t)
 
 
 def _event_note(rec: dict) -> TakeNote:
@@ -76,7 +76,7 @@ def _event_note(rec: dict) -> TakeNote:
         raise ValueError(f"pitch {pitch} or velocity {vel} out of range")
     direction = rec.get("dir")
     return TakeNote(int(rec["i"]), _time(rec), pitch, vel, None, float(rec.get("rest", 0.0)),
-                    float(rec.get("prev_dur", 0.0)), str(rec.get("src", "")), float(rec.get("step_us", 0.0)),
+                    float(rec.get("prev_dur", 0.0)), str(rec.get("src", "")),
                     None if direction is None else int(np.sign(int(direction))))
 
 
@@ -85,14 +85,16 @@ def _apply_event(take: Take, rec: dict) -> float | None:
     kind = rec.get("type")
     t = _time(rec) if "t" in rec else None
     if kind == "on":
-        take.notes.append(_event_note(rec))
+        note, step_us = _event_note(rec), float(rec.get("step_us", 0.0))  # both read before the take changes
+        take.notes.append(note)
+        take.step_us[note.index] = step_us
     elif kind == "off":
         i = int(rec["i"])
         if take.notes and take.notes[-1].index == i:
             take.notes[-1].end = max(t, take.notes[-1].start)
     elif kind == "undo":
         if take.notes:
-            take.notes.pop()
+            take.step_us.pop(take.notes.pop().index, None)
     elif kind == "settings":
         if _timing_problem(rec):
             raise ValueError(_timing_problem(rec))

@@ -168,6 +168,7 @@ def test_a_journal_written_before_takes_were_in_seconds_still_loads():
                                                   [1.0, 1.2, 61]])
     assert take.velocities().tolist() == [90, 91, 92, 93, 80]
     assert [n.direction for n in take.notes] == [None, 1, 1, 1, None]
+    assert take.step_us == {0: 609.8, 1: 338.8, 2: 95.4, 3: 61.3, 4: 52.0}  # the undone note 4 took 59.2
     assert take.program == 5 and take.tempo_bpm == 96 and str(take.time_signature) == "3/4"
     assert take.events == [{"t": 2095185, "program": 5}]
 
