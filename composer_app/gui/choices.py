@@ -57,7 +57,6 @@ class Choices:
         self.midi_panel.portChosen.connect(self.choose_midi_port)
         self.midi_panel.outChosen.connect(self.choose_midi_out)
         self.midi_panel.builtinChanged.connect(self.set_builtin_synth)
-        bridge.callDone.connect(self.on_call_done, Qt.ConnectionType.QueuedConnection)
         bridge.callFailed.connect(self.on_call_failed, Qt.ConnectionType.QueuedConnection)
 
     # -- model and sampling ---------------------------------------------------------------------------------------
@@ -84,7 +83,7 @@ class Choices:
 
     def _switch_model(self, choice) -> None:
         self.model_warning = choice.warning
-        self.bridge.call("switch the model", self.engine.set_model, choice.loaded, tag="model")
+        self.bridge.call("switch the model", self.engine.set_model, choice.loaded, done=self._model_switched)
 
     def apply_settings(self, settings) -> None:
         """The sampling panel's settings, with the tempo bar's steer strength."""
@@ -97,9 +96,10 @@ class Choices:
         beats; count-in is used by New take, the quantize grid by export."""
         engine = self.engine
         if settings.bpm != engine.next_tempo_bpm:
-            self.bridge.call("set the tempo", engine.set_tempo, settings.bpm, tag="time")
+            self.bridge.call("set the tempo", engine.set_tempo, settings.bpm, done=self._time_set)
         if settings.metre != str(engine.next_time_signature):
-            self.bridge.call("set the time signature", engine.set_time_signature, settings.metre, tag="time")
+            self.bridge.call("set the time signature", engine.set_time_signature, settings.metre,
+                             done=self._time_set)
         if settings.click != engine.metronome.on:
             self.bridge.call("switch the metronome", engine.metronome.set_on, settings.click)
         if settings.steer != engine.settings.steer:
@@ -113,7 +113,8 @@ class Choices:
     # -- sound ----------------------------------------------------------------------------------------------------
     def choose_program(self, program: int) -> None:
         self.store.set("sound/program", int(program))
-        self.bridge.call("change the instrument", self.engine.set_instrument, int(program))
+        self.bridge.call("change the instrument", self.engine.set_instrument, int(program),
+                         failed=self._show_engine_program)
 
     def step_instrument(self, step: int) -> None:
         box = self.sound_panel.instrument
@@ -138,14 +139,14 @@ class Choices:
             engine.set_soundfont(target)
             return target, engine.synth.preset_names(), int(engine.synth.program)
 
-        self.bridge.call("load the soundfont", load, tag="soundfont")
+        self.bridge.call("load the soundfont", load, done=self._soundfont_loaded)
 
     def choose_audio(self, device, blocksize: int, latency) -> None:
         self.store.set("sound/device", device or "")
         self.store.set("sound/blocksize", int(blocksize))
         self.store.set("sound/latency", str(latency))
         self.bridge.call("change the sound output", self.engine.sound.set_audio, device, int(blocksize), latency,
-                         tag="audio")
+                         done=self._audio_set)
 
     # -- MIDI input -----------------------------------------------------------------------------------------------
     def watch_midi(self, backend: str | None, listen: bool = True) -> None:
@@ -265,23 +266,32 @@ class Choices:
         if not name:
             self.status_line.set_midi("MIDI: none chosen")
 
-    # -- results of engine calls ----------------------------------------------------------------------------------
-    def on_call_done(self, tag: str, result) -> None:
-        if tag == "model":
-            self.model_panel.show_model(result, self.model_warning)
-            if self.model_warning:
-                self.banner.show_message(self.model_warning, "warning")
-        elif tag == "soundfont":
-            from composer_app.live.synth import default_soundfont
+    # -- results of engine calls (each handed to the call that brings it; run on the GUI thread) -----------------
+    def _model_switched(self, model) -> None:
+        self.model_panel.show_model(model, self.model_warning)
+        if self.model_warning:
+            self.banner.show_message(self.model_warning, "warning")
 
-            path, names, program = result
-            self.sound_panel.set_soundfont(path)
-            self.sound_panel.set_instruments(names, program)
-            self.store.set("sound/soundfont", "" if Path(path) == default_soundfont() else str(path))
-        elif tag == "time" and result is False:
+    def _soundfont_loaded(self, result) -> None:
+        from composer_app.live.synth import default_soundfont
+
+        path, names, program = result
+        self.sound_panel.set_soundfont(path)
+        self.sound_panel.set_instruments(names, program)
+        self.store.set("sound/soundfont", "" if Path(path) == default_soundfont() else str(path))
+
+    def _time_set(self, applied: bool) -> None:
+        """``applied`` False: the take has notes, so the new tempo or metre waits for the next one."""
+        if applied is False:
             self.say_time_waits()
-        elif tag == "audio" and result is not None:
+
+    def _audio_set(self, result) -> None:
+        if result is not None:
             self.sound_panel.status.setText(result.message)
+
+    def _show_engine_program(self) -> None:
+        """The instrument could not change: the list shows the one still playing."""
+        self.sound_panel.select_program(int(self.engine.synth.program))
 
     def say_time_waits(self) -> None:
         """A tempo or metre typed after playing waits for the next take: say which take has which."""
@@ -293,8 +303,6 @@ class Choices:
 
     def on_call_failed(self, what: str, message: str) -> None:
         self.banner.show_message(f"could not {what}: {message}", "error")
-        if what == "change the instrument":
-            self.sound_panel.select_program(int(self.engine.synth.program))
 
     # -- state between runs ---------------------------------------------------------------------------------------
     def restore(self, audio: bool) -> None:

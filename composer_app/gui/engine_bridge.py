@@ -18,10 +18,13 @@ event is queued behind it instead, so the GUI thread never waits for it and even
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
+from collections.abc import Callable
+from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +41,8 @@ class EngineBridge(QObject):
     metronomeClick = Signal(object)  # Click
     #: a call handed to the engine worker failed: (what was tried, plain-words message)
     callFailed = Signal(str, str)
-    #: a call handed to the engine worker finished: (tag, result)
-    callDone = Signal(str, object)
+    #: a callable to run on the GUI thread: how a call's result (or its failure) comes back to its caller
+    _onGuiThread = Signal(object)
 
     def __init__(self, engine, parent=None):
         super().__init__(parent)
@@ -55,6 +58,7 @@ class EngineBridge(QObject):
         ]
         for signal, slot in self._hooks:
             signal.connect(slot)
+        self._onGuiThread.connect(self._follow_up, Qt.ConnectionType.QueuedConnection)
         self._pending = 0
         self._pending_lock = threading.Lock()
         #: how each key event went: 'direct' (GUI thread) or 'queued' (engine thread), for tests and stats
@@ -104,21 +108,33 @@ class EngineBridge(QObject):
 
         self.engine.submit(run)
 
-    def call(self, what: str, fn, *args, tag: str | None = None) -> None:
-        """Run ``fn(*args)`` on the engine's worker thread, after every key event already handed over; its
-        error (a :class:`UserError` in plain words, or anything else) comes back as :attr:`callFailed`, its
-        result as :attr:`callDone` when ``tag`` is given. The GUI thread never waits for it."""
+    def call(self, what: str, fn, *args, done: Callable[[Any], None] | None = None,
+             failed: Callable[[], None] | None = None) -> None:
+        """Run ``fn(*args)`` on the engine's worker thread, after every key event already handed over. The GUI
+        thread never waits for it; what follows runs there, later:
+
+        - ``done(result)`` when it worked;
+        - when it failed, :attr:`callFailed` says ``what`` could not be done, in plain words (a
+          :class:`UserError`'s own message, or the exception's), then ``failed()`` puts the view back.
+
+        The caller hands the follow-up itself, so nothing has to recognise a call by its description."""
 
         def run():
             try:
                 result = fn(*args)
             except Exception as exc:  # noqa: BLE001 - every failure becomes a message in the window
                 self.callFailed.emit(what, _plain(exc))
+                if failed is not None:
+                    self._onGuiThread.emit(failed)
                 return
-            if tag is not None:
-                self.callDone.emit(tag, result)
+            if done is not None:
+                self._onGuiThread.emit(functools.partial(done, result))
 
         self.submit(run)
+
+    def _follow_up(self, fn) -> None:
+        """A follow-up of :meth:`call`, queued to the bridge's (the GUI) thread."""
+        fn()
 
     def detach(self) -> None:
         for signal, slot in self._hooks:

@@ -159,7 +159,8 @@ class MainWindow(QMainWindow):
                                       self.tempo_bar)
         self.files = TakeFiles(self, self.engine, self.store, self.take_dir, self.shown, self.banner,
                                self.tempo_bar, self.playing.kept_take_note)
-        self.recolouring = RecolourFlow(self, self.files, self.recolour_bar)
+        self.recolouring = RecolourFlow(self, self.engine, self.bridge, self.source, self.store, self.take_dir,
+                                        self.sampling_panel, self.shown, self.banner, self.files, self.recolour_bar)
         panels = (self.model_panel, self.sampling_panel, self.tempo_bar, self.sound_panel, self.midi_panel)
         self.choices = Choices(self, self.engine, self.bridge, self.store, self.source, panels, self.shown,
                                self.banner, self.status_line)
@@ -282,7 +283,7 @@ class MainWindow(QMainWindow):
     def update_title(self) -> None:
         name = None
         if self.shown.document is not None:
-            name = self.shown.path.name if self.shown.path else "recoloured take (unsaved)"
+            name = self.shown.path.name if self.shown.path else self.shown.name or "recoloured take (unsaved)"
         elif self.engine.take_path is not None:
             name = self.engine.take_path.stem
         self.setWindowTitle(f"{APP_TITLE} — {name}" if name else APP_TITLE)

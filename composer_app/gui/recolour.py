@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 import models
+from composer_app.errors import Cancelled, UserError
 from composer_app.gui.model_source import architecture_label
 from composer_app.gui.piano_roll import RollView, notes_from_take
 from composer_app.sampling import generate, generate_variations
@@ -42,10 +43,6 @@ MAX_VARIATIONS, DEFAULT_VARIATIONS = 8, 4
 #: steer strength it draws with). Off by default: the tempo bar's Steer is for playing, and carried over silently
 #: it made seven recolours in a row copy the old take's shape.
 CONTOURS = {"Free: the model's own line": 0.0, "Loosely follow my up/down": 0.5, "Follow my up/down": 1.0}
-
-
-class Cancelled(Exception):
-    """Raised inside the generation loop when the player cancels."""
 
 
 class RecolourWorker(QThread):
@@ -107,8 +104,6 @@ class RecolourWorker(QThread):
             self.cancelled.emit()
             return
         except Exception as exc:  # noqa: BLE001 - a failure is shown in the window; the app keeps running
-            from composer_app.errors import UserError
-
             self.failed.emit(str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}")
             return
         self.succeeded.emit(result)

@@ -15,6 +15,10 @@ from PySide6.QtWidgets import QHBoxLayout, QProgressBar, QPushButton, QWidget
 
 from composer_app.errors import UserError
 from composer_app.gui import tasks
+from composer_app.gui.banner import MessageBanner
+from composer_app.gui.controls import SamplingPanel
+from composer_app.gui.engine_bridge import EngineBridge
+from composer_app.gui.model_source import ModelSource
 from composer_app.gui.recolour import (
     DEFAULT_VARIATIONS,
     MAX_VARIATIONS,
@@ -22,6 +26,8 @@ from composer_app.gui.recolour import (
     RecolourDialog,
     RecolourWorker,
 )
+from composer_app.gui.shown_take import ShownTake
+from composer_app.gui.take_files import TakeFiles
 from composer_app.take import TAKE_SUFFIX, Take, save_take
 
 
@@ -50,20 +56,27 @@ class RecolourBar(QWidget):
 
 
 class RecolourFlow:
-    """Holds the running worker (at most one), whether one is being prepared, and the compare dialog shown."""
+    """Holds the running worker (at most one), whether one is being prepared, and the compare dialog shown.
 
-    def __init__(self, window, files, bar: RecolourBar):
-        self.parent = window
-        self.engine = window.engine
-        self.bridge = window.bridge
-        self.source = window.source
-        self.store = window.store
-        self.take_dir = window.take_dir
-        self.sampling_panel = window.sampling_panel
-        self.tempo_bar = window.tempo_bar
-        self.banner = window.banner
-        self.tap = window.tap
-        self.shown = window.shown
+    Given only what it works with, like the window's other controllers, so what a recolouring touches reads
+    off the signature: ``parent`` owns its dialogs and worker; the take shown (its roll and tap area) is read
+    and replaced through ``shown``; ``files`` copies it; ``sampling_panel`` gives the settings, ``source`` the
+    offline model; a kept version is saved under ``take_dir``.
+    """
+
+    def __init__(self, parent: QWidget, engine, bridge: EngineBridge, source: ModelSource, store,
+                 take_dir: Path, sampling_panel: SamplingPanel, shown: ShownTake, banner: MessageBanner,
+                 files: TakeFiles, bar: RecolourBar):
+        self.parent = parent
+        self.engine = engine
+        self.bridge = bridge
+        self.source = source
+        self.store = store
+        self.take_dir = Path(take_dir)
+        self.sampling_panel = sampling_panel
+        self.banner = banner
+        self.tap = shown.tap
+        self.shown = shown
         self.files = files
         self.recolour_bar = bar
         self.recolour_progress = bar.progress

@@ -34,17 +34,21 @@ class ShownTake(QObject):
         self.live_take = live_take  # () -> the live Take (its tempo and metre once it has notes)
         self.document: Take | None = None
         self.path: Path | None = None
-        self.earlier: list[tuple[Take, Path | None]] = []  # lines replaced by a kept recolouring (Undo)
+        #: what the title calls a document with no file of its own ("" = a recoloured take not saved yet)
+        self.name = ""
+        self.earlier: list[tuple[Take, Path | None, str]] = []  # lines replaced by a kept recolouring (Undo)
 
     @property
     def is_live(self) -> bool:
         return self.document is None
 
-    def show_document(self, take: Take, path: Path | None) -> None:
+    def show_document(self, take: Take, path: Path | None, name: str = "") -> None:
         """Show ``take`` whole, in its own bars and beats; the tempo bar shows its tempo and metre (a take
-        tapped on from here starts at them)."""
+        tapped on from here starts at them). ``name``: what the window title calls it while it has no file
+        (kept here, so the title is made from this state and never read back from the title itself)."""
         self.document = take
         self.path = Path(path) if path else None
+        self.name = name
         self.roll.set_notes(notes_from_take(take), live=False)
         self.roll.set_grid(BeatGrid(take.tempo_bpm, take.time_signature))
         self.tempo_bar.show_time_of(take.tempo_bpm, take.time_signature)
@@ -54,7 +58,7 @@ class ShownTake(QObject):
 
     def replace_line(self, take: Take, before: Take, before_path: Path | None) -> None:
         """Show ``take`` (a kept recolouring) in place of ``before``, which :meth:`undo_line` brings back."""
-        self.earlier.append((before, before_path))
+        self.earlier.append((before, before_path, self.name))
         del self.earlier[:-UNDO_LINES]
         self.show_document(take, None)
 
@@ -62,8 +66,8 @@ class ShownTake(QObject):
         """Back to the line shown before the last kept recolouring; False when there is none."""
         if not self.earlier:
             return False
-        take, path = self.earlier.pop()
-        self.show_document(take, path)
+        take, path, name = self.earlier.pop()
+        self.show_document(take, path, name)
         return True
 
     def set_path(self, path: Path | None) -> None:
@@ -75,6 +79,7 @@ class ShownTake(QObject):
         """Back to the live take: ``notes`` (TakeNotes) as it stands, or empty at the default zoom (a new one)."""
         self.document = None
         self.path = None
+        self.name = ""
         self.show_live_grid()
         if notes is None:
             self.roll.clear(live=True)

@@ -182,8 +182,7 @@ class TakeFiles:
         of middle Cs, ready to be recoloured (Ctrl+G)."""
 
         def done(take):
-            self.shown.show_document(take, None)
-            self.parent.setWindowTitle(f"{self.parent.windowTitle().split(' — ')[0]} — rhythm {Path(path).name}")
+            self.shown.show_document(take, None, name=f"rhythm {Path(path).name}")
             self.banner.show_message(f"{Path(path).name}: {len(take)} beats, all middle C for now. "
                                      "Recolour it (Ctrl+G) to give it a melody.", "info")
 

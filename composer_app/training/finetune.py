@@ -26,7 +26,7 @@ import torch
 
 from composer_app.checkpoints import LoadedModel, load_checkpoint, save_checkpoint
 from composer_app.data import extract, sources
-from composer_app.errors import UserError
+from composer_app.errors import Cancelled, UserError
 from composer_app.evaluation import Scores, score_model
 from composer_app.training.config import check_values, load_config
 from composer_app.training.trainer import LRSchedule, TrainStep, augment_for, pick_device, write_curves
@@ -56,10 +56,6 @@ class NotEnoughMusic(UserError):
     """The user's files hold too little usable melody to tune on (nothing is written)."""
 
 
-class Cancelled(UserError):
-    """The caller's ``cancel`` event was set; the run folder holds at best a partial result."""
-
-
 @dataclass(frozen=True)
 class Progress:
     """What a fine-tuning run is doing, for a progress bar: ``phase`` is ``reading``, ``scoring``, ``tuning``
@@ -74,12 +70,14 @@ class Progress:
 
 @dataclass
 class MelodyFile:
-    """One of the user's files: its content hash and its melody, or why it was not used."""
+    """One of the user's files: its content hash and its melody, or why it was not used: ``skipped``, a short
+    reason the summary counts files by, and ``detail``, what went wrong with this file in particular."""
 
     path: Path
     sha256: str
     notes: np.ndarray | None = None
     skipped: str = ""
+    detail: str = ""
 
 
 @dataclass
@@ -152,9 +150,10 @@ def take_files(folder) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in (TAKE_SUFFIX, JOURNAL_SUFFIX) and p.is_file())
 
 
-def _melody_of(index: int, path: Path) -> tuple[np.ndarray | None, str]:
-    """``(notes, "")`` or ``(None, why not)`` for a MIDI file (its skyline melody) or one of the app's takes,
-    under the rules training applies to every tune (enough notes, pitches in MIDI range)."""
+def _melody_of(index: int, path: Path) -> tuple[np.ndarray | None, str, str]:
+    """``(notes, "", "")`` or ``(None, reason, detail)`` for a MIDI file (its skyline melody) or one of the
+    app's takes, under the rules training applies to every tune (enough notes, pitches in MIDI range). The
+    reason is one of a few short words (files are counted by it); the detail is this file's own problem."""
     from composer_app.live.journal import JOURNAL_SUFFIX
     from composer_app.live.recovery import load_take
     from composer_app.take import TAKE_SUFFIX
@@ -163,12 +162,12 @@ def _melody_of(index: int, path: Path) -> tuple[np.ndarray | None, str]:
         try:
             notes = load_take(path).to_melody()
         except UserError as exc:
-            return None, f"unreadable take ({exc})"
+            return None, "unreadable take", str(exc)
         if len(notes) < extract.MIN_NOTES:
-            return None, extract.SKIP_SHORT
-        return notes, ""
+            return None, extract.SKIP_SHORT, f"{len(notes)} notes"
+        return notes, "", ""
     result = extract.process_item((index, (sources.ITEM_MIDI, sources.MIDI_DIR, path.name, str(path))))
-    return result.notes, result.reason
+    return result.notes, result.reason, result.detail
 
 
 def read_material(files: Iterable, *, cancel: threading.Event | None = None,
@@ -192,9 +191,9 @@ def read_material(files: Iterable, *, cancel: threading.Event | None = None,
         if digest in seen:
             skipped.append(MelodyFile(path, digest, skipped="same content as another file"))
         else:
-            notes, why_not = _melody_of(i, path)
+            notes, reason, detail = _melody_of(i, path)
             if notes is None:
-                skipped.append(MelodyFile(path, digest, skipped=why_not.split(" (")[0]))
+                skipped.append(MelodyFile(path, digest, skipped=reason, detail=detail))
             else:
                 seen[digest] = MelodyFile(path, digest, notes)
         if on_file is not None:
@@ -246,7 +245,8 @@ def finetune(start_checkpoint, files, minutes: float, out_dir, *, progress: Call
     ``clock`` measures the budget: the process's CPU time by default (fair on a shared machine, as ``train
     --time-limit``); the app passes ``time.monotonic`` so the budget is the wall time the player waits.
     ``progress`` is called (on this thread) with a :class:`Progress` after each file read, each held-out score
-    and every few batches; ``cancel`` stops the run within one batch by raising :class:`Cancelled`.
+    and every few batches; ``cancel`` stops the run within one batch by raising :class:`Cancelled` (the run folder
+    then holds at best a partial result).
     ``out_dir`` receives ``best.pt`` (the best held-out model; the starting weights if nothing beat them),
     ``curves.csv``/``curves.png`` and ``card.md``. Raises :class:`NotEnoughMusic` before writing anything when
     the files hold too little melody.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
+from composer_app.errors import UserError
 from composer_app.gui.app import create_engine
 from composer_app.gui.controls import settings_from_store
 from composer_app.gui.midi_panel import MidiWatcher
@@ -84,6 +85,24 @@ def test_instrument_list_comes_from_the_soundfont(window, wait_settled, store):
     window.choices.choose_program(40)
     wait_settled(window)
     assert window.engine.synth.program == 40 and store.get_int("sound/program", 0) == 40
+
+
+def test_an_instrument_the_engine_refuses_is_said_and_the_list_shows_the_one_playing(window, wait_settled, qtbot,
+                                                                                      monkeypatch):
+    """The failed call hands back its own follow-up: the list goes back to the instrument still playing."""
+    box = window.sound_panel.instrument
+    playing = int(window.engine.synth.program)
+
+    def refuse(program):
+        raise UserError(f"preset {program} is missing")
+
+    monkeypatch.setattr(window.engine, "set_instrument", refuse)
+    box.setCurrentIndex(box.findData(40))  # the player picks Violin...
+    window.choices.choose_program(40)
+    wait_settled(window)
+    qtbot.waitUntil(lambda: int(box.currentData()) == playing)  # ...and the list shows what still plays
+    assert window.banner.level == "error"
+    assert window.banner.message == "could not change the instrument: preset 40 is missing"
 
 
 def test_a_corrupt_soundfont_is_reported_and_the_old_one_keeps_playing(window, tap, wait_settled, tmp_path):

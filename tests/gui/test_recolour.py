@@ -111,6 +111,10 @@ def test_a_demo_rhythm_opens_and_recolours_into_a_melody(window, qtbot, wait_set
     wait_settled(window)
     assert len({n.pitch for n in window.document.notes}) > 1
     assert [n.start for n in window.document.notes] == [n.start for n in take.notes]
+    assert "rhythm" not in window.windowTitle()  # the kept recolouring has a name of its own
+    window.playing.undo()  # the rhythm comes back, named again (the title is made from what is shown)
+    assert {n.pitch for n in window.document.notes} == {60}
+    assert window.windowTitle().endswith(" — rhythm twinkle.npy")
 
 
 def _recolour_pitches(window, qtbot, wait_settled, contour: float = 0.0) -> list[int]:

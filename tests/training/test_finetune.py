@@ -187,3 +187,4 @@ def test_the_apps_takes_are_material_too(tmp_path):
     material = read_material(take_files(takes))
     assert len(material.used) == 8 and material.notes == 8 * 45
     assert [f.skipped for f in material.skipped] == ["unreadable take"]
+    assert material.skipped[0].detail  # what was wrong with this file travels beside the reason
