@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from composer_app.clock import ns_to_s, s_to_ns
 from composer_app.errors import UserError
 
 MIN_BPM = 10.0
@@ -139,7 +140,7 @@ class TapTempo:
 
     def __init__(self, taps: int = 4, reset_after_s: float = 2.0):
         self.taps = max(2, int(taps))
-        self.reset_after_ns = int(reset_after_s * 1e9)
+        self.reset_after_ns = s_to_ns(reset_after_s)
         self._times: list[int] = []
 
     def tap(self, t_ns: int) -> float | None:
@@ -149,5 +150,5 @@ class TapTempo:
         self._times = [*self._times[-(self.taps - 1):], int(t_ns)]
         if len(self._times) < 2:
             return None
-        interval_s = float(np.median(np.diff(self._times))) / 1e9
+        interval_s = ns_to_s(float(np.median(np.diff(self._times))))
         return float(np.clip(60.0 / interval_s, MIN_BPM, MAX_BPM))

@@ -157,3 +157,45 @@ def test_no_python_file_cites_a_design_file_the_repository_does_not_hold():
              for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
              if MISSING_DESIGN_FILE in line]
     assert not found, f"files citing {MISSING_DESIGN_FILE}:\n" + "\n".join(found)
+
+
+#: The factors from nanoseconds to seconds, milliseconds and microseconds.
+NS_FACTORS = {1e9: "s", 1e6: "ms", 1e3: "us"}
+
+
+def names_in(node: ast.AST) -> list[str]:
+    return [n.id if isinstance(n, ast.Name) else n.attr for n in ast.walk(node) if isinstance(n, ast.Name | ast.Attribute)]
+
+
+def time_factors(path: Path) -> list[str]:
+    """A product or quotient written by hand between nanoseconds and another unit: ``1e9`` beside a name in
+    ``_ns`` or ``_s`` (``(t_ns - t0_ns) / 1e9``, ``int(LEAD_S * 1e9)``), ``1e6`` or ``1000`` beside a name in
+    ``_ns`` (``step_ns / 1000``). A size in MB, a ``-1e9`` penalty or seconds shown as ms are no hit."""
+    found = []
+    for node in ast.walk(tree(path)):
+        if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult | ast.Div | ast.FloorDiv)):
+            continue
+        for factor, other in ((node.right, node.left), (node.left, node.right)):
+            if not (isinstance(factor, ast.Constant) and type(factor.value) in (int, float)
+                    and factor.value in NS_FACTORS):
+                continue
+            units = {name.lower().rsplit("_", 1)[-1] for name in names_in(other) if "_" in name}
+            if "ns" in units or (factor.value == 1e9 and "s" in units):
+                found.append(where(path, node, ast.unparse(node)))
+    return sorted(found, key=lambda hit: int(hit.split(":")[1]))
+
+
+def test_time_units_are_converted_in_one_place():
+    """Nanoseconds become seconds (and back) through ``composer_app.clock`` only: no factor written by hand."""
+    found = [hit for path in python_files("composer_app") if path.name != "clock.py" for hit in time_factors(path)]
+    assert not found, "hand-written time conversions (use composer_app.clock):\n" + "\n".join(found)
+
+
+def test_the_time_factor_check_sees_a_conversion(tmp_path):
+    """The check above finds what it is meant to find, and not a size in MB or a large penalty."""
+    sample = tmp_path / "sample.py"
+    sample.write_text("a = (t_ns - self.t0_ns) / 1e9\nb = int(LEAD_S * 1e9)\nc = step_ns / 1000\n"
+                      "d = size_bytes / 1e6\ne = -1e9\nf = latency_s * 1000\ng = (time.perf_counter_ns() - t0) / 1000.0\n")
+    assert [hit.split(": ", 1)[1] for hit in time_factors(sample)] == [
+        "(t_ns - self.t0_ns) / 1000000000.0", "LEAD_S * 1000000000.0", "step_ns / 1000",
+        "(time.perf_counter_ns() - t0) / 1000.0"]

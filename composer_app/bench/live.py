@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from composer_app.clock import ns_to_ms
 from composer_app.errors import UserError
 from composer_app.platform_help import JACK, install_hint
 
@@ -265,7 +266,7 @@ def _analyse(rec, sends: list[dict], started: dict, timings, rate: int, blocksiz
             missed += 1
             continue
         lat[s["pattern"]].append(loud[0] / rate * 1000)
-    engine_ms = [(ev.sounded_ns - ev.t_ns) / 1e6 for ev in started.values()]
+    engine_ms = [ns_to_ms(ev.sounded_ns - ev.t_ns) for ev in started.values()]
     wait_ms = [t.wait_s * 1000 for t in timings]
     out = latency_stats(lat["human"] + lat["stress"])
     out.update({

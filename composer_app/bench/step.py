@@ -13,6 +13,8 @@ import time
 import numpy as np
 import torch
 
+from composer_app.clock import ns_to_us
+
 ARCHS = ("vanilla_rnn", "lstm_attn", "attention_rnn")
 
 
@@ -34,7 +36,7 @@ def _time_interleaved(contestants: dict, warmup: int, steps: int, blocks: int = 
             for i in range(n):
                 t0 = time.perf_counter_ns()
                 step()
-                out[i] = (time.perf_counter_ns() - t0) / 1000.0
+                out[i] = ns_to_us(time.perf_counter_ns() - t0)
             times[name].append(out)
     return {name: np.concatenate(parts) for name, parts in times.items()}
 

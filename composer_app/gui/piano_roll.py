@@ -27,6 +27,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QScrollBar, QSizePolicy, QVBoxLayout, QWidget
 
+from composer_app.clock import ns_to_s, s_to_ns
 from composer_app.gui.beat_grid import BeatGrid
 from composer_app.gui.roll_painter import KEY_W, TIME_H, paint_roll
 from composer_app.gui.roll_selection import RollSelection, SelectingRoll
@@ -115,7 +116,7 @@ class PianoRoll(SelectingRoll, QWidget):
                      direction: int | None = None) -> None:
         """A note began sounding (engine event); ``t_ns`` its key-down, to place "now" on the take's clock;
         ``direction`` what its steer key asked for."""
-        self.origin_ns = int(t_ns) - int(round(start_s * 1e9))
+        self.origin_ns = int(t_ns) - s_to_ns(start_s)
         for i in [i for i in self._by_index if i >= index]:  # an undone note's index is reused
             self._remove(i)
         note = TakeNote(index, start_s, pitch, velocity, direction=direction)
@@ -223,7 +224,7 @@ class PianoRoll(SelectingRoll, QWidget):
     def now_s(self) -> float:
         if self.origin_ns is None:
             return self.notes[-1].start if self.notes else 0.0
-        return (time.perf_counter_ns() - self.origin_ns) / 1e9
+        return ns_to_s(time.perf_counter_ns() - self.origin_ns)
 
     @property
     def sounding(self) -> bool:

@@ -10,6 +10,7 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QStatusBar
 
+from composer_app.clock import ns_to_ms, ns_to_us
 from composer_app.gui.banner import MessageBanner
 from composer_app.gui.sound_panel import SoundPanel
 from composer_app.status import Status
@@ -79,11 +80,11 @@ class StatusLine:
         if not self.step_ns:
             self.perf.setText(f"model: {self.engine.model.label}")
             return
-        step = np.percentile(np.fromiter(self.step_ns, np.int64), 99) / 1e6
-        k2s = np.percentile(np.fromiter(self.key_to_sound_ns, np.int64), 99) / 1e6
+        step = ns_to_ms(np.percentile(np.fromiter(self.step_ns, np.int64), 99))
+        k2s = ns_to_ms(np.percentile(np.fromiter(self.key_to_sound_ns, np.int64), 99))
         self.perf.setText(f"step p99 {step:.2f} ms · key→note-on p99 {k2s:.2f} ms")
         if self.handler_ns:
-            handler = np.fromiter(self.handler_ns, np.int64) / 1e3
+            handler = ns_to_us(np.fromiter(self.handler_ns, np.int64))
             self.perf.setToolTip(
                 f"model step (p99) {step:.2f} ms; key event to note-on (p99) {k2s:.2f} ms; GUI thread per "
                 f"key-down: median {np.median(handler):.0f} µs, p99 {np.percentile(handler, 99):.0f} µs. "

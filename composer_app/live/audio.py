@@ -22,6 +22,7 @@ import threading
 import time
 from dataclasses import dataclass
 
+from composer_app.clock import ns_to_s
 from composer_app.live.synth import Synth
 from composer_app.platform_help import LINUX, MACOS, PORTAUDIO, WINDOWS, current_system, install_hint
 
@@ -85,7 +86,7 @@ class NoteTiming:
     @property
     def wait_s(self) -> float:
         """From the note-on call to the start of the callback that rendered it."""
-        return (self.block_ns - self.note_on_ns) / 1e9
+        return ns_to_s(self.block_ns - self.note_on_ns)
 
     @property
     def estimated_latency_s(self) -> float:

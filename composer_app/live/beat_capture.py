@@ -34,6 +34,8 @@ import time
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 
+from composer_app.clock import ns_to_s, s_to_ns
+
 DEFAULT_VELOCITY = 100
 DEFAULT_CHORD_WINDOW_S = 0.030
 TAP_KEYS = ("z", "x", "space")
@@ -121,7 +123,7 @@ class BeatCapture:
                  default_velocity: int = DEFAULT_VELOCITY, chord_window_s: float = DEFAULT_CHORD_WINDOW_S):
         self.max_rest_s = max_rest_s
         self.default_velocity = int(default_velocity)
-        self.chord_window_ns = int(chord_window_s * 1e9)
+        self.chord_window_ns = s_to_ns(chord_window_s)
         self.reset(t0_ns)
 
     def reset(self, t0_ns: int | None = None) -> None:
@@ -158,7 +160,7 @@ class BeatCapture:
     def take_time(self, t_ns: int) -> float:
         """``t_ns`` (``perf_counter_ns``) as seconds in the take (0 before the take has started): the one place
         key-event times become take times."""
-        return 0.0 if self.t0_ns is None else max(0, int(t_ns) - self.t0_ns) / 1e9
+        return 0.0 if self.t0_ns is None else ns_to_s(max(0, int(t_ns) - self.t0_ns))
 
     def _clamp(self, seconds: float) -> float:
         seconds = max(0.0, seconds)
@@ -186,7 +188,7 @@ class BeatCapture:
             return None
         ended = self._end(t_ns, source) if cur is not None else None
         since = self.t0_ns if self._last_end_ns is None else self._last_end_ns
-        raw_rest = max(0.0, (t_ns - since) / 1e9)
+        raw_rest = max(0.0, ns_to_s(t_ns - since))
         beat = Beat(self._count, t_ns, self._clamp(raw_rest), raw_rest, self._prev_dur_s, velocity, source, ended)
         self._sounding = _Sounding(self._count, t_ns, {source})
         self._held[source] = self._count
@@ -214,7 +216,7 @@ class BeatCapture:
 
     def _end(self, t_ns: int, source) -> Ended:
         cur = self._sounding
-        dur = max(0.0, (t_ns - cur.start_ns) / 1e9)
+        dur = max(0.0, ns_to_s(t_ns - cur.start_ns))
         self._sounding = None
         self._last_end_ns = t_ns
         self._prev_dur_s = dur
@@ -230,7 +232,7 @@ class BeatCapture:
         self._count -= 1
         # Keys still down on undone notes: their releases must not end a later note that reuses the index.
         self._held = {src: i for src, i in self._held.items() if i < self._count}
-        self._last_end_ns = None if prev_end is None else self.t0_ns + int(round(prev_end * 1e9))
+        self._last_end_ns = None if prev_end is None else self.t0_ns + s_to_ns(prev_end)
         self._prev_dur_s = float(prev_dur_s) if prev_end is not None else 0.0
 
 

@@ -13,6 +13,7 @@ import threading
 import time
 from dataclasses import dataclass
 
+from composer_app.clock import ns_to_s, s_to_ns
 from composer_app.musical_time import DEFAULT_BPM, TimeSignature, check_tempo, parse_time_signature
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,7 @@ class ClickTrack:
 
     @property
     def beat_ns(self) -> int:
-        return round(self.metre.beat_s(self.bpm) * 1e9)
+        return s_to_ns(self.metre.beat_s(self.bpm))
 
     @property
     def bar_ns(self) -> int:
@@ -112,7 +113,7 @@ class Metronome:
             if self.on:
                 self._until_ns = None
                 if self._track is None:
-                    self._track = ClickTrack(_now(now_ns) + int(LEAD_S * 1e9), self.bpm, self.metre)
+                    self._track = ClickTrack(_now(now_ns) + s_to_ns(LEAD_S), self.bpm, self.metre)
             elif self._until_ns is None:
                 self._track = None
         self._kick()
@@ -136,7 +137,7 @@ class Metronome:
         """Click one bar starting just after now; returns the downbeat after it (``perf_counter_ns``), when the
         take starts. Clicking goes on past it only if the metronome is on."""
         with self._lock:
-            track = ClickTrack(_now(now_ns) + int(LEAD_S * 1e9), self.bpm, self.metre)
+            track = ClickTrack(_now(now_ns) + s_to_ns(LEAD_S), self.bpm, self.metre)
             self._track = track
             downbeat = track.origin_ns + track.bar_ns
             self._until_ns = None if self.on else downbeat
@@ -172,7 +173,7 @@ class Metronome:
                     if self._track is track and not self.on:
                         self._track, self._until_ns = None, None
                 continue
-            delay = (click.t_ns - time.perf_counter_ns()) / 1e9
+            delay = ns_to_s(click.t_ns - time.perf_counter_ns())
             self._wake.clear()
             if delay > 0 and self._wake.wait(delay):
                 continue  # changed meanwhile: look again
