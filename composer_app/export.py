@@ -19,6 +19,7 @@ from composer_app.atomic import atomic_write
 from composer_app.errors import UserError
 from composer_app.musical_time import check_tempo, parse_grid, parse_time_signature
 from composer_app.musical_time import quantize as quantize_notes
+from composer_app.resources import default_soundfont
 
 TICKS_PER_BEAT = 960
 #: pretty_midi, through which the app and many tools read MIDI, refuses a file whose last event lies past this tick
@@ -32,16 +33,10 @@ MAX_WAV_SECONDS = 20 * 60.0
 MAX_SOUNDFONT_BYTES = 2 << 30
 
 
-def default_soundfont() -> Path:
-    """The General MIDI soundfont bundled with pretty_midi (TimGM6mb, 6 MB)."""
-    return Path(pretty_midi.__file__).with_name("TimGM6mb.sf2")
-
-
 def ticks_per_beat(length_s: float, tempo_bpm: float) -> int:
     """The file's time grid: :data:`TICKS_PER_BEAT`, or coarser for a melody so long that its last tick would
     lie past :data:`MAX_TICK`; a :class:`UserError` when even the coarsest grid cannot hold it."""
-    if not 10 <= tempo_bpm <= 400:
-        raise UserError(f"tempo must be between 10 and 400 BPM, not {tempo_bpm}")
+    check_tempo(float(tempo_bpm))  # the one tempo range (musical_time); float: a numpy number shown as a number
     if not np.isfinite(length_s) or length_s < 0:
         raise UserError(f"the melody's times are not valid (it ends at {length_s} s)")
     beats = length_s * tempo_bpm / 60.0

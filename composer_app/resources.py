@@ -1,4 +1,5 @@
-"""Where the shipped files are: the trained models (``checkpoints/``) and the app's assets (``assets/``).
+"""Where the shipped files are: the trained models (``checkpoints/``), the app's assets (``assets/``) and the
+default soundfont (which pretty_midi ships).
 
 In a source checkout both folders sit at the repository's top level. A wheel carries them inside the package,
 as ``composer_app/_bundled/<folder>`` (the build step in ``setup.py`` copies them there), so an installed app
@@ -25,3 +26,11 @@ CHECKPOINT_DIR = shipped_folder("checkpoints")
 ASSETS_DIR = shipped_folder("assets")
 ICON = ASSETS_DIR / "icon.svg"
 DEMO_RHYTHMS = ASSETS_DIR / "rhythms"
+
+
+def default_soundfont() -> Path:
+    """The General MIDI soundfont bundled with pretty_midi (TimGM6mb, 6 MB): always there, so no download. The
+    live synth and the WAV export both fall back on it (pretty_midi is imported only when it is asked for)."""
+    import pretty_midi
+
+    return Path(pretty_midi.__file__).with_name("TimGM6mb.sf2")

@@ -55,3 +55,13 @@ def test_an_output_that_is_the_input_is_refused(tmp_path, monkeypatch):
         with pytest.raises(UserError, match="is the file read as input"):
             export.check_not_an_input(output, [src])
     export.check_not_an_input(tmp_path / "y.mid", [src])
+
+
+def test_a_midi_file_takes_the_tempi_the_app_takes_and_no_others():
+    """The file's grid checks the one tempo range (musical_time), with its message."""
+    from composer_app.musical_time import MAX_BPM, MIN_BPM
+
+    assert export.ticks_per_beat(1.0, MIN_BPM) > 0 and export.ticks_per_beat(1.0, MAX_BPM) > 0
+    for outside in (MIN_BPM - 0.5, MAX_BPM + 0.5, float("nan")):
+        with pytest.raises(UserError, match="tempo must be between 10 and 400 BPM"):
+            export.ticks_per_beat(1.0, outside)

@@ -26,7 +26,8 @@ from PySide6.QtWidgets import (
 
 from composer_app.musical_time import GRIDS, TIME_SIGNATURES, TapTempo
 
-MIN_BPM, MAX_BPM = 30, 300  # what the spin box offers (the engine takes 10-400)
+#: The tempi the spin box offers: a usual range inside the one the engine takes (musical_time.MIN_BPM..MAX_BPM).
+OFFERED_MIN_BPM, OFFERED_MAX_BPM = 30, 300
 #: Export grids: label -> the grid's name (:data:`composer_app.musical_time.GRIDS`).
 QUANTIZE = {"off": "off", "1/8": "1/8", "1/16": "1/16", "1/8 triplets": "1/8t"}
 assert set(QUANTIZE.values()) == set(GRIDS)
@@ -45,8 +46,8 @@ class TimeSettings:
     quantize: str = "off"  # a grid name of :data:`QUANTIZE`
 
     def __post_init__(self):
-        if not MIN_BPM <= self.bpm <= MAX_BPM:
-            raise ValueError(f"tempo must be between {MIN_BPM} and {MAX_BPM} BPM, not {self.bpm}")
+        if not OFFERED_MIN_BPM <= self.bpm <= OFFERED_MAX_BPM:
+            raise ValueError(f"tempo must be between {OFFERED_MIN_BPM} and {OFFERED_MAX_BPM} BPM, not {self.bpm}")
         if self.metre not in TIME_SIGNATURES:
             raise ValueError(f"unknown time signature {self.metre!r}")
         if not 0.0 <= self.steer <= 1.0:
@@ -65,7 +66,7 @@ class TempoBar(QWidget):
         self._loading = False
         self.tapper = TapTempo()
         self.bpm = QSpinBox(self)
-        self.bpm.setRange(MIN_BPM, MAX_BPM)
+        self.bpm.setRange(OFFERED_MIN_BPM, OFFERED_MAX_BPM)
         self.bpm.setSuffix(" BPM")
         self.bpm.setKeyboardTracking(False)
         self.bpm.setToolTip("Tempo in quarter notes per minute: the bars on the piano roll, the click and the "
@@ -149,7 +150,7 @@ class TempoBar(QWidget):
         bpm = self.tapper.tap(time.perf_counter_ns() if t_ns is None else t_ns)
         if bpm is None:
             return None
-        bpm = int(round(min(MAX_BPM, max(MIN_BPM, bpm))))
+        bpm = int(round(min(OFFERED_MAX_BPM, max(OFFERED_MIN_BPM, bpm))))
         self.bpm.setValue(bpm)
         return bpm
 
@@ -177,7 +178,7 @@ class TempoBar(QWidget):
         """Show a take's tempo and metre (an opened one: what it was played in) without emitting; a tempo
         outside the box's range is shown at its nearest end, a metre the box lacks leaves the box as it is."""
         s = self.settings()
-        bpm = int(round(min(MAX_BPM, max(MIN_BPM, float(bpm)))))
+        bpm = int(round(min(OFFERED_MAX_BPM, max(OFFERED_MIN_BPM, float(bpm)))))
         metre = str(metre) if str(metre) in TIME_SIGNATURES else s.metre
         self.set_settings(TimeSettings(bpm, metre, s.click, s.count_in, s.steer, s.quantize))
 
@@ -212,7 +213,7 @@ def time_settings_from_store(store) -> TimeSettings:
     """What :meth:`TempoBar.save` kept (defaults for anything missing or out of range)."""
     d = TimeSettings()
     try:
-        return TimeSettings(bpm=store.get_int("time/bpm", d.bpm, MIN_BPM, MAX_BPM),
+        return TimeSettings(bpm=store.get_int("time/bpm", d.bpm, OFFERED_MIN_BPM, OFFERED_MAX_BPM),
                             metre=store.get_str("time/metre", d.metre, 16),
                             click=store.get_bool("time/click", d.click),
                             count_in=store.get_bool("time/count_in", d.count_in),

@@ -18,8 +18,7 @@ from composer_app.musical_time import DEFAULT_BPM, TimeSignature, check_tempo, p
 
 log = logging.getLogger(__name__)
 
-#: General MIDI percussion (channel 10, index 9): the downbeat's and the other beats' sounds.
-PERCUSSION_CHANNEL = 9
+#: General MIDI percussion sounds (the synth plays them on channel 10): the downbeat's and the other beats'.
 ACCENT_NOTE = 76  # Hi Wood Block
 BEAT_NOTE = 77  # Low Wood Block
 ACCENT_VELOCITY = 120

@@ -14,14 +14,11 @@ from collections.abc import Callable
 
 from composer_app.errors import UserError
 from composer_app.live.midi_ports import DEFAULT_BACKEND, MIDI_ERRORS, PluggedPort, port_for, vanished_message
-from composer_app.live.note_sink import NoteSink
+from composer_app.live.note_sink import CC_ALL_NOTES_OFF, CC_ALL_SOUND_OFF, CC_SUSTAIN, NoteSink
 
 log = logging.getLogger(__name__)
 
 VIRTUAL_PORT_NAME = "Everybody Compose"
-CC_ALL_SOUND_OFF = 120
-CC_ALL_NOTES_OFF = 123
-CC_SUSTAIN = 64
 
 
 class MidiOutput(NoteSink, PluggedPort):

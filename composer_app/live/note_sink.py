@@ -10,6 +10,12 @@ from __future__ import annotations
 
 import threading
 
+#: The MIDI controllers the sinks send (defined here once: the synth and MIDI out both speak them).
+CC_SUSTAIN = 64
+CC_SOSTENUTO = 66
+CC_ALL_SOUND_OFF = 120
+CC_ALL_NOTES_OFF = 123
+
 
 class NoteSink:
     """A destination for note-on/note-off events (see the module docstring); every method is thread-safe."""

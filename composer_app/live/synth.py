@@ -27,22 +27,15 @@ import numpy as np
 
 from composer_app.errors import UserError
 from composer_app.live.instrument import BadSoundfont, Instrument
+from composer_app.live.note_sink import CC_SOSTENUTO, CC_SUSTAIN
 from composer_app.platform_help import FLUIDSYNTH, missing_library
+from composer_app.resources import default_soundfont
 
 MIDI_CHANNELS = 16
 PERCUSSION_CHANNEL = 9
 DRUM_BANK = 128
-CC_SUSTAIN = 64
-CC_SOSTENUTO = 66
 #: FluidSynth's 16-bit output dithers: silence is +-1 or 2, never exactly 0.
 SILENCE_PEAK = 4
-
-
-def default_soundfont() -> Path:
-    """The General MIDI soundfont bundled with pretty_midi (TimGM6mb, 6 MB): always there, so no download."""
-    import pretty_midi
-
-    return Path(os.path.dirname(pretty_midi.__file__)) / "TimGM6mb.sf2"
 
 
 def _fluidsynth():

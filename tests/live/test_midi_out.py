@@ -12,8 +12,8 @@ import pytest
 from composer_app.errors import UserError
 from composer_app.live.engine import LiveEngine
 from composer_app.live.midi_in import JACK_BACKEND
-from composer_app.live.midi_out import CC_ALL_NOTES_OFF, VIRTUAL_PORT_NAME, MidiOutput
-from composer_app.live.note_sink import NoteSink
+from composer_app.live.midi_out import VIRTUAL_PORT_NAME, MidiOutput
+from composer_app.live.note_sink import CC_ALL_NOTES_OFF, NoteSink
 
 MS = 1_000_000
 
