@@ -82,8 +82,10 @@ STEP_LOG = 8192
 
 @dataclass(frozen=True)
 class NoteStarted:
-    """A note that began sounding. ``t_ns`` is the key-down (``perf_counter_ns``), ``sounded_ns`` when the
-    synth got the note-on, ``step_ns`` the model step + draw; ``start_s`` is its time in the take."""
+    """A note that began sounding. Each field has one unit, which its name ends in (see :mod:`composer_app.clock`):
+    the clock's instants and the engine's timing in integer nanoseconds — ``t_ns`` the key-down
+    (``perf_counter_ns``), ``sounded_ns`` when the synth got the note-on, ``step_ns`` the model step + draw — and
+    the music in seconds: the beat the model saw (``rest_s``, ``prev_dur_s``) and ``start_s``, its time in the take."""
 
     index: int
     pitch: int
