@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import statistics
+import threading
 import time
 
 import pytest
@@ -68,25 +68,33 @@ def test_tap_keys_play_wherever_the_focus_is_but_text_fields_keep_letters(window
     assert hints.text() == "x" and len(window.engine.take) == 2
 
 
-def test_key_down_sounds_before_the_handler_returns_and_costs_about_one_step(window, qtbot, tap):
+def test_key_down_sounds_before_the_handler_returns(window, qtbot, tap):
+    """The press runs on the GUI thread, inside the key handler: the note sounds before it returns. (What the
+    handler costs is a figure, not a test: the status line shows it, ``bench live`` measures the whole path.)"""
     sounding_at_return = []
     # `tapped` is emitted on the GUI thread right after the press was handed over, before the handler returns
     window.tap.tapped.connect(lambda name: sounding_at_return.append(bool(window.engine.synth.sounding_notes)))
     tap(window, " ".join(["z", "x"] * 10), hold_ms=5, gap_ms=5)
     assert len(window.engine.take) == 20
     assert len(sounding_at_return) == 20 and all(sounding_at_return) and window.bridge.last_route == "direct"
-    handler_ms = statistics.median(window.tap.handler_ns) / 1e6
-    step_ms = statistics.median(window.status_line.step_ns) / 1e6
-    assert handler_ms < step_ms + 2.0, (handler_ms, step_ms)  # the step, the note-on, and little else
+    assert len(window.tap.handler_ns) >= 20  # each key-down's handler time is kept for the status line
 
 
 def test_a_key_is_queued_not_kept_waiting_while_the_engine_thread_is_busy(window, qtbot, wait_settled):
-    window.bridge.submit(time.sleep, 0.8)  # e.g. a model being primed, a sound device reopening
-    t = time.perf_counter()
+    busy, free = threading.Event(), threading.Event()
+
+    def slow_job():  # e.g. a model being primed, a sound device reopening: busy until the test frees it
+        busy.set()
+        free.wait(10)
+
+    window.bridge.submit(slow_job)
+    assert busy.wait(10)
     qtbot.keyPress(window.tap, Qt.Key.Key_Z)
     qtbot.keyRelease(window.tap, Qt.Key.Key_Z)
-    assert time.perf_counter() - t < 0.4  # the GUI thread did not wait for the busy engine thread
+    # Back here while the engine thread is still held: the GUI thread did not wait for it.
+    assert not free.is_set() and window.bridge.pending > 0
     assert window.bridge.last_route == "queued" and len(window.engine.take) == 0
+    free.set()
     wait_settled(window)
     assert len(window.engine.take) == 1 and len(window.roll.notes) == 1
 
@@ -162,11 +170,10 @@ def test_the_wheel_scrolls_and_ctrl_wheel_zooms_the_roll(window, tap):
 def test_losing_focus_releases_held_keys(window, qtbot, wait_settled):
     qtbot.keyPress(window.tap, Qt.Key.Key_Z)
     wait_settled(window)
-    t = time.perf_counter()
+    assert window.tap.held and window.engine.synth.sounding_notes
     window.tap.release_all()
     wait_settled(window)
     assert window.tap.held == set() and window.engine.synth.sounding_notes == frozenset()
-    assert time.perf_counter() - t < 5
 
 
 def test_replay_plays_the_take_through_the_synth_and_shows_it(window, qtbot, tap, wait_settled):

@@ -19,15 +19,6 @@ def synth():
         yield s
 
 
-def wait_for(predicate, timeout=3.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.005)
-    return True
-
-
 def test_null_sink_is_the_default_output():
     """conftest's ALSA config gives this card-less machine a default output device."""
     devices = list_output_devices()
@@ -35,7 +26,7 @@ def test_null_sink_is_the_default_output():
     assert all(d.channels >= 1 for d in devices)
 
 
-def test_plays_on_default_device(synth):
+def test_plays_on_default_device(synth, wait_for):
     statuses = []
     out = AudioOutput(synth, on_status=statuses.append)
     with out:
@@ -78,7 +69,7 @@ def test_no_portaudio_library(synth, monkeypatch):
     assert list_output_devices() == []
 
 
-def test_configure_restarts_with_new_blocksize(synth):
+def test_configure_restarts_with_new_blocksize(synth, wait_for):
     with AudioOutput(synth, blocksize=128) as out:
         assert wait_for(lambda: out.callback_count > 0)
         synth.note_on(64, 100)
@@ -91,7 +82,7 @@ def test_configure_restarts_with_new_blocksize(synth):
         assert not out.running
 
 
-def test_jack_output_is_recorded(jack_server, synth):
+def test_jack_output_is_recorded(jack_server, synth, wait_for):
     """PortAudio's JACK host API is visible, and what AudioOutput plays arrives at a JACK recording client."""
     index = find_output_device("JACK")
     assert index is not None, [d.label for d in list_output_devices()]

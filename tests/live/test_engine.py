@@ -213,23 +213,32 @@ def test_replay_is_timed_non_blocking_and_stoppable(engine):
     t = time.perf_counter_ns()
     for k in range(6):
         tap(engine, "key:z", t + k * 100 * MS, hold_ms=50)
-    seen, done = [], threading.Event()
-    engine.replayer.note.connect(lambda i, on: seen.append((i, on, time.perf_counter())))
+    seen, done, first, go = [], threading.Event(), threading.Event(), threading.Event()
+
+    def heard(i, on):
+        seen.append((i, on, time.perf_counter()))
+        first.set()
+        go.wait(10)  # the replay's thread waits here at its first note until the test lets it go
+
+    engine.replayer.note.connect(heard)
     engine.replayer.finished.connect(done.set)
     t0 = time.perf_counter()
-    engine.replay()
-    assert time.perf_counter() - t0 < 0.05  # returns at once
-    assert done.wait(3)
+    engine.replay()  # returns at once: here while the replay is held at its first note
+    assert first.wait(10) and engine.replayer.running and not done.is_set()
+    go.set()
+    assert done.wait(10)
     assert [(i, on) for i, on, _ in seen if on] == [(k, True) for k in range(6)]
-    onsets = [w for _, on, w in seen if on]
-    assert 0.4 < onsets[-1] - onsets[0] < 0.7  # 5 intervals of 100 ms, in real time
+    assert [on for _, on, _ in seen] == [True, False] * 6  # each note ends before the next starts
+    # In real time, never early: the last note starts no sooner than its 500 ms after the first. (How close to
+    # on time it comes is a figure for bench; a loaded machine only makes it later.)
+    assert seen[-2][2] - t0 >= 0.49
     assert engine.synth.sounding_notes == frozenset()
     done.clear()
+    first.clear()
     engine.replay(speed=0.1)  # 10x slower: still playing when stopped
-    time.sleep(0.05)
-    assert engine.replayer.running
+    assert first.wait(10) and engine.replayer.running
     engine.replayer.stop()
-    assert done.wait(1) and not engine.replayer.running and engine.synth.sounding_notes == frozenset()
+    assert done.wait(10) and not engine.replayer.running and engine.synth.sounding_notes == frozenset()
 
 
 def test_submit_from_another_thread(engine):
@@ -285,14 +294,12 @@ def test_silence_after_stop(engine):
     assert peak(engine.synth.render_seconds(0.1)) <= SILENCE_PEAK
 
 
-def test_plays_on_the_default_device_and_switches_block_size(tmp_path, tiny_model):
+def test_plays_on_the_default_device_and_switches_block_size(tmp_path, tiny_model, wait_for):
     """conftest's ALSA null sink stands in for a sound card."""
     with LiveEngine(tiny_model(), audio=True, take_dir=tmp_path, blocksize=128) as eng:
         assert eng.sound.available, eng.status.latest
         ev = eng.press("key:z")
-        deadline = time.monotonic() + 3
-        while not eng.sound.output.note_timings() and time.monotonic() < deadline:
-            time.sleep(0.005)
+        assert wait_for(lambda: eng.sound.output.note_timings())
         timing = eng.sound.output.note_timings()[-1]
         assert timing.note_on_ns <= ev.sounded_ns <= timing.block_ns  # rendered by a block after the note-on
         status = eng.sound.set_audio(blocksize=256, latency=0.02)
@@ -302,7 +309,7 @@ def test_plays_on_the_default_device_and_switches_block_size(tmp_path, tiny_mode
         assert tap(eng, "key:x", time.perf_counter_ns()) is not None  # silent, still playing
 
 
-def test_midi_loopback_drives_a_take_that_exports(jack_server, tmp_path, tiny_model):
+def test_midi_loopback_drives_a_take_that_exports(jack_server, tmp_path, tiny_model, wait_for):
     """A MIDI keyboard over JACK plays a whole take through the engine's own MIDI input; it exports to MIDI."""
     pretty_midi = pytest.importorskip("pretty_midi")
     from composer_app.bench.jack_rig import JackMidiSender
@@ -325,13 +332,11 @@ def test_midi_loopback_drives_a_take_that_exports(jack_server, tmp_path, tiny_mo
                 else:
                     kbd.note_off(60 + k)
                 time.sleep(0.03)
-            deadline = time.monotonic() + 3
-            while (len(eng.take) < 8 or eng.take.notes[-1].end is None) and time.monotonic() < deadline:
-                time.sleep(0.01)
+            assert wait_for(lambda: len(eng.take) >= 8 and eng.take.notes[-1].end is not None)
         assert [n.velocity for n in eng.take.notes] == velocities
         assert all(n.end is not None and n.source.startswith("midi:") for n in eng.take.notes)
         path = eng.export_midi(tmp_path / "loop.mid")
     notes = pretty_midi.PrettyMIDI(str(path)).instruments[0].notes
     assert [n.velocity for n in notes] == velocities
     durs = [n.end - n.start for n in notes]
-    assert all(0.01 < d < 0.2 for d in durs), durs
+    assert all(d > 0.01 for d in durs), durs  # each note held until its own note-off (how long: the sender's sleeps)
