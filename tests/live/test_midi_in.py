@@ -133,3 +133,17 @@ def test_key_to_sound_over_jack(jack_server, rig):
     # Measured here: ~7-10 ms with 256-frame periods (5.8 ms): the note reaches the synth within a cycle, PortAudio
     # renders it in the next one, plus the piano sample's own start. Real hardware adds the card's buffers.
     assert all(0 <= lat < 4 * period_s + 0.01 for lat in latencies), latencies
+
+
+def test_the_rig_forwards_what_it_names_and_brings_back_the_childs_errors(rig):
+    """One generic call path: a named method runs in the child with its own defaults; an unnamed one is not
+    there; a failure in the child comes back as an error, and the child keeps serving."""
+    with pytest.raises(AttributeError):
+        rig.no_such_method  # noqa: B018 - the attribute lookup is the test
+    assert isinstance(rig.wait_quiet(), bool)  # the recorder's own defaults, in the child
+    rig.close_sender()
+    assert rig.port_name is None
+    with pytest.raises(RuntimeError, match="JACK rig"):
+        rig.note_on(60)  # no keyboard plugged in
+    assert rig.open_sender() == rig.port_name and isinstance(rig.note_on(60, 10), int)
+    rig.note_off(60)
