@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 
 import numpy as np
-import torch
 
 from composer_app.errors import UserError
 from composer_app.musical_time import TimeSignature
@@ -65,12 +64,14 @@ def fixed_pitches(pitches, change: np.ndarray, locked: np.ndarray | None = None)
     return np.where(free, -1, pitches)
 
 
-@torch.inference_mode()
 def following_nll(loaded, notes, first: int) -> float:
     """Mean negative log-likelihood (nats per note) of notes ``first`` onwards of ``notes`` ``(n, 3)`` under the
     model, the notes before them fed as played: how well what came before leads into them."""
+    import torch  # here, not at the top: a take asks this module which notes to keep without loading torch
+
     beats, prev, target = loaded.melody_inputs(np.asarray(notes, dtype=np.float64))
-    logp = torch.log_softmax(loaded.model(beats, prev)[0].double(), -1)
+    with torch.inference_mode():
+        logp = torch.log_softmax(loaded.model(beats, prev)[0].double(), -1)
     picked = logp[torch.arange(len(notes)), target[0]]
     return float(-picked[first:].mean())
 

@@ -180,14 +180,13 @@ class Take:
     def kept_pitches(self, chosen=None) -> np.ndarray:
         """The ``fixed`` pitches of a recolouring: -1 for each note to compose again — those at the positions
         ``chosen`` (all when None) that are not locked — and the pitch of every other note."""
-        fixed = np.array([n.pitch for n in self.notes], dtype=np.int64)
-        free = np.ones(len(self.notes), dtype=bool)
+        from composer_app.infill import fixed_pitches
+
+        change = np.ones(len(self.notes), dtype=bool)
         if chosen is not None:
-            free[:] = False
-            free[list(chosen)] = True
-        free &= ~np.array([n.locked for n in self.notes], dtype=bool)
-        fixed[free] = -1
-        return fixed
+            change[:] = False
+            change[list(chosen)] = True
+        return fixed_pitches([n.pitch for n in self.notes], change, np.array([n.locked for n in self.notes], bool))
 
     @classmethod
     def from_rhythm(cls, rests, durs, pitch: int = 60, **header) -> Take:
