@@ -97,8 +97,9 @@ def load_inputs(split: str | None, paths) -> tuple[list, list[str]]:
     return melodies, skipped
 
 
-def score_checkpoint(loaded, args, melodies) -> dict:
-    """One checkpoint's scores (and, as asked, its mix with the short-term model and its musical statistics)."""
+def score_checkpoint(loaded, args, melodies, profiles=(), real_floor: float | None = None) -> dict:
+    """One checkpoint's scores (and, as asked, its mix with the short-term model and, for each of ``profiles``,
+    what it plays; ``real_floor``: the real-vs-real figure of these melodies when already known)."""
     from composer_app.evaluation import score
 
     scores = score(loaded, melodies, as_generated=args.as_generated, short_term=args.baselines)
@@ -109,10 +110,11 @@ def score_checkpoint(loaded, args, melodies) -> dict:
     if args.sample:
         from composer_app.musical_stats import compare_generated
 
-        entry["sample"] = [compare_generated(loaded, melodies, profile=name, seed=args.seed,
-                                             max_melodies=args.sample_melodies, real_floor=args.real_floor)
-                           for name in args.profiles]
-        args.real_floor = entry["sample"][0]["real_vs_real"]  # the same real melodies for every model
+        entry["sample"] = []
+        for name in profiles:
+            entry["sample"].append(compare_generated(loaded, melodies, profile=name, seed=args.seed,
+                                                     max_melodies=args.sample_melodies, real_floor=real_floor))
+            real_floor = entry["sample"][-1]["real_vs_real"]  # the same real melodies for every profile
     return entry
 
 
@@ -153,11 +155,13 @@ def run(args) -> int:
         from composer_app.errors import UserError
 
         raise UserError("--sample-melodies must be at least 10 (the two-sample test needs a few on each side)")
-    args.profiles = profiles_to_sample(args.profile) if args.sample else []
-    args.real_floor = None
+    profiles = profiles_to_sample(args.profile) if args.sample else []
     loaded = [load_checkpoint(path, architecture=args.model_name) for path in checkpoints]  # a bad one stops early
     melodies, skipped = load_inputs(args.split, paths)
-    entries = [score_checkpoint(model, args, melodies) for model in loaded]
+    entries, real_floor = [], None
+    for model in loaded:  # the real-vs-real figure is the same for every model: computed once
+        entries.append(score_checkpoint(model, args, melodies, profiles, real_floor))
+        real_floor = entries[-1]["sample"][0]["real_vs_real"] if profiles else None
     scored_as = "per beat" if args.as_generated else "whole sequence"
     first = entries[0]
     # The first checkpoint's results at the top level, as when evaluate took one checkpoint; all under "models".
