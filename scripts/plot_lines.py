@@ -19,13 +19,12 @@ import numpy as np  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from what_it_plays import BEFORE  # noqa: E402  (the profiles shipped before, measured beside today's)
+
 from composer_app.checkpoints import default_checkpoint, load_checkpoint  # noqa: E402
 from composer_app.data.melody import melody_from_midi  # noqa: E402
 from composer_app.rhythm import rhythm_from_notes  # noqa: E402
-from composer_app.sampling import SamplingSettings, generate, settings_from_profile  # noqa: E402
-
-BEFORE = SamplingSettings(top_k=4, top_p=0.9, repeat_decay=0.5, loop_guard=0, max_run=0)
-BEFORE_BEAM = BEFORE.with_(strategy="beam", num_beams=5, beam_prob=0.5)
+from composer_app.sampling import generate, settings_from_profile  # noqa: E402
 
 
 def main() -> int:
@@ -40,9 +39,9 @@ def main() -> int:
     rests, durs = rhythm_from_notes(notes)
     loaded = load_checkpoint(default_checkpoint(args.model, "offline"))
     lines = {"real tune": notes[:, 2].astype(int),
-             "before: default (top-k 4, top-p 0.9, repeat decay 0.5)": generate(loaded, rests, durs, BEFORE,
-                                                                               seed=args.seed),
-             "before: beam search": generate(loaded, rests, durs, BEFORE_BEAM, seed=args.seed),
+             "before: default (top-k 4, top-p 0.9, repeat decay 0.5)": generate(
+                 loaded, rests, durs, BEFORE["before: default"], seed=args.seed),
+             "before: beam search": generate(loaded, rests, durs, BEFORE["before: beam"], seed=args.seed),
              "now: default": generate(loaded, rests, durs, settings_from_profile("default"), seed=args.seed),
              "now: beam (likeliest of 4 lines)": generate(loaded, rests, durs, settings_from_profile("beam"),
                                                           seed=args.seed)}
