@@ -218,7 +218,7 @@ class LiveEngine(TakeTime, WorkerHandOver):
         self.metronome.close()
         with self._lock:
             self._closed = True
-            self.sound.close_stream()  # before MIDI: see MidiConnection.open on JACK
+            self.sound.close_stream()  # before MIDI: see MidiConnection on JACK
         self.midi_in.close()
         self.midi_out.close()
         if self._worker is not None:

@@ -13,8 +13,9 @@ import logging
 from collections.abc import Callable
 
 from composer_app.errors import UserError
-from composer_app.live.midi_ports import DEFAULT_BACKEND, MIDI_ERRORS, PluggedPort, port_for, vanished_message
+from composer_app.live.midi_ports import DEFAULT_BACKEND, MIDI_ERRORS, PluggedPort
 from composer_app.live.note_sink import CC_ALL_NOTES_OFF, CC_ALL_SOUND_OFF, CC_SUSTAIN, NoteSink
+from composer_app.live.port_link import PortLink
 
 log = logging.getLogger(__name__)
 
@@ -134,67 +135,55 @@ def _check_channel(channel: int) -> int:
     return channel
 
 
-class MidiOutLink:
+class MidiOutLink(PortLink):
     """The engine's MIDI out part: which port the notes also go to, on which channel, and whether the built-in
-    synth plays too.
+    synth plays too (the following of the port itself is :class:`~composer_app.live.port_link.PortLink`'s).
 
     ``router`` is the engine's :class:`~composer_app.live.note_sink.NoteRouter`; ``silence()`` ends whatever
     sounds (called before any switch, so no note is left hanging on either side); ``report(message, level)``
-    shows a status line to the player ('info', or 'warning' for a failure); ``program()`` is the instrument being played (sent as a program change).
+    shows a status line to the player ('info', or 'warning' for a failure); ``program()`` is the instrument
+    being played (sent as a program change).
+
+    :meth:`open` takes ``channel`` (0-15, None: the one set before) besides the port: the notes that sound go to
+    that port too, after a program change to the instrument; ``virtual`` makes a new port, "Everybody Compose"
+    unless named.
     """
+
+    direction = "output"
+    label = "MIDI out"
+    closed_text = "MIDI out: off"
 
     def __init__(self, router, silence: Callable[[], None], report: Callable[..., None],
                  program: Callable[[], int]):
+        super().__init__(silence, report)
         self._router = router
-        self._silence = silence
-        self._report = report
         self._program = program
-        self._out: MidiOutput | None = None
 
     def output(self, backend: str | None = None) -> MidiOutput:
         """The :class:`MidiOutput` (made on first use, or anew for another backend); list ports with it."""
-        def forget() -> None:
-            self._router.midi_out = None
+        return self.port(backend)
 
-        self._out = port_for(self._out, backend, lambda b: MidiOutput(b, program=self._program(),
-                                                                      on_vanished=self._vanished), forget)
-        return self._out
+    def _make(self, backend: str) -> MidiOutput:
+        return MidiOutput(backend, program=self._program(), on_vanished=self._vanished)
 
-    @property
-    def is_open(self) -> bool:
-        return self._router.midi_out is not None
-
-    def open(self, port: str | None = None, backend: str | None = None, *, virtual: bool = False,
-             channel: int | None = None) -> str:
-        """Send the notes that sound to MIDI output ``port`` too (None: the first; ``virtual``: a new port,
-        "Everybody Compose" unless named) on ``channel`` (0-15), after a program change to the instrument.
-        Returns the port's name; raises UserError, which is also reported."""
-        out = self.output(backend)
+    def _open_port(self, out: MidiOutput, name: str | None, virtual: bool, channel: int | None = None) -> str:
         self._silence()
-        try:
-            if channel is not None:
-                out.set_channel(channel)
-            out.program = self._program()
-            name = out.open(port, virtual=virtual)
-        except UserError as exc:
-            self._router.midi_out = None
-            self._report(str(exc), "warning")
-            raise
+        if channel is not None:
+            out.set_channel(channel)
+        out.program = self._program()
+        name = out.open(name, virtual=virtual)
         self._router.midi_out = out
-        self._report(f"MIDI out: {name} (channel {out.channel + 1})")
         return name
 
-    def close(self) -> None:
-        """Stop sending to MIDI out (all notes off there first)."""
-        out, self._router.midi_out = self._out, None
-        if out is not None and out.port_name is not None:
-            self._silence()
-            out.close()
-            self._report("MIDI out: off")
+    def _opened_text(self, out: MidiOutput, name: str) -> str:
+        return f"{self.label}: {name} (channel {out.channel + 1})"
+
+    def _detach(self) -> None:
+        self._router.midi_out = None
 
     def set_program(self, program: int) -> None:
-        if self._out is not None:
-            self._out.set_program(program)
+        if self._port is not None:
+            self._port.set_program(program)
 
     @property
     def builtin_synth(self) -> bool:
@@ -206,24 +195,3 @@ class MidiOutLink:
         metronome still clicks on the built-in synth, for the player alone."""
         self._silence()
         self._router.synth_enabled = bool(on)
-
-    @property
-    def backend(self) -> str | None:
-        """The backend of the port chosen (None: none chosen)."""
-        out = self._out
-        return out.backend_name if out is not None and out.port_name is not None else None
-
-    def poll(self, names: list[str] | None = None, backend: str | None = None) -> None:
-        """Hot-plug check (with the MIDI input's, about once a second); ``names``: output ports of ``backend``
-        just listed (a listing of another backend than the open port's is ignored)."""
-        out = self._out
-        if out is None or out.port_name is None or (backend is not None and backend != out.backend_name):
-            return
-        was_gone = out.port_vanished
-        out.poll_ports(names)
-        if was_gone and out.is_open:
-            self._report(f"MIDI out: {out.port_name} (back)")
-
-    def _vanished(self, name: str) -> None:
-        self._silence()
-        self._report(vanished_message("output", name), "warning")

@@ -202,25 +202,6 @@ def no_system_reason(exc: BaseException, backend: str, direction: str) -> str:
     return f"no MIDI {direction}: {text}"
 
 
-def vanished_message(direction: str, name: str) -> str:
-    """What the player reads when an open port goes away."""
-    return f"MIDI {direction} {name!r} disappeared (unplugged?); it reopens when it is back"
-
-
-def port_for(current, backend: str | None, make: Callable[[str], PluggedPort],
-             before_close: Callable[[], None] | None = None):
-    """The port object to use for ``backend`` (None: whichever is there): ``current`` while it is of that
-    backend, else ``current`` closed (``before_close`` first) and a new one from ``make(backend)``. What MIDI in
-    and MIDI out both do when the player picks a port of another MIDI system."""
-    if current is not None and (backend is None or current.backend_name == backend):
-        return current
-    if current is not None:
-        if before_close is not None:
-            before_close()
-        current.close()
-    return make(backend or DEFAULT_BACKEND)
-
-
 class PortWatch:
     """Port names that appeared and vanished between two looks at a port list (hot-plug); the first look
     reports every port as appeared."""

@@ -317,7 +317,7 @@ def test_midi_loopback_drives_a_take_that_exports(jack_server, tmp_path, tiny_mo
     from composer_app.live.midi_in import JACK_BACKEND
 
     with LiveEngine(tiny_model(), audio=False, take_dir=tmp_path) as eng:
-        # The MIDI port opens before the sender (a Python JACK client) runs: see MidiConnection.open.
+        # The MIDI port opens before the sender (a Python JACK client) runs: see MidiConnection.
         port = eng.midi_in.open("take-in", backend=JACK_BACKEND, virtual=True)
         assert eng.status.text("midi") == f"MIDI input: {port}"
         with JackMidiSender(jack_server.name, name="ec-take-kbd") as kbd:
