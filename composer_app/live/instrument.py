@@ -1,8 +1,9 @@
 """The instrument the player hears: one interface for the built-in synth and its silent stand-in.
 
-An :class:`Instrument` is a :class:`~composer_app.live.note_sink.NoteSink` with a General MIDI program and a
-soundfont. :class:`~composer_app.live.synth.Synth` is the real one (FluidSynth); :class:`SilentSynth` takes its
-place when FluidSynth is missing or while no sound stream renders, so the engine never needs to ask which it has.
+An :class:`Instrument` is a :class:`~composer_app.live.note_sink.NoteSink` with a General MIDI program, a
+soundfont and the metronome's clicks. :class:`~composer_app.live.synth.Synth` is the real one (FluidSynth);
+:class:`SilentSynth` takes its place when FluidSynth is missing or while no sound stream renders, so the engine
+never needs to ask which it has.
 """
 
 from __future__ import annotations
@@ -47,6 +48,14 @@ class Instrument(NoteSink):
     def preset_names(self) -> dict[int, str]:
         """Program number -> preset name of the soundfont's bank 0."""
         return {}
+
+    def click(self, note: int, velocity: int = 100) -> None:
+        """A metronome click, General MIDI percussion ``note``: here, not on every note sink, because only the
+        instrument the player hears makes a sound of it (the silent stand-in makes none; MIDI out never gets
+        one, so no DAW records it)."""
+
+    def click_off(self, note: int) -> None:
+        """The end of :meth:`click`'s ``note``."""
 
 
 class SilentSynth(Instrument):

@@ -1,9 +1,9 @@
 """The metronome: clicks on the percussion channel at the take's tempo and metre, heard by the player only.
 
-Clicks go straight to the synth the player hears (``sink.click``: General MIDI channel 10, a wood block, louder
-and higher on each bar's first beat), never through the take: nothing of them is recorded or exported. A
-:class:`ClickTrack` says when each click falls; a :class:`Metronome` plays it from its own thread, and can count
-a bar in, after which the take starts on the downbeat.
+Clicks go straight to the instrument the player hears (``Instrument.click``: General MIDI channel 10, a wood
+block, louder and higher on each bar's first beat), never through the take or MIDI out: nothing of them is
+recorded or exported. A :class:`ClickTrack` says when each click falls; a :class:`Metronome` plays it from its own
+thread, and can count a bar in, after which the take starts on the downbeat.
 """
 
 from __future__ import annotations
@@ -74,15 +74,16 @@ class ClickTrack:
 
 
 class Metronome:
-    """Plays a :class:`ClickTrack` on ``sink()`` (a callable giving the synth to click on now: the engine's
-    synth, or its silent stand-in) from a background thread.
+    """Plays a :class:`ClickTrack` on ``instrument()`` (a callable giving the
+    :class:`~composer_app.live.instrument.Instrument` to click on now: the engine's synth, or its silent
+    stand-in) from a background thread.
 
     ``on`` clicks until switched off; :meth:`count_in` clicks one bar (and goes on if ``on``) and returns the
     downbeat after it. Tempo and metre changes restart the beat grid on the next beat.
     """
 
-    def __init__(self, sink, bpm: float = DEFAULT_BPM, metre="4/4", on_click=None):
-        self._sink = sink
+    def __init__(self, instrument, bpm: float = DEFAULT_BPM, metre="4/4", on_click=None):
+        self._instrument = instrument
         self.on_click = on_click  # on_click(Click), on the metronome's thread, right after each click sounds
         self.bpm = check_tempo(bpm)
         self.metre = parse_time_signature(metre)
@@ -183,8 +184,8 @@ class Metronome:
             self._play(click, track)
 
     def _play(self, click: Click, track: ClickTrack) -> None:
-        sink = self._sink()
-        sink.click(click.note, click.velocity)
+        instrument = self._instrument()  # click_off goes to the same one, should the synth be swapped meanwhile
+        instrument.click(click.note, click.velocity)
         self.played = [*self.played[-63:], click]
         if self.on_click is not None:
             try:
@@ -193,7 +194,7 @@ class Metronome:
                 log.exception("metronome click listener failed")
         off = min(CLICK_S, track.beat_ns / 2e9)
         self._stop.wait(off)
-        sink.click_off(click.note)
+        instrument.click_off(click.note)
 
     def close(self) -> None:
         """Stop clicking and end the thread (for good: later changes start no new one)."""

@@ -18,7 +18,13 @@ CC_ALL_NOTES_OFF = 123
 
 
 class NoteSink:
-    """A destination for note-on/note-off events (see the module docstring); every method is thread-safe."""
+    """A destination for note-on/note-off events (see the module docstring); every method is thread-safe.
+
+    Its whole face, as mido's ``BasePort``: :meth:`note_on`, :meth:`note_off`, :meth:`reset` (all notes off),
+    :meth:`panic` (all sound off) and :meth:`close`. What only some sinks do stays on them: the metronome's
+    click is the player's instrument's (:class:`~composer_app.live.instrument.Instrument`), a program change
+    the MIDI output's.
+    """
 
     def __init__(self):
         self._sink_lock = threading.Lock()
@@ -64,12 +70,6 @@ class NoteSink:
         with self._sink_lock:
             return frozenset(self._held)
 
-    def click(self, note: int, velocity: int = 100) -> None:
-        """A metronome click (only sinks the player hears make a sound of it)."""
-
-    def click_off(self, note: int) -> None:
-        pass
-
     def close(self) -> None:
         """All notes off, then close. Safe to call twice."""
         if self.closed:
@@ -107,7 +107,11 @@ class NoteSink:
 
 class NoteRouter:
     """The engine's way out for notes: the built-in synth (``synth``, swapped for a silent stand-in while no
-    sound stream renders; ``synth_enabled`` False mutes it) and ``midi_out`` (None when no port is open)."""
+    sound stream renders; ``synth_enabled`` False mutes it) and ``midi_out`` (None when no port is open).
+
+    The metronome's clicks do not come this way: they are for the player alone, so they go to ``synth`` only
+    (the engine hands the metronome ``lambda: router.synth``), also while ``synth_enabled`` is False, never to
+    MIDI out."""
 
     def __init__(self, synth):
         self.synth = synth

@@ -9,6 +9,7 @@ import numpy as np
 
 from composer_app.live.beat_capture import STEER_KEYS, key_source, steer_key_height
 from composer_app.live.engine import LiveEngine
+from composer_app.live.instrument import Instrument, SilentSynth
 from composer_app.live.metronome import (
     ACCENT_NOTE,
     ACCENT_VELOCITY,
@@ -17,7 +18,9 @@ from composer_app.live.metronome import (
     ClickTrack,
     Metronome,
 )
-from composer_app.live.synth import SILENCE_PEAK
+from composer_app.live.midi_out import MidiOutput
+from composer_app.live.note_sink import NoteSink
+from composer_app.live.synth import SILENCE_PEAK, Synth
 from composer_app.musical_time import parse_time_signature
 from composer_app.sampling import SamplingSettings
 
@@ -118,6 +121,17 @@ def test_clicks_sound_on_the_synth_but_never_reach_the_take(tmp_path, tiny_model
         assert len(eng.metronome.played) <= n + 1
     finally:
         eng.close()
+
+
+def test_only_the_instrument_the_player_hears_takes_clicks():
+    """A note sink is mido's port (notes, reset, panic, close): the click is the instrument's, so MIDI out has
+    none to send, and the silent stand-in takes one without a sound or a sounding note."""
+    assert not hasattr(NoteSink, "click") and not hasattr(MidiOutput, "click")
+    assert all(hasattr(kind, "click") and hasattr(kind, "click_off") for kind in (Instrument, Synth, SilentSynth))
+    silent = SilentSynth()
+    silent.click(ACCENT_NOTE, ACCENT_VELOCITY)
+    silent.click_off(ACCENT_NOTE)
+    assert silent.sounding_notes == frozenset()
 
 
 def test_metronome_with_the_null_sound_device(tmp_path, tiny_model, wait_for):
