@@ -266,7 +266,7 @@ def _analyse(rec, sends: list[dict], started: dict, timings, rate: int, blocksiz
             missed += 1
             continue
         lat[s["pattern"]].append(loud[0] / rate * 1000)
-    engine_ms = [ns_to_ms(ev.sounded_ns - ev.t_ns) for ev in started.values()]
+    engine_ms = [ns_to_ms(ev.timing.key_to_sound_ns) for ev in started.values()]
     wait_ms = [t.wait_s * 1000 for t in timings]
     out = latency_stats(lat["human"] + lat["stress"])
     out.update({

@@ -67,9 +67,9 @@ class PlayController:
     def on_note_started(self, ev) -> None:
         if not self.shown.is_live:  # a MIDI key while a document is shown: show the live take again
             self.shown.show_live(notes_from_take(self.engine.take))
-        self.roll.note_started(ev.index, ev.pitch, ev.start_s, ev.t_ns, ev.velocity, ev.direction)
+        self.roll.note_started(ev.index, ev.pitch, ev.start_s, ev.timing.key_down_ns, ev.velocity, ev.direction)
         self.tap.show_note(ev.index, ev.pitch, ev.direction)
-        self.status_line.note_played(ev.step_ns, ev.sounded_ns - ev.t_ns)
+        self.status_line.note_played(ev.timing)
         self.show_count()
         if ev.index == 0:
             self.shown.changed.emit()  # the take has its file now: the title names it

@@ -5,6 +5,7 @@ and level: warnings and errors also go to the banner."""
 from __future__ import annotations
 
 import collections
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import Qt
@@ -14,6 +15,9 @@ from composer_app.clock import ns_to_ms, ns_to_us
 from composer_app.gui.banner import MessageBanner
 from composer_app.gui.sound_panel import SoundPanel
 from composer_app.status import Status
+
+if TYPE_CHECKING:  # the engine module imports torch: not at the GUI's start
+    from composer_app.live.engine import StepTiming
 
 
 class StatusLine:
@@ -39,9 +43,10 @@ class StatusLine:
         self.perf.setToolTip("Model step time and key-down to note-on time (99th percentile of recent notes)")
         self.sound.setText(self.sound_summary())
 
-    def note_played(self, step_ns: int, key_to_sound_ns: int) -> None:
-        self.step_ns.append(step_ns)
-        self.key_to_sound_ns.append(max(0, key_to_sound_ns))
+    def note_played(self, timing: StepTiming) -> None:
+        """A note's engine timing, for the step and key-to-note-on figures."""
+        self.step_ns.append(timing.step_ns)
+        self.key_to_sound_ns.append(max(0, timing.key_to_sound_ns))
 
     def show_count(self, n: int) -> None:
         self.notes.setText(f"{n} note{'s' if n != 1 else ''}")

@@ -81,32 +81,46 @@ STEP_LOG = 8192
 
 
 @dataclass(frozen=True)
+class StepTiming:
+    """How the engine kept time for one note, in integer nanoseconds on ``perf_counter_ns`` (see
+    :mod:`composer_app.clock`): ``key_down_ns`` the key-down, ``sounded_ns`` when the synth got the note-on,
+    ``step_ns`` the model step + draw. A diagnostic of the engine carried beside the note, never part of it (as
+    :attr:`Take.step_us <composer_app.take.Take.step_us>` is kept apart from the take's notes)."""
+
+    key_down_ns: int
+    sounded_ns: int
+    step_ns: int
+
+    @property
+    def key_to_sound_ns(self) -> int:
+        """Key-down to note-on: what the engine added to the key's way to the ear."""
+        return self.sounded_ns - self.key_down_ns
+
+
+@dataclass(frozen=True)
 class NoteStarted:
-    """A note that began sounding. Each field has one unit, which its name ends in (see :mod:`composer_app.clock`):
-    the clock's instants and the engine's timing in integer nanoseconds — ``t_ns`` the key-down
-    (``perf_counter_ns``), ``sounded_ns`` when the synth got the note-on, ``step_ns`` the model step + draw — and
-    the music in seconds: the beat the model saw (``rest_s``, ``prev_dur_s``) and ``start_s``, its time in the take."""
+    """A note that began sounding, in seconds: the beat the model saw (``rest_s``, ``prev_dur_s``) and
+    ``start_s``, its time in the take; how the engine timed it is apart, in :attr:`timing`."""
 
     index: int
     pitch: int
     velocity: int
     source: object
-    t_ns: int
-    sounded_ns: int
-    step_ns: int
     rest_s: float
     prev_dur_s: float
     start_s: float
+    timing: StepTiming
     direction: int | None = None  # the contour the key asked for (+1 up, -1 down, 0 same), None: not steered
 
 
 @dataclass(frozen=True)
 class NoteEnded:
-    """A note that stopped: ``reason`` is 'release', 'legato', 'stop', 'undo', 'model', 'sound' or 'take'."""
+    """A note that stopped, in seconds: ``end_s``, its time in the take, and ``dur_s``, how long it sounded (0 for
+    an undone note); ``reason`` is 'release', 'legato', 'stop', 'undo', 'model', 'sound' or 'take'."""
 
     index: int
     pitch: int
-    t_ns: int
+    end_s: float
     dur_s: float
     reason: str
 
@@ -274,8 +288,8 @@ class LiveEngine(TakeTime, WorkerHandOver):
         start = self._capture.take_time(beat.t_ns)
         self._recording.add(TakeNote(beat.index, start, pitch, beat.velocity, None, beat.rest_s, beat.prev_dur_s,
                                      str(beat.source), direction), ns_to_us(step_ns))
-        event = NoteStarted(beat.index, pitch, beat.velocity, beat.source, beat.t_ns, sounded, step_ns,
-                            beat.rest_s, beat.prev_dur_s, start, direction)
+        event = NoteStarted(beat.index, pitch, beat.velocity, beat.source, beat.rest_s, beat.prev_dur_s, start,
+                            StepTiming(beat.t_ns, sounded, step_ns), direction)
         self.note_started.emit(event)
         return event
 
@@ -292,8 +306,9 @@ class LiveEngine(TakeTime, WorkerHandOver):
             return self._record_end(ended, pitch, "release")
 
     def _record_end(self, ended: Ended, pitch: int, reason: str) -> NoteEnded:
-        self._recording.end(ended.index, self._capture.take_time(ended.t_ns))
-        event = NoteEnded(ended.index, pitch, ended.t_ns, ended.dur_s, reason)
+        end = self._capture.take_time(ended.t_ns)
+        self._recording.end(ended.index, end)
+        event = NoteEnded(ended.index, pitch, end, ended.dur_s, reason)
         self.note_ended.emit(event)
         return event
 
@@ -405,7 +420,7 @@ class LiveEngine(TakeTime, WorkerHandOver):
                                0.0 if prev is None or prev.end is None else prev.end - prev.start)
             if prev is None and self._origin == ORIGIN_FIRST_NOTE:
                 self._capture.restart_at_next_press()  # the take starts at its (new) first note
-            self.note_ended.emit(NoteEnded(last.index, last.pitch, time.perf_counter_ns(), 0.0, "undo"))
+            self.note_ended.emit(NoteEnded(last.index, last.pitch, self._now(), 0.0, "undo"))
             self.take_changed.emit(self._take)
             return True
 

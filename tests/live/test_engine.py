@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import fields
 
 import numpy as np
 import pytest
@@ -13,7 +14,7 @@ from composer_app.beats import FeatureSpec
 from composer_app.checkpoints import LoadedModel
 from composer_app.errors import UserError
 from composer_app.live import live_models
-from composer_app.live.engine import LiveEngine
+from composer_app.live.engine import LiveEngine, NoteEnded, NoteStarted, StepTiming
 from composer_app.live.recovery import load_take
 from composer_app.live.synth import SILENCE_PEAK
 from composer_app.pitches import parse_scale
@@ -34,13 +35,22 @@ def test_press_sounds_at_once_with_an_allowed_pitch(engine):
     t = time.perf_counter_ns()
     ev = engine.press("key:z", t)
     assert ev is not None and 21 <= ev.pitch <= 108
-    assert ev.t_ns == t and ev.sounded_ns >= t and ev.step_ns > 0
+    assert ev.timing.key_down_ns == t and ev.timing.sounded_ns >= t and ev.timing.step_ns > 0
+    assert ev.start_s == 0.0 and ev.timing.key_to_sound_ns == ev.timing.sounded_ns - t
     assert heard[0][1] == {ev.pitch}  # the synth already sounded it when listeners ran
     assert engine.synth.sounding_notes == {ev.pitch}
     assert peak(engine.synth.render_seconds(0.1)) > 100  # and it is audible
     ended = engine.release("key:z", t + 200 * MS)
     assert ended.pitch == ev.pitch and ended.reason == "release" and ended.dur_s == pytest.approx(0.2)
+    assert ended.end_s == pytest.approx(0.2) == engine.take.notes[0].end
     assert engine.synth.sounding_notes == frozenset()
+
+
+def test_each_event_keeps_one_unit():
+    """A note's events speak the take's seconds, the engine's timing of it nanoseconds: none mixes the two."""
+    for kind, unit in ((NoteStarted, "_s"), (NoteEnded, "_s"), (StepTiming, "_ns")):
+        timed = [f.name for f in fields(kind) if f.name.endswith(("_s", "_ns"))]
+        assert timed and all(name.endswith(unit) for name in timed), (kind.__name__, timed)
 
 
 def test_repeat_press_does_not_step_the_model(engine):
@@ -301,7 +311,7 @@ def test_plays_on_the_default_device_and_switches_block_size(tmp_path, tiny_mode
         ev = eng.press("key:z")
         assert wait_for(lambda: eng.sound.output.note_timings())
         timing = eng.sound.output.note_timings()[-1]
-        assert timing.note_on_ns <= ev.sounded_ns <= timing.block_ns  # rendered by a block after the note-on
+        assert timing.note_on_ns <= ev.timing.sounded_ns <= timing.block_ns  # rendered by a block after the note-on
         status = eng.sound.set_audio(blocksize=256, latency=0.02)
         assert status.available and status.blocksize == 256
         assert eng.synth.sounding_notes == frozenset() and eng.take.notes[-1].end is not None

@@ -61,7 +61,7 @@ def soak(loaded, beats: int, tmp_path, seed: int = 0, trace: bool = True) -> dic
     started = [0]
 
     def on_start(ev):
-        steps[started[0]] = ev.step_ns
+        steps[started[0]] = ev.timing.step_ns
         started[0] += 1
 
     eng.note_started.connect(on_start)
