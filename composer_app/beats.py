@@ -1,6 +1,6 @@
 """Beats: the rhythm features the models see, and how they are derived from notes.
 
-A melody is an array of notes ``(start, end, pitch)`` in seconds (shape ``(n, 3)``, float). The models see
+A melody is a :class:`~composer_app.notes.Notes` (starts, ends and pitches in seconds). The models see
 note ``i`` as a *beat*:
 
 * ``rest_i = start_i - end_{i-1}`` (for the first note, ``start_0``), clipped at 0 for overlapping notes;
@@ -15,21 +15,16 @@ features it was trained on. The original project's checkpoints use raw seconds (
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from composer_app.notes import Notes
 
 OFFLINE = "offline"
 LIVE = "live"
 KINDS = (OFFLINE, LIVE)
-
-
-def melody_array(notes) -> np.ndarray:
-    """Return ``notes`` as a float64 ``(n, 3)`` array sorted by start time, checking it makes sense."""
-    arr = np.asarray(notes, dtype=np.float64).reshape(-1, 3)
-    if not np.all(np.isfinite(arr)):
-        raise ValueError("melody has NaN or infinite values")
-    order = np.argsort(arr[:, 0], kind="stable")
-    return arr[order]
 
 
 def rests_and_durations(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -61,11 +56,9 @@ def beats_for_kind(kind: str, rests: np.ndarray, durs: np.ndarray) -> np.ndarray
     raise ValueError(f"unknown model kind {kind!r} (expected one of {KINDS})")
 
 
-def melody_to_beats(melody: np.ndarray, kind: str = OFFLINE) -> tuple[np.ndarray, np.ndarray]:
+def melody_to_beats(melody: Notes, kind: str = OFFLINE) -> tuple[np.ndarray, np.ndarray]:
     """Split a melody into raw-second beats for ``kind`` and integer pitches."""
-    m = melody_array(melody)
-    rests, durs = rests_and_durations(m[:, 0], m[:, 1])
-    return beats_for_kind(kind, rests, durs), m[:, 2].astype(np.int64)
+    return beats_for_kind(kind, *melody.rests_and_durations()), melody.pitches
 
 
 def beats_to_onsets(rests: np.ndarray, durs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

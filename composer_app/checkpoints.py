@@ -28,6 +28,7 @@ import models
 from composer_app import resources
 from composer_app.beats import KINDS, OFFLINE, FeatureSpec, melody_to_beats, previous_pitches
 from composer_app.errors import UserError
+from composer_app.notes import Notes
 
 FORMAT = "everybody-compose/1"
 ORIGINAL_FORMAT = "everybody-compose-original"
@@ -58,7 +59,7 @@ class LoadedModel:
     def label(self) -> str:
         return f"{models.LABELS[self.architecture]} ({self.kind})"
 
-    def melody_inputs(self, melody: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def melody_inputs(self, melody: Notes) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``(beats (1,L,2), prev_notes (1,L), targets (1,L))`` for scoring ``melody`` with this model."""
         raw, pitches = melody_to_beats(melody, self.kind)
         beats = torch.from_numpy(self.features.apply(raw)).float().unsqueeze(0)

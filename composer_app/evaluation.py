@@ -17,7 +17,6 @@ import torch
 from torch.nn import functional as F
 
 from composer_app import short_term as stm
-from composer_app.beats import melody_to_beats
 from composer_app.checkpoints import LoadedModel
 
 #: Melodies longer than this many notes are scored per beat, in memory that stays bounded (see :func:`score`).
@@ -83,7 +82,7 @@ def _per_beat(loaded: LoadedModel):
 @torch.inference_mode()
 def score(loaded: LoadedModel, melodies, *, as_generated: bool = False, short_term: bool = False,
           progress=None) -> dict[str, Scores]:
-    """Teacher-forced NLL and accuracy of ``loaded`` over ``melodies`` (arrays of notes): ``{"model": ...}``,
+    """Teacher-forced NLL and accuracy of ``loaded`` over ``melodies`` (each a :class:`~composer_app.notes.Notes`): ``{"model": ...}``,
     with ``short_term`` also ``"with_short_term"``, the model mixed with the within-tune short-term model
     (:func:`composer_app.short_term.mixed_probabilities`). ``as_generated``: through the per-beat session that
     generation decodes with instead of the whole-sequence forward (the same numbers to 1e-5).
@@ -138,7 +137,7 @@ def short_term_scores(melodies, num_pitches: int = stm.NUM_PITCHES) -> Scores:
 
 def _pitches(melodies):
     """Each non-empty melody's pitches in the order the models predict them (by start time)."""
-    return [melody_to_beats(m)[1] for m in melodies if len(m)]
+    return [m.pitches for m in melodies if len(m)]
 
 
 def baseline_scores(train_melodies, test_melodies, num_notes: int = 128, alpha: float = 0.1) -> dict:

@@ -19,6 +19,7 @@ from composer_app.atomic import atomic_write
 from composer_app.errors import UserError
 from composer_app.musical_time import check_tempo, parse_grid, parse_time_signature
 from composer_app.musical_time import quantize as quantize_notes
+from composer_app.notes import Notes
 from composer_app.resources import default_soundfont
 
 TICKS_PER_BEAT = 960
@@ -148,10 +149,9 @@ def check_wav_length(seconds: float) -> None:
                         f"{MAX_WAV_SECONDS / 60:.0f} minutes (write the MIDI file alone, and render it elsewhere)")
 
 
-def build_midi(starts, ends, pitches, velocities=None, *, tempo_bpm: float = 120.0, program: int = 0,
-               time_signature=(4, 4), name: str = "Everybody Compose", quantize: str | None = None
-               ) -> pretty_midi.PrettyMIDI:
-    """One instrument track with the notes exactly where the rhythm puts them (within one tick of the file's
+def build_midi(notes: Notes, *, tempo_bpm: float = 120.0, program: int = 0, time_signature=(4, 4),
+               name: str = "Everybody Compose", quantize: str | None = None) -> pretty_midi.PrettyMIDI:
+    """One instrument track with the ``notes`` exactly where the rhythm puts them (within one tick of the file's
     grid, :func:`ticks_per_beat`).
 
     Time 0 is bar 1 beat 1 of ``time_signature`` ("3/4", (3, 4)) at ``tempo_bpm`` (quarter notes per
@@ -161,7 +161,7 @@ def build_midi(starts, ends, pitches, velocities=None, *, tempo_bpm: float = 120
     check_program(program)
     metre = parse_time_signature(time_signature)
     grid = parse_grid(quantize)
-    starts, ends = np.asarray(starts, dtype=np.float64), np.asarray(ends, dtype=np.float64)
+    starts, ends = notes.starts, notes.ends
     if len(starts) and not (np.isfinite(starts).all() and np.isfinite(ends).all() and starts.min() >= 0):
         raise UserError("the melody has negative, NaN or infinite times")
     if grid != "off":
@@ -173,18 +173,16 @@ def build_midi(starts, ends, pitches, velocities=None, *, tempo_bpm: float = 120
     pm = pretty_midi.PrettyMIDI(resolution=resolution, initial_tempo=float(tempo_bpm))
     pm.time_signature_changes.append(pretty_midi.TimeSignature(metre.numerator, metre.denominator, 0.0))
     inst = pretty_midi.Instrument(program=int(program), name=name)
-    n = len(pitches)
-    vel = np.full(n, 100) if velocities is None else np.asarray(velocities)
-    for s, e, p, v in zip(starts, ends, pitches, vel, strict=True):
+    for s, e, p, v in zip(starts, ends, notes.pitches, notes.velocities, strict=True):
         inst.notes.append(pretty_midi.Note(velocity=int(np.clip(v, 1, 127)), pitch=int(p), start=float(s),
                                            end=float(max(e, s + 1e-3))))
     pm.instruments.append(inst)
     return pm
 
 
-def write_midi(path, starts, ends, pitches, velocities=None, **options) -> Path:
-    """Write a MIDI file (see :func:`build_midi` for ``options``); returns the path written."""
-    return save_midi(path, build_midi(starts, ends, pitches, velocities, **options))
+def write_midi(path, notes: Notes, **options) -> Path:
+    """Write ``notes`` as a MIDI file (see :func:`build_midi` for ``options``); returns the path written."""
+    return save_midi(path, build_midi(notes, **options))
 
 
 def save_midi(path, pm: pretty_midi.PrettyMIDI) -> Path:

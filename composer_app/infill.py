@@ -14,6 +14,7 @@ import numpy as np
 
 from composer_app.errors import UserError
 from composer_app.musical_time import TimeSignature
+from composer_app.notes import Notes
 
 _RANGE = re.compile(r"\s*(\d{1,6})\s*(?:-\s*(\d{1,6})\s*)?")
 
@@ -64,20 +65,20 @@ def fixed_pitches(pitches, change: np.ndarray, locked: np.ndarray | None = None)
     return np.where(free, -1, pitches)
 
 
-def following_nll(loaded, notes, first: int) -> float:
-    """Mean negative log-likelihood (nats per note) of notes ``first`` onwards of ``notes`` ``(n, 3)`` under the
-    model, the notes before them fed as played: how well what came before leads into them."""
+def following_nll(loaded, notes: Notes, first: int) -> float:
+    """Mean negative log-likelihood (nats per note) of notes ``first`` onwards of ``notes`` under the model, the
+    notes before them fed as played: how well what came before leads into them."""
     import torch  # here, not at the top: a take asks this module which notes to keep without loading torch
 
-    beats, prev, target = loaded.melody_inputs(np.asarray(notes, dtype=np.float64))
+    beats, prev, target = loaded.melody_inputs(notes)
     with torch.inference_mode():
         logp = torch.log_softmax(loaded.model(beats, prev)[0].double(), -1)
     picked = logp[torch.arange(len(notes)), target[0]]
     return float(-picked[first:].mean())
 
 
-def midi_with_pitches(path, melody, pitches):
-    """The source MIDI file ``path`` as a ``PrettyMIDI`` with each melody note (``melody`` ``(n, 3)``, as
+def midi_with_pitches(path, melody: Notes, pitches):
+    """The source MIDI file ``path`` as a ``PrettyMIDI`` with each melody note (``melody``, as
     :func:`composer_app.data.melody.melody_from_midi` read it) given its new pitch and nothing else changed:
     other notes, instruments, velocities, tempo and metre stay as the file has them."""
     from composer_app.data.melody import _load_pretty_midi
@@ -88,7 +89,7 @@ def midi_with_pitches(path, melody, pitches):
         if not inst.is_drum:
             for note in inst.notes:
                 by_onset.setdefault((note.start, note.pitch), []).append(note)
-    for (start, _, old), new in zip(melody, pitches, strict=True):
+    for start, old, new in zip(melody.starts, melody.pitches, pitches, strict=True):
         if int(old) != int(new):
             by_onset[(float(start), int(old))][0].pitch = int(new)
     return pm

@@ -14,7 +14,6 @@ from __future__ import annotations
 import numpy as np
 
 from composer_app.melody_features import FEATURE_NAMES, feature_matrix
-from composer_app.rhythm import rhythm_from_notes
 
 #: The averages reported, each one of :data:`composer_app.melody_features.FEATURE_NAMES`.
 STATS = ("pitch_range", "distinct_pitches", "pc_entropy_bits", "key_fit", "mean_abs_interval",
@@ -38,12 +37,8 @@ def average_stats(melodies_pitches) -> dict:
 
 
 def real_pitches(melodies, max_melodies: int) -> list[np.ndarray]:
-    """The pitches of the first ``max_melodies`` melodies (notes ``(n, 3)``), in order of their start."""
-    out = []
-    for notes in melodies[:max_melodies]:
-        notes = np.asarray(notes)
-        out.append(notes[np.argsort(notes[:, 0], kind="stable"), 2].astype(np.int64))
-    return out
+    """The pitches of the first ``max_melodies`` melodies (each a :class:`~composer_app.notes.Notes`)."""
+    return [notes.pitches for notes in melodies[:max_melodies]]
 
 
 def generate_for_rhythms(loaded, melodies, settings, seed: int, max_melodies: int) -> list[np.ndarray]:
@@ -53,7 +48,7 @@ def generate_for_rhythms(loaded, melodies, settings, seed: int, max_melodies: in
 
     out = []
     for i, notes in enumerate(melodies[:max_melodies]):
-        rests, durs = rhythm_from_notes(np.asarray(notes))
+        rests, durs = notes.rests_and_durations()
         out.append(generate(loaded, rests, durs, settings, seed=seed + i))
     return out
 

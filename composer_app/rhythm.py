@@ -10,13 +10,14 @@ from pathlib import Path
 
 import numpy as np
 
-from composer_app.beats import rests_and_durations
 from composer_app.errors import UserError
 from composer_app.file_checks import check_regular_file
 from composer_app.live.journal import JOURNAL_SUFFIX
+from composer_app.notes import Notes
 from composer_app.take import TAKE_SUFFIX
 
 TAKE_SUFFIXES = (TAKE_SUFFIX, JOURNAL_SUFFIX)
+MIDI_SUFFIXES = (".mid", ".midi")
 #: The longest rest or note a rhythm may hold; anything longer is a damaged file, not music.
 MAX_NOTE_SECONDS = 3600.0
 #: The most notes a rhythm may hold: hours of playing. The offline attention models' cost grows with the square of
@@ -90,29 +91,43 @@ def load_npy(p: Path) -> np.ndarray:
         raise UserError(f"{p} is not a readable .npy array: {exc}") from None
 
 
-def rhythm_from_notes(notes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    notes = np.asarray(notes, dtype=np.float64)
-    order = np.argsort(notes[:, 0], kind="stable")
-    notes = notes[order]
-    return rests_and_durations(notes[:, 0], notes[:, 1])
+def has_pitches(path) -> bool:
+    """Whether a rhythm file also holds a melody (a MIDI file, a take) rather than bare beats (``.npy``)."""
+    return Path(path).suffix.lower() in MIDI_SUFFIXES + TAKE_SUFFIXES
+
+
+def load_melody(path) -> Notes:
+    """The melody of a MIDI file (its skyline) or of a take, checked to hold notes."""
+    p = Path(path)
+    check_rhythm_file(p)
+    suffix = p.suffix.lower()
+    if suffix in MIDI_SUFFIXES:
+        from composer_app.data.melody import melody_from_midi
+
+        return melody_from_midi(p)
+    if suffix in TAKE_SUFFIXES:
+        from composer_app.live.recovery import load_take
+
+        notes = load_take(p).to_melody()
+        if len(notes) == 0:
+            raise UserError(f"{p}: the take has no notes")
+        return notes
+    raise UserError(f"{p}: unknown melody file type {suffix!r} (use .mid/.midi or a take file)")
+
+
+def rhythm_of(melody: Notes, source: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(rests, durs)`` of a melody read from ``source``, checked to be a rhythm the app generates for."""
+    return check_lengths(*melody.rests_and_durations(), source)
 
 
 def load_rhythm(path) -> tuple[np.ndarray, np.ndarray]:
     """``(rests, durs)`` from a ``.npy`` (n, 2) array, a MIDI file, or a take."""
     p = Path(path)
-    check_rhythm_file(p)
     suffix = p.suffix.lower()
     if suffix == ".npy":
+        check_rhythm_file(p)
         return check_rhythm(load_npy(p), str(p))
-    if suffix in (".mid", ".midi"):
-        from composer_app.data.melody import melody_from_midi
-
-        return check_lengths(*rhythm_from_notes(melody_from_midi(p)), str(p))
-    if suffix in TAKE_SUFFIXES:
-        from composer_app.live.recovery import load_take
-
-        notes = np.asarray(load_take(p).to_melody())
-        if len(notes) == 0:
-            raise UserError(f"{p}: the take has no notes")
-        return check_lengths(*rhythm_from_notes(notes[:, :3]), str(p))
+    if has_pitches(p):
+        return rhythm_of(load_melody(p), str(p))
+    check_rhythm_file(p)
     raise UserError(f"{p}: unknown rhythm file type {suffix!r} (use .npy, .mid/.midi or a take file)")

@@ -3,7 +3,7 @@
 Shaped like pretty_midi's notes: each :class:`TakeNote` has ``start`` and ``end`` in seconds since the take's
 time 0 (bar 1 beat 1), ``pitch`` and ``velocity``, plus what the live model saw (its beat) and where the note came
 from. A :class:`Take` holds the notes and a header (model, settings, instrument, tempo, metre); it turns into the
-``(n, 3)`` melody array the rest of the app uses, a MIDI file, or the ``.ectake`` document a user saves.
+:class:`~composer_app.notes.Notes` the rest of the app uses, a MIDI file, or the ``.ectake`` document a user saves.
 
 On disk times stay integer nanoseconds (:func:`~composer_app.clock.s_to_ns`), as every take file written so far has
 them. How long the model took to step for each note is a diagnostic of the engine, not part of the note: the take
@@ -22,6 +22,7 @@ from composer_app.atomic import atomic_write
 from composer_app.clock import ns_to_s, s_to_ns
 from composer_app.errors import UserError
 from composer_app.musical_time import DEFAULT_BPM, parse_time_signature, shown
+from composer_app.notes import Notes
 from composer_app.pitches import contour_of
 
 #: The format every take file (saved take or journal) names in its header.
@@ -216,16 +217,17 @@ class Take:
         return self
 
     # -- other shapes of the same notes -------------------------------------------------------------------------
-    def to_melody(self, now: float | None = None) -> np.ndarray:
-        """``(n, 3)`` float array of ``(start, end, pitch)`` in seconds; a sounding note ends at ``now`` when
-        given, else :data:`UNFINISHED_NOTE_S` after its start."""
-        out = np.zeros((len(self.notes), 3), dtype=np.float64)
-        for row, n in zip(out, self.notes, strict=True):
-            end = n.end
-            if end is None:
-                end = max(now, n.start) if now is not None else n.start + UNFINISHED_NOTE_S
-            row[:] = (n.start, end, n.pitch)
-        return out
+    def to_melody(self, now: float | None = None) -> Notes:
+        """The notes as :class:`~composer_app.notes.Notes` (velocities included); a sounding note ends at ``now``
+        when given, else :data:`UNFINISHED_NOTE_S` after its start."""
+        def end(n: TakeNote) -> float:
+            if n.end is not None:
+                return n.end
+            return max(now, n.start) if now is not None else n.start + UNFINISHED_NOTE_S
+
+        return Notes(np.array([n.start for n in self.notes], dtype=np.float64),
+                     np.array([end(n) for n in self.notes], dtype=np.float64),
+                     np.array([n.pitch for n in self.notes], dtype=np.int64), self.velocities())
 
     def velocities(self) -> np.ndarray:
         """MIDI velocities of the notes (int, 1-127)."""
@@ -233,10 +235,7 @@ class Take:
 
     def rhythm(self) -> tuple[np.ndarray, np.ndarray]:
         """``(rests, durs)`` of the notes in seconds, as the offline models see them."""
-        from composer_app.beats import rests_and_durations
-
-        melody = self.to_melody()
-        return rests_and_durations(melody[:, 0], melody[:, 1])
+        return self.to_melody().rests_and_durations()
 
     def contour(self) -> np.ndarray:
         """Direction of each note from the one before (+1 up, -1 down, 0 same; 0 for the first note)."""
@@ -254,11 +253,10 @@ class Take:
         ``time_signature``, ``quantize`` ...), by default in the instrument, tempo and metre played."""
         from composer_app.export import write_midi
 
-        melody = self.to_melody()
         options.setdefault("program", self.program)
         options.setdefault("tempo_bpm", self.tempo_bpm)
         options.setdefault("time_signature", self.time_signature)
-        return write_midi(path, melody[:, 0], melody[:, 1], melody[:, 2].astype(int), self.velocities(), **options)
+        return write_midi(path, self.to_melody(), **options)
 
     # -- the saved document -------------------------------------------------------------------------------------
     def to_document(self) -> dict:

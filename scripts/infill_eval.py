@@ -27,7 +27,6 @@ from composer_app.checkpoints import default_checkpoint, load_checkpoint  # noqa
 from composer_app.commands.evaluate import load_inputs  # noqa: E402
 from composer_app.infill import fixed_pitches, following_nll  # noqa: E402
 from composer_app.melody_features import ends_in_loop, feature_matrix  # noqa: E402
-from composer_app.rhythm import rhythm_from_notes  # noqa: E402
 from composer_app.sampling import generate, ranked_lines, settings_from_profile  # noqa: E402
 from composer_app.two_sample import classifier_accuracy  # noqa: E402
 
@@ -45,10 +44,8 @@ def measure(loaded, melodies, settings) -> dict:
     middles = {"true": [], "left_to_right": [], "infill": []}
     loops = {"left_to_right": 0, "infill": 0}
     for i, notes in enumerate(melodies):
-        notes = np.asarray(notes, dtype=np.float64)
-        notes = notes[np.argsort(notes[:, 0], kind="stable")]
-        rests, durs = rhythm_from_notes(notes)
-        pitches = notes[:, 2].astype(np.int64)
+        rests, durs = notes.rests_and_durations()
+        pitches = notes.pitches
         first, end = gap_of(len(notes))
         change = np.zeros(len(notes), dtype=bool)
         change[first:end] = True
@@ -58,9 +55,7 @@ def measure(loaded, melodies, settings) -> dict:
                  "infill": generate(loaded, rests, durs, settings, seed=i, fixed=fixed)}
         for name, line in lines.items():
             assert np.array_equal(line[~change], pitches[~change])
-            filled = notes.copy()
-            filled[:, 2] = line
-            nll[name].append(following_nll(loaded, filled, end) * (len(notes) - end))
+            nll[name].append(following_nll(loaded, notes.with_pitches(line), end) * (len(notes) - end))
             middles[name].append(line[first:end])
             if name in loops:
                 loops[name] += ends_in_loop(line[:end])

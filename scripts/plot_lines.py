@@ -14,7 +14,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -23,7 +22,6 @@ from what_it_plays import BEFORE  # noqa: E402  (the profiles shipped before, me
 
 from composer_app.checkpoints import default_checkpoint, load_checkpoint  # noqa: E402
 from composer_app.data.melody import melody_from_midi  # noqa: E402
-from composer_app.rhythm import rhythm_from_notes  # noqa: E402
 from composer_app.sampling import generate, settings_from_profile  # noqa: E402
 
 
@@ -35,10 +33,9 @@ def main() -> int:
     ap.add_argument("--out", default=str(ROOT / "docs" / "what_it_plays.png"))
     args = ap.parse_args()
     notes = melody_from_midi(args.tune)
-    notes = notes[np.argsort(notes[:, 0], kind="stable")]
-    rests, durs = rhythm_from_notes(notes)
+    rests, durs = notes.rests_and_durations()
     loaded = load_checkpoint(default_checkpoint(args.model, "offline"))
-    lines = {"real tune": notes[:, 2].astype(int),
+    lines = {"real tune": notes.pitches,
              "before: default (top-k 4, top-p 0.9, repeat decay 0.5)": generate(
                  loaded, rests, durs, BEFORE["before: default"], seed=args.seed),
              "before: beam search": generate(loaded, rests, durs, BEFORE["before: beam"], seed=args.seed),
@@ -47,7 +44,7 @@ def main() -> int:
                                                           seed=args.seed)}
     fig, axes = plt.subplots(len(lines), 1, figsize=(11, 1.6 * len(lines)), sharex=True, sharey=True)
     for ax, (name, pitches) in zip(axes, lines.items(), strict=True):
-        for (start, end, _), pitch in zip(notes, pitches, strict=True):
+        for start, end, pitch in zip(notes.starts, notes.ends, pitches, strict=True):
             ax.plot([start, end], [pitch, pitch], lw=4, solid_capstyle="butt",
                     color="#444" if name == "real tune" else "#2a7ab0")
         ax.set_title(f"{name}: {len(set(pitches.tolist()))} pitches, range {pitches.max() - pitches.min()}",

@@ -11,6 +11,7 @@ import torch
 from composer_app.checkpoints import default_checkpoint, load_checkpoint
 from composer_app.cli import main
 from composer_app.evaluation import score_model, score_sessions
+from composer_app.notes import Notes
 
 
 def melodies(count=3, length=40, seed=0):
@@ -22,7 +23,7 @@ def melodies(count=3, length=40, seed=0):
         rests = rng.choice([0.0, 0.0, 0.25], length)
         starts = np.cumsum(rests + np.concatenate([[0], durs[:-1]]))
         pitches = 60 + np.cumsum(rng.choice([-2, -1, 1, 2], length)).clip(-12, 12)
-        out.append(np.stack([starts, starts + durs, pitches], 1))
+        out.append(Notes(starts, starts + durs, pitches))
     return out
 
 
@@ -45,7 +46,7 @@ def test_evaluate_command_scores_midi_files_both_ways(tmp_path, capsys):
     for i, melody in enumerate(melodies(count=2)):
         pm = pretty_midi.PrettyMIDI()
         piano = pretty_midi.Instrument(0)
-        piano.notes = [pretty_midi.Note(90, int(p), s, e) for s, e, p in melody]
+        piano.notes = [pretty_midi.Note(90, int(p), s, e) for s, e, p in melody.rows()]
         pm.instruments.append(piano)
         pm.write(str(tmp_path / f"m{i}.mid"))
     results = {}
@@ -63,7 +64,7 @@ def write_midi_files(folder, melodies_):
     for i, melody in enumerate(melodies_):
         pm = pretty_midi.PrettyMIDI()
         piano = pretty_midi.Instrument(0)
-        piano.notes = [pretty_midi.Note(90, int(p), s, e) for s, e, p in melody]
+        piano.notes = [pretty_midi.Note(90, int(p), s, e) for s, e, p in melody.rows()]
         pm.instruments.append(piano)
         pm.write(str(folder / f"m{i}.mid"))
     return folder
@@ -72,7 +73,7 @@ def write_midi_files(folder, melodies_):
 def repetitive(count=2, length=48):
     """Melodies that play one 8-note motif over and over: the short-term model should learn them fast."""
     motif = [60, 62, 64, 65, 67, 65, 64, 62]
-    return [np.array([[0.3 * j, 0.3 * j + 0.25, motif[j % 8] + 2 * k] for j in range(length)])
+    return [Notes.from_rows([[0.3 * j, 0.3 * j + 0.25, motif[j % 8] + 2 * k] for j in range(length)])
             for k in range(count)]
 
 

@@ -15,11 +15,12 @@ import resource
 import numpy as np, torch
 from composer_app.checkpoints import default_checkpoint, load_checkpoint
 from composer_app.evaluation import score_model
+from composer_app.notes import Notes
 
 torch.set_num_threads(1)
 rng = np.random.default_rng(0)
 starts = np.cumsum(rng.choice([0.25, 0.5], 5000))
-melody = np.stack([starts, starts + 0.2, 60 + rng.integers(0, 12, 5000)], 1)
+melody = Notes(starts, starts + 0.2, 60 + rng.integers(0, 12, 5000))
 loaded = load_checkpoint(default_checkpoint("attention_rnn", "offline"))
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 scores = score_model(loaded, [melody])

@@ -11,6 +11,7 @@ import pytest
 
 from composer_app import export
 from composer_app.errors import UserError
+from composer_app.notes import Notes
 
 
 def test_a_damaged_soundfont_is_refused(tmp_path, capfd):
@@ -37,7 +38,7 @@ def test_a_pipe_or_a_device_as_soundfont_is_refused_unread(tmp_path):
 
 
 def test_a_wav_too_long_to_render_is_refused_before_rendering(monkeypatch):
-    pm = export.build_midi([0.0, 14 * 3600.0], [1.0, 14 * 3600.0 + 1], [60, 62], tempo_bpm=60)
+    pm = export.build_midi(Notes([0.0, 14 * 3600.0], [1.0, 14 * 3600.0 + 1], [60, 62]), tempo_bpm=60)
     monkeypatch.setattr(pretty_midi.PrettyMIDI, "fluidsynth",
                         lambda *a, **k: pytest.fail("a 14-hour melody was rendered"))
     with pytest.raises(UserError, match="--wav renders at most 20 minutes"):

@@ -6,6 +6,7 @@ import pytest
 from composer_app.errors import UserError
 from composer_app.infill import fixed_pitches, following_nll, notes_in_bars, notes_numbered
 from composer_app.musical_time import TimeSignature
+from composer_app.notes import Notes
 from composer_app.sampling import SamplingSettings, generate, generate_variations, ranked_lines
 
 RESTS = np.tile([0.0, 0.0, 0.1, 0.0], 8)
@@ -49,12 +50,10 @@ def test_fills_are_ranked_by_how_likely_they_make_the_notes_after_them(tiny_mode
     loaded = tiny_model("lstm_attn", "offline", memory=True, seed=3)
     fixed = fixed_pitches(PITCHES, np.r_[np.zeros(10, bool), np.ones(6, bool), np.zeros(16, bool)])
     lines = ranked_lines(loaded, RESTS, DURS, SamplingSettings(temperature=1.0), 8, seed=2, fixed=fixed)
-    notes = np.stack([np.cumsum(RESTS + DURS) - DURS, np.cumsum(RESTS + DURS), PITCHES], 1)
+    notes = Notes.from_beats(RESTS, DURS, PITCHES)
 
     def after_gap(line):
-        filled = notes.copy()
-        filled[:, 2] = line
-        return following_nll(loaded, filled, 16)
+        return following_nll(loaded, notes.with_pitches(line), 16)
 
     scores = [after_gap(line) for line in lines]
     assert all(a <= b + 1e-6 for a, b in zip(scores, scores[1:], strict=False))  # the kept notes' likeliest first

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from composer_app.musical_stats import STATS, compare_generated, format_comparison, melody_stats
+from composer_app.notes import Notes
 
 
 def test_stats_of_a_c_major_scale():
@@ -20,7 +21,7 @@ def test_compare_generated_reports_the_two_sample_test_beside_the_real_floor(tin
     melodies = []
     for _ in range(24):
         pitches = 60 + np.cumsum(rng.choice([-2, -1, 0, 1, 2], 20))
-        melodies.append(np.array([[0.5 * j, 0.5 * j + 0.4, p] for j, p in enumerate(pitches)]))
+        melodies.append(Notes.from_rows([[0.5 * j, 0.5 * j + 0.4, p] for j, p in enumerate(pitches)]))
     out = compare_generated(loaded, melodies, seed=0)
     assert out["melodies"] == 24 and set(out["generated"]) == set(out["real"]) == set(STATS)
     # An untrained model draws nearly uniformly over 128 pitches: every melody gives itself away.

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from composer_app.errors import UserError
+from composer_app.notes import Notes
 from composer_app.pitches import parse_hint
 from composer_app.sampling import (
     LiveStepper,
@@ -99,19 +100,11 @@ def test_same_seed_same_melody_and_lock_respected(tiny_model, arch, strategy):
 def test_pure_beam_search_finds_a_better_sequence_than_sampling(tiny_model):
     """With beam_prob 1 the search keeps the most likely continuations, so its melody scores higher."""
     loaded = tiny_model("lstm_attn", "offline")
-
-    def log_likelihood(pitches):
-        beats, prev, target = loaded.melody_inputs(np.stack([np.cumsum(RESTS + DURS) - DURS,
-                                                             np.cumsum(RESTS + DURS), pitches], 1))
-        with torch.no_grad():
-            lp = torch.log_softmax(loaded.model(beats, prev), -1)
-        return float(lp[0, torch.arange(len(pitches)), target[0]].sum())
-
     s = SamplingSettings(strategy="beam", beam_prob=1.0, num_beams=5, repeat_decay=0.0, low=1, high=127,
                          loop_guard=0, max_run=0)
     best = beam_search(loaded, RESTS, DURS, s, seed=0)
     sampled = generate(loaded, RESTS, DURS, s.with_(strategy="stochastic", top_k=20, top_p=1.0), seed=0)
-    assert log_likelihood(best) >= log_likelihood(sampled)
+    assert _log_likelihood(loaded, best) >= _log_likelihood(loaded, sampled)
 
 
 @pytest.mark.parametrize("arch", ["vanilla_rnn", "lstm_attn", "attention_rnn"])
@@ -150,8 +143,7 @@ def test_live_stepper_plays_hints_then_model_and_refuses_offline(tiny_model):
 
 
 def _log_likelihood(loaded, pitches) -> float:
-    beats, prev, target = loaded.melody_inputs(np.stack([np.cumsum(RESTS + DURS) - DURS,
-                                                         np.cumsum(RESTS + DURS), pitches], 1))
+    beats, prev, target = loaded.melody_inputs(Notes.from_beats(RESTS, DURS, pitches))
     with torch.no_grad():
         lp = torch.log_softmax(loaded.model(beats, prev), -1)
     return float(lp[0, torch.arange(len(pitches)), target[0]].sum())

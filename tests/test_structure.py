@@ -199,3 +199,42 @@ def test_the_time_factor_check_sees_a_conversion(tmp_path):
     assert [hit.split(": ", 1)[1] for hit in time_factors(sample)] == [
         "(t_ns - self.t0_ns) / 1000000000.0", "LEAD_S * 1000000000.0", "step_ns / 1000",
         "(time.perf_counter_ns() - t0) / 1000.0"]
+
+
+def melody_columns(path: Path) -> list[str]:
+    """Where a melody is read as a bare ``(n, 3)`` array: a column taken by position from a name that says melody
+    or notes (``melody[:, 2]``, ``notes[i, 0]``), a parameter of that name typed ``np.ndarray``, or a function
+    that makes a melody (``…melody``, ``melody_from…``) returning one."""
+    found = []
+    for node in ast.walk(tree(path)):
+        if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Tuple) and len(node.slice.elts) == 2:
+            column = node.slice.elts[1]
+            said = {name.lower() for name in names_in(node.value)}
+            if isinstance(column, ast.Constant) and column.value in (0, 1, 2) \
+                    and any("melod" in name or "notes" in name for name in said):
+                found.append(where(path, node, ast.unparse(node)))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            typed = [(a.arg, a.annotation) for a in node.args.args + node.args.kwonlyargs
+                     if "melod" in a.arg or a.arg == "notes"]
+            if node.name.endswith("melody") or node.name.startswith("melody_from"):  # what makes a melody
+                typed.append((node.name, node.returns))
+            for name, annotation in typed:
+                if annotation is not None and "ndarray" in ast.unparse(annotation):
+                    found.append(where(path, node, f"{name}: {ast.unparse(annotation)}"))
+    return found
+
+
+def test_melodies_pass_between_modules_as_notes():
+    """A melody goes from one module to another as a ``composer_app.notes.Notes``, whose fields have names, not
+    as an array whose third column someone must remember is the pitch."""
+    found = [hit for path in python_files("composer_app", "scripts") for hit in melody_columns(path)]
+    assert not found, "melodies as bare arrays (use composer_app.notes.Notes):\n" + "\n".join(found)
+
+
+def test_the_melody_check_sees_a_bare_array(tmp_path):
+    sample = tmp_path / "sample.py"
+    sample.write_text("import numpy as np\n\ndef to_melody(x) -> np.ndarray:\n    return x\n\n"
+                      "def play(melody: np.ndarray, rows: np.ndarray):\n    a = melody[:, 2]\n    b = self.notes[0, 1]\n"
+                      "    c = rows[:, 2]\n    d = melody.pitches[1:]\n")
+    assert [hit.split(": ", 1)[1] for hit in melody_columns(sample)] == [
+        "to_melody: np.ndarray", "melody: np.ndarray", "melody[:, 2]", "self.notes[0, 1]"]

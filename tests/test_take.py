@@ -39,7 +39,7 @@ def test_sounding_notes_end_at_a_time_or_after_a_short_while():
     assert take.ended_at(1.0).notes[2].end == pytest.approx(2.0, abs=1e-6)  # never before it starts
     assert take.ended_at().notes[2].end == 2.0 + UNFINISHED_NOTE_S
     assert take.notes[2].end is None  # the take itself is untouched
-    np.testing.assert_allclose(take.to_melody(now=3.0), [[0, 0.5, 60], [1, 1.5, 62], [2, 3, 64]])
+    np.testing.assert_allclose(take.to_melody(now=3.0).rows(), [[0, 0.5, 60], [1, 1.5, 62], [2, 3, 64]])
 
 
 def test_recoloured_keeps_the_timing_and_changes_only_pitches():
@@ -63,7 +63,7 @@ def test_from_rhythm_and_back():
     rests, durs = np.array([0.0, 0.25, 0.1]), np.array([0.5, 0.25, 1.0])
     take = Take.from_rhythm(rests, durs, pitch=67, rhythm="r.npy")
     assert {n.pitch for n in take.notes} == {67} and take.header["rhythm"] == "r.npy" and take.closed
-    np.testing.assert_allclose(take.to_melody(), [[0, 0.5, 67], [0.75, 1.0, 67], [1.1, 2.1, 67]])
+    np.testing.assert_allclose(take.to_melody().rows(), [[0, 0.5, 67], [0.75, 1.0, 67], [1.1, 2.1, 67]])
     back_rests, back_durs = take.rhythm()
     np.testing.assert_allclose(back_rests, rests)
     np.testing.assert_allclose(back_durs, durs)

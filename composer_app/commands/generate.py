@@ -84,24 +84,40 @@ def musical_time_of(args) -> dict:
             "quantize": parse_grid(args.quantize)}
 
 
-def source_contour(path, n: int):
+@dataclass
+class Source:
+    """The file generated for, read once: its rhythm (``rests``, ``durs`` in seconds) and, for a MIDI file or
+    a take, its ``melody`` (None for a bare ``.npy`` rhythm)."""
+
+    path: Path
+    rests: object
+    durs: object
+    melody: object = None
+
+    @classmethod
+    def read(cls, path) -> Source:
+        from composer_app.rhythm import has_pitches, load_melody, load_rhythm, rhythm_of
+
+        path = Path(path)
+        if has_pitches(path):
+            melody = load_melody(path)
+            return cls(path, *rhythm_of(melody, str(path)), melody)
+        return cls(path, *load_rhythm(path))
+
+
+def source_contour(source: Source):
     """The up/down contour of the source's own pitches (one direction per note of its rhythm)."""
     import numpy as np
 
     from composer_app.errors import UserError
     from composer_app.pitches import contour_of
-    from composer_app.rhythm import TAKE_SUFFIXES
 
-    suffix = Path(path).suffix.lower()
-    if suffix not in MIDI_SUFFIXES + TAKE_SUFFIXES:
-        raise UserError(f"--steer: {path} is a rhythm without pitches, so it has no contour to follow "
+    if source.melody is None:
+        raise UserError(f"--steer: {source.path} is a rhythm without pitches, so it has no contour to follow "
                         "(give a MIDI file or a take)")
-    pitches = source_melody(path)[:, 2]
-    if suffix in TAKE_SUFFIXES and not np.any(pitches > 0):
-        raise UserError(f"--steer: {path} has no pitches, so it has no contour to follow")
-    if len(pitches) != n:
-        raise UserError(f"--steer: {path} has {len(pitches)} pitches for {n} notes")
-    return contour_of(pitches.astype(np.int64))
+    if not np.any(source.melody.pitches > 0):
+        raise UserError(f"--steer: {source.path} has no pitches, so it has no contour to follow")
+    return contour_of(source.melody.pitches)
 
 
 @dataclass
@@ -114,7 +130,7 @@ class Selection:
     midi_source: object = None
 
 
-def selection_of(args, timing: dict, count: int) -> Selection:
+def selection_of(args, timing: dict, source: Source) -> Selection:
     """The notes the options keep, checked against the source (which must have pitches to keep)."""
     import numpy as np
 
@@ -126,13 +142,11 @@ def selection_of(args, timing: dict, count: int) -> Selection:
         return Selection()
     if args.only is not None and args.bars is not None:
         raise UserError("give --only or --bars, not both")
-    suffix = Path(args.source).suffix.lower()
-    if suffix == ".npy":
+    melody, count = source.melody, len(source.rests)
+    if melody is None:
         raise UserError(f"{args.source} is a rhythm without pitches: there is nothing to keep (--only, --bars and "
                         "--lock need a MIDI file or a take)")
-    melody = source_melody(args.source)
-    if len(melody) != count:
-        raise UserError(f"{args.source}: {len(melody)} pitches for {count} notes")
+    suffix = source.path.suffix.lower()
     change = np.ones(count, dtype=bool)
     if args.only is not None:
         change = notes_numbered(args.only, count, "--only")
@@ -142,33 +156,16 @@ def selection_of(args, timing: dict, count: int) -> Selection:
             file_bpm, file_metre = file_time(args.source)
             bpm = args.tempo or file_bpm or bpm
             metre = parse_time_signature(args.time_signature) if args.time_signature else file_metre or metre
-        change = notes_in_bars(args.bars, melody[:, 0], bpm, metre)
+        change = notes_in_bars(args.bars, melody.starts, bpm, metre)
         if not change.any():
             raise UserError(f"--bars {args.bars}: no note starts there (at {bpm:g} BPM, {metre})")
     locked = notes_numbered(args.lock, count, "--lock") if args.lock is not None else None
-    fixed = fixed_pitches(melody[:, 2], change, locked)
+    fixed = fixed_pitches(melody.pitches, change, locked)
     if suffix in MIDI_SUFFIXES:
         if args.quantize != "off":
             raise UserError("--quantize would move the notes kept by --only/--bars/--lock: leave it off")
         return Selection(fixed, melody)
     return Selection(fixed)
-
-
-def source_melody(path):
-    """The notes ``(n, 3)`` of a MIDI file's melody or a take, in order of their start."""
-    import numpy as np
-
-    from composer_app.rhythm import TAKE_SUFFIXES
-
-    if Path(path).suffix.lower() in TAKE_SUFFIXES:
-        from composer_app.live.recovery import load_take
-
-        notes = np.asarray(load_take(path).to_melody())[:, :3]
-    else:
-        from composer_app.data.melody import melody_from_midi
-
-        notes = melody_from_midi(path)
-    return notes[np.argsort(notes[:, 0], kind="stable")]
 
 
 def check_outputs(args) -> None:
@@ -207,7 +204,6 @@ def run(args) -> int:
     import torch
     from tqdm import tqdm
 
-    from composer_app.beats import beats_to_onsets
     from composer_app.checkpoints import default_checkpoint, load_checkpoint
     from composer_app.export import (
         build_midi,
@@ -217,19 +213,20 @@ def run(args) -> int:
         ticks_per_beat,
         write_wav,
     )
+    from composer_app.notes import Notes
     from composer_app.pitches import parse_hint
-    from composer_app.rhythm import load_rhythm
     from composer_app.sampling import generate, generate_variations, read_profiles, settings_from_profile
 
     # Generation steps a few rows at a time: one torch thread, set once for this program.
     torch.set_num_threads(1)
     check_outputs(args)
-    rests, durs = load_rhythm(args.source)
+    source = Source.read(args.source)
+    rests, durs = source.rests, source.durs
     if args.wav:
         check_wav_length(float(np.sum(rests) + np.sum(durs)))
     timing = musical_time_of(args)
     ticks_per_beat(float(np.sum(rests) + np.sum(durs)), timing["tempo_bpm"])  # the melody fits a MIDI file
-    selection = selection_of(args, timing, len(rests))
+    selection = selection_of(args, timing, source)
     hints = tuple(parse_hint(h) for h in args.hints) if args.hints else None
     settings = settings_from_profile(args.profile, args.profiles_file, hints=hints, scale=args.scale,
                                      low=args.low, high=args.high, temperature=args.temperature,
@@ -238,9 +235,9 @@ def run(args) -> int:
         print(f"everybody-compose generate: warning: {message}", file=sys.stderr)
     contour = None
     if args.steer:  # asked for here: a source without pitches is an error; a profile's steer needs one to act
-        contour = source_contour(args.source, len(rests))
-    elif settings.steer > 0 and Path(args.source).suffix.lower() not in (".npy",):
-        contour = source_contour(args.source, len(rests))
+        contour = source_contour(source)
+    elif settings.steer > 0 and source.melody is not None:
+        contour = source_contour(source)
     ckpt = args.checkpoint or default_checkpoint(args.model_name, "offline")
     loaded = load_checkpoint(ckpt, architecture=None if args.checkpoint else args.model_name)
     bar = tqdm(total=len(rests), desc=f"{settings.strategy} {loaded.architecture}", unit="beat",
@@ -256,13 +253,13 @@ def run(args) -> int:
         melodies = generate_variations(loaded, rests, durs, settings, args.variations, seed=args.seed,
                                        progress=progress, contour=contour, fixed=selection.fixed)
     bar.close()
-    starts, ends = beats_to_onsets(rests, durs)
+    rhythm = Notes.from_beats(rests, durs)
     if selection.midi_source is not None:  # the source file itself, only the chosen notes' pitches changed
         from composer_app.infill import midi_with_pitches
 
         files = [midi_with_pitches(args.source, selection.midi_source, pitches) for pitches in melodies]
     else:
-        files = [build_midi(starts, ends, pitches, program=args.program, **timing) for pitches in melodies]
+        files = [build_midi(rhythm.with_pitches(pitches), program=args.program, **timing) for pitches in melodies]
     audio = [render_audio(pm, soundfont=args.soundfont) for pm in files] if args.wav else None  # before writing
     wav_paths = output_paths(args.wav, len(files)) if args.wav else []
     for i, (path, pm, pitches) in enumerate(zip(output_paths(args.output, len(files)), files, melodies,

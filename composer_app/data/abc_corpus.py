@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from composer_app.data.melody import skyline
+from composer_app.notes import Notes
 
 COLLECTIONS = ("ryansMammoth", "essenFolksong", "oneills1850")
 DEFAULT_QPM = 120.0
@@ -232,8 +233,8 @@ def quarters_to_seconds(q, offsets: np.ndarray, qpms: np.ndarray) -> np.ndarray:
     return seg_secs[k] + (q - offsets[k]) * spq[k]
 
 
-def score_to_melody(score, *, expand_repeats: bool = True) -> tuple[np.ndarray, list[str]]:
-    """Monophonic melody ``(n, 3)`` in seconds from the first part of a music21 score.
+def score_to_melody(score, *, expand_repeats: bool = True) -> tuple[Notes, list[str]]:
+    """Monophonic melody (in seconds) from the first part of a music21 score.
 
     Returns ``(melody, events)``; ``events`` lists what was worked around (see ``EVENT_*``).
     """
@@ -274,7 +275,7 @@ def score_to_melody(score, *, expand_repeats: bool = True) -> tuple[np.ndarray, 
         off = float(flat.elementOffset(el))
         rows.append((off, off + ql, midi))
     if not rows:
-        return np.zeros((0, 3), dtype=np.float64), events
+        return Notes.empty(), events
     q = np.asarray(rows, dtype=np.float64)
     secs = np.stack(
         [quarters_to_seconds(q[:, 0], offsets, qpms), quarters_to_seconds(q[:, 1], offsets, qpms), q[:, 2]],
@@ -283,6 +284,6 @@ def score_to_melody(score, *, expand_repeats: bool = True) -> tuple[np.ndarray, 
     return skyline(secs), events
 
 
-def melody_from_abc(text: str, *, expand_repeats: bool = True) -> tuple[np.ndarray, list[str]]:
+def melody_from_abc(text: str, *, expand_repeats: bool = True) -> tuple[Notes, list[str]]:
     """Parse one ABC tune and return ``(melody, events)`` (see :func:`score_to_melody`)."""
     return score_to_melody(parse_abc_tune(text), expand_repeats=expand_repeats)

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from composer_app.notes import Notes
+
 #: Bump when extraction changes what a melody is (2: implied repeat starts, see abc_corpus.imply_repeat_starts).
 FORMAT_VERSION = 2
 ENV_VAR = "EVERYBODY_COMPOSE_CACHE"
@@ -62,17 +64,18 @@ class CachedSource:
     events: list[tuple[str, str]] = field(default_factory=list)  # (id, label)
     meta: dict = field(default_factory=dict)
 
-    def tune_notes(self, i: int) -> np.ndarray:
-        return self.notes[self.offsets[i] : self.offsets[i + 1]]
+    def tune_notes(self, i: int) -> Notes:
+        """Tune ``i``'s notes (a copy: changing them leaves the cache as it is)."""
+        return Notes.from_rows(self.notes[self.offsets[i] : self.offsets[i + 1]])
 
     @classmethod
     def from_melodies(cls, melodies, skips=(), events=(), meta=None) -> CachedSource:
-        """Build from ``(id, source, notes)`` triples."""
+        """Build from ``(id, source, notes)`` triples (``notes`` a :class:`~composer_app.notes.Notes`)."""
         melodies = list(melodies)
         lengths = [len(n) for _, _, n in melodies]
         offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
         notes = (
-            np.concatenate([n for _, _, n in melodies]).astype(np.float64)
+            np.concatenate([n.rows() for _, _, n in melodies]).astype(np.float64)
             if melodies
             else np.zeros((0, 3), dtype=np.float64)
         )

@@ -8,8 +8,8 @@ seeded, duplicate-aware split picks the tunes of one side (:mod:`.split`). Train
     train = load_melodies("train")              # the music21 folk collections, built on first use
     valid = load_melodies("valid", seed=0)
 
-Each :class:`Melody` holds its own copy of its notes ``(n, 3)`` (start, end, pitch in seconds), so callers
-may change them in place (augmentation) without touching the cache.
+Each :class:`Melody` holds its own copy of its notes (a :class:`~composer_app.notes.Notes`), so callers may
+change them in place (augmentation) without touching the cache.
 """
 
 from __future__ import annotations
@@ -20,11 +20,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from composer_app.data import cache, extract
 from composer_app.data.sources import Source, parse_source
 from composer_app.data.split import DEFAULT_FRACTIONS, SPLITS, check_fractions, fingerprint, split_of
+from composer_app.notes import Notes
 
 ALL = "all"
 DEFAULT_SOURCES = ("music21",)
@@ -35,11 +34,11 @@ EXAMPLES_PER_REASON = 3
 @dataclass(frozen=True)
 class Melody:
     """One tune: ``id`` (e.g. ``"essenFolksong/altdeu10.abc#1"``), ``source`` (collection or ``midi``/``maestro``)
-    and ``notes``, a float ``(n, 3)`` array of (start, end, pitch) in seconds."""
+    and ``notes``, its :class:`~composer_app.notes.Notes`."""
 
     id: str
     source: str
-    notes: np.ndarray
+    notes: Notes
 
     def __len__(self) -> int:
         return len(self.notes)
@@ -187,7 +186,7 @@ def load_source(
 
 def _melodies(data: cache.CachedSource) -> list[Melody]:
     return [
-        Melody(i, s, data.tune_notes(k).copy())
+        Melody(i, s, data.tune_notes(k))
         for k, (i, s) in enumerate(zip(data.ids, data.sources, strict=True))
     ]
 

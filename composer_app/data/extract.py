@@ -13,10 +13,10 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from composer_app.data import sources
+from composer_app.data.melody import NoNotes
 from composer_app.errors import UserError
+from composer_app.notes import Notes
 
 #: Tunes with fewer notes than this teach little and are dropped.
 MIN_NOTES = 8
@@ -37,7 +37,7 @@ class Result:
     index: int
     source: str
     id: str
-    notes: np.ndarray | None = None
+    notes: Notes | None = None
     reason: str = ""
     detail: str = ""
     events: list[str] = field(default_factory=list)
@@ -48,7 +48,7 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}"[:200]
 
 
-def _melody_of(item: tuple) -> tuple[np.ndarray, list[str]]:
+def _melody_of(item: tuple) -> tuple[Notes, list[str]]:
     tag = item[0]
     if tag == sources.ITEM_ABC:
         from composer_app.data.abc_corpus import melody_from_abc
@@ -78,9 +78,8 @@ def process_item(indexed: tuple[int, tuple]) -> Result:
             warnings.simplefilter("ignore")
             notes, result.events = _melody_of(item)
     except UserError as exc:
-        msg = str(exc)
-        result.reason = SKIP_EMPTY if "has no notes" in msg else SKIP_MIDI
-        result.detail = msg[:200]
+        result.reason = SKIP_EMPTY if isinstance(exc, NoNotes) else SKIP_MIDI
+        result.detail = str(exc)[:200]
         return result
     except Exception as exc:  # music21 raises many kinds on malformed ABC
         result.reason = SKIP_PARSE if item[0] == sources.ITEM_ABC else SKIP_ERROR
@@ -91,11 +90,11 @@ def process_item(indexed: tuple[int, tuple]) -> Result:
     elif len(notes) < MIN_NOTES:
         result.reason = SKIP_SHORT
         result.detail = f"{len(notes)} notes"
-    elif notes[:, 2].min() < 0 or notes[:, 2].max() > 127:
+    elif notes.pitches.min() < 0 or notes.pitches.max() > 127:
         result.reason = SKIP_PITCH
-        result.detail = f"pitches {notes[:, 2].min():.0f}..{notes[:, 2].max():.0f}"
+        result.detail = f"pitches {notes.pitches.min()}..{notes.pitches.max()}"
     else:
-        result.notes = np.ascontiguousarray(notes, dtype=np.float64)
+        result.notes = notes
     return result
 
 

@@ -31,11 +31,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from composer_app.data import abc_corpus
 from composer_app.data.split import fingerprint
 from composer_app.errors import UserError
+from composer_app.notes import Notes
 
 MISC_FOLK = "miscFolk"
 PALESTRINA = "palestrina"
@@ -55,12 +54,12 @@ _MASS_NUMBER = re.compile(r"\s*\([IVX]+\)$")
 @dataclass(frozen=True)
 class HeldOutMelody:
     """One melody: ``id`` (``file#tune`` or the file name), ``group`` (what must stay on one side of a split:
-    the tune itself, or a movement's mass), ``title``, and ``notes`` ``(n, 3)`` of (start, end, pitch) in seconds."""
+    the tune itself, or a movement's mass), ``title``, and its ``notes``."""
 
     id: str
     group: str
     title: str
-    notes: np.ndarray
+    notes: Notes
 
 
 def collection_files(name: str) -> list[Path]:
@@ -216,7 +215,7 @@ def _write(melodies: list[HeldOutMelody], out: Path, collection: str, note: str)
     entries = []
     for m in melodies:
         name = file_name(m)
-        write_midi(out / name, m.notes[:, 0], m.notes[:, 1], m.notes[:, 2].astype(int), name=m.title or m.id)
+        write_midi(out / name, m.notes, name=m.title or m.id)
         entries.append({"file": name, "source": f"{collection}/{m.id}", "group": m.group, "title": m.title,
                         "notes": len(m.notes)})
     manifest = {"collection": collection, "note": note, "files": entries}

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from composer_app.beats import melody_array
 from composer_app.errors import UserError
+from composer_app.notes import Notes
 
 #: Notes shorter than this (seconds) are artefacts (a key bounce, a zero-length note-off) and dropped.
 MIN_NOTE_SECONDS = 1e-3
@@ -32,7 +32,11 @@ MIN_NOTE_SECONDS = 1e-3
 LEGATO_SECONDS = 0.06
 
 
-def skyline(notes) -> np.ndarray:
+class NoNotes(UserError):
+    """A MIDI file holds no pitched notes (its drums are ignored): a skip reason of its own, not a damaged file."""
+
+
+def skyline(notes) -> Notes:
     """Reduce possibly overlapping notes ``(start, end, pitch)`` to a monophonic melody.
 
     Parameters
@@ -42,14 +46,14 @@ def skyline(notes) -> np.ndarray:
 
     Returns
     -------
-    np.ndarray, shape (m, 3), float64
+    Notes
         Non-overlapping notes sorted by start: the highest sounding note at each onset, cut short when a
         higher (or re-struck) note starts. Rests stay as gaps.
     """
     arr = np.asarray(notes, dtype=np.float64).reshape(-1, 3)
     arr = arr[arr[:, 1] - arr[:, 0] >= MIN_NOTE_SECONDS]
     if len(arr) == 0:
-        return np.zeros((0, 3), dtype=np.float64)
+        return Notes.empty()
     # Sort by start, highest pitch first among notes that start together, so the first of a group wins.
     order = np.lexsort((-arr[:, 2], arr[:, 0]))
     arr = arr[order]
@@ -64,24 +68,20 @@ def skyline(notes) -> np.ndarray:
                     continue  # accompaniment under the melody
                 cur[1] = start  # a higher note, the same key again, or a legato step down takes over
         out.append([start, end, pitch])
-    result = np.asarray(out, dtype=np.float64)
-    return result[result[:, 1] - result[:, 0] >= MIN_NOTE_SECONDS]
+    melody = Notes.from_rows(out)
+    return melody[melody.ends - melody.starts >= MIN_NOTE_SECONDS]
 
 
-def melody_from_pretty_midi(pm) -> np.ndarray:
-    """Skyline melody ``(n, 3)`` of the non-drum instruments of a ``pretty_midi.PrettyMIDI`` object.
-
-    Returns an empty ``(0, 3)`` array when the file has no pitched notes.
-    """
+def melody_from_pretty_midi(pm) -> Notes:
+    """Skyline melody of the non-drum instruments of a ``pretty_midi.PrettyMIDI`` object (no notes when the
+    file has no pitched notes)."""
     rows = [
         (note.start, note.end, note.pitch)
         for inst in pm.instruments
         if not inst.is_drum
         for note in inst.notes
     ]
-    if not rows:
-        return np.zeros((0, 3), dtype=np.float64)
-    return melody_array(skyline(rows))
+    return skyline(rows)
 
 
 def _load_pretty_midi(source, name: str):
@@ -97,13 +97,14 @@ def _load_pretty_midi(source, name: str):
         raise UserError(f"cannot read MIDI file {name}: it looks corrupt or is not MIDI ({reason})") from exc
 
 
-def melody_from_midi(path) -> np.ndarray:
-    """Read a MIDI file and return its skyline melody as a float ``(n, 3)`` array of (start, end, pitch).
+def melody_from_midi(path) -> Notes:
+    """Read a MIDI file and return its skyline melody.
 
     Raises
     ------
     composer_app.errors.UserError
-        If the file is missing, cannot be parsed as MIDI, or holds no pitched notes (drums are ignored).
+        If the file is missing or cannot be parsed as MIDI; :class:`NoNotes` if it holds no pitched notes
+        (drums are ignored).
     """
     path = Path(os.fspath(path))
     if not path.is_file():
@@ -111,14 +112,14 @@ def melody_from_midi(path) -> np.ndarray:
     pm = _load_pretty_midi(str(path), str(path))
     melody = melody_from_pretty_midi(pm)
     if len(melody) == 0:
-        raise UserError(f"MIDI file {path} has no notes (drum tracks are ignored)")
+        raise NoNotes(f"MIDI file {path} has no notes (drum tracks are ignored)")
     return melody
 
 
-def melody_from_midi_bytes(data: bytes, name: str = "<bytes>") -> np.ndarray:
+def melody_from_midi_bytes(data: bytes, name: str = "<bytes>") -> Notes:
     """Like :func:`melody_from_midi` for MIDI data already in memory (e.g. a member of a zip archive)."""
     pm = _load_pretty_midi(io.BytesIO(data), name)
     melody = melody_from_pretty_midi(pm)
     if len(melody) == 0:
-        raise UserError(f"MIDI file {name} has no notes (drum tracks are ignored)")
+        raise NoNotes(f"MIDI file {name} has no notes (drum tracks are ignored)")
     return melody

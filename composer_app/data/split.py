@@ -14,21 +14,21 @@ import hashlib
 
 import numpy as np
 
+from composer_app.notes import Notes
+
 SPLITS = ("train", "valid", "test")
 DEFAULT_FRACTIONS = (0.9, 0.05, 0.05)
 #: Rhythm is compared on a grid of 1/12 of the median gap between onsets (covers triplets and dotted notes).
 RHYTHM_GRID = 12
 
 
-def fingerprint(notes: np.ndarray) -> str:
+def fingerprint(notes: Notes) -> str:
     """Key- and tempo-independent identity of a melody (hex digest).
 
     Transposed copies, and copies written in doubled or halved note values, get the same fingerprint.
     """
-    arr = np.asarray(notes, dtype=np.float64).reshape(-1, 3)
-    pitches = np.rint(arr[:, 2]).astype(np.int64)
-    intervals = np.diff(pitches)
-    starts, ends = arr[:, 0], arr[:, 1]
+    intervals = np.diff(notes.pitches)
+    starts, ends = notes.starts, notes.ends
     gaps = np.diff(starts)
     positive = gaps[gaps > 1e-9]
     unit = float(np.median(positive)) if len(positive) else max(float(np.median(ends - starts)), 1e-9)
@@ -65,6 +65,6 @@ def split_of(fp: str, seed: int = 0, fractions=DEFAULT_FRACTIONS) -> str:
 
 
 def assign_splits(melodies, seed: int = 0, fractions=DEFAULT_FRACTIONS) -> list[str]:
-    """Split name for each melody (an ``(n, 3)`` array), in order."""
+    """Split name for each melody (a :class:`~composer_app.notes.Notes`), in order."""
     fractions = check_fractions(fractions)
     return [split_of(fingerprint(m), seed, fractions) for m in melodies]

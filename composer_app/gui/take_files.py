@@ -120,9 +120,7 @@ class TakeFiles:
             take = self.shown_take()
             if not take.notes:
                 raise UserError("the take is empty: play something first")
-            melody = take.to_melody()
-            pm = build_midi(melody[:, 0], melody[:, 1], melody[:, 2].astype(int), take.velocities(),
-                            program=int(take.header.get("program", 0)))
+            pm = build_midi(take.to_melody(), program=int(take.header.get("program", 0)))
             return write_wav(path, render_audio(pm, soundfont=soundfont))
 
         self.banner.show_message(f"rendering {path}…", "info")

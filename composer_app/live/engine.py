@@ -66,6 +66,7 @@ from composer_app.live.signals import Signal
 from composer_app.live.sound_output import SoundOutput, open_synth
 from composer_app.live.take_time import TakeTime
 from composer_app.musical_time import DEFAULT_BPM, check_tempo, parse_time_signature
+from composer_app.notes import Notes
 from composer_app.pitches import direction_between
 from composer_app.sampling import LiveStepper, SamplingSettings
 from composer_app.status import StatusBoard
@@ -441,8 +442,8 @@ class LiveEngine(TakeTime, WorkerHandOver):
             self.take_changed.emit(self._take)
             return self._take
 
-    def to_melody(self) -> np.ndarray:
-        """``(n, 3)`` ``(start, end, pitch)`` of the take so far (a sounding note ends now)."""
+    def to_melody(self) -> Notes:
+        """The notes of the take so far (a sounding note ends now)."""
         with self._lock:
             return self._take.to_melody(now=self._now())
 
@@ -457,5 +458,4 @@ class LiveEngine(TakeTime, WorkerHandOver):
         with self._lock:
             source = take if take is not None else self._take
             melody = source.to_melody(now=self._now() if take is None else None)
-            velocities = source.velocities()
-        self.replayer.play(melody, velocities, speed)
+        self.replayer.play(melody, speed)

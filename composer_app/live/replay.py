@@ -5,9 +5,8 @@ from __future__ import annotations
 import threading
 import time
 
-import numpy as np
-
 from composer_app.live.signals import Signal
+from composer_app.notes import Notes
 
 
 class Replay:
@@ -25,16 +24,14 @@ class Replay:
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def play(self, melody: np.ndarray, velocities: np.ndarray, speed: float = 1.0) -> None:
-        """Play ``melody`` (``(n, 3)`` start, end, pitch) from its first note, ``speed`` times as fast; a replay
-        still running stops first."""
+    def play(self, melody: Notes, speed: float = 1.0) -> None:
+        """Play ``melody`` from its first note, ``speed`` times as fast; a replay still running stops first."""
         self.stop()
-        events = sorted([(s, 1, i) for i, s in enumerate(melody[:, 0])] +
-                        [(e, 0, i) for i, e in enumerate(melody[:, 1])])
+        events = sorted([(s, 1, i) for i, s in enumerate(melody.starts)] +
+                        [(e, 0, i) for i, e in enumerate(melody.ends)])
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="take-replay", daemon=True,
-                                        args=(events, melody[:, 2].astype(int), velocities, float(speed),
-                                              self._stop))
+                                        args=(events, melody.pitches, melody.velocities, float(speed), self._stop))
         self._thread.start()
 
     def stop(self) -> None:

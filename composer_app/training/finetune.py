@@ -28,6 +28,7 @@ from composer_app.checkpoints import LoadedModel, load_checkpoint, save_checkpoi
 from composer_app.data import extract, sources
 from composer_app.errors import Cancelled, UserError
 from composer_app.evaluation import Scores, score_model
+from composer_app.notes import Notes
 from composer_app.training.config import check_values, load_config
 from composer_app.training.trainer import LRSchedule, TrainStep, augment_for, pick_device, write_curves
 from composer_app.training.windows import Tune, batch_tensors, plan_batches
@@ -75,7 +76,7 @@ class MelodyFile:
 
     path: Path
     sha256: str
-    notes: np.ndarray | None = None
+    notes: Notes | None = None
     skipped: str = ""
     detail: str = ""
 
@@ -150,7 +151,7 @@ def take_files(folder) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in (TAKE_SUFFIX, JOURNAL_SUFFIX) and p.is_file())
 
 
-def _melody_of(index: int, path: Path) -> tuple[np.ndarray | None, str, str]:
+def _melody_of(index: int, path: Path) -> tuple[Notes | None, str, str]:
     """``(notes, "", "")`` or ``(None, reason, detail)`` for a MIDI file (its skyline melody) or one of the
     app's takes, under the rules training applies to every tune (enough notes, pitches in MIDI range). The
     reason is one of a few short words (files are counted by it); the detail is this file's own problem."""

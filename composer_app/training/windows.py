@@ -20,7 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from composer_app.beats import FeatureSpec, beats_for_kind, rests_and_durations
+from composer_app.beats import FeatureSpec, beats_for_kind
+from composer_app.notes import Notes
 
 
 @dataclass
@@ -30,9 +31,8 @@ class Tune:
     pitches: np.ndarray  # (n,) int64
 
     @classmethod
-    def from_notes(cls, notes: np.ndarray) -> Tune:
-        rests, durs = rests_and_durations(notes[:, 0], notes[:, 1])
-        return cls(rests, durs, notes[:, 2].astype(np.int64))
+    def from_notes(cls, notes: Notes) -> Tune:
+        return cls(*notes.rests_and_durations(), notes.pitches.copy())
 
     def __len__(self) -> int:
         return len(self.pitches)

@@ -10,6 +10,7 @@ import pytest
 
 from composer_app.beats import beats_to_onsets
 from composer_app.cli import main
+from composer_app.notes import Notes
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "everybody_compose_checkpoints"
 
@@ -157,10 +158,10 @@ def test_midi_files_stay_readable_however_long_the_melody(tmp_path):
     from composer_app.export import write_midi
 
     with pytest.raises(UserError, match="lasts 1.16e\\+04 days: a MIDI file at 120 BPM holds at most 14.5 hours"):
-        write_midi(tmp_path / "absurd.mid", [0.0, 1e9], [0.5, 1e9 + 0.5], [60, 62])
+        write_midi(tmp_path / "absurd.mid", Notes([0.0, 1e9], [0.5, 1e9 + 0.5], [60, 62]))
     assert list(tmp_path.iterdir()) == []
     starts = np.array([0.0, 1.0, 30_000.0, 40_000.0])
-    path = write_midi(tmp_path / "long.mid", starts, starts + 0.5, [60, 62, 64, 65])
+    path = write_midi(tmp_path / "long.mid", Notes(starts, starts + 0.5, [60, 62, 64, 65]))
     pm = pretty_midi.PrettyMIDI(str(path))
     tick = 60.0 / 120 / pm.resolution
     assert pm.resolution < 960

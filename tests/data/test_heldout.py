@@ -8,6 +8,7 @@ import pytest
 
 from composer_app.data import abc_corpus, heldout
 from composer_app.data.melody import melody_from_midi
+from composer_app.notes import Notes
 
 TWO_VOICES = """X:1
 T:Two fifes
@@ -39,8 +40,8 @@ c2 A2 G4|]
 def test_the_first_voice_of_a_two_voice_tune_is_read_whole():
     only_first, _ = abc_corpus.melody_from_abc(heldout.first_voice_only(TWO_VOICES), expand_repeats=False)
     single, _ = abc_corpus.melody_from_abc(ONE_VOICE, expand_repeats=False)
-    assert list(only_first[:, 2]) == [67, 69, 71, 72, 74, 71, 72, 69, 67]
-    assert np.array_equal(only_first, single)
+    assert list(only_first.pitches) == [67, 69, 71, 72, 74, 71, 72, 69, 67]
+    assert only_first == single
     assert heldout.first_voice_only(ONE_VOICE) == ONE_VOICE
 
 
@@ -80,17 +81,18 @@ def test_palestrina_export_splits_by_mass_into_midi_files_of_the_top_voice(tmp_p
         for f in manifest["files"]:
             original = melodies[f["source"].split("/", 1)[1]]
             read = melody_from_midi(tmp_path / side / f["file"])
-            assert read.shape == original.notes.shape == (f["notes"], 3)
-            assert np.allclose(read, original.notes, atol=2e-3)  # within a tick at 120 BPM
+            assert len(read) == len(original.notes) == f["notes"]
+            assert np.allclose(read.rows(), original.notes.rows(), atol=2e-3)  # within a tick at 120 BPM
             # The top voice: the Cantus sings above the other parts.
-            assert read[:, 2].mean() > 64
+            assert read.pitches.mean() > 64
 
 
 def test_a_repeated_melody_is_written_once(tmp_path, monkeypatch):
     tune = np.array([[0.5 * i, 0.5 * i + 0.4, 60 + i % 5] for i in range(12)])
-    copies = [heldout.HeldOutMelody("a.abc#1", "a.abc#1", "A", tune),
-              heldout.HeldOutMelody("a.abc#2", "a.abc#2", "A up a fourth", tune + [0, 0, 5]),
-              heldout.HeldOutMelody("a.abc#3", "a.abc#3", "A upside down", tune * [1, 1, -1] + [0, 0, 120])]
+    copies = [heldout.HeldOutMelody("a.abc#1", "a.abc#1", "A", Notes.from_rows(tune)),
+              heldout.HeldOutMelody("a.abc#2", "a.abc#2", "A up a fourth", Notes.from_rows(tune + [0, 0, 5])),
+              heldout.HeldOutMelody("a.abc#3", "a.abc#3", "A upside down",
+                                    Notes.from_rows(tune * [1, 1, -1] + [0, 0, 120]))]
     monkeypatch.setattr(heldout, "heldout_melodies", lambda name, limit, skipped: iter(copies))
     summary = heldout.export("miscFolk", tmp_path / "out")
     assert sorted(p.name for p in (tmp_path / "out").glob("*.mid")) == ["a_001.mid", "a_003.mid"]
@@ -111,7 +113,7 @@ def test_exporting_again_replaces_the_earlier_files_and_a_foreign_folder_is_refu
     from composer_app.errors import UserError
 
     tune = np.array([[0.5 * i, 0.5 * i + 0.4, 60 + i % 5] for i in range(12)])
-    made = [heldout.HeldOutMelody(f"a.abc#{i}", f"a.abc#{i}", "", tune + [0, 0, i]) for i in (1, 2)]
+    made = [heldout.HeldOutMelody(f"a.abc#{i}", f"a.abc#{i}", "", Notes.from_rows(tune + [0, 0, i])) for i in (1, 2)]
     monkeypatch.setattr(heldout, "heldout_melodies", lambda name, limit, skipped: iter(made[:limit]))
     heldout.export("miscFolk", tmp_path / "out", limit=2)
     heldout.export("miscFolk", tmp_path / "out", limit=1)

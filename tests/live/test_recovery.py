@@ -45,7 +45,7 @@ def test_journal_round_trip(tmp_path):
     take = load_take(path)
     assert take.closed and len(take) == 3 and take.header["format"] == FORMAT
     assert take.header["model"]["architecture"] == "vanilla_rnn" and take.header["settings"]["top_k"] == 4
-    np.testing.assert_allclose(take.to_melody(), [[0, 0.15, 60], [0.3, 0.45, 61], [0.6, 0.75, 62]])
+    np.testing.assert_allclose(take.to_melody().rows(), [[0, 0.15, 60], [0.3, 0.45, 61], [0.6, 0.75, 62]])
     assert take.velocities().tolist() == [90, 90, 90]
     assert find_recoverable_takes(tmp_path) == []
 
@@ -113,7 +113,7 @@ def test_save_and_open_user_take(tmp_path):
     back = load_take(path)
     assert back.header["model"]["architecture"] == "lstm_attn"
     assert back.notes == take.notes
-    np.testing.assert_allclose(back.to_melody(), [[0.1, 0.4, 64]])
+    np.testing.assert_allclose(back.to_melody().rows(), [[0.1, 0.4, 64]])
     with pytest.raises(UserError, match="does not exist"):
         save_take(take, tmp_path / "no" / "such" / "dir.ectake")
 
@@ -164,7 +164,7 @@ def test_take_survives_kill_9(tmp_path):
 def test_a_journal_written_before_takes_were_in_seconds_still_loads():
     take = load_take(FIXTURES / "played-2024.jsonl")
     assert take.closed and take.warnings == []
-    np.testing.assert_allclose(take.to_melody(), [[0, 0.18, 73], [0.25, 0.37, 54], [0.4, 0.7, 87], [0.7, 0.79, 49],
+    np.testing.assert_allclose(take.to_melody().rows(), [[0, 0.18, 73], [0.25, 0.37, 54], [0.4, 0.7, 87], [0.7, 0.79, 49],
                                                   [1.0, 1.2, 61]])
     assert take.velocities().tolist() == [90, 91, 92, 93, 80]
     assert [n.direction for n in take.notes] == [None, 1, 1, 1, None]

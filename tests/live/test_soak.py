@@ -141,8 +141,8 @@ def check(result: dict, rss_slack: int | None) -> None:
     assert last < 3 * first + 0.5, (first, last)
     back = load_take(result["path"])
     assert back.closed and len(back) == len(result["take"])
-    np.testing.assert_allclose(back.to_melody(), result["melody"], atol=1e-6)
-    starts, ends = result["melody"][:, 0], result["melody"][:, 1]
+    np.testing.assert_allclose(back.to_melody().rows(), result["melody"].rows(), atol=1e-6)
+    starts, ends = result["melody"].starts, result["melody"].ends
     assert np.all(ends >= starts) and np.all(np.diff(starts) >= 0)
     assert np.all(starts[1:] >= ends[:-1] - 1e-9)  # monophonic: a note starts after the previous one ended
 

@@ -34,7 +34,7 @@ def test_first_tap_after_a_pause_is_the_take_start_everywhere(engine, tmp_path, 
     play(engine, t, [0, 300, 600])
     take = engine.take
     assert take.notes[0].start == 0 and take.notes[0].rest_s == 0.0
-    np.testing.assert_allclose(take.to_melody()[:, 0], [0.0, 0.3, 0.6])
+    np.testing.assert_allclose(take.to_melody().starts, [0.0, 0.3, 0.6])
     out = engine.export_midi(tmp_path / "t.mid")
     notes = pretty_midi.PrettyMIDI(str(out)).instruments[0].notes
     assert notes[0].start == pytest.approx(0.0, abs=1e-3)

@@ -8,6 +8,7 @@ import torch
 from torch import distributed as dist
 
 from composer_app.checkpoints import read_payload
+from composer_app.notes import Notes
 from composer_app.training.config import load_config
 from composer_app.training.distributed import Group
 from composer_app.training.trainer import train
@@ -22,7 +23,7 @@ def tunes(n, seed):
         durs = rng.choice([0.25, 0.5], size=length)
         starts = np.concatenate([[0.0], np.cumsum(durs)[:-1]])
         pitches = 60 + rng.integers(0, 12, size=length)
-        out.append(np.stack([starts, starts + durs * 0.9, pitches], 1))
+        out.append(Notes(starts, starts + durs * 0.9, pitches))
     return out
 
 

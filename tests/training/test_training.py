@@ -10,6 +10,7 @@ import torch
 
 from composer_app.beats import FeatureSpec
 from composer_app.checkpoints import load_checkpoint
+from composer_app.notes import Notes
 from composer_app.training.config import load_config
 from composer_app.training.trainer import train
 from composer_app.training.windows import Tune, epoch_windows, iterate_batches, plan_batches
@@ -28,7 +29,7 @@ def corpus(n, seed):
         starts = np.concatenate([[0.0], np.cumsum(durs)[:-1]])
         steps = np.where(durs > 0.3, 2, 1) * rng.choice([-1, 1], size=length)
         pitches = 62 + np.cumsum(steps) % 12
-        tunes.append(np.stack([starts, starts + durs * 0.9, pitches], 1))
+        tunes.append(Notes(starts, starts + durs * 0.9, pitches))
     return tunes
 
 
