@@ -9,13 +9,48 @@ from __future__ import annotations
 import time
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QApplication
 
 from composer_app.gui import tasks
 from composer_app.gui.main_window import MainWindow
 from composer_app.gui.model_source import ModelChoice
 from composer_app.gui.settings_store import SettingsStore
 from composer_app.live.engine import LiveEngine
+
+
+@pytest.fixture
+def run_app():
+    """``run(args, look) -> rc``: the app's command line (``cli.main(args)``) until its main window is up; then
+    ``look(windows)`` sees the visible main windows and they are closed.
+
+    The window is looked for every 50 ms, not after a fixed wait (start-up takes seconds on a busy machine), and a
+    deadline quits the event loop if it never comes up. Both timers are stopped before ``run`` returns: a quit
+    left pending would end a later test's event loop, and that test would fail for no fault of its own."""
+    from composer_app import cli
+
+    def run(args, look, deadline_ms: int = 60_000) -> int:
+        def poll() -> None:
+            windows = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
+            if windows:
+                watch.stop()
+                look(windows)
+                for w in windows:
+                    w.close()
+
+        watch, deadline = QTimer(), QTimer()
+        watch.timeout.connect(poll)
+        deadline.setSingleShot(True)
+        deadline.timeout.connect(QApplication.quit)
+        watch.start(50)
+        deadline.start(deadline_ms)
+        try:
+            return cli.main(args)
+        finally:
+            watch.stop()
+            deadline.stop()
+
+    return run
 
 
 class TinySource:

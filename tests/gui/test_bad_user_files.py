@@ -11,12 +11,8 @@ import textwrap
 
 import pytest
 import torch
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication
 
-from composer_app import cli
 from composer_app.gui import theme
-from composer_app.gui.main_window import MainWindow
 from composer_app.gui.settings_store import SettingsStore
 
 PAYLOAD = textwrap.dedent("""
@@ -130,7 +126,7 @@ def test_a_settings_file_that_cannot_be_written_is_said_not_raised(tmp_path):
 
 @pytest.mark.parametrize("how", ["--checkpoint", "remembered"])
 def test_the_window_opens_and_plays_whatever_the_files_hold(qapp, tmp_path, monkeypatch, capsys, tiny_checkpoint,
-                                                            how):
+                                                            how, run_app):
     monkeypatch.setattr(signal, "signal", lambda sig, fn: None)
     monkeypatch.setattr(sys, "setswitchinterval", lambda seconds: None)
     monkeypatch.setattr(theme, "apply_dark_theme", lambda app: None)
@@ -154,16 +150,13 @@ def test_the_window_opens_and_plays_whatever_the_files_hold(qapp, tmp_path, monk
 
     seen = {}
 
-    def look_and_close():
-        for w in [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]:
+    def look(windows):
+        for w in windows:
             seen["model"] = (w.engine.model.architecture, w.engine.model.kind, w.engine.model.path)
             seen["banner"] = w.banner.isVisible()
-            w.close()
 
-    QTimer.singleShot(300, look_and_close)
-    QTimer.singleShot(30_000, QApplication.quit)  # never hang the suite
-    rc = cli.main(["--data-dir", str(tmp_path / "data"), "--settings", str(settings), "--no-audio", "--no-midi",
-                   *extra])
+    rc = run_app(["--data-dir", str(tmp_path / "data"), "--settings", str(settings), "--no-audio", "--no-midi",
+                  *extra], look)
     assert rc == 0 and not marker.exists()
     # the remembered architecture (plain text in the settings) with its shipped live model
     assert seen["model"][:2] == ("vanilla_rnn", "live") and seen["model"][2].endswith("vanilla_rnn_live.pt")

@@ -10,12 +10,9 @@ from __future__ import annotations
 import signal
 import sys
 
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication
-
 from composer_app import cli
 from composer_app.gui import theme
-from composer_app.gui.main_window import APP_TITLE, MainWindow
+from composer_app.gui.main_window import APP_TITLE
 
 
 def test_run_is_the_default_command_and_takes_the_data_folder():
@@ -23,25 +20,20 @@ def test_run_is_the_default_command_and_takes_the_data_folder():
     assert args.command == "run" and args.data_dir == "/tmp/x" and args.no_audio and args.midi_port == "Keys"
 
 
-def test_the_run_command_opens_the_window_and_closes_cleanly(qapp, tmp_path, monkeypatch, capsys):
+def test_the_run_command_opens_the_window_and_closes_cleanly(qapp, tmp_path, monkeypatch, capsys, run_app):
     handlers, themed = [], []
     monkeypatch.setattr(signal, "signal", lambda sig, fn: handlers.append(sig))
     monkeypatch.setattr(sys, "setswitchinterval", lambda seconds: None)
     monkeypatch.setattr(theme, "apply_dark_theme", themed.append)
     seen = {}
 
-    def look_and_close():
-        windows = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
+    def look(windows):
         seen["titles"] = [w.windowTitle() for w in windows]
         seen["focus"] = [type(w.focusWidget()).__name__ for w in windows]  # keyboard goes here when active
-        for w in windows:
-            w.close()
 
-    QTimer.singleShot(300, look_and_close)
-    QTimer.singleShot(20_000, QApplication.quit)  # never hang the suite
     data = tmp_path / "data"
-    rc = cli.main(["--data-dir", str(data), "--settings", str(tmp_path / "settings.ini"), "--no-audio",
-                   "--no-midi"])  # no command: "run"
+    rc = run_app(["--data-dir", str(data), "--settings", str(tmp_path / "settings.ini"), "--no-audio",
+                  "--no-midi"], look)  # no command: "run"
     assert rc == 0
     assert seen["titles"] == [APP_TITLE] and seen["focus"] == ["TapArea"]
     assert (data / "takes").is_dir() and "window is open" in capsys.readouterr().out

@@ -9,13 +9,9 @@ import signal
 import sys
 
 import pytest
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication
 
-from composer_app import cli
 from composer_app.gui import theme
 from composer_app.gui.controls import settings_from_store
-from composer_app.gui.main_window import MainWindow
 from composer_app.gui.piano_roll import DEFAULT_PX_PER_S, MAX_PX_PER_S, MIN_PX_PER_S, PianoRoll
 from composer_app.gui.settings_store import SettingsStore
 from composer_app.gui.tempo_bar import time_settings_from_store
@@ -72,7 +68,7 @@ def test_the_roll_never_takes_a_zoom_it_cannot_draw(qtbot, value):
 
 
 @pytest.mark.parametrize("px", ["0", "1e-300"])
-def test_the_window_comes_up_with_hostile_settings(qapp, tmp_path, monkeypatch, capsys, px):
+def test_the_window_comes_up_with_hostile_settings(qapp, tmp_path, monkeypatch, capsys, px, run_app):
     monkeypatch.setattr(signal, "signal", lambda sig, fn: None)
     monkeypatch.setattr(sys, "setswitchinterval", lambda seconds: None)
     monkeypatch.setattr(theme, "apply_dark_theme", lambda app: None)
@@ -81,18 +77,14 @@ def test_the_window_comes_up_with_hostile_settings(qapp, tmp_path, monkeypatch, 
     settings.write_text(HOSTILE.format(px=px))
     seen = {}
 
-    def look_and_close():
-        for w in [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]:
+    def look(windows):
+        for w in windows:
             w.grab()  # paints the roll at the zoom it took
             seen.update(px=w.roll.px_per_s, top_k=w.sampling_panel.top_k.value(), bpm=w.tempo_bar.bpm.value(),
                         banner=w.banner.isVisible())
-            w.close()
 
-    poll = QTimer()  # until the window is up (start-up takes longer on a busy machine)
-    poll.timeout.connect(lambda: seen or look_and_close())
-    poll.start(100)
-    QTimer.singleShot(30_000, QApplication.quit)
-    rc = cli.main(["--data-dir", str(tmp_path / "data"), "--settings", str(settings), "--no-audio", "--no-midi"])
+    rc = run_app(["--data-dir", str(tmp_path / "data"), "--settings", str(settings), "--no-audio", "--no-midi"],
+                 look)
     assert rc == 0
     assert seen == {"px": DEFAULT_PX_PER_S, "top_k": SamplingSettings().top_k, "bpm": 120, "banner": True}
     err = capsys.readouterr().err
