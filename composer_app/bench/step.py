@@ -3,6 +3,9 @@
 Ours: the fast path (:mod:`models.fast`) on one torch thread in inference mode, as the app steps. Baseline:
 the model's own reference ``step`` in plain torch (the same numbers, melody memory included) with default torch
 settings. Both run in the same process, in alternating blocks, so the ratio is what matters.
+
+``--take N`` also plays a take of N beats through the engine and compares the cost of its first and last beats
+(:mod:`composer_app.bench.take_growth`): whether a beat costs more as the take grows.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import time
 import numpy as np
 import torch
 
+from composer_app.bench import take_growth
 from composer_app.clock import ns_to_us
 
 ARCHS = ("vanilla_rnn", "lstm_attn", "attention_rnn")
@@ -57,15 +61,22 @@ def original_size_model(arch: str):
     return LoadedModel(model, arch, "live", FeatureSpec(), "(untrained, original size)")
 
 
-def measure(arch: str, steps: int = 2000, warmup: int = 200, original_size: bool = False) -> dict:
-    from composer_app.sampling import LiveStepper, SamplingSettings
+def live_model(arch: str, original_size: bool = False) -> tuple:
+    """``(the live model measured, what it is in words)``: the shipped one (or an untrained one of its size), or
+    with ``original_size`` an untrained one at the original project's sizes."""
     from composer_app.stand_ins import shipped_or_untrained
-    from models.fast import fast_steps
 
     if original_size:
-        loaded, shipped = original_size_model(arch), None
-    else:
-        loaded, shipped = shipped_or_untrained(arch, "live")
+        return original_size_model(arch), "untrained, original size"
+    loaded, shipped = shipped_or_untrained(arch, "live")
+    return loaded, "shipped" if shipped else "untrained, shipped size"
+
+
+def measure(arch: str, steps: int = 2000, warmup: int = 200, original_size: bool = False) -> dict:
+    from composer_app.sampling import LiveStepper, SamplingSettings
+    from models.fast import fast_steps
+
+    loaded, what = live_model(arch, original_size)
     model = loaded.model
     rng = np.random.default_rng(0)
     beats = loaded.features_of(rng.uniform(0, 0.6, size=(steps + warmup, 2)))
@@ -103,7 +114,7 @@ def measure(arch: str, steps: int = 2000, warmup: int = 200, original_size: bool
         naive_t, fast_t, beat_t = timed["naive"], timed["ours"], timed["beat"]
     torch.set_num_threads(default_threads)
     return {
-        "model": "untrained, original size" if shipped is None else "shipped" if shipped else "untrained, shipped size",
+        "model": what,
         "params": int(sum(p.numel() for p in model.parameters())),
         "p50_us": float(np.median(fast_t)), "p99_us": float(np.percentile(fast_t, 99)),
         "naive_p50_us": float(np.median(naive_t)), "naive_p99_us": float(np.percentile(naive_t, 99)),
@@ -119,11 +130,22 @@ def add_arguments(p) -> None:
     p.add_argument("--models", nargs="+", choices=ARCHS, default=list(ARCHS))
     p.add_argument("--original-size", action="store_true",
                    help="untrained models at the original project's sizes instead of the shipped ones")
+    p.add_argument("--take", type=int, default=0, metavar="BEATS",
+                   help="also play a take of BEATS beats through the engine and compare the median cost of its "
+                        "first and last beats (0, the default: not done)")
+    p.add_argument("--edge", type=int, default=take_growth.DEFAULT_EDGE, metavar="N",
+                   help=f"with --take: how many first and last beats (default {take_growth.DEFAULT_EDGE})")
 
 
 def run(args) -> int:
-    results = {arch: measure(arch, getattr(args, "steps", 2000), original_size=getattr(args, "original_size", False))
+    original_size = getattr(args, "original_size", False)
+    results = {arch: measure(arch, getattr(args, "steps", 2000), original_size=original_size)
                for arch in getattr(args, "models", ARCHS)}
+    take = getattr(args, "take", 0)
+    if take:
+        edge = getattr(args, "edge", take_growth.DEFAULT_EDGE)
+        for arch, result in results.items():
+            result["take"] = take_growth.measure(live_model(arch, original_size)[0], take, edge)
     if getattr(args, "json", False):
         print(json.dumps(results))
         return 0
@@ -134,4 +156,7 @@ def run(args) -> int:
         print(f"{arch:15s} {r['p50_us']:9.0f} {r['p99_us']:8.0f} {r['naive_p50_us']:10.0f} {r['naive_p99_us']:8.0f} "
               f"{r['speedup_p50']:9.1f}x {r['speedup_p99']:5.1f}x {r['beat_p99_us']:9.0f}  [{r['model']}]")
     print("beat = model step + features + sampling, everything done at key-down")
+    if take:
+        print()
+        print("\n".join(take_growth.report_lines({arch: r["take"] for arch, r in results.items()})))
     return 0

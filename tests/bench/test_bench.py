@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 
+from composer_app.bench import take_growth
 from composer_app.bench.generate import naive_beam_search
 from composer_app.cli import main
 from composer_app.sampling import SamplingSettings, beam_search
@@ -43,3 +44,22 @@ def test_bench_step_json(capsys):
     for r in result.values():
         assert 0 < r["p50_us"] <= r["p99_us"] and 0 < r["naive_p50_us"] <= r["naive_p99_us"]
         assert r["steps"] == 40 and r["beat_p50_us"] > 0
+
+
+def test_bench_step_take_compares_the_first_and_last_beats_of_a_take(capsys):
+    """``bench step --take`` plays a take through the engine and reports the medians of its first and last beats
+    and their ratio: the report's shape is checked here, never its timing (that is the bench's to show)."""
+    assert main(["bench", "step", "--json", "--steps", "40", "--models", "vanilla_rnn", "--take", "60",
+                 "--edge", "20"]) == 0
+    take = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["vanilla_rnn"]["take"]
+    assert (take["beats"], take["edge"]) == (60, 20) and set(take) == {"beats", "edge", "step", "press"}
+    for part in ("step", "press"):
+        r = take[part]
+        assert r["first_p50_us"] > 0 and r["ratio"] == pytest.approx(r["last_p50_us"] / r["first_p50_us"])
+    # Each press contains its beat's step, so its medians cannot be the smaller ones.
+    assert take["press"]["first_p50_us"] > take["step"]["first_p50_us"]
+    assert take["press"]["last_p50_us"] > take["step"]["last_p50_us"]
+    table = take_growth.report_lines({"vanilla_rnn": take})
+    assert "60 beats" in table[0] and "last 20" in table[0] and table[2].startswith("vanilla_rnn")
+    with pytest.raises(ValueError, match="first and last 20"):
+        take_growth.measure(None, 30, edge=20)

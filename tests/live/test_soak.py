@@ -3,7 +3,8 @@
 Overlaps (legato), auto-repeats, bursts, chords, long pauses, velocity-0 note-offs, all three tap keys and a
 range of MIDI notes, with the odd undo, settings change and stop. Checked at every event: never more than the
 one model note sounding. At the end: nothing sounding and the audio decays to silence, memory growth bounded
-by the take itself, step time flat, the journal on disk equal to the take in memory.
+by the take itself, every beat stepped once, the journal on disk equal to the take in memory. Whether a step
+costs more late in a take is a figure, not asserted here: ``everybody-compose bench step --take``.
 """
 
 from __future__ import annotations
@@ -132,13 +133,6 @@ def check(result: dict, rss_slack: int | None) -> None:
     assert result["mem_growth"] < budget, (result["mem_growth"], result["notes_added"])
     if rss_slack is not None:
         assert result["rss_growth"] < rss_slack + result["notes_added"] * PER_NOTE_BYTES, result["rss_growth"]
-    steps = result["steps"] / 1e6
-    tenth = max(len(steps) // 10, 1)
-    # Flat: no growth with take length. The 10th percentile, not the median: on a busy machine whole stretches
-    # run several times slower (measured: medians of 2 and 12 ms alternating), but a cost that grew with the
-    # take would raise even the fastest steps.
-    first, last = np.percentile(steps[:tenth], 10), np.percentile(steps[-tenth:], 10)
-    assert last < 3 * first + 0.5, (first, last)
     back = load_take(result["path"])
     assert back.closed and len(back) == len(result["take"])
     np.testing.assert_allclose(back.to_melody().rows(), result["melody"].rows(), atol=1e-6)
