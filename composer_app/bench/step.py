@@ -31,9 +31,8 @@ def _time_interleaved(contestants: dict, warmup: int, steps: int, blocks: int = 
         torch.set_num_threads(threads)
         for _ in range(warmup):
             step()
-    per_block = -(-steps // blocks)
     for b in range(blocks):
-        n = min(per_block, steps - b * per_block)
+        n = steps // blocks + (b < steps % blocks)  # the steps shared out as evenly as they go
         for name, (threads, step) in contestants.items():
             torch.set_num_threads(threads)
             out = np.empty(n)

@@ -63,3 +63,19 @@ def test_bench_step_take_compares_the_first_and_last_beats_of_a_take(capsys):
     assert "60 beats" in table[0] and "last 20" in table[0] and table[2].startswith("vanilla_rnn")
     with pytest.raises(ValueError, match="first and last 20"):
         take_growth.measure(None, 30, edge=20)
+
+
+@pytest.mark.parametrize("steps", [1, 7, 20, 40])
+def test_every_timed_step_is_run_once_however_the_blocks_divide(steps):
+    from composer_app.bench.step import _time_interleaved
+
+    calls = {"a": 0, "b": 0}
+
+    def counter(name):
+        def step():
+            calls[name] += 1
+        return step
+
+    times = _time_interleaved({"a": (1, counter("a")), "b": (1, counter("b"))}, warmup=2, steps=steps)
+    assert {name: len(t) for name, t in times.items()} == {"a": steps, "b": steps}
+    assert calls == {"a": steps + 2, "b": steps + 2}
