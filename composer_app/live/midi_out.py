@@ -43,6 +43,10 @@ class MidiOutput(NoteSink, PluggedPort):
         PluggedPort.__init__(self, backend, client_name, on_vanished)
         self.channel = _check_channel(channel)
         self.program = program
+        #: The program change sent on opening is sent again before the first note: a JACK route made a moment ago
+        #: joins the server's graph at a later cycle, and what is sent before then is lost (measured on a busy
+        #: machine), which would leave a synth on another instrument. A second program change costs nothing.
+        self._program_owed = False
 
     direction = "output"
 
@@ -68,6 +72,7 @@ class MidiOutput(NoteSink, PluggedPort):
     def _opened(self) -> None:
         if self.program is not None:
             self._send("program_change", program=int(self.program))
+            self._program_owed = True
 
     def set_program(self, program: int) -> None:
         """Send a program change now (and on every reopen)."""
@@ -94,6 +99,10 @@ class MidiOutput(NoteSink, PluggedPort):
 
     # -- NoteSink hooks -------------------------------------------------------------------------------------------
     def _note_on(self, pitch: int, velocity: int) -> None:
+        if self._program_owed:
+            self._program_owed = False
+            if self.program is not None:
+                self._send("program_change", program=int(self.program))
         self._send("note_on", note=pitch, velocity=velocity)
 
     def _note_off(self, pitch: int) -> None:

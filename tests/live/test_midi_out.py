@@ -218,6 +218,27 @@ def test_reset_is_all_notes_off_and_panic_all_sound_off():
     assert sink.calls == [("off", 67), ("panic", True)]
 
 
+def test_the_program_change_is_sent_again_before_the_first_note(monkeypatch):
+    """A route made a moment ago can lose what is sent at once (JACK joins a new client at a later cycle): the
+    instrument is said again with the first note, and only then."""
+    sent = []
+
+    class Port:
+        name = "synth"
+
+        def send(self, message):
+            sent.append((message.type, getattr(message, "program", getattr(message, "note", None))))
+
+    out = MidiOutput(program=40)
+    monkeypatch.setattr(out, "_open", lambda name, virtual, **kwargs: Port())
+    out.open("synth")
+    out.note_on(60)
+    out.note_off(60)
+    out.note_on(62)
+    assert sent == [("program_change", 40), ("program_change", 40), ("note_on", 60), ("note_off", 60),
+                    ("note_on", 62)]
+
+
 def test_a_port_of_another_midi_system_replaces_the_open_one(jack_server, tmp_path, tiny_model):
     from composer_app.live.midi_ports import DEFAULT_BACKEND
 
