@@ -10,16 +10,22 @@ when it comes back.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 
 from composer_app.errors import UserError
-from composer_app.live.midi_ports import DEFAULT_BACKEND, MIDI_ERRORS, PluggedPort
+from composer_app.live.midi_ports import DEFAULT_BACKEND, MIDI_ERRORS, PluggedPort, is_jack
 from composer_app.live.note_sink import CC_ALL_NOTES_OFF, CC_ALL_SOUND_OFF, CC_SUSTAIN, NoteSink
 from composer_app.live.port_link import PortLink
 
 log = logging.getLogger(__name__)
 
 VIRTUAL_PORT_NAME = "Everybody Compose"
+#: How long a JACK MIDI output stays after its last messages before it is closed. rtmidi waits for its own JACK
+#: cycle to take them, but the port connected to it reads them later in that cycle: closed at once, the note-offs
+#: of a closing port were lost (2 times in 60 on a busy machine) and a DAW's note hung. A few cycles of the largest
+#: usual period (2048 frames at 44.1 kHz is 46 ms); only closing or switching ports waits.
+JACK_DRAIN_S = 0.1
 
 
 class MidiOutput(NoteSink, PluggedPort):
@@ -62,7 +68,7 @@ class MidiOutput(NoteSink, PluggedPort):
             name = VIRTUAL_PORT_NAME
         with self._sink_lock:
             self._release_all_locked()
-            self._close_port_locked()
+            self._close_drained_locked()
             self.closed = False
             return self._open_locked(name, virtual)
 
@@ -115,10 +121,16 @@ class MidiOutput(NoteSink, PluggedPort):
             self._send("control_change", control=CC_ALL_SOUND_OFF, value=0)
 
     def _close(self) -> None:
-        self._close_port_locked()
+        self._close_drained_locked()
         self._port_name = None
 
     # -- helpers ------------------------------------------------------------------------------------------------
+    def _close_drained_locked(self) -> None:
+        """Close the port once what was sent to it has reached the other end (see :data:`JACK_DRAIN_S`)."""
+        if self._port is not None and is_jack(self.backend_name):
+            time.sleep(JACK_DRAIN_S)  # (the GIL is free meanwhile: JACK's cycle may need it)
+        self._close_port_locked()
+
     def _release_all_locked(self, immediate: bool = False) -> None:
         if self._port is not None:
             super()._release_all_locked(immediate)

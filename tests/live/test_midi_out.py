@@ -239,6 +239,34 @@ def test_the_program_change_is_sent_again_before_the_first_note(monkeypatch):
                     ("note_on", 62)]
 
 
+@pytest.mark.parametrize("backend", [JACK_BACKEND, "mido.backends.rtmidi/LINUX_ALSA"])
+def test_a_jack_output_closes_only_after_its_last_messages_had_time_to_arrive(monkeypatch, backend):
+    """JACK: the port connected to ours reads what we sent later in the cycle rtmidi waits for, so the port
+    stays a little after its note-offs (ALSA hands messages over at once: it closes at once)."""
+    from composer_app.live import midi_out
+
+    events = []
+
+    class Port:
+        name = "daw"
+
+        def send(self, message):
+            events.append(message.type)
+
+        def close(self):
+            events.append("closed")
+
+    monkeypatch.setattr(midi_out.time, "sleep", lambda s: events.append(("waited", s)))
+    out = MidiOutput(backend)
+    monkeypatch.setattr(out, "_open", lambda name, virtual, **kwargs: Port())
+    out.open("daw")
+    out.note_on(60)
+    out.close()
+    waited = [("waited", midi_out.JACK_DRAIN_S)] if backend == JACK_BACKEND else []
+    assert events == ["program_change", "program_change", "note_on", "note_off", "control_change",
+                      "control_change", *waited, "closed"]
+
+
 def test_a_port_of_another_midi_system_replaces_the_open_one(jack_server, tmp_path, tiny_model):
     from composer_app.live.midi_ports import DEFAULT_BACKEND
 
