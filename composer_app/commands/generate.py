@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the command imports its heavy parts when it runs
+    import numpy as np
+
+    from composer_app.notes import Notes
 
 NAME = "generate"
 HELP = "Generate a melody for a rhythm (.npy, MIDI or take) and write it as a MIDI file."
@@ -90,9 +96,9 @@ class Source:
     a take, its ``melody`` (None for a bare ``.npy`` rhythm)."""
 
     path: Path
-    rests: object
-    durs: object
-    melody: object = None
+    rests: np.ndarray
+    durs: np.ndarray
+    melody: Notes | None = None
 
     @classmethod
     def read(cls, path) -> Source:
