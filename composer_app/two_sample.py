@@ -23,7 +23,6 @@ def classifier_accuracy(first: np.ndarray, second: np.ndarray, seed: int = 0, fo
     The two sets are cut to the same size (a random subset of the larger one) so that 0.5 is chance; each
     fold trains on the others and is scored on itself, stratified so every fold holds both sets.
     """
-    from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.model_selection import StratifiedKFold, cross_val_score
     from threadpoolctl import threadpool_limits
 
@@ -35,16 +34,21 @@ def classifier_accuracy(first: np.ndarray, second: np.ndarray, seed: int = 0, fo
     second = second[rng.permutation(len(second))[:size]]
     x = np.concatenate([first, second])
     y = np.concatenate([np.zeros(size, dtype=int), np.ones(size, dtype=int)])
-    # Leaves of at least 20 melodies (scikit-learn's default) where the sets are large; small sets need
-    # smaller leaves or the trees cannot split at all (and the test would always say "cannot tell").
-    leaf = min(20, max(2, size // 10))
-    classifier = HistGradientBoostingClassifier(max_iter=100, learning_rate=0.1, max_leaf_nodes=15,
-                                                min_samples_leaf=leaf, random_state=seed)
     splits = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     # One thread: a few hundred rows gain nothing from OpenMP, and its threads spin against any other work
     # on the machine (a test took minutes instead of a second beside one busy process).
     with threadpool_limits(1):
-        return float(cross_val_score(classifier, x, y, cv=splits, scoring="accuracy").mean())
+        return float(cross_val_score(make_classifier(size, seed), x, y, cv=splits, scoring="accuracy").mean())
+
+
+def make_classifier(size: int, seed: int = 0):
+    """The test's classifier for ``size`` melodies a side. Leaves of at least 20 melodies (scikit-learn's
+    default) where the sets are large; small sets need smaller leaves or the trees cannot split at all (and the
+    test would always say "cannot tell")."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    return HistGradientBoostingClassifier(max_iter=100, learning_rate=0.1, max_leaf_nodes=15,
+                                          min_samples_leaf=min(20, max(2, size // 10)), random_state=seed)
 
 
 def real_vs_real(real: np.ndarray, seed: int = 0) -> float:

@@ -4,7 +4,7 @@
 
 For each model, a line is generated with the default profile for the rhythm of each real tune (as ``evaluate
 --sample`` does); then, per feature of ``composer_app.melody_features``: how much the cross-validated accuracy
-falls when that feature is shuffled in the held-out fold (permutation importance, the classifier of
+falls when that feature is shuffled in the held-out fold (permutation importance, with the classifier of
 ``composer_app.two_sample``), the accuracy of that feature alone, and its mean over real and generated lines.
 The features at the top are where to look next; the lab notebook (docs/what_it_plays.md) quotes a run.
 """
@@ -21,12 +21,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from composer_app.melody_features import FEATURE_NAMES, feature_matrix  # noqa: E402
-from composer_app.two_sample import FOLDS, classifier_accuracy  # noqa: E402
+from composer_app.two_sample import FOLDS, classifier_accuracy, make_classifier  # noqa: E402
 
 
 def permutation_importance(real: np.ndarray, generated: np.ndarray, seed: int = 0) -> np.ndarray:
     """Mean fall in held-out accuracy when each feature is shuffled, over the folds of the two-sample test."""
-    from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.model_selection import StratifiedKFold
     from threadpoolctl import threadpool_limits
 
@@ -37,7 +36,7 @@ def permutation_importance(real: np.ndarray, generated: np.ndarray, seed: int = 
     falls = np.zeros(x.shape[1])
     with threadpool_limits(1):
         for train, test in StratifiedKFold(FOLDS, shuffle=True, random_state=seed).split(x, y):
-            model = HistGradientBoostingClassifier(max_iter=100, max_leaf_nodes=15, random_state=seed)
+            model = make_classifier(size, seed)
             model.fit(x[train], y[train])
             base = model.score(x[test], y[test])
             for f in range(x.shape[1]):
