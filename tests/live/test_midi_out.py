@@ -43,6 +43,11 @@ class Receiver:
         self._drain()
         return [m for m in self.messages if m.type in ("note_on", "note_off")]
 
+    def route_is_live(self) -> bool:
+        """Whether the program change sent on opening arrived: a JACK client made anew joins the server's graph at
+        a later cycle, and on a busy machine what is sent before that is lost."""
+        return self.wait(lambda ms: any(m.type == "program_change" for m in ms))
+
     def wait(self, cond, timeout=3.0) -> bool:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -82,7 +87,7 @@ def test_played_replayed_and_stopped_notes_reach_the_port_with_their_note_offs(j
         eng.set_instrument(40)
         name = eng.midi_out.open(output_named(eng, "ec-daw-in"), JACK_BACKEND, channel=2)
         assert eng.status.text("midi out").startswith("MIDI out:")
-        assert rx.wait(lambda ms: any(m.type == "program_change" for m in ms))
+        assert rx.route_is_live()
         t = time.perf_counter_ns()
         for k in range(6):  # legato on alternate keys, like the tap keys
             eng.press("key:z" if k % 2 else "key:x", t + k * 80 * MS)
@@ -116,7 +121,7 @@ def test_the_builtin_synth_can_be_switched_off(jack_server, tmp_path, tiny_model
     eng = LiveEngine(tiny_model(), audio=False, take_dir=tmp_path, seed=1)
     try:
         eng.midi_out.open(output_named(eng, "ec-ext-synth"), JACK_BACKEND)
-        assert rx.wait(lambda ms: any(m.type == "program_change" for m in ms))  # the route is live
+        assert rx.route_is_live()
         eng.midi_out.set_builtin_synth(False)
         ev = eng.press("key:z")
         assert eng.synth.sounding_notes == frozenset()  # the built-in synth is quiet
@@ -132,9 +137,7 @@ def test_exit_leaves_nothing_hanging(jack_server, tmp_path, tiny_model):
     rx = Receiver("ec-exit")
     eng = LiveEngine(tiny_model(), audio=False, take_dir=tmp_path, seed=1)
     eng.midi_out.open(output_named(eng, "ec-exit"), JACK_BACKEND)
-    # The program change sent on opening arriving says the route is live: a JACK client made anew joins the
-    # server's graph at a later cycle, and on a busy machine what is sent before that is lost.
-    assert rx.wait(lambda ms: any(m.type == "program_change" for m in ms))
+    assert rx.route_is_live()
     eng.press("key:z")
     eng.close()
     try:
@@ -174,7 +177,7 @@ def test_an_unplugged_port_is_reported_and_reopened(jack_server, tmp_path, tiny_
         time.sleep(0.1)
         eng.midi_out.poll()
         assert eng.status.text("midi out").endswith("(back)")
-        assert rx.wait(lambda ms: any(m.type == "program_change" for m in ms))  # reopened: the route is live
+        assert rx.route_is_live()  # reopened
         t = time.perf_counter_ns()
         ev = eng.press("key:x", t + 100 * MS)
         eng.release("key:x", t + 200 * MS)
