@@ -100,6 +100,11 @@ def load_melody(path) -> Notes:
     """The melody of a MIDI file (its skyline) or of a take, checked to hold notes."""
     p = Path(path)
     check_rhythm_file(p)
+    return _read_melody(p)
+
+
+def _read_melody(p: Path) -> Notes:
+    """:func:`load_melody` for a file already checked."""
     suffix = p.suffix.lower()
     if suffix in MIDI_SUFFIXES:
         from composer_app.data.melody import melody_from_midi
@@ -123,11 +128,10 @@ def rhythm_of(melody: Notes, source: str) -> tuple[np.ndarray, np.ndarray]:
 def load_rhythm(path) -> tuple[np.ndarray, np.ndarray]:
     """``(rests, durs)`` from a ``.npy`` (n, 2) array, a MIDI file, or a take."""
     p = Path(path)
+    check_rhythm_file(p)
     suffix = p.suffix.lower()
     if suffix == ".npy":
-        check_rhythm_file(p)
         return check_rhythm(load_npy(p), str(p))
     if has_pitches(p):
-        return rhythm_of(load_melody(p), str(p))
-    check_rhythm_file(p)
+        return rhythm_of(_read_melody(p), str(p))
     raise UserError(f"{p}: unknown rhythm file type {suffix!r} (use .npy, .mid/.midi or a take file)")
